@@ -1,0 +1,12 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+
+@main
+struct Prewarm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prewarm",
+        abstract: "Predict job runtimes and cluster demand so Slurm nodes are powered before jobs need them.",
+        subcommands: [Evaluate.self, Features.self, TraceInfo.self, ForestBench.self]
+    )
+}
