@@ -1,7 +1,57 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import Foundation
+import PrewarmCore
+import Traces
 
-/// Placeholder until implemented.
+/// Exports the submit-time feature matrix of a trace as CSV (for benchmarks and outside tools).
 struct Features: ParsableCommand {
-    static let configuration = CommandConfiguration(shouldDisplay: false)
-    func run() throws { throw ValidationError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Export the submit-time feature matrix of a workload log as CSV.",
+        discussion: """
+            One row per job with runtime > 0, in submission order: the features of schema \
+            \(FeatureSchema.submitTime.name) v\(FeatureSchema.submitTime.version) (computed exactly as \
+            `evaluate` and the controller plugin compute them, from finished jobs only), then runtime_s.
+            """)
+
+    @Option(help: "Workload log (.swf or .swf.gz). Default: the bundled KTH-SP2 slice.")
+    var trace: String?
+    @Option(help: "Output CSV file (written to a temporary file, then renamed).")
+    var out: String
+    @Flag(help: "Skip malformed lines instead of stopping.")
+    var lenient = false
+
+    func run() throws {
+        let path = try trace ?? CLISupport.bundledTrace()
+        let loaded: (header: SWFHeader, jobs: [JobRecord], skippedLines: Int, skippedExamples: [SWFError])
+        do {
+            loaded = try TraceFile.readJobs(path: path, lenient: lenient)
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(2)
+        }
+        var text = FeatureSchema.submitTime.features.joined(separator: ",") + ",runtime_s\n"
+        var history = JobHistory()
+        var rows = 0
+        try HistoryReplay(jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0)).run(
+            history: &history,
+            onCompletion: { (_: HistoryReplay.Completion<Void>) in },
+            onSubmit: { _, job, snapshot in
+                guard job.runtime > 0 else { return }
+                for v in snapshot.features {
+                    text += v == v.rounded() && abs(v) < 1e7 ? String(Int(v)) : String(v)
+                    text += ","
+                }
+                text += String(job.runtime) + "\n"
+                rows += 1
+            })
+        do {
+            try AtomicFile.write(Array(text.utf8), to: out)
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
+        CLISupport.note("wrote \(rows) rows × \(FeatureSchema.submitTime.count) features to \(out)")
+    }
 }

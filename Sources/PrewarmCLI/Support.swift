@@ -1,0 +1,68 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// Helpers shared by the subcommands (the CLI edge may use Foundation; the libraries do not).
+enum CLISupport {
+    /// The real trace slice bundled with the tool (first 10,000 jobs of KTH-SP2, see README).
+    static func bundledTrace() throws -> String {
+        if let url = Bundle.module.url(forResource: "KTH-SP2-slice.swf", withExtension: "gz") {
+            return url.path
+        }
+        throw CLIError("the bundled trace KTH-SP2-slice.swf.gz is missing from the installation; pass --trace FILE")
+    }
+
+    /// Monotonic seconds.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Writes a line to standard error.
+    static func note(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+}
+
+/// A user-facing error printed as `prewarm: <message>`.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Progress on standard error: an updating line on a terminal, a line every 10 % otherwise,
+/// and nothing for runs that finish within `quietSeconds`.
+final class Progress {
+    private let label: String
+    private let tty = isatty(2) != 0
+    private let started = CLISupport.now()
+    private let quietSeconds: Double
+    private var lastDecile = -1
+    private var shown = false
+
+    init(_ label: String, quietSeconds: Double = 2) {
+        self.label = label
+        self.quietSeconds = quietSeconds
+    }
+
+    func update(_ fraction: Double) {
+        let elapsed = CLISupport.now() - started
+        guard elapsed >= quietSeconds || shown else { return }
+        let pct = Int((fraction * 100).rounded(.down))
+        if tty {
+            let eta = fraction > 0.01 ? elapsed / fraction - elapsed : 0
+            FileHandle.standardError.write(
+                Data(String(format: "\r%@: %3d%%  %.0fs elapsed, ~%.0fs left ", label, pct, elapsed, eta).utf8))
+            shown = true
+        } else if pct / 10 > lastDecile {
+            lastDecile = pct / 10
+            CLISupport.note(String(format: "%@: %d%% (%.0fs)", label, pct, elapsed))
+            shown = true
+        }
+    }
+
+    func finish() {
+        if shown && tty { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

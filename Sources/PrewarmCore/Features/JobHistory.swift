@@ -1,0 +1,262 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Processors busy and waiting on the cluster at a moment, as known at submission
+/// (from the trace replay, or from `squeue` in production).
+public struct ClusterLoad: Sendable, Equatable {
+    public var runningProcs: Int64
+    public var queuedProcs: Int64
+    /// Total processors of the cluster (e.g. SWF `MaxProcs`), or 0 when unknown.
+    public var capacityProcs: Int64
+
+    public init(runningProcs: Int64 = 0, queuedProcs: Int64 = 0, capacityProcs: Int64 = 0) {
+        self.runningProcs = runningProcs
+        self.queuedProcs = queuedProcs
+        self.capacityProcs = capacityProcs
+    }
+}
+
+/// What is known about a job at its submission: its feature vector (``FeatureSchema/submitTime``)
+/// and the value in seconds of every ``RuntimeCandidate`` (all positive).
+public struct SubmitSnapshot: Sendable, Equatable {
+    public var features: [Float]
+    public var candidates: [Float]
+
+    /// The value of one candidate, in seconds.
+    public subscript(_ c: RuntimeCandidate) -> Float { candidates[c.rawValue] }
+}
+
+/// Online, leakage-free history of finished jobs from which submit-time features are computed.
+///
+/// Feed it submissions and completions in time order: ``submit(_:load:)`` computes the snapshot of a
+/// job from what had *finished* before it (completions must be reported with ``finish(_:candidates:)``
+/// before a later submission is taken). Work per call is bounded: O(1) dictionary lookups and
+/// fixed-size rings, no scan of the history.
+public struct JobHistory: Sendable {
+    /// How many recent runtimes are kept per user.
+    public static let ring = 8
+    /// Smoothing of the per-user candidate accuracy (weight of the newest job).
+    public static let accuracySmoothing: Float = 0.3
+
+    struct UserState: Sendable {
+        var finished: Int64 = 0
+        var runtimes: [Float] = []   // most recent last, at most `ring`
+        var requested: [Float] = []  // requested time of the same jobs, -1 unknown
+        var lastSubmit: Int64 = -1
+        var lastFinish: Int64 = -1
+        var inFlight: Int32 = 0
+        var lastRequest: Int64 = -2
+        var lastProcs: Int32 = -2
+        var accuracy: [Float] = Array(repeating: -1, count: RuntimeCandidate.count)
+    }
+
+    struct KeyState: Sendable {
+        var last: Float = 0
+        var count: Int64 = 0
+    }
+
+    struct Key: Hashable, Sendable {
+        var user: Int32
+        var a: Int64
+        var b: Int32
+    }
+
+    private var users: [Int32: UserState] = [:]
+    private var byApplication: [Key: KeyState] = [:]
+    private var byRequest: [Key: KeyState] = [:]
+    private var byRequestProcs: [Key: KeyState] = [:]
+    private var byProcs: [Key: KeyState] = [:]
+    /// Exponentially smoothed log runtime of all finished jobs: the estimate of last resort.
+    private var globalLogRuntime: Double = 8.19  // log(3600)
+    private var globalFinished: Int64 = 0
+
+    public init() {}
+
+    /// Number of finished jobs recorded.
+    public var finishedJobs: Int64 { globalFinished }
+
+    /// Runtime used when nothing better is known (no request, no history), in seconds.
+    public var fallbackRuntime: Float { Float(exp(globalLogRuntime)) }
+
+    /// Computes the snapshot of `job` at its submission, then records the submission
+    /// (in-flight count, last submit time) for later jobs of the same user.
+    /// - Complexity: O(1) amortised.
+    public mutating func submit(_ job: JobRecord, load: ClusterLoad) -> SubmitSnapshot {
+        let snap = snapshot(job, load: load)
+        if job.user >= 0 {
+            var u = users[job.user] ?? UserState()
+            u.lastSubmit = job.submit
+            u.inFlight &+= 1
+            users[job.user] = u
+        }
+        return snap
+    }
+
+    /// The snapshot of `job` from the current history, without recording anything.
+    public func snapshot(_ job: JobRecord, load: ClusterLoad) -> SubmitSnapshot {
+        let req: Float = job.requestedTime > 0 ? Float(job.requestedTime) : -1
+        let procs = job.requestedProcs > 0 ? job.requestedProcs : job.allocatedProcs
+        let u = job.user >= 0 ? users[job.user] : nil
+        let history = u?.runtimes ?? []
+        let base: Float = req > 0 ? req : fallbackRuntime
+
+        // Candidates, each with a documented fallback so every value is a usable positive number.
+        var c = [Float](repeating: base, count: RuntimeCandidate.count)
+        let n = history.count
+        let last1 = n >= 1 ? history[n - 1] : base
+        var last2 = n >= 2 ? (history[n - 1] + history[n - 2]) / 2 : last1
+        if req > 0 && n >= 1 { last2 = Swift.min(last2, req) }
+        c[RuntimeCandidate.last1.rawValue] = last1
+        c[RuntimeCandidate.last2.rawValue] = last2
+        c[RuntimeCandidate.median5.rawValue] = n >= 1 ? Self.median(history.suffix(5)) : base
+        let app = lookup(byApplication, job.user, Int64(job.application), 0, valid: job.application >= 0)
+        let sameReq = lookup(byRequest, job.user, job.requestedTime, 0, valid: job.requestedTime > 0)
+        let sameReqProcs = lookup(byRequestProcs, job.user, job.requestedTime, procs, valid: job.requestedTime > 0)
+        let sameProcs = lookup(byProcs, job.user, 0, procs, valid: procs > 0)
+        c[RuntimeCandidate.sameApplication.rawValue] = app.count > 0 ? app.last : last2
+        let sameRequestValue = sameReq.count > 0 ? sameReq.last : last2
+        c[RuntimeCandidate.sameRequest.rawValue] = sameRequestValue
+        c[RuntimeCandidate.sameRequestAndProcs.rawValue] = sameReqProcs.count > 0 ? sameReqProcs.last : sameRequestValue
+        c[RuntimeCandidate.sameProcs.rawValue] = sameProcs.count > 0 ? sameProcs.last : last2
+        var ratioMedian: Float = -1
+        if let u {
+            var ratios: [Float] = []
+            for i in Swift.max(0, n - 5)..<n where u.requested[i] > 0 { ratios.append(history[i] / u.requested[i]) }
+            if !ratios.isEmpty { ratioMedian = Self.median(ratios[...]) }
+        }
+        c[RuntimeCandidate.scaledRequest.rawValue] = (req > 0 && ratioMedian > 0) ? Swift.max(1, req * ratioMedian) : last2
+        c[RuntimeCandidate.requested.rawValue] = base
+        for i in c.indices where !(c[i] >= 1) { c[i] = 1 }  // also catches NaN
+
+        // Features, in FeatureSchema.submitTime order.
+        var f: [Float] = []
+        f.reserveCapacity(FeatureSchema.submitTime.count)
+        f.append(Self.logOrMissing(Float(job.requestedTime)))
+        f.append(Self.logOrMissing(Float(procs)))
+        f.append(Float(job.requestedNodes))
+        f.append(Self.logOrMissing(Float(job.requestedMemoryKB)))
+        f.append(Float(job.queue))
+        f.append(Float(job.partition))
+        f.append(Float(job.application))
+        f.append(Float(job.hourOfDay))
+        f.append(Float(job.dayOfWeek))
+        f.append(Float(job.user))
+        f.append(Float(log1p(Double(u?.finished ?? 0))))
+        f.append(Float(u?.inFlight ?? 0))
+        f.append(Self.sinceLog(job.submit, u?.lastSubmit ?? -1))
+        f.append(Self.sinceLog(job.submit, u?.lastFinish ?? -1))
+        f.append(ratioMedian)
+        var hits: Float = -1
+        var spread: Float = -1
+        if let u, n > 0 {
+            var h = 0
+            var lo = Float.greatestFiniteMagnitude
+            var hi: Float = 0
+            for i in Swift.max(0, n - 5)..<n {
+                if u.requested[i] > 0 && history[i] >= 0.99 * u.requested[i] { h += 1 }
+                lo = Swift.min(lo, history[i])
+                hi = Swift.max(hi, history[i])
+            }
+            hits = Float(h) / Float(Swift.min(n, 5))
+            spread = Float(log(Double(Swift.max(hi, 1)) / Double(Swift.max(lo, 1))))
+        }
+        f.append(hits)
+        f.append(spread)
+        f.append(Float(log1p(Double(app.count))))
+        f.append(Float(log1p(Double(sameReq.count))))
+        f.append(Float(log1p(Double(sameReqProcs.count))))
+        f.append(Float(log1p(Double(sameProcs.count))))
+        f.append(u.map { $0.lastRequest == job.requestedTime ? 1 : 0 } ?? -1)
+        f.append(u.map { $0.lastProcs == procs ? 1 : 0 } ?? -1)
+        let cap = Float(Swift.max(load.capacityProcs, 1))
+        f.append(load.capacityProcs > 0 ? Float(load.runningProcs) / cap : Self.logOrMissing(Float(load.runningProcs)))
+        f.append(load.capacityProcs > 0 ? Float(load.queuedProcs) / cap : Self.logOrMissing(Float(load.queuedProcs)))
+        for v in c { f.append(Float(log(Double(v)))) }
+        for v in c { f.append(req > 0 ? Float(log(Double(v) / Double(req))) : -20) }
+        for a in u?.accuracy ?? Array(repeating: -1, count: RuntimeCandidate.count) { f.append(a) }
+        return SubmitSnapshot(features: f, candidates: c)
+    }
+
+    /// Records that `job` has left the system. Jobs with a positive runtime enter the runtime
+    /// history; `candidates` (its snapshot's candidates, if known) update the user's record of which
+    /// candidate has been accurate lately.
+    /// - Complexity: O(1) amortised.
+    public mutating func finish(_ job: JobRecord, candidates: [Float]?) {
+        guard job.user >= 0 else {
+            recordGlobal(job)
+            return
+        }
+        var u = users[job.user] ?? UserState()
+        if u.inFlight > 0 { u.inFlight -= 1 }
+        guard job.runtime > 0 else {
+            users[job.user] = u
+            return
+        }
+        let r = Float(job.runtime)
+        let procs = job.requestedProcs > 0 ? job.requestedProcs : job.allocatedProcs
+        u.finished &+= 1
+        u.runtimes.append(r)
+        u.requested.append(job.requestedTime > 0 ? Float(job.requestedTime) : -1)
+        if u.runtimes.count > Self.ring {
+            u.runtimes.removeFirst()
+            u.requested.removeFirst()
+        }
+        if let e = job.end { u.lastFinish = Swift.max(u.lastFinish, e) }
+        u.lastRequest = job.requestedTime
+        u.lastProcs = procs
+        if let candidates, candidates.count == RuntimeCandidate.count {
+            let w = Self.accuracySmoothing
+            for k in 0..<RuntimeCandidate.count {
+                let a = Float(predictionAccuracy(actual: Double(r), predicted: Double(candidates[k])))
+                u.accuracy[k] = u.accuracy[k] < 0 ? a : (1 - w) * u.accuracy[k] + w * a
+            }
+        }
+        users[job.user] = u
+        if job.application >= 0 { Self.bump(&byApplication, Key(user: job.user, a: Int64(job.application), b: 0), r) }
+        if job.requestedTime > 0 {
+            Self.bump(&byRequest, Key(user: job.user, a: job.requestedTime, b: 0), r)
+            Self.bump(&byRequestProcs, Key(user: job.user, a: job.requestedTime, b: procs), r)
+        }
+        if procs > 0 { Self.bump(&byProcs, Key(user: job.user, a: 0, b: procs), r) }
+        recordGlobal(job)
+    }
+
+    private mutating func recordGlobal(_ job: JobRecord) {
+        guard job.runtime > 0 else { return }
+        globalFinished &+= 1
+        let w = globalFinished < 100 ? 1.0 / Double(globalFinished) : 0.01
+        globalLogRuntime = (1 - w) * globalLogRuntime + w * log(Double(job.runtime))
+    }
+
+    private static func bump(_ map: inout [Key: KeyState], _ key: Key, _ r: Float) {
+        var s = map[key] ?? KeyState()
+        s.last = r
+        s.count &+= 1
+        map[key] = s
+    }
+
+    private func lookup(_ map: [Key: KeyState], _ user: Int32, _ a: Int64, _ b: Int32, valid: Bool) -> KeyState {
+        guard valid, user >= 0 else { return KeyState() }
+        return map[Key(user: user, a: a, b: b)] ?? KeyState()
+    }
+
+    static func median(_ xs: ArraySlice<Float>) -> Float {
+        guard !xs.isEmpty else { return -1 }
+        let s = xs.sorted()
+        let m = s.count / 2
+        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+
+    @inline(__always) static func logOrMissing(_ v: Float) -> Float {
+        v > 0 ? Float(log(Double(v))) : -1
+    }
+
+    @inline(__always) static func sinceLog(_ now: Int64, _ then: Int64) -> Float {
+        guard then >= 0 else { return -1 }
+        return Float(log1p(Double(Swift.max(0, now &- then))))
+    }
+}

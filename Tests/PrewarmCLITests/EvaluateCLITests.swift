@@ -1,0 +1,67 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+/// Runs the built `prewarm` executable (SwiftPM builds it for this test target).
+private func prewarm(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let bin = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/prewarm")
+    let exe = ProcessInfo.processInfo.environment["PREWARM_BIN"].map(URL.init(fileURLWithPath:)) ?? bin
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/kth-2500.swf").path
+
+@Test func evaluateJSONOnARealTraceSlice() throws {
+    let r = try prewarm(["evaluate", "--trace", fixture, "--json", "--trees", "8", "--warmup", "300",
+                         "--retrain-jobs", "500"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    #expect(obj["trace"] as? String == "kth-2500.swf")
+    let jobs = try #require(obj["jobs"] as? Int)
+    #expect(jobs > 2000 && jobs <= 2500)
+    let predictors = try #require(obj["predictors"] as? [String: [String: Double]])
+    #expect(Set(predictors.keys) == ["user_estimate", "last2", "same_request", "prewarm"])
+    for (name, m) in predictors {
+        for key in ["accuracy", "mae_s", "median_ae_s", "under_pct"] {
+            #expect(m[key] != nil, "\(name) lacks \(key)")
+        }
+        let acc = try #require(m["accuracy"])
+        #expect(acc > 0.1 && acc <= 1, "\(name) accuracy \(acc)")
+    }
+    let coverage = try #require(predictors["prewarm"]?["p90_coverage"])
+    #expect(coverage > 0.5 && coverage <= 1)
+    // The baselines are deterministic functions of the trace: user estimates on this slice score ≈ 0.4–0.5.
+    let ue = try #require(predictors["user_estimate"]?["accuracy"])
+    #expect(ue > 0.35 && ue < 0.6)
+}
+
+@Test func evaluateReportsMalformedLinesWithFileLineAndField() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-cli-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let bad = dir.appendingPathComponent("bad.swf")
+    let good = "1 0 0 100 1 -1 -1 1 200 -1 1 1 1 -1 -1 -1 -1 -1\n"
+    try (good + good + "3 0 0 abc 1 -1 -1 1 200 -1 1 1 1 -1 -1 -1 -1 -1\n" + good).write(
+        to: bad, atomically: true, encoding: .utf8)
+    let strict = try prewarm(["evaluate", "--trace", bad.path])
+    #expect(strict.status == 2)
+    #expect(strict.stderr.contains("bad.swf:3"), "stderr: \(strict.stderr)")
+    #expect(strict.stderr.contains("field 4"), "stderr: \(strict.stderr)")
+    let lenient = try prewarm(["evaluate", "--trace", bad.path, "--lenient", "--json", "--warmup", "10"])
+    #expect(lenient.status == 0, "stderr: \(lenient.stderr)")
+    #expect(lenient.stderr.contains("skipped 1 malformed line"))
+}
