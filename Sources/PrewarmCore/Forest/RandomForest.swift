@@ -1,0 +1,305 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// A multi-output regression random forest (CART trees on histogram-binned features) that is also a
+/// quantile regression forest (Meinshausen 2006).
+///
+/// Storage is flat struct-of-arrays over all trees. Tree `t` owns nodes `treeNodeStart[t] ..<
+/// treeNodeStart[t+1]`, leaves `treeLeafStart[t] ..< treeLeafStart[t+1]` and leaf samples
+/// `treeSampleStart[t] ..< treeSampleStart[t+1]`. Nodes are in pre-order, so the left child of node `i` is
+/// `i + 1`; `nodeRight` holds the tree-local index of the right child, or for a leaf (`nodeFeature == -1`)
+/// the tree-local leaf index. A row goes left when `x[feature] <= threshold`; NaN goes right.
+///
+/// Prediction never traps, whatever the input: NaN and ±inf are ordinary values (NaN always goes right),
+/// and a feature vector shorter than ``featureCount`` reads its missing trailing features as NaN (extra
+/// trailing values are ignored).
+public struct RandomForest: Sendable {
+    /// The parameters the forest was trained with (``ForestParameters/threads`` is not stored in model
+    /// files: a deserialized forest reports the default).
+    public let parameters: ForestParameters
+    /// Number of input features.
+    public let featureCount: Int
+    /// Number of regression outputs.
+    public let outputCount: Int
+    /// Number of training rows (whose targets are kept for quantiles).
+    public let trainingRows: Int
+
+    let treeNodeStart: [Int]
+    let treeLeafStart: [Int]
+    let treeSampleStart: [Int]
+    let nodeFeature: [Int32]
+    let nodeThreshold: [Float]
+    let nodeRight: [Int32]
+    /// `leafValues[leaf * outputCount + k]`: mean of output `k` over the leaf's in-bag rows.
+    let leafValues: [Float]
+    /// Per leaf, offset of its first sample, local to the tree's sample range.
+    let leafSampleOffset: [Int32]
+    /// In-bag training rows grouped by leaf.
+    let sampleRows: [Int32]
+    /// In-bag multiplicity of each entry of `sampleRows` (a row drawn more than 255 times takes several entries).
+    let sampleCounts: [UInt8]
+    /// Training targets, row-major `trainingRows × outputCount`.
+    let targets: [Float]
+
+    /// Number of trees.
+    public var treeCount: Int { treeNodeStart.count - 1 }
+
+    /// Total number of nodes over all trees.
+    public var nodeCount: Int { nodeFeature.count }
+
+    /// Total number of leaves over all trees.
+    public var leafCount: Int { leafSampleOffset.count }
+
+    init(
+        parameters: ForestParameters, featureCount: Int, outputCount: Int, trainingRows: Int, targets: [Float],
+        trees: [GrownTree]
+    ) {
+        self.parameters = parameters
+        self.featureCount = featureCount
+        self.outputCount = outputCount
+        self.trainingRows = trainingRows
+        self.targets = targets
+        var nodeStart = [0]
+        var leafStart = [0]
+        var sampleStart = [0]
+        var feature: [Int32] = []
+        var threshold: [Float] = []
+        var right: [Int32] = []
+        var values: [Float] = []
+        var offsets: [Int32] = []
+        var rows: [Int32] = []
+        var counts: [UInt8] = []
+        let nodes = trees.reduce(0) { $0 + $1.feature.count }
+        let samples = trees.reduce(0) { $0 + $1.sampleRows.count }
+        let leaves = trees.reduce(0) { $0 + $1.leafSampleOffset.count }
+        feature.reserveCapacity(nodes)
+        threshold.reserveCapacity(nodes)
+        right.reserveCapacity(nodes)
+        values.reserveCapacity(leaves * outputCount)
+        offsets.reserveCapacity(leaves)
+        rows.reserveCapacity(samples)
+        counts.reserveCapacity(samples)
+        for tree in trees {
+            feature.append(contentsOf: tree.feature)
+            threshold.append(contentsOf: tree.threshold)
+            right.append(contentsOf: tree.right)
+            values.append(contentsOf: tree.leafValues)
+            offsets.append(contentsOf: tree.leafSampleOffset)
+            rows.append(contentsOf: tree.sampleRows)
+            counts.append(contentsOf: tree.sampleCounts)
+            nodeStart.append(feature.count)
+            leafStart.append(offsets.count)
+            sampleStart.append(rows.count)
+        }
+        treeNodeStart = nodeStart
+        treeLeafStart = leafStart
+        treeSampleStart = sampleStart
+        nodeFeature = feature
+        nodeThreshold = threshold
+        nodeRight = right
+        leafValues = values
+        leafSampleOffset = offsets
+        sampleRows = rows
+        sampleCounts = counts
+    }
+
+    /// Trains a forest.
+    ///
+    /// Multi-output regression: the split criterion is the total squared error summed over outputs (like
+    /// scikit-learn's multi-output MSE). Features may contain NaN and ±inf (NaN is binned last and goes
+    /// right); targets must be finite. The result is bit-identical for any ``ForestParameters/threads``.
+    ///
+    /// - Parameters:
+    ///   - features: `rows × featureCount`.
+    ///   - targets: `rows × outputCount`.
+    /// - Throws: ``ForestError`` for inconsistent shapes, empty data, non-finite targets or bad parameters.
+    /// - Complexity: about O(treeCount · depth · rows · featuresPerSplit / threads).
+    public static func train(
+        features: Matrix, targets: Matrix, parameters: ForestParameters
+    ) throws(ForestError) -> RandomForest {
+        try parameters.validate()
+        guard features.isConsistent else {
+            throw ForestError(.invalidShape, "features: \(features.values.count) values for \(features.rows)×\(features.columns)")
+        }
+        guard targets.isConsistent else {
+            throw ForestError(.invalidShape, "targets: \(targets.values.count) values for \(targets.rows)×\(targets.columns)")
+        }
+        guard features.rows == targets.rows else {
+            throw ForestError(.invalidShape, "features have \(features.rows) rows but targets have \(targets.rows)")
+        }
+        guard features.rows > 0 else { throw ForestError(.emptyData, "no training rows") }
+        guard features.columns > 0 else { throw ForestError(.emptyData, "no feature columns") }
+        guard targets.columns > 0 else { throw ForestError(.emptyData, "no target columns") }
+        guard features.rows <= 1 << 30, features.columns <= 1 << 24, targets.columns <= 1 << 16 else {
+            throw ForestError(.invalidShape, "matrix too large: \(features.rows) rows, \(features.columns) features")
+        }
+        guard parameters.sampleFraction * Double(features.rows) <= Double(Int32.max) else {
+            throw ForestError(.invalidParameter, "sampleFraction × rows exceeds \(Int32.max) draws per tree")
+        }
+        if let bad = targets.values.firstIndex(where: { !$0.isFinite }) {
+            throw ForestError(
+                .nonFiniteTarget,
+                "target row \(bad / targets.columns) output \(bad % targets.columns) is \(targets.values[bad])")
+        }
+        let threads = max(1, parameters.threads)
+        let binned = BinnedFeatures(features: features, maxBins: parameters.maxBins, threads: threads)
+        let mtry = parameters.featuresPerSplit == 0
+            ? max(1, features.columns / 3) : min(parameters.featuresPerSplit, features.columns)
+        let grower = TreeGrower(
+            data: binned, targets: targets.values, outputs: targets.columns, minLeaf: parameters.minSamplesLeaf,
+            maxDepth: parameters.maxDepth, featuresPerSplit: mtry, sampleFraction: parameters.sampleFraction,
+            bootstrap: parameters.bootstrap, seed: parameters.seed)
+        let trees = parallelMap(count: parameters.treeCount, threads: threads) { grower.grow(treeIndex: $0) }
+        return RandomForest(
+            parameters: parameters, featureCount: features.columns, outputCount: targets.columns,
+            trainingRows: features.rows, targets: targets.values, trees: trees)
+    }
+
+    /// Walks tree `tree` for `x` and returns the global leaf index.
+    @inline(__always)
+    private static func leaf(
+        tree: Int, x: UnsafeBufferPointer<Float>, nodeStart: UnsafeBufferPointer<Int>,
+        leafStart: UnsafeBufferPointer<Int>, feature: UnsafeBufferPointer<Int32>,
+        threshold: UnsafeBufferPointer<Float>, right: UnsafeBufferPointer<Int32>
+    ) -> Int {
+        let base = nodeStart[tree]
+        let featureCount = x.count
+        var node = base
+        while true {
+            let f = Int(feature[node])
+            if f < 0 { break }
+            let value = f < featureCount ? x[f] : Float.nan
+            node = value <= threshold[node] ? node &+ 1 : base &+ Int(right[node])
+        }
+        return leafStart[tree] &+ Int(right[node])
+    }
+
+    /// Calls `body(treeIndex, globalLeafIndex)` for the leaf `x` reaches in every tree.
+    @inline(__always)
+    private func forEachLeaf(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
+        treeNodeStart.withUnsafeBufferPointer { nodeStart in
+            treeLeafStart.withUnsafeBufferPointer { leafStart in
+                nodeFeature.withUnsafeBufferPointer { feature in
+                    nodeThreshold.withUnsafeBufferPointer { threshold in
+                        nodeRight.withUnsafeBufferPointer { right in
+                            for tree in 0 ..< nodeStart.count - 1 {
+                                let leaf = Self.leaf(
+                                    tree: tree, x: x, nodeStart: nodeStart, leafStart: leafStart,
+                                    feature: feature, threshold: threshold, right: right)
+                                body(tree, leaf)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean prediction per output: the average over trees of the leaf means. Allocation-free.
+    ///
+    /// Writes `min(out.count, outputCount)` values; missing trailing features of `x` count as NaN.
+    /// - Complexity: O(treeCount · depth).
+    public func predict(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+        let n = min(out.count, outputCount)
+        guard n > 0 else { return }
+        let k = outputCount
+        let scale = 1 / Float(max(treeCount, 1))
+        leafValues.withUnsafeBufferPointer { values in
+            if n == 1 {
+                var sum: Float = 0
+                forEachLeaf(x) { _, leaf in sum += values[leaf &* k] }
+                out[0] = sum * scale
+            } else {
+                for o in 0 ..< n { out[o] = 0 }
+                forEachLeaf(x) { _, leaf in
+                    let base = leaf &* k
+                    for o in 0 ..< n { out[o] += values[base &+ o] }
+                }
+                for o in 0 ..< n { out[o] *= scale }
+            }
+        }
+    }
+
+    /// Mean prediction per output (``outputCount`` values); see ``predict(_:into:)``.
+    public func predict(_ x: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: outputCount)
+        x.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { predict(input, into: $0) }
+        }
+        return out
+    }
+
+    /// Quantile regression forest neighbours (Meinshausen 2006): visits the training rows that share a leaf
+    /// with `x` in each tree, with weight `(in-bag multiplicity / leaf in-bag size) / treeCount`. The
+    /// weights sum to 1 (up to rounding). A row that shares leaves with `x` in several trees is visited once
+    /// per tree. Allocation-free.
+    /// - Complexity: O(treeCount · (depth + leaf size)).
+    public func forEachNeighbour(_ x: UnsafeBufferPointer<Float>, _ body: (_ row: Int32, _ weight: Float) -> Void) {
+        let trees = Double(max(treeCount, 1))
+        treeSampleStart.withUnsafeBufferPointer { sampleStart in
+            treeLeafStart.withUnsafeBufferPointer { leafStart in
+                leafSampleOffset.withUnsafeBufferPointer { offsets in
+                    sampleRows.withUnsafeBufferPointer { rows in
+                        sampleCounts.withUnsafeBufferPointer { counts in
+                            forEachLeaf(x) { tree, leaf in
+                                let base = sampleStart[tree]
+                                let first = base &+ Int(offsets[leaf])
+                                let end = leaf &+ 1 < leafStart[tree &+ 1]
+                                    ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
+                                var total = 0
+                                for i in first ..< end { total &+= Int(counts[i]) }
+                                guard total > 0 else { return }
+                                let scale = 1 / (Double(total) * trees)
+                                for i in first ..< end {
+                                    body(rows[i], Float(Double(counts[i]) * scale))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Weighted quantiles (Meinshausen's quantile regression forest) of the stored training targets of
+    /// `output` among the neighbours of `x`.
+    ///
+    /// The quantile at level α is the smallest neighbour target whose cumulative weight reaches α.
+    /// Levels are clamped to [0, 1]; a NaN level gives NaN; an `output` out of range gives all NaN.
+    /// - Returns: one value per level, in the order of `levels`.
+    /// - Complexity: O(m log m) for m neighbour entries (about treeCount · leaf size).
+    public func quantiles(_ x: [Float], levels: [Double], output: Int = 0) -> [Float] {
+        guard output >= 0, output < outputCount, !levels.isEmpty else {
+            return [Float](repeating: .nan, count: levels.count)
+        }
+        var pairs: [(value: Float, weight: Double)] = []
+        pairs.reserveCapacity(treeCount * max(parameters.minSamplesLeaf * 2, 8))
+        let k = outputCount
+        targets.withUnsafeBufferPointer { y in
+            x.withUnsafeBufferPointer { input in
+                forEachNeighbour(input) { row, weight in
+                    pairs.append((y[Int(row) &* k &+ output], Double(weight)))
+                }
+            }
+        }
+        guard !pairs.isEmpty else { return [Float](repeating: .nan, count: levels.count) }
+        pairs.sort { $0.value < $1.value }
+        var cumulative = [Double](repeating: 0, count: pairs.count)
+        var running = 0.0
+        for i in pairs.indices {
+            running += pairs[i].weight
+            cumulative[i] = running
+        }
+        return levels.map { level -> Float in
+            guard !level.isNaN else { return .nan }
+            let target = min(max(level, 0), 1) * running
+            var low = 0
+            var high = pairs.count - 1
+            while low < high {
+                let mid = (low + high) >> 1
+                if cumulative[mid] >= target { high = mid } else { low = mid + 1 }
+            }
+            return pairs[low].value
+        }
+    }
+}

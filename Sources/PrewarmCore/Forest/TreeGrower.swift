@@ -1,0 +1,263 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// One tree as grown, in tree-local indices (see ``RandomForest`` for the meaning of each array).
+struct GrownTree: Sendable {
+    var feature: [Int32] = []
+    var threshold: [Float] = []
+    var right: [Int32] = []
+    var leafValues: [Float] = []
+    var leafSampleOffset: [Int32] = []
+    var sampleRows: [Int32] = []
+    var sampleCounts: [UInt8] = []
+}
+
+/// Grows CART regression trees on histogram-binned features.
+///
+/// Tree *i* depends only on the data, the parameters, `seed` and *i*, so trees can be grown on any
+/// thread in any order with bit-identical results.
+struct TreeGrower: Sendable {
+    let data: BinnedFeatures
+    /// Training targets, row-major `rows × outputs`.
+    let targets: [Float]
+    let outputs: Int
+    let minLeaf: Int
+    /// 0 = unlimited.
+    let maxDepth: Int
+    /// Non-constant features to examine per node.
+    let featuresPerSplit: Int
+    let sampleFraction: Double
+    let bootstrap: Bool
+    let seed: UInt64
+
+    private struct Pending {
+        var start: Int
+        var end: Int
+        var depth: Int
+        /// Node whose `right` must point at this node, or -1 (root and left children, which follow their
+        /// parent immediately in pre-order).
+        var parent: Int
+    }
+
+    /// Draws the in-bag multiplicity of every row.
+    private func drawSample(_ rng: inout Xoshiro256StarStar) -> [UInt32] {
+        let rows = data.rows
+        var multiplicity = [UInt32](repeating: 0, count: rows)
+        let wanted = max(1, Int((sampleFraction * Double(rows)).rounded()))
+        if bootstrap {
+            multiplicity.withUnsafeMutableBufferPointer { m in
+                for _ in 0 ..< wanted {
+                    m[rng.next(below: rows)] &+= 1
+                }
+            }
+        } else if wanted >= rows {
+            for r in 0 ..< rows { multiplicity[r] = 1 }
+        } else {
+            var order = (0 ..< rows).map { Int32(truncatingIfNeeded: $0) }
+            for i in 0 ..< wanted {
+                order.swapAt(i, i + rng.next(below: rows - i))
+                multiplicity[Int(order[i])] = 1
+            }
+        }
+        return multiplicity
+    }
+
+    /// Grows tree `treeIndex`.
+    /// - Complexity: about O(depth · in-bag rows · featuresPerSplit) histogram updates.
+    func grow(treeIndex: Int) -> GrownTree {
+        var rng = Xoshiro256StarStar(seed: seed, stream: UInt64(truncatingIfNeeded: treeIndex))
+        let rows = data.rows
+        let columns = data.columns
+        let k = outputs
+        let multiplicity = drawSample(&rng)
+
+        // Per-row (weight, weight·y₀, …, weight·y_{k-1}) and the in-bag rows in ascending order.
+        let rowStride = k + 1
+        var rowStats = [Double](repeating: 0, count: rows * rowStride)
+        var index: [Int32] = []
+        index.reserveCapacity(rows)
+        targets.withUnsafeBufferPointer { y in
+            for r in 0 ..< rows where multiplicity[r] > 0 {
+                let w = Double(multiplicity[r])
+                rowStats[r * rowStride] = w
+                for o in 0 ..< k {
+                    rowStats[r * rowStride + 1 + o] = w * Double(y[r * k + o])
+                }
+                index.append(Int32(truncatingIfNeeded: r))
+            }
+        }
+
+        var tree = GrownTree()
+        let histStride = k + 2  // distinct count, weight, weighted sums
+        var histogram = [Double](repeating: 0, count: 256 * histStride)
+        var permutation = Array(0 ..< columns)
+        var nodeSums = [Double](repeating: 0, count: k)
+        var leftSums = [Double](repeating: 0, count: k)
+        var first = [Float](repeating: 0, count: k)
+        var stack = [Pending(start: 0, end: index.count, depth: 0, parent: -1)]
+        let cutsPerFeature = data.cuts
+
+        data.bins.withUnsafeBufferPointer { bins in
+        targets.withUnsafeBufferPointer { y in
+        rowStats.withUnsafeBufferPointer { stats in
+        index.withUnsafeMutableBufferPointer { idx in
+        histogram.withUnsafeMutableBufferPointer { hist in
+        nodeSums.withUnsafeMutableBufferPointer { sums in
+        leftSums.withUnsafeMutableBufferPointer { leftS in
+        first.withUnsafeMutableBufferPointer { first in
+            while let node = stack.popLast() {
+                let nodeIndex = tree.feature.count
+                if node.parent >= 0 {
+                    tree.right[node.parent] = Int32(truncatingIfNeeded: nodeIndex)
+                }
+                let start = node.start
+                let end = node.end
+                let count = end - start
+
+                // Node totals and purity.
+                var weight = 0.0
+                for o in 0 ..< k { sums[o] = 0 }
+                let r0 = Int(idx[start])
+                for o in 0 ..< k { first[o] = y[r0 * k + o] }
+                var pure = true
+                for i in start ..< end {
+                    let r = Int(idx[i])
+                    let s = r * rowStride
+                    weight += stats[s]
+                    for o in 0 ..< k {
+                        sums[o] += stats[s + 1 + o]
+                        if y[r * k + o] != first[o] { pure = false }
+                    }
+                }
+
+                var bestFeature = -1
+                var bestBin = 0
+                var bestProxy = -Double.infinity
+                let depthAllowed = maxDepth == 0 || node.depth < maxDepth
+                if !pure, depthAllowed, count >= 2 * minLeaf {
+                    var drawn = 0
+                    var visited = 0
+                    while visited < featuresPerSplit, drawn < columns {
+                        permutation.swapAt(drawn, drawn + rng.next(below: columns - drawn))
+                        let f = permutation[drawn]
+                        drawn += 1
+                        let binCount = cutsPerFeature[f].count + 1
+                        if binCount <= 1 { continue }
+                        let column = UnsafeBufferPointer(rebasing: bins[f * rows ..< (f + 1) * rows])
+                        var low = 255
+                        var high = 0
+                        if k == 1 {
+                            for i in start ..< end {
+                                let r = Int(idx[i])
+                                let b = Int(column[r])
+                                let h = b &* 3
+                                hist[h] += 1
+                                hist[h + 1] += stats[2 &* r]
+                                hist[h + 2] += stats[2 &* r + 1]
+                                low = min(low, b)
+                                high = max(high, b)
+                            }
+                        } else {
+                            for i in start ..< end {
+                                let r = Int(idx[i])
+                                let b = Int(column[r])
+                                let h = b &* histStride
+                                let s = r &* rowStride
+                                hist[h] += 1
+                                for o in 0 ... k {
+                                    hist[h + 1 + o] += stats[s + o]
+                                }
+                                low = min(low, b)
+                                high = max(high, b)
+                            }
+                        }
+                        if low == high {
+                            for j in 0 ..< histStride { hist[low * histStride + j] = 0 }
+                            continue
+                        }
+                        visited += 1
+
+                        // Scan boundaries "bins ≤ b | bins > b".
+                        var leftCount = 0.0
+                        var leftWeight = 0.0
+                        for o in 0 ..< k { leftS[o] = 0 }
+                        let total = Double(count)
+                        let minimum = Double(minLeaf)
+                        for b in low ..< high {
+                            let h = b * histStride
+                            let c = hist[h]
+                            if c == 0 { continue }
+                            leftCount += c
+                            leftWeight += hist[h + 1]
+                            for o in 0 ..< k { leftS[o] += hist[h + 2 + o] }
+                            if leftCount < minimum { continue }
+                            if total - leftCount < minimum { break }
+                            let rightWeight = weight - leftWeight
+                            var proxy = 0.0
+                            for o in 0 ..< k {
+                                let l = leftS[o]
+                                let r = sums[o] - l
+                                proxy += l * l / leftWeight + r * r / rightWeight
+                            }
+                            if proxy > bestProxy {
+                                bestProxy = proxy
+                                bestFeature = f
+                                bestBin = b
+                            }
+                        }
+                        for j in low * histStride ..< (high + 1) * histStride { hist[j] = 0 }
+                    }
+                }
+
+                if bestFeature < 0 {
+                    // Leaf: mean per output, and the in-bag rows with their multiplicities.
+                    tree.feature.append(-1)
+                    tree.threshold.append(0)
+                    tree.right.append(Int32(truncatingIfNeeded: tree.leafSampleOffset.count))
+                    for o in 0 ..< k {
+                        tree.leafValues.append(Float(sums[o] / weight))
+                    }
+                    tree.leafSampleOffset.append(Int32(truncatingIfNeeded: tree.sampleRows.count))
+                    for i in start ..< end {
+                        let r = idx[i]
+                        var m = multiplicity[Int(r)]
+                        while m > 255 {
+                            tree.sampleRows.append(r)
+                            tree.sampleCounts.append(255)
+                            m -= 255
+                        }
+                        tree.sampleRows.append(r)
+                        tree.sampleCounts.append(UInt8(truncatingIfNeeded: m))
+                    }
+                    continue
+                }
+
+                // Split: partition the node's rows in place, bins ≤ bestBin first.
+                tree.feature.append(Int32(truncatingIfNeeded: bestFeature))
+                tree.threshold.append(cutsPerFeature[bestFeature][bestBin])
+                tree.right.append(-1)
+                let column = UnsafeBufferPointer(rebasing: bins[bestFeature * rows ..< (bestFeature + 1) * rows])
+                var i = start
+                var j = end - 1
+                while i <= j {
+                    if Int(column[Int(idx[i])]) <= bestBin {
+                        i += 1
+                    } else {
+                        idx.swapAt(i, j)
+                        j -= 1
+                    }
+                }
+                stack.append(Pending(start: i, end: end, depth: node.depth + 1, parent: nodeIndex))
+                stack.append(Pending(start: start, end: i, depth: node.depth + 1, parent: -1))
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        return tree
+    }
+}
