@@ -35,6 +35,6 @@ let package = Package(
         ),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
-        .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"]),
+        .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
     ]
 )

@@ -116,8 +116,8 @@ public enum OnlineReplay {
                 if job.runtime > 0 {
                     scored += 1
                     let r = Double(job.runtime)
-                    let estimate = job.requestedTime > 0 ? Double(job.requestedTime) : Double(history.fallbackRuntime)
-                    userEstimate.add(actual: r, predicted: estimate)
+                    // The request, or the history's fallback when the log has none (the `requested` candidate).
+                    userEstimate.add(actual: r, predicted: Double(snapshot[.requested]))
                     last2.add(actual: r, predicted: Double(snapshot[.last2]))
                     sameRequest.add(actual: r, predicted: Double(snapshot[.sameRequest]))
                     var hindsight = 0.0
