@@ -27,7 +27,6 @@ struct TraceInfo: ParsableCommand {
         do throws(SWFError) {
             let reader = try SWFReader(path: trace, lenient: lenient)
             let header = reader.header
-            let clock = LocalClock(timeZoneString: header.timeZoneString, fallbackOffset: header.timeZone)
             var records = 0
             var withRuntime = 0
             var users = Set<Int32>()
@@ -44,6 +43,7 @@ struct TraceInfo: ParsableCommand {
             }
             let elapsed = (ContinuousClock.now - started).components
             let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            let clock = LocalClock(timeZoneString: header.timeZoneString, fallbackOffset: header.timeZone)
 
             func row(_ label: String, _ value: String) { print(label.padding(20) + value) }
             row("trace", trace)
@@ -60,7 +60,8 @@ struct TraceInfo: ParsableCommand {
                 row("last submit", "\(lastSubmit)  (\(clock.format(lastSubmit)))")
                 row("submit span", "\((days * 10).rounded() / 10) days")
             }
-            row("lines", "\(reader.linesRead), read in \((seconds * 1000).rounded() / 1000) s")
+            let rate = seconds > 0 ? Int((Double(reader.linesRead) / seconds / 1000).rounded()) : 0
+            row("lines", "\(reader.linesRead), read in \((seconds * 1000).rounded() / 1000) s (\(rate)k lines/s)")
             if lenient {
                 row("skipped lines", "\(reader.skippedLines)")
                 for error in reader.skippedExamples { print("  \(error)") }

@@ -5,7 +5,8 @@
 ///
 /// A few keys are interpreted (typed); all `Key: value` pairs are kept in ``entries`` in file order.
 /// Continuation lines (comment lines without a `Key:` prefix, such as indented notes or URLs) are not entries.
-/// When a typed key occurs more than once, the last occurrence wins.
+/// When a typed key occurs more than once, the last occurrence wins. Numeric values are kept as written (a `-1`
+/// stays `-1`); a trailing remark after whitespace is allowed, as in `; MaxNodes: 338 (batch partition; 512 total)`.
 public struct SWFHeader: Sendable {
     /// `UnixStartTime`: the Unix time that submit times (field 2) are relative to.
     public var unixStartTime: Int64?

@@ -12,7 +12,8 @@ import Darwin
 ///
 /// The header (the `;` comment lines before the first job) is read by `init`; jobs are then read one at a time
 /// with ``next()``, in chunks, so memory stays bounded (a few hundred KB) whatever the size of the log.
-/// Comment lines after the first job and blank lines are skipped, but counted in line numbers.
+/// Comment lines after the first job and blank lines are skipped, but counted in line numbers. A line longer
+/// than ``maxLineLength`` bytes (comment or not) is malformed; only its first bytes are ever buffered.
 ///
 /// In strict mode (the default) ``next()`` throws on the first malformed line; the line is consumed, so a caller
 /// may choose to keep going. In lenient mode malformed lines are skipped and counted in ``skippedLines``, and the

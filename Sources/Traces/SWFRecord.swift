@@ -227,14 +227,12 @@ enum SWFParse {
             while i < count, !isSpace(p[i]) { i += 1 }
             if field == 5 || field == 6 {
                 guard let v = decimal(p, start, i) else {
-                    return .failure(FailureBox(Failure(field: field, textStart: start, textEnd: i,
-                                                       reason: "is not a number")))
+                    return .failure(fieldFailure(p, count, field, start, i, "is not a number"))
                 }
                 if field == 5 { r.averageCPUTime = v } else { r.usedMemoryKB = v }
             } else {
                 guard let v = integer(p, start, i) else {
-                    return .failure(FailureBox(Failure(field: field, textStart: start, textEnd: i,
-                                                       reason: integerFailureReason(p, start, i))))
+                    return .failure(fieldFailure(p, count, field, start, i, integerFailureReason(p, start, i)))
                 }
                 switch field {
                 case 0: r.jobNumber = v
@@ -247,8 +245,7 @@ enum SWFParse {
                 case 17: r.thinkTime = v
                 default:
                     guard let v32 = Int32(exactly: v) else {
-                        return .failure(FailureBox(Failure(field: field, textStart: start, textEnd: i,
-                                                           reason: "is out of range")))
+                        return .failure(fieldFailure(p, count, field, start, i, "is out of range"))
                     }
                     switch field {
                     case 4: r.allocatedProcessors = v32
@@ -269,6 +266,16 @@ enum SWFParse {
         return .success(r)
     }
 
+    /// A field-level failure, unless the line also has the wrong number of fields: that is reported instead,
+    /// as it usually explains the bad field (a shifted or truncated line).
+    private static func fieldFailure(
+        _ p: UnsafePointer<UInt8>, _ count: Int, _ field: Int, _ start: Int, _ end: Int, _ reason: String
+    ) -> FailureBox {
+        let counted = fieldCountFailure(p, count)
+        guard counted.tokens == fieldCount else { return counted }
+        return FailureBox(Failure(field: field, textStart: start, textEnd: end, reason: reason))
+    }
+
     /// Counts the whitespace-separated tokens of the line for a "wrong field count" failure.
     private static func fieldCountFailure(_ p: UnsafePointer<UInt8>, _ count: Int) -> FailureBox {
         var tokens = 0
@@ -281,13 +288,17 @@ enum SWFParse {
             tokens += 1
             while i < count, !isSpace(p[i]) { i += 1 }
         }
-        return FailureBox(Failure(field: nil, textStart: max(first, 0), textEnd: count,
-                                  reason: "expected \(fieldCount) fields, found \(tokens)"))
+        var box = FailureBox(Failure(field: nil, textStart: max(first, 0), textEnd: count,
+                                     reason: "expected \(fieldCount) fields, found \(tokens)"))
+        box.tokens = tokens
+        return box
     }
 
     /// `Failure` as an `Error`, so it can travel in a `Result`.
     struct FailureBox: Error {
         var failure: Failure
+        /// The line's token count, when it was counted.
+        var tokens = -1
         init(_ failure: Failure) { self.failure = failure }
     }
 }

@@ -147,6 +147,11 @@ private func strictError(_ dir: TempDir, _ name: String, _ lines: [String]) -> S
 
         let many = try #require(strictError(dir, "many.swf", [goodLine(1), goodLine(2), goodLine(3) + " 99"]))
         #expect(many.description.contains("many.swf:3: expected 18 fields, found 19"))
+
+        // A short line with a non-numeric token reports the field count, which explains it better.
+        let short = try #require(strictError(dir, "short.swf", [goodLine(1), "12 34 56 x"]))
+        #expect(short.field == nil)
+        #expect(short.description == dir.file("short.swf") + ":2: expected 18 fields, found 4: '12 34 56 x'")
     }
 
     @Test func nonNumericField() throws {
