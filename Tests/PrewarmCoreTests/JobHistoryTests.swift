@@ -122,12 +122,13 @@ private func feature(_ s: SubmitSnapshot, _ name: String) -> Float {
     let jobs = [
         job(1, submit: 0, runtime: 1000, req: 1000),  // every candidate = request = 1000 → accuracy 1
         job(2, submit: 2000, runtime: 500, req: 1000),
-        job(3, submit: 2001, runtime: 10, req: 1000),  // job 2 still running
+        job(3, user: 2, submit: 2001, runtime: 10, req: 1000),  // another user: no effect on user 1
         job(4, submit: 9000, runtime: 10, req: 1000),
     ]
     let s = snapshots(jobs)
+    // job 1 has finished when job 2 is submitted: the requested time was exact for it
     #expect(feature(try #require(s[2]), "user_acc_requested") == 1)
-    #expect(feature(try #require(s[3]), "user_acc_requested") == 1)
+    #expect(feature(try #require(s[3]), "user_acc_requested") == -1)  // user 2 has no history yet
     // after job 2 (runtime 500 vs request 1000: accuracy 0.5): 0.7 * 1 + 0.3 * 0.5
     #expect(abs(feature(try #require(s[4]), "user_acc_requested") - 0.85) < 1e-5)
 }
