@@ -267,3 +267,13 @@ public struct RuntimeModel: Sendable {
         }
     }
 }
+
+extension RuntimeModel {
+    /// Exposed for unit tests only.
+    public static func bestShiftForTesting(_ pairs: inout [(Float, Float)]) -> (shift: Double, score: Double) {
+        bestShift(&pairs)
+    }
+
+    /// Exposed for unit tests only.
+    public static func scoreForTesting(_ pairs: [(Float, Float)], at s: Double) -> Double { score(pairs, at: s) }
+}
