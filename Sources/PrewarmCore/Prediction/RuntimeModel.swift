@@ -99,6 +99,8 @@ public struct TrainingWindow: Sendable {
 /// between the modes of a user's runtimes.
 public struct RuntimeModel: Sendable {
     public static let payloadVersion: UInt16 = 1
+    /// How many of the forest's top-ranked candidates are scale-refined per prediction.
+    static let refinedCandidates = 3
 
     public let schema: FeatureSchema
     public let forest: RandomForest
@@ -156,31 +158,44 @@ public struct RuntimeModel: Sendable {
         fallback.p90 = fallback.point * 4
         guard snapshot.candidates.count == k, snapshot.features.count == schema.count else { return fallback }
 
-        // Gather neighbour rows (QRF weights) once; every candidate is scored on them.
+        // Gather neighbour rows (QRF weights) once; a row shared by several trees is merged into one entry.
+        var gathered: [(row: Int32, weight: Float)] = []
+        gathered.reserveCapacity(forest.parameters.treeCount * 16)
+        var means = [Float](repeating: 0, count: k)
+        snapshot.features.withUnsafeBufferPointer { x in
+            forest.forEachNeighbour(x) { row, w in gathered.append((row, w)) }
+            means.withUnsafeMutableBufferPointer { forest.predict(x, into: $0) }
+        }
+        guard !gathered.isEmpty else { return fallback }
+        gathered.sort { $0.row < $1.row }
         var rows: [Int32] = []
         var weights: [Float] = []
-        rows.reserveCapacity(forest.parameters.treeCount * 16)
-        weights.reserveCapacity(forest.parameters.treeCount * 16)
-        snapshot.features.withUnsafeBufferPointer { x in
-            forest.forEachNeighbour(x) { row, w in
-                rows.append(row)
-                weights.append(w)
+        rows.reserveCapacity(gathered.count)
+        weights.reserveCapacity(gathered.count)
+        for g in gathered {
+            if let last = rows.last, last == g.row {
+                weights[weights.count - 1] += g.weight
+            } else {
+                rows.append(g.row)
+                weights.append(g.weight)
             }
         }
-        guard !rows.isEmpty else { return fallback }
 
+        // The forest's mean outputs are the expected accuracies of the unscaled candidates; refine the
+        // best few by scaling them to the value of highest expected accuracy among the neighbours.
+        let ranked = (0 ..< k).sorted { means[$0] > means[$1] }
         var best = -1.0
-        var bestK = RuntimeCandidate.sameRequest.rawValue
+        var bestK = ranked.first ?? RuntimeCandidate.sameRequest.rawValue
         var bestShift = 0.0
         var pairs: [(Float, Float)] = []
         pairs.reserveCapacity(rows.count)
-        for j in 0..<k {
+        for j in ranked.prefix(parameters.refineScale ? Self.refinedCandidates : 1) {
             pairs.removeAll(keepingCapacity: true)
             for (i, r) in rows.enumerated() {
                 let idx = Int(r) * k + j
                 if idx >= 0 && idx < logRatios.count { pairs.append((logRatios[idx], weights[i])) }
             }
-            let (shift, score) = parameters.refineScale ? Self.bestShift(&pairs) : (0, Self.score(pairs, at: 0))
+            let (shift, score) = parameters.refineScale ? Self.bestShift(&pairs) : (0, Double(means[j]))
             if score > best {
                 best = score
                 bestK = j
