@@ -38,9 +38,10 @@ extension RandomForest {
             let nodes = treeNodeStart[tree] ..< treeNodeStart[tree + 1]
             let leaves = treeLeafStart[tree] ..< treeLeafStart[tree + 1]
             let samples = treeSampleStart[tree] ..< treeSampleStart[tree + 1]
-            writer.write(Array(nodeFeature[nodes]))
-            writer.write(Array(nodeThreshold[nodes]))
-            writer.write(Array(nodeRight[nodes]))
+            let treeNodes = self.nodes[nodes]
+            writer.write(treeNodes.map { $0.isLeaf ? Int32(-1) : $0.feature })
+            writer.write(treeNodes.map { $0.isLeaf ? Float(0) : $0.threshold })
+            writer.write(treeNodes.map { $0.isLeaf ? $0.leaf : $0.right })
             writer.write(Array(leafValues[leaves.lowerBound * outputCount ..< leaves.upperBound * outputCount]))
             writer.write(Array(leafSampleOffset[leaves]))
             writer.write(Array(sampleRows[samples]))
