@@ -117,10 +117,12 @@ public struct RandomForest: Sendable {
     ) throws(ForestError) -> RandomForest {
         try parameters.validate()
         guard features.isConsistent else {
-            throw ForestError(.invalidShape, "features: \(features.values.count) values for \(features.rows)×\(features.columns)")
+            throw ForestError(
+                .invalidShape, "features: \(features.values.count) values for \(features.rows)×\(features.columns)")
         }
         guard targets.isConsistent else {
-            throw ForestError(.invalidShape, "targets: \(targets.values.count) values for \(targets.rows)×\(targets.columns)")
+            throw ForestError(
+                .invalidShape, "targets: \(targets.values.count) values for \(targets.rows)×\(targets.columns)")
         }
         guard features.rows == targets.rows else {
             throw ForestError(.invalidShape, "features have \(features.rows) rows but targets have \(targets.rows)")
@@ -288,7 +290,7 @@ public struct RandomForest: Sendable {
             return [Float](repeating: .nan, count: levels.count)
         }
         var pairs: [(value: Float, weight: Double)] = []
-        pairs.reserveCapacity(treeCount * max(parameters.minSamplesLeaf * 2, 8))
+        pairs.reserveCapacity(treeCount &* 16)
         let k = outputCount
         targets.withUnsafeBufferPointer { y in
             x.withUnsafeBufferPointer { input in
