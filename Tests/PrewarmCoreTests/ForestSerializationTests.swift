@@ -90,7 +90,8 @@ struct ForestSerializationTests {
         for r in 0 ..< 300 {
             let x = data.features.row(r)
             #expect(copy.predict(x) == forest.predict(x))
-            #expect(copy.quantiles(x, levels: [0.1, 0.5, 0.9], output: 1) == forest.quantiles(x, levels: [0.1, 0.5, 0.9], output: 1))
+            let levels = [0.1, 0.5, 0.9]
+            #expect(copy.quantiles(x, levels: levels, output: 1) == forest.quantiles(x, levels: levels, output: 1))
         }
     }
 
@@ -171,8 +172,42 @@ struct ForestSerializationTests {
         #expect(refusal(map.patched(at: 0, 0))?.code == .malformed)  // featureCount 0
         #expect(refusal(map.patched(at: 12, 4))?.code == .malformed)  // treeCount ≠ parameters.treeCount
         #expect(refusal(map.patched(at: 12, 0xFFFF_FFFF)) != nil)
-        #expect(refusal(ModelContainer.wrap(kind: .forest, version: 1, payload: map.payload + [1, 2]))?.code == .malformed)
+        let trailing = ModelContainer.wrap(kind: .forest, version: 1, payload: map.payload + [1, 2])
+        #expect(refusal(trailing)?.code == .malformed)
         #expect(refusal(ModelContainer.wrap(kind: .forest, version: 1, payload: []))?.code == .truncated)
+    }
+
+    @Test("random checksum-valid payload mutations are refused or load into a forest that predicts safely")
+    func payloadFuzz() throws {
+        let forest = try ForestTestData.smallForest()
+        let payload = try ModelContainer.unwrap(forest.serialize(), kind: .forest, supportedVersions: 1 ... 1).payload
+        var rng = Xoshiro256StarStar(seed: 99)
+        var refused = 0
+        for _ in 0 ..< 1500 {
+            var mutated = payload
+            for _ in 0 ..< 1 + rng.next(below: 4) {
+                let at = rng.next(below: mutated.count)
+                switch rng.next(below: 3) {
+                case 0: mutated[at] ^= UInt8(truncatingIfNeeded: 1 << rng.next(below: 8))
+                case 1: mutated[at] = UInt8(truncatingIfNeeded: rng.next())
+                default: mutated[at] = [0x00, 0xFF, 0x7F, 0x80][rng.next(below: 4)]
+                }
+            }
+            if rng.next(below: 10) == 0 {
+                mutated.removeLast(1 + rng.next(below: 16))
+            }
+            let bytes = ModelContainer.wrap(kind: .forest, version: 1, payload: mutated)
+            do {
+                let loaded = try RandomForest(deserializing: bytes)
+                for x: [Float] in [[0, 0, 0], [-3, 2, 1], [.nan, 1, .infinity], []] {
+                    _ = loaded.predict(x)
+                    _ = loaded.quantiles(x, levels: [0.1, 0.9])
+                }
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(refused > 500)
     }
 
     @Test("bad magic, wrong kind and future versions are refused")

@@ -125,7 +125,8 @@ struct ModelContainerTests {
             #expect(code(Array(bytes[0 ..< prefix])) != nil)
         }
         let descriptions = [
-            ModelFileError.notAPrewarmModel, .truncated(expected: 10, actual: 5), .checksumMismatch(stored: 1, computed: 2),
+            ModelFileError.notAPrewarmModel, .truncated(expected: 10, actual: 5),
+            .checksumMismatch(stored: 1, computed: 2),
             .wrongKind(expected: "forest", found: 77), .malformed("tree 3 node 17: child index 9999 out of range"),
         ].map(\.description)
         #expect(descriptions[1] == "truncated: data truncated: needed 10 bytes, only 5 available")

@@ -38,9 +38,10 @@ extension RandomForest {
             let nodes = treeNodeStart[tree] ..< treeNodeStart[tree + 1]
             let leaves = treeLeafStart[tree] ..< treeLeafStart[tree + 1]
             let samples = treeSampleStart[tree] ..< treeSampleStart[tree + 1]
-            writer.write(Array(nodeFeature[nodes]))
-            writer.write(Array(nodeThreshold[nodes]))
-            writer.write(Array(nodeRight[nodes]))
+            let treeNodes = self.nodes[nodes]
+            writer.write(treeNodes.map { $0.isLeaf ? Int32(-1) : $0.feature })
+            writer.write(treeNodes.map { $0.isLeaf ? Float(0) : $0.threshold })
+            writer.write(treeNodes.map { $0.isLeaf ? $0.leaf : $0.right })
             writer.write(Array(leafValues[leaves.lowerBound * outputCount ..< leaves.upperBound * outputCount]))
             writer.write(Array(leafSampleOffset[leaves]))
             writer.write(Array(sampleRows[samples]))
@@ -78,13 +79,13 @@ extension RandomForest {
         guard treeCount >= 1 else { throw .malformed("forest header: treeCount is 0") }
 
         var parameters = ForestParameters()
-        parameters.treeCount = Int(try reader.read(Int64.self))
-        parameters.maxDepth = Int(try reader.read(Int64.self))
-        parameters.minSamplesLeaf = Int(try reader.read(Int64.self))
-        parameters.featuresPerSplit = Int(try reader.read(Int64.self))
+        parameters.treeCount = Int(truncatingIfNeeded: try reader.read(Int64.self))
+        parameters.maxDepth = Int(truncatingIfNeeded: try reader.read(Int64.self))
+        parameters.minSamplesLeaf = Int(truncatingIfNeeded: try reader.read(Int64.self))
+        parameters.featuresPerSplit = Int(truncatingIfNeeded: try reader.read(Int64.self))
         parameters.sampleFraction = try reader.readDouble()
         parameters.bootstrap = try reader.readBool()
-        parameters.maxBins = Int(try reader.read(Int64.self))
+        parameters.maxBins = Int(truncatingIfNeeded: try reader.read(Int64.self))
         parameters.seed = try reader.read(UInt64.self)
         do {
             try parameters.validate()
@@ -143,7 +144,8 @@ extension RandomForest {
                 "tree \(t): \(nodes) features but \(tree.threshold.count) thresholds and \(tree.right.count) children")
         }
         guard tree.leafValues.count % outputCount == 0 else {
-            throw .malformed("tree \(t): \(tree.leafValues.count) leaf values is not a multiple of \(outputCount) outputs")
+            throw .malformed(
+                "tree \(t): \(tree.leafValues.count) leaf values is not a multiple of \(outputCount) outputs")
         }
         let leaves = tree.leafValues.count / outputCount
         guard leaves >= 1, tree.leafSampleOffset.count == leaves else {
@@ -162,7 +164,8 @@ extension RandomForest {
                 }
             } else {
                 guard feature >= 0, feature < featureCount else {
-                    throw .malformed("tree \(t) node \(node): feature index \(feature) out of range (\(featureCount) features)")
+                    throw .malformed(
+                        "tree \(t) node \(node): feature index \(feature) out of range (\(featureCount) features)")
                 }
                 guard tree.threshold[node].isFinite else {
                     throw .malformed("tree \(t) node \(node): threshold \(tree.threshold[node]) is not finite")

@@ -33,7 +33,9 @@ public struct ForestParameters: Sendable, Equatable {
     /// Checks the ranges.
     /// - Throws: ``ForestError`` with code ``ForestError/Code/invalidParameter`` naming the field.
     public func validate() throws(ForestError) {
-        guard treeCount >= 1 else { throw ForestError(.invalidParameter, "treeCount must be ≥ 1, got \(treeCount)") }
+        guard treeCount >= 1, treeCount <= 1_000_000 else {
+            throw ForestError(.invalidParameter, "treeCount must be in 1...1000000, got \(treeCount)")
+        }
         guard maxDepth >= 0 else { throw ForestError(.invalidParameter, "maxDepth must be ≥ 0, got \(maxDepth)") }
         guard minSamplesLeaf >= 1 else {
             throw ForestError(.invalidParameter, "minSamplesLeaf must be ≥ 1, got \(minSamplesLeaf)")

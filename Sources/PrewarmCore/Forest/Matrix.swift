@@ -21,7 +21,8 @@ public struct Matrix: Sendable, Equatable {
         }
         let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
         guard !overflow, count == values.count else {
-            throw ForestError(.invalidShape, "matrix \(rows)×\(columns) needs \(rows)×\(columns) values, got \(values.count)")
+            throw ForestError(
+                .invalidShape, "matrix \(rows)×\(columns) needs \(rows)×\(columns) values, got \(values.count)")
         }
         self.rows = rows
         self.columns = columns

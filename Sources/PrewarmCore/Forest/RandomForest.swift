@@ -4,11 +4,13 @@
 /// A multi-output regression random forest (CART trees on histogram-binned features) that is also a
 /// quantile regression forest (Meinshausen 2006).
 ///
-/// Storage is flat struct-of-arrays over all trees. Tree `t` owns nodes `treeNodeStart[t] ..<
+/// Storage is flat arrays over all trees, no object per node. Tree `t` owns nodes `treeNodeStart[t] ..<
 /// treeNodeStart[t+1]`, leaves `treeLeafStart[t] ..< treeLeafStart[t+1]` and leaf samples
 /// `treeSampleStart[t] ..< treeSampleStart[t+1]`. Nodes are in pre-order, so the left child of node `i` is
-/// `i + 1`; `nodeRight` holds the tree-local index of the right child, or for a leaf (`nodeFeature == -1`)
-/// the tree-local leaf index. A row goes left when `x[feature] <= threshold`; NaN goes right.
+/// `i + 1`; a row goes left when `x[feature] <= threshold` and NaN goes right. Leaf values, leaf sample
+/// offsets, sample rows and multiplicities are separate flat arrays. The node fields are interleaved in
+/// one array of 16-byte ``ForestNode`` records so that one cache line serves a node visit; model files
+/// store them as separate arrays (see ``serialize()``).
 ///
 /// Prediction never traps, whatever the input: NaN and ±inf are ordinary values (NaN always goes right),
 /// and a feature vector shorter than ``featureCount`` reads its missing trailing features as NaN (extra
@@ -27,9 +29,8 @@ public struct RandomForest: Sendable {
     let treeNodeStart: [Int]
     let treeLeafStart: [Int]
     let treeSampleStart: [Int]
-    let nodeFeature: [Int32]
-    let nodeThreshold: [Float]
-    let nodeRight: [Int32]
+    /// All nodes of all trees, tree after tree.
+    let nodes: [ForestNode]
     /// `leafValues[leaf * outputCount + k]`: mean of output `k` over the leaf's in-bag rows.
     let leafValues: [Float]
     /// Per leaf, offset of its first sample, local to the tree's sample range.
@@ -45,7 +46,7 @@ public struct RandomForest: Sendable {
     public var treeCount: Int { treeNodeStart.count - 1 }
 
     /// Total number of nodes over all trees.
-    public var nodeCount: Int { nodeFeature.count }
+    public var nodeCount: Int { nodes.count }
 
     /// Total number of leaves over all trees.
     public var leafCount: Int { leafSampleOffset.count }
@@ -62,41 +63,38 @@ public struct RandomForest: Sendable {
         var nodeStart = [0]
         var leafStart = [0]
         var sampleStart = [0]
-        var feature: [Int32] = []
-        var threshold: [Float] = []
-        var right: [Int32] = []
+        var packed: [ForestNode] = []
         var values: [Float] = []
         var offsets: [Int32] = []
         var rows: [Int32] = []
         var counts: [UInt8] = []
-        let nodes = trees.reduce(0) { $0 + $1.feature.count }
+        let nodeTotal = trees.reduce(0) { $0 + $1.feature.count }
         let samples = trees.reduce(0) { $0 + $1.sampleRows.count }
         let leaves = trees.reduce(0) { $0 + $1.leafSampleOffset.count }
-        feature.reserveCapacity(nodes)
-        threshold.reserveCapacity(nodes)
-        right.reserveCapacity(nodes)
+        packed.reserveCapacity(nodeTotal)
         values.reserveCapacity(leaves * outputCount)
         offsets.reserveCapacity(leaves)
         rows.reserveCapacity(samples)
         counts.reserveCapacity(samples)
         for tree in trees {
-            feature.append(contentsOf: tree.feature)
-            threshold.append(contentsOf: tree.threshold)
-            right.append(contentsOf: tree.right)
+            for i in tree.feature.indices {
+                packed.append(
+                    tree.feature[i] < 0
+                        ? ForestNode(leafAt: Int32(truncatingIfNeeded: i), leaf: tree.right[i])
+                        : ForestNode(feature: tree.feature[i], threshold: tree.threshold[i], right: tree.right[i]))
+            }
             values.append(contentsOf: tree.leafValues)
             offsets.append(contentsOf: tree.leafSampleOffset)
             rows.append(contentsOf: tree.sampleRows)
             counts.append(contentsOf: tree.sampleCounts)
-            nodeStart.append(feature.count)
+            nodeStart.append(packed.count)
             leafStart.append(offsets.count)
             sampleStart.append(rows.count)
         }
         treeNodeStart = nodeStart
         treeLeafStart = leafStart
         treeSampleStart = sampleStart
-        nodeFeature = feature
-        nodeThreshold = threshold
-        nodeRight = right
+        nodes = packed
         leafValues = values
         leafSampleOffset = offsets
         sampleRows = rows
@@ -119,10 +117,12 @@ public struct RandomForest: Sendable {
     ) throws(ForestError) -> RandomForest {
         try parameters.validate()
         guard features.isConsistent else {
-            throw ForestError(.invalidShape, "features: \(features.values.count) values for \(features.rows)×\(features.columns)")
+            throw ForestError(
+                .invalidShape, "features: \(features.values.count) values for \(features.rows)×\(features.columns)")
         }
         guard targets.isConsistent else {
-            throw ForestError(.invalidShape, "targets: \(targets.values.count) values for \(targets.rows)×\(targets.columns)")
+            throw ForestError(
+                .invalidShape, "targets: \(targets.values.count) values for \(targets.rows)×\(targets.columns)")
         }
         guard features.rows == targets.rows else {
             throw ForestError(.invalidShape, "features have \(features.rows) rows but targets have \(targets.rows)")
@@ -155,39 +155,56 @@ public struct RandomForest: Sendable {
             trainingRows: features.rows, targets: targets.values, trees: trees)
     }
 
-    /// Walks tree `tree` for `x` and returns the global leaf index.
-    @inline(__always)
-    private static func leaf(
-        tree: Int, x: UnsafeBufferPointer<Float>, nodeStart: UnsafeBufferPointer<Int>,
-        leafStart: UnsafeBufferPointer<Int>, feature: UnsafeBufferPointer<Int32>,
-        threshold: UnsafeBufferPointer<Float>, right: UnsafeBufferPointer<Int32>
-    ) -> Int {
-        let base = nodeStart[tree]
-        let featureCount = x.count
-        var node = base
-        while true {
-            let f = Int(feature[node])
-            if f < 0 { break }
-            let value = f < featureCount ? x[f] : Float.nan
-            node = value <= threshold[node] ? node &+ 1 : base &+ Int(right[node])
-        }
-        return leafStart[tree] &+ Int(right[node])
-    }
+    /// Trees walked together: their node loads are independent, so the CPU overlaps their cache misses.
+    static let lockstepTrees = 32
 
-    /// Calls `body(treeIndex, globalLeafIndex)` for the leaf `x` reaches in every tree.
+    /// Calls `body(treeIndex, globalLeafIndex)` for the leaf `x` reaches in every tree, in tree order.
+    /// A short `x` is padded with NaN in a temporary (stack) buffer first.
     @inline(__always)
     private func forEachLeaf(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
+        if x.count >= featureCount {
+            walk(x, body)
+        } else {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: featureCount) { padded in
+                for i in 0 ..< featureCount { padded[i] = i < x.count ? x[i] : .nan }
+                walk(UnsafeBufferPointer(padded), body)
+            }
+        }
+    }
+
+    /// Walks all trees, `lockstepTrees` at a time, without data-dependent branches: a leaf loops onto itself
+    /// (its threshold is NaN and its right child is itself), and a group is done when no node moved.
+    /// Requires `x.count >= featureCount`; node, feature and leaf indices are valid by construction
+    /// (training) or by validation (deserialization).
+    @inline(__always)
+    private func walk(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
         treeNodeStart.withUnsafeBufferPointer { nodeStart in
             treeLeafStart.withUnsafeBufferPointer { leafStart in
-                nodeFeature.withUnsafeBufferPointer { feature in
-                    nodeThreshold.withUnsafeBufferPointer { threshold in
-                        nodeRight.withUnsafeBufferPointer { right in
-                            for tree in 0 ..< nodeStart.count - 1 {
-                                let leaf = Self.leaf(
-                                    tree: tree, x: x, nodeStart: nodeStart, leafStart: leafStart,
-                                    feature: feature, threshold: threshold, right: right)
-                                body(tree, leaf)
+                nodes.withUnsafeBufferPointer { nodes in
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.lockstepTrees) { current in
+                        let trees = nodeStart.count - 1
+                        var first = 0
+                        while first < trees {
+                            let group = min(Self.lockstepTrees, trees - first)
+                            for j in 0 ..< group { current[j] = nodeStart[first &+ j] }
+                            var moving = true
+                            while moving {
+                                moving = false
+                                for j in 0 ..< group {
+                                    let index = current[j]
+                                    let node = nodes[index]
+                                    let left = index &+ 1
+                                    let jump = nodeStart[first &+ j] &+ Int(node.right) &- left
+                                    let goesLeft = x[Int(node.feature)] <= node.threshold
+                                    let next = left &+ (jump & (Int(unsafeBitCast(goesLeft, to: UInt8.self)) &- 1))
+                                    moving = moving || next != index
+                                    current[j] = next
+                                }
                             }
+                            for j in 0 ..< group {
+                                body(first &+ j, leafStart[first &+ j] &+ Int(nodes[current[j]].leaf))
+                            }
+                            first &+= group
                         }
                     }
                 }
@@ -273,7 +290,7 @@ public struct RandomForest: Sendable {
             return [Float](repeating: .nan, count: levels.count)
         }
         var pairs: [(value: Float, weight: Double)] = []
-        pairs.reserveCapacity(treeCount * max(parameters.minSamplesLeaf * 2, 8))
+        pairs.reserveCapacity(treeCount &* 16)
         let k = outputCount
         targets.withUnsafeBufferPointer { y in
             x.withUnsafeBufferPointer { input in
@@ -302,4 +319,37 @@ public struct RandomForest: Sendable {
             return pairs[low].value
         }
     }
+}
+
+/// One tree node, 16 bytes. A split sends `x` to the left child (the next node) when
+/// `x[feature] <= threshold` and otherwise to `right`; a leaf has `threshold` NaN, `feature` 0 and `right`
+/// pointing at itself, so walking it is a no-op, and `leaf` is its tree-local leaf index (-1 for splits).
+struct ForestNode: Sendable, Equatable {
+    /// Split threshold (NaN for a leaf).
+    var threshold: Float
+    /// Split feature (0 for a leaf).
+    var feature: Int32
+    /// Tree-local index of the right child (the node itself for a leaf).
+    var right: Int32
+    /// Tree-local leaf index, or -1 for a split.
+    var leaf: Int32
+
+    /// A split node.
+    init(feature: Int32, threshold: Float, right: Int32) {
+        self.threshold = threshold
+        self.feature = feature
+        self.right = right
+        self.leaf = -1
+    }
+
+    /// A leaf at tree-local node index `index`.
+    init(leafAt index: Int32, leaf: Int32) {
+        threshold = .nan
+        feature = 0
+        right = index
+        self.leaf = leaf
+    }
+
+    /// Whether this is a leaf.
+    var isLeaf: Bool { leaf >= 0 }
 }

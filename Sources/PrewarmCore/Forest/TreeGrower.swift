@@ -30,6 +30,9 @@ struct TreeGrower: Sendable {
     let bootstrap: Bool
     let seed: UInt64
 
+    /// Nodes with fewer in-bag rows than this scan only their occupied bins.
+    static let smallNode = 64
+
     private struct Pending {
         var start: Int
         var end: Int
@@ -71,25 +74,29 @@ struct TreeGrower: Sendable {
         let k = outputs
         let multiplicity = drawSample(&rng)
 
-        // Per-row (weight, weight·y₀, …, weight·y_{k-1}) and the in-bag rows in ascending order.
+        // The in-bag rows in ascending order, and beside them, in the same order, (weight, weight·y₀, …,
+        // weight·y_{k-1}): partitioning moves both, so histogram building reads the statistics sequentially.
         let rowStride = k + 1
-        var rowStats = [Double](repeating: 0, count: rows * rowStride)
         var index: [Int32] = []
         index.reserveCapacity(rows)
+        var ordered: [Double] = []
+        ordered.reserveCapacity(rows * rowStride)
         targets.withUnsafeBufferPointer { y in
             for r in 0 ..< rows where multiplicity[r] > 0 {
                 let w = Double(multiplicity[r])
-                rowStats[r * rowStride] = w
-                for o in 0 ..< k {
-                    rowStats[r * rowStride + 1 + o] = w * Double(y[r * k + o])
-                }
                 index.append(Int32(truncatingIfNeeded: r))
+                ordered.append(w)
+                for o in 0 ..< k {
+                    ordered.append(w * Double(y[r * k + o]))
+                }
             }
         }
 
         var tree = GrownTree()
         let histStride = k + 2  // distinct count, weight, weighted sums
         var histogram = [Double](repeating: 0, count: 256 * histStride)
+        var occupiedBins = [Int](repeating: 0, count: 256)
+        var occupiedMap = [UInt64](repeating: 0, count: 4)
         var permutation = Array(0 ..< columns)
         var nodeSums = [Double](repeating: 0, count: k)
         var leftSums = [Double](repeating: 0, count: k)
@@ -99,9 +106,11 @@ struct TreeGrower: Sendable {
 
         data.bins.withUnsafeBufferPointer { bins in
         targets.withUnsafeBufferPointer { y in
-        rowStats.withUnsafeBufferPointer { stats in
+        ordered.withUnsafeMutableBufferPointer { stats in
         index.withUnsafeMutableBufferPointer { idx in
         histogram.withUnsafeMutableBufferPointer { hist in
+        occupiedBins.withUnsafeMutableBufferPointer { occupied in
+        occupiedMap.withUnsafeMutableBufferPointer { bitmap in
         nodeSums.withUnsafeMutableBufferPointer { sums in
         leftSums.withUnsafeMutableBufferPointer { leftS in
         first.withUnsafeMutableBufferPointer { first in
@@ -122,7 +131,7 @@ struct TreeGrower: Sendable {
                 var pure = true
                 for i in start ..< end {
                     let r = Int(idx[i])
-                    let s = r * rowStride
+                    let s = i * rowStride
                     weight += stats[s]
                     for o in 0 ..< k {
                         sums[o] += stats[s + 1 + o]
@@ -134,6 +143,8 @@ struct TreeGrower: Sendable {
                 var bestBin = 0
                 var bestProxy = -Double.infinity
                 let depthAllowed = maxDepth == 0 || node.depth < maxDepth
+                // Small nodes list their occupied bins and scan only those; large ones scan the bin range.
+                let small = count < Self.smallNode
                 if !pure, depthAllowed, count >= 2 * minLeaf {
                     var drawn = 0
                     var visited = 0
@@ -146,44 +157,73 @@ struct TreeGrower: Sendable {
                         let column = UnsafeBufferPointer(rebasing: bins[f * rows ..< (f + 1) * rows])
                         var low = 255
                         var high = 0
-                        if k == 1 {
+                        var occupiedCount = 0
+                        if small {
+                            // Mark occupied bins in a 256-bit map, then list them in increasing order.
+                            bitmap[0] = 0
+                            bitmap[1] = 0
+                            bitmap[2] = 0
+                            bitmap[3] = 0
                             for i in start ..< end {
-                                let r = Int(idx[i])
-                                let b = Int(column[r])
+                                let b = Int(column[Int(idx[i])])
+                                let h = b &* histStride
+                                let s = i &* rowStride
+                                bitmap[b &>> 6] |= 1 &<< UInt64(b & 63)
+                                hist[h] += 1
+                                for o in 0 ... k {
+                                    hist[h &+ 1 &+ o] += stats[s &+ o]
+                                }
+                            }
+                            for word in 0 ..< 4 {
+                                var bits = bitmap[word]
+                                while bits != 0 {
+                                    occupied[occupiedCount] = word &<< 6 &+ bits.trailingZeroBitCount
+                                    occupiedCount &+= 1
+                                    bits &= bits &- 1
+                                }
+                            }
+                            if occupiedCount <= 1 {
+                                for j in 0 ..< histStride { hist[occupied[0] * histStride + j] = 0 }
+                                continue
+                            }
+                        } else if k == 1 {
+                            for i in start ..< end {
+                                let b = Int(column[Int(idx[i])])
                                 let h = b &* 3
                                 hist[h] += 1
-                                hist[h + 1] += stats[2 &* r]
-                                hist[h + 2] += stats[2 &* r + 1]
+                                hist[h &+ 1] += stats[2 &* i]
+                                hist[h &+ 2] += stats[2 &* i &+ 1]
                                 low = min(low, b)
                                 high = max(high, b)
                             }
                         } else {
                             for i in start ..< end {
-                                let r = Int(idx[i])
-                                let b = Int(column[r])
+                                let b = Int(column[Int(idx[i])])
                                 let h = b &* histStride
-                                let s = r &* rowStride
+                                let s = i &* rowStride
                                 hist[h] += 1
                                 for o in 0 ... k {
-                                    hist[h + 1 + o] += stats[s + o]
+                                    hist[h &+ 1 &+ o] += stats[s &+ o]
                                 }
                                 low = min(low, b)
                                 high = max(high, b)
                             }
                         }
-                        if low == high {
+                        if !small, low == high {
                             for j in 0 ..< histStride { hist[low * histStride + j] = 0 }
                             continue
                         }
                         visited += 1
 
-                        // Scan boundaries "bins ≤ b | bins > b".
+                        // Scan the boundaries "bins ≤ b | bins > b" over occupied bins b, in increasing order.
                         var leftCount = 0.0
                         var leftWeight = 0.0
                         for o in 0 ..< k { leftS[o] = 0 }
                         let total = Double(count)
                         let minimum = Double(minLeaf)
-                        for b in low ..< high {
+                        let steps = small ? occupiedCount - 1 : high - low
+                        for step in 0 ..< steps {
+                            let b = small ? occupied[step] : low + step
                             let h = b * histStride
                             let c = hist[h]
                             if c == 0 { continue }
@@ -205,7 +245,14 @@ struct TreeGrower: Sendable {
                                 bestBin = b
                             }
                         }
-                        for j in low * histStride ..< (high + 1) * histStride { hist[j] = 0 }
+                        if small {
+                            for q in 0 ..< occupiedCount {
+                                let h = occupied[q] * histStride
+                                for j in 0 ..< histStride { hist[h + j] = 0 }
+                            }
+                        } else {
+                            for j in low * histStride ..< (high + 1) * histStride { hist[j] = 0 }
+                        }
                     }
                 }
 
@@ -232,7 +279,7 @@ struct TreeGrower: Sendable {
                     continue
                 }
 
-                // Split: partition the node's rows in place, bins ≤ bestBin first.
+                // Split: partition the node's rows (and their statistics) in place, bins ≤ bestBin first.
                 tree.feature.append(Int32(truncatingIfNeeded: bestFeature))
                 tree.threshold.append(cutsPerFeature[bestFeature][bestBin])
                 tree.right.append(-1)
@@ -244,12 +291,17 @@ struct TreeGrower: Sendable {
                         i += 1
                     } else {
                         idx.swapAt(i, j)
+                        for o in 0 ..< rowStride {
+                            stats.swapAt(i * rowStride + o, j * rowStride + o)
+                        }
                         j -= 1
                     }
                 }
                 stack.append(Pending(start: i, end: end, depth: node.depth + 1, parent: nodeIndex))
                 stack.append(Pending(start: start, end: i, depth: node.depth + 1, parent: -1))
             }
+        }
+        }
         }
         }
         }
