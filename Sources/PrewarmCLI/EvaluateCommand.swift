@@ -139,7 +139,7 @@ struct Evaluate: ParsableCommand {
                                               ("chosen_share", .number(round4(share.share)))]))
             })),
             ("hindsight_best_candidate_accuracy", .number(round4(r.hindsightAccuracy))),
-            ("elapsed_s", .number(round4(elapsed))),
+            ("elapsed_s", .number(round4(elapsed))), ("peak_rss_mb", .number(CLISupport.peakRSSMegabytes().rounded())),
         ])
     }
 

@@ -19,6 +19,13 @@ enum CLISupport {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// Peak resident memory of this process so far, in MB.
+    static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
     /// Writes a line to standard error.
     static func note(_ s: String) {
         FileHandle.standardError.write(Data((s + "\n").utf8))

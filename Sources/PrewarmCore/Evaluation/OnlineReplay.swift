@@ -10,7 +10,7 @@ public struct ReplayConfiguration: Sendable, Equatable {
     /// Retrain after this many newly finished jobs…
     public var retrainEveryJobs: Int = 2000
     /// …or when this much trace time has passed since the last training (and ≥ `minNewJobs` finished).
-    public var retrainEverySeconds: Int64 = 7 * 86_400
+    public var retrainEverySeconds: Int64 = 14 * 86_400
     public var minNewJobs: Int = 200
     /// Finished jobs needed before the first model; until then the prediction is `same_request`.
     public var warmupJobs: Int = 1000
