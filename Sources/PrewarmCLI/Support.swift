@@ -22,7 +22,7 @@ enum CLISupport {
     /// Peak resident memory of this process so far, in MB.
     static func peakRSSMegabytes() -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
     }
 
