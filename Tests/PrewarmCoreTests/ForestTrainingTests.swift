@@ -109,12 +109,14 @@ struct ForestTrainingTests {
                     #expect(row >= 0 && Int(row) < 500)
                     #expect(weight > 0)
                     total += Double(weight)
-                    mean += Double(weight) * Double(data.targets[Int(row), 0])
+                    mean += Double(weight) * Double(forest.trainingTarget(row: Int(row)))
+                    #expect(forest.trainingTarget(row: Int(row)) == data.targets[Int(row), 0])
                     visits += 1
                 }
             }
             #expect(abs(total - 1) < 1e-5, "weights sum to \(total)")
             #expect(visits >= 25)
+            #expect(forest.trainingTarget(row: 500).isNaN && forest.trainingTarget(row: 0, output: 1).isNaN)
             // The weighted mean of neighbour targets is the forest's mean prediction.
             #expect(abs(mean - Double(forest.predict(data.features.row(r))[0])) < 1e-3)
         }

@@ -51,6 +51,14 @@ public struct RandomForest: Sendable {
     /// Total number of leaves over all trees.
     public var leafCount: Int { leafSampleOffset.count }
 
+    /// The stored training target of `row` for `output` (the values ``forEachNeighbour(_:_:)`` weighs), or NaN
+    /// if either index is out of range.
+    /// - Complexity: O(1).
+    public func trainingTarget(row: Int, output: Int = 0) -> Float {
+        guard row >= 0, row < trainingRows, output >= 0, output < outputCount else { return .nan }
+        return targets[row &* outputCount &+ output]
+    }
+
     init(
         parameters: ForestParameters, featureCount: Int, outputCount: Int, trainingRows: Int, targets: [Float],
         trees: [GrownTree]
