@@ -109,12 +109,14 @@ struct ForestTrainingTests {
                     #expect(row >= 0 && Int(row) < 500)
                     #expect(weight > 0)
                     total += Double(weight)
-                    mean += Double(weight) * Double(data.targets[Int(row), 0])
+                    mean += Double(weight) * Double(forest.trainingTarget(row: Int(row)))
+                    #expect(forest.trainingTarget(row: Int(row)) == data.targets[Int(row), 0])
                     visits += 1
                 }
             }
             #expect(abs(total - 1) < 1e-5, "weights sum to \(total)")
             #expect(visits >= 25)
+            #expect(forest.trainingTarget(row: 500).isNaN && forest.trainingTarget(row: 0, output: 1).isNaN)
             // The weighted mean of neighbour targets is the forest's mean prediction.
             #expect(abs(mean - Double(forest.predict(data.features.row(r))[0])) < 1e-3)
         }
@@ -188,6 +190,43 @@ struct ForestTrainingTests {
             #expect(p[0].isFinite)
             #expect(p == reloaded.predict(data.features.row(r)))
         }
+    }
+
+    @Test("degenerate data: one row, constant and all-NaN features, huge multiplicities")
+    func degenerateData() throws {
+        var parameters = ForestParameters()
+        parameters.treeCount = 3
+        let one = try RandomForest.train(
+            features: Matrix(rows: 1, columns: 2, values: [1, 2]), targets: Matrix(rows: 1, columns: 1, values: [5]),
+            parameters: parameters)
+        #expect(one.predict([1, 2]) == [5])
+        #expect(one.quantiles([], levels: [0, 0.5, 1]) == [5, 5, 5])
+
+        var constant = Matrix(rows: 100, columns: 2, repeating: 3)
+        for r in 0 ..< 100 { constant[r, 1] = .nan }
+        var y = Matrix(rows: 100, columns: 1)
+        for r in 0 ..< 100 { y[r, 0] = Float(r) }
+        let flat = try RandomForest.train(features: constant, targets: y, parameters: parameters)
+        #expect(flat.nodeCount == 3)  // nothing to split on: one leaf per tree
+        #expect(abs(flat.predict([3, .nan])[0] - 49.5) < 10)
+
+        // Each of 2 rows drawn ~500 times: multiplicities above 255 are stored in several entries.
+        parameters.sampleFraction = 1000
+        parameters.minSamplesLeaf = 1
+        let heavy = try RandomForest.train(
+            features: Matrix(rows: 2, columns: 1, values: [0, 1]), targets: Matrix(rows: 2, columns: 1, values: [0, 1]),
+            parameters: parameters)
+        var total: Float = 0
+        var visits = 0
+        [Float(0)].withUnsafeBufferPointer { x in
+            heavy.forEachNeighbour(x) { row, weight in
+                #expect(row == 0)
+                total += weight
+                visits += 1
+            }
+        }
+        #expect(abs(total - 1) < 1e-5 && visits > 3)
+        #expect(try RandomForest(deserializing: heavy.serialize()).predict([1]) == heavy.predict([1]))
     }
 
     @Test("training refuses bad shapes, empty data, non-finite targets and bad parameters")

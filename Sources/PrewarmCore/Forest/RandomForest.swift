@@ -51,6 +51,14 @@ public struct RandomForest: Sendable {
     /// Total number of leaves over all trees.
     public var leafCount: Int { leafSampleOffset.count }
 
+    /// The stored training target of `row` for `output` (the values ``forEachNeighbour(_:_:)`` weighs), or NaN
+    /// if either index is out of range.
+    /// - Complexity: O(1).
+    public func trainingTarget(row: Int, output: Int = 0) -> Float {
+        guard row >= 0, row < trainingRows, output >= 0, output < outputCount else { return .nan }
+        return targets[row &* outputCount &+ output]
+    }
+
     init(
         parameters: ForestParameters, featureCount: Int, outputCount: Int, trainingRows: Int, targets: [Float],
         trees: [GrownTree]
@@ -289,34 +297,42 @@ public struct RandomForest: Sendable {
         guard output >= 0, output < outputCount, !levels.isEmpty else {
             return [Float](repeating: .nan, count: levels.count)
         }
-        var pairs: [(value: Float, weight: Double)] = []
-        pairs.reserveCapacity(treeCount &* 16)
+        // Sort keys: the target's bits mapped to an order-preserving unsigned integer in the high half, the
+        // entry number in the low half (targets are finite, so no NaN ordering issues).
+        var keys: [UInt64] = []
+        var weights: [Float] = []
+        keys.reserveCapacity(treeCount &* 16)
+        weights.reserveCapacity(treeCount &* 16)
         let k = outputCount
         targets.withUnsafeBufferPointer { y in
             x.withUnsafeBufferPointer { input in
                 forEachNeighbour(input) { row, weight in
-                    pairs.append((y[Int(row) &* k &+ output], Double(weight)))
+                    let bits = y[Int(row) &* k &+ output].bitPattern
+                    let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+                    keys.append(UInt64(ordered) << 32 | UInt64(truncatingIfNeeded: weights.count))
+                    weights.append(weight)
                 }
             }
         }
-        guard !pairs.isEmpty else { return [Float](repeating: .nan, count: levels.count) }
-        pairs.sort { $0.value < $1.value }
-        var cumulative = [Double](repeating: 0, count: pairs.count)
+        guard !keys.isEmpty else { return [Float](repeating: .nan, count: levels.count) }
+        keys.sort()
+        var cumulative = [Double](repeating: 0, count: keys.count)
         var running = 0.0
-        for i in pairs.indices {
-            running += pairs[i].weight
+        for i in keys.indices {
+            running += Double(weights[Int(truncatingIfNeeded: keys[i] & 0xFFFF_FFFF)])
             cumulative[i] = running
         }
         return levels.map { level -> Float in
             guard !level.isNaN else { return .nan }
             let target = min(max(level, 0), 1) * running
             var low = 0
-            var high = pairs.count - 1
+            var high = keys.count - 1
             while low < high {
                 let mid = (low + high) >> 1
                 if cumulative[mid] >= target { high = mid } else { low = mid + 1 }
             }
-            return pairs[low].value
+            let ordered = UInt32(truncatingIfNeeded: keys[low] >> 32)
+            return Float(bitPattern: ordered & 0x8000_0000 != 0 ? ordered & 0x7FFF_FFFF : ~ordered)
         }
     }
 }
