@@ -82,16 +82,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let path = try trace ?? CLISupport.bundledTrace()
-        let loaded: (header: SWFHeader, jobs: [JobRecord], skippedLines: Int, skippedExamples: [SWFError])
-        do {
-            loaded = try TraceFile.readJobs(path: path, lenient: lenient)
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(2)
-        }
-        if loaded.skippedLines > 0 {
-            CLISupport.note("prewarm: skipped \(loaded.skippedLines) malformed line(s) in \(path); first: \(loaded.skippedExamples.first.map { "\($0)" } ?? "")")
-        }
+        let loaded = try CLISupport.loadTrace(path, lenient: lenient)
         var config = ReplayConfiguration()
         config.window = window
         config.retrainEveryJobs = retrainJobs

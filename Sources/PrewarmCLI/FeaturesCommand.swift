@@ -24,13 +24,7 @@ struct Features: ParsableCommand {
 
     func run() throws {
         let path = try trace ?? CLISupport.bundledTrace()
-        let loaded: (header: SWFHeader, jobs: [JobRecord], skippedLines: Int, skippedExamples: [SWFError])
-        do {
-            loaded = try TraceFile.readJobs(path: path, lenient: lenient)
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(2)
-        }
+        let loaded = try CLISupport.loadTrace(path, lenient: lenient)
         var text = FeatureSchema.submitTime.features.joined(separator: ",") + ",runtime_s\n"
         var history = JobHistory()
         var rows = 0

@@ -1,6 +1,9 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
 import Foundation
+import PrewarmCore
+import Traces
 
 /// Helpers shared by the subcommands (the CLI edge may use Foundation; the libraries do not).
 enum CLISupport {
@@ -10,6 +13,22 @@ enum CLISupport {
             return url.path
         }
         throw CLIError("the bundled trace KTH-SP2-slice.swf.gz is missing from the installation; pass --trace FILE")
+    }
+
+    /// Reads a workload log. A malformed file is reported on stderr as `prewarm: file:line: field …` and ends
+    /// the command with exit code 2; in lenient mode skipped lines are counted and the first one shown.
+    static func loadTrace(_ path: String, lenient: Bool) throws -> (header: SWFHeader, jobs: [JobRecord]) {
+        do {
+            let loaded = try TraceFile.readJobs(path: path, lenient: lenient)
+            if loaded.skippedLines > 0 {
+                let first = loaded.skippedExamples.first.map { "\($0)" } ?? ""
+                note("prewarm: skipped \(loaded.skippedLines) malformed line(s) in \(path); first: \(first)")
+            }
+            return (loaded.header, loaded.jobs)
+        } catch {
+            note("prewarm: \(error)")
+            throw ExitCode(2)
+        }
     }
 
     /// Monotonic seconds.
