@@ -1,0 +1,238 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A job holding nodes now, with its predicted end (absolute Unix seconds).
+public struct RunningDemand: Sendable, Equatable {
+    public var nodes: Int
+    /// Predicted end (median) and a late end (e.g. the p90, capped at the time limit).
+    public var predictedEnd: Int64
+    public var lateEnd: Int64
+
+    public init(nodes: Int, predictedEnd: Int64, lateEnd: Int64) {
+        self.nodes = nodes
+        self.predictedEnd = predictedEnd
+        self.lateEnd = Swift.max(lateEnd, predictedEnd)
+    }
+}
+
+/// A queued job: nodes, predicted runtime, and the earliest time it may start (`--begin`, a dependency's
+/// predicted end, a reservation), if later than now.
+public struct PendingDemand: Sendable, Equatable {
+    public var nodes: Int
+    public var predictedRuntime: Int64
+    public var lateRuntime: Int64
+    public var earliestStart: Int64?
+
+    public init(nodes: Int, predictedRuntime: Int64, lateRuntime: Int64, earliestStart: Int64? = nil) {
+        self.nodes = nodes
+        self.predictedRuntime = predictedRuntime
+        self.lateRuntime = Swift.max(lateRuntime, predictedRuntime)
+        self.earliestStart = earliestStart
+    }
+}
+
+/// Demand for nodes over the next hour, minute by minute: how many nodes jobs would keep busy if nodes
+/// were there (running jobs until their predicted end, queued jobs from when they may start, and the
+/// expected arrivals), with an upper band.
+public struct DemandForecast: Sendable, Equatable {
+    /// Start of minute 0, Unix seconds.
+    public var start: Int64
+    /// Expected busy nodes per minute.
+    public var expected: [Float]
+    /// Upper band per minute (late ends of known jobs plus a high quantile of arrivals).
+    public var upper: [Float]
+
+    /// A forecast from its series (`upper` is raised to `expected` where lower, and trimmed to the same length).
+    public init(start: Int64, expected: [Float], upper: [Float]) {
+        self.start = start
+        self.expected = expected
+        self.upper = (0 ..< expected.count).map { $0 < upper.count ? Swift.max(upper[$0], expected[$0]) : expected[$0] }
+    }
+
+    /// The largest value of `expected + aggressiveness × (upper − expected)` over minutes `range`
+    /// (clamped to the horizon).
+    /// - Complexity: O(range.count)
+    public func peak(minutes range: Range<Int>, aggressiveness: Float) -> Float {
+        let lo = Swift.max(0, range.lowerBound)
+        let hi = Swift.min(expected.count, range.upperBound)
+        guard lo < hi else { return 0 }
+        var best: Float = 0
+        for m in lo ..< hi { best = Swift.max(best, expected[m] + aggressiveness * (upper[m] - expected[m])) }
+        return best
+    }
+}
+
+/// Learned arrival pattern: node demand of newly submitted jobs by hour of week (Sunday 00:00 = 0), blended
+/// with the recent rate, and how long new jobs keep their nodes (a runtime survival curve at minute
+/// resolution over the forecast horizon).
+public struct ArrivalModel: Sendable, Equatable {
+    public static let hoursPerWeek = 168
+    /// Minutes the survival curve covers (the forecast horizon).
+    public static let horizonMinutes = 60
+
+    /// Per hour-of-week bucket, smoothed over weeks: nodes requested per minute.
+    public private(set) var weeklyRate: [Double]
+    /// Whether a bucket has been observed at least once.
+    private var observedBuckets: [Bool]
+    /// Nodes requested in the current (unfinished) bucket and its index.
+    private var currentBucket = -1
+    private var currentBucketNodes = 0.0
+    private var currentBucketStart: Int64 = 0
+    /// Recent rate (nodes per minute), smoothed over roughly an hour.
+    public private(set) var recentRate = 0.0
+    private var lastArrival: Int64 = .min
+    /// survival[d] = share of jobs still running d minutes after start (d = 0 … horizon).
+    public private(set) var survival: [Double]
+    private var runtimeCounts: [Double]
+    private var runtimeTotal = 0.0
+    /// Mean nodes per arriving job (for the band).
+    private var nodesPerJob = 1.0
+    private var jobsSeen = 0.0
+    /// Weight of a new week in an hour-of-week bucket.
+    public var weeklySmoothing = 0.3
+    /// Weight of the hour-of-week pattern against the recent rate (1 = pattern only).
+    public var patternWeight = 0.6
+
+    public init() {
+        weeklyRate = Array(repeating: 0, count: Self.hoursPerWeek)
+        observedBuckets = Array(repeating: false, count: Self.hoursPerWeek)
+        survival = Array(repeating: 1, count: Self.horizonMinutes + 1)
+        runtimeCounts = Array(repeating: 0, count: Self.horizonMinutes + 1)
+    }
+
+    /// Hour of week (0…167) of a time given its local hour and weekday.
+    @inlinable public static func hourOfWeek(hourOfDay: Int8, dayOfWeek: Int8) -> Int {
+        let h = Int(hourOfDay) & 0x1F
+        let d = Int(dayOfWeek) & 0x07
+        return Swift.min(d, 6) * 24 + Swift.min(h, 23)
+    }
+
+    /// Records a submission of `nodes` nodes at `time`, whose local hour of week is `hourOfWeek`.
+    public mutating func observeArrival(time: Int64, hourOfWeek: Int, nodes: Int) {
+        let bucket = ((hourOfWeek % Self.hoursPerWeek) + Self.hoursPerWeek) % Self.hoursPerWeek
+        let n = Double(Swift.max(nodes, 1))
+        if bucket != currentBucket || time &- currentBucketStart >= 3600 {
+            closeBucket()
+            currentBucket = bucket
+            currentBucketStart = time - time % 3600
+            currentBucketNodes = 0
+        }
+        currentBucketNodes += n
+        // Recent rate: exponential decay with a one-hour time constant.
+        if lastArrival != .min {
+            let dt = Double(Swift.max(0, time &- lastArrival)) / 60
+            recentRate *= exp(-dt / 60)
+        }
+        recentRate += n / 60
+        lastArrival = Swift.max(lastArrival, time)
+        jobsSeen += 1
+        nodesPerJob += (n - nodesPerJob) / Swift.min(jobsSeen, 1000)
+    }
+
+    private mutating func closeBucket() {
+        guard currentBucket >= 0 else { return }
+        let rate = currentBucketNodes / 60
+        if observedBuckets[currentBucket] {
+            weeklyRate[currentBucket] += weeklySmoothing * (rate - weeklyRate[currentBucket])
+        } else {
+            weeklyRate[currentBucket] = rate
+            observedBuckets[currentBucket] = true
+        }
+        currentBucket = -1
+    }
+
+    /// Records a finished job's runtime (seconds), for the survival curve.
+    public mutating func observeRuntime(_ seconds: Int64) {
+        guard seconds > 0 else { return }
+        let minutes = Swift.min(Int(seconds / 60), Self.horizonMinutes)
+        runtimeCounts[minutes] += 1
+        runtimeTotal += 1
+        rebuildSurvival()
+    }
+
+    private mutating func rebuildSurvival() {
+        guard runtimeTotal > 0 else { return }
+        var remaining = runtimeTotal
+        for d in 0 ... Self.horizonMinutes {
+            survival[d] = remaining / runtimeTotal
+            remaining -= runtimeCounts[d]
+        }
+    }
+
+    /// Expected arriving node demand per minute at a future time whose hour of week is `hourOfWeek`,
+    /// `minutesAhead` minutes from the last observation.
+    public func rate(hourOfWeek: Int, minutesAhead: Int) -> Double {
+        let bucket = ((hourOfWeek % Self.hoursPerWeek) + Self.hoursPerWeek) % Self.hoursPerWeek
+        let recent = recentRate * exp(-Double(Swift.max(minutesAhead, 0)) / 120)
+        guard observedBuckets[bucket] else { return recent }
+        return patternWeight * weeklyRate[bucket] + (1 - patternWeight) * recent
+    }
+
+    /// Expected busy nodes from jobs that arrive after `now`, per minute over the horizon, and an upper
+    /// band (a Poisson 90 % bound on the number of arriving jobs, times the mean nodes per job).
+    /// - Parameter hourOfWeekAt: the local hour of week of minute `m` from now.
+    public func arrivalDemand(minutes: Int, hourOfWeekAt: (Int) -> Int) -> (expected: [Float], upper: [Float]) {
+        let h = Swift.max(0, Swift.min(minutes, Self.horizonMinutes))
+        var rates = [Double](repeating: 0, count: h)
+        for m in 0 ..< h { rates[m] = rate(hourOfWeek: hourOfWeekAt(m), minutesAhead: m) }
+        var expected = [Float](repeating: 0, count: h)
+        var upper = [Float](repeating: 0, count: h)
+        for m in 0 ..< h {
+            var e = 0.0
+            for j in 0 ... m { e += rates[j] * survival[Swift.min(m - j, Self.horizonMinutes)] }
+            let jobs = e / Swift.max(nodesPerJob, 1)
+            let band = 1.2816 * sqrt(Swift.max(jobs, 0)) * nodesPerJob
+            expected[m] = Float(e)
+            upper[m] = Float(e + band)
+        }
+        return (expected, upper)
+    }
+}
+
+/// The demand forecast shared by the simulator and the daemon.
+public enum DemandForecaster {
+    /// Forecasts node demand for `minutes` minutes from `now`.
+    ///
+    /// Running jobs count until their predicted end (upper band: late end). Queued jobs count from their
+    /// earliest start for their predicted runtime (upper band: late runtime), as demand — they would run if
+    /// nodes were there. Arrivals come from the ``ArrivalModel``. Values are capped at `totalNodes`.
+    /// - Complexity: O((running + pending) × minutes + minutes²)
+    public static func forecast(
+        now: Int64, minutes: Int = ArrivalModel.horizonMinutes, running: [RunningDemand], pending: [PendingDemand],
+        arrivals: ArrivalModel, hourOfWeekAt: (Int) -> Int, totalNodes: Int
+    ) -> DemandForecast {
+        let h = Swift.max(1, Swift.min(minutes, 24 * 60))
+        var expected = [Float](repeating: 0, count: h)
+        var upper = [Float](repeating: 0, count: h)
+        func add(_ nodes: Int, from: Int64, to: Int64, into series: inout [Float]) {
+            guard nodes > 0, to > from else { return }
+            // Minute m covers [now + 60m, now + 60m + 60): the job counts if it holds nodes at its start.
+            let first = from <= now ? 0 : Int((from &- now + 59) / 60)
+            let last = to <= now ? -1 : Int(Swift.min((to &- now - 1) / 60, Int64(h - 1)))
+            guard first <= last, first < h else { return }
+            for m in first ... last { series[m] += Float(nodes) }
+        }
+        for r in running {
+            add(r.nodes, from: now, to: r.predictedEnd, into: &expected)
+            add(r.nodes, from: now, to: r.lateEnd, into: &upper)
+        }
+        for p in pending {
+            let s = Swift.max(now, p.earliestStart ?? now)
+            add(p.nodes, from: s, to: s &+ Swift.max(p.predictedRuntime, 60), into: &expected)
+            add(p.nodes, from: s, to: s &+ Swift.max(p.lateRuntime, 60), into: &upper)
+        }
+        let a = arrivals.arrivalDemand(minutes: h, hourOfWeekAt: hourOfWeekAt)
+        let cap = Float(Swift.max(totalNodes, 0))
+        for m in 0 ..< h {
+            let ea = m < a.expected.count ? a.expected[m] : 0
+            let ua = m < a.upper.count ? a.upper[m] : 0
+            expected[m] = Swift.min(expected[m] + ea, cap)
+            upper[m] = Swift.min(Swift.max(upper[m] + ua, expected[m]), cap)
+        }
+        return DemandForecast(start: now, expected: expected, upper: upper)
+    }
+}

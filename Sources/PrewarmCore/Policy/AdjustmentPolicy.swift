@@ -1,0 +1,132 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// Power state of a node as the policy sees it (from the simulator, or from Slurm's node flags).
+public enum NodePower: Sendable, Equatable {
+    /// Powered down (Slurm `idle~`).
+    case off
+    /// Resuming (`#`).
+    case booting
+    /// Powered and idle since the given time (Unix seconds).
+    case idle(since: Int64)
+    /// Running or allocated to a job (including jobs about to start).
+    case busy
+    /// Suspending (`%`).
+    case poweringDown
+    /// Down, drained or draining, failed: never touched.
+    case unavailable
+}
+
+/// One node, as the policy sees it.
+public struct PolicyNode: Sendable, Equatable {
+    /// Index in the caller's node table (returned in actions).
+    public var index: Int
+    public var power: NodePower
+    /// Slurm `Weight`: lower weights are powered up first, powered down last.
+    public var weight: Int
+    /// Excluded from power management (`SuspendExcNodes`/`SuspendExcParts`, or configured).
+    public var excluded: Bool
+
+    public init(index: Int, power: NodePower, weight: Int = 1, excluded: Bool = false) {
+        self.index = index
+        self.power = power
+        self.weight = weight
+        self.excluded = excluded
+    }
+}
+
+/// What the policy asks for.
+public struct PowerAction: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case powerUp
+        case powerDown
+    }
+
+    public var kind: Kind
+    public var node: Int
+    /// Why, in words an admin can read in a log.
+    public var reason: String
+}
+
+/// Knobs of the adjustment policy.
+public struct AdjustmentConfiguration: Sendable, Equatable {
+    /// How long a node takes to boot and register (seconds): demand within this lead time must be
+    /// powered now.
+    public var bootLeadTime: Int64 = 300
+    /// Act only when the difference between needed and powered nodes exceeds this many nodes.
+    public var threshold: Int = 0
+    /// 0 = plan for the expected demand, 1 = for the upper band.
+    public var aggressiveness: Float = 0.5
+    /// A powered idle node is a power-down candidate only after this long idle (seconds).
+    public var minIdleBeforePowerDown: Int64 = 120
+    /// Power-down also requires that the forecast does not need the node within this many seconds
+    /// beyond the boot lead time (hysteresis against flapping).
+    public var powerDownMargin: Int64 = 600
+    /// At most this many actions of each kind per step.
+    public var maxPowerUpsPerStep: Int = 50
+    public var maxPowerDownsPerStep: Int = 50
+
+    public init() {}
+}
+
+/// The adjustment policy shared by the simulator and `prewarmd`: the user's rule "difference = predicted −
+/// actual; beyond a threshold, scale up or down", made safe.
+public enum AdjustmentPolicy {
+    /// Decides the power actions for one step.
+    ///
+    /// - Needed nodes = the peak of the forecast (blended toward its upper band by `aggressiveness`) over the
+    ///   next boot lead time, rounded up. Nodes that count as capacity: busy, idle, booting.
+    /// - Power up the shortfall beyond `threshold`, off nodes in (weight, index) order, capped per step.
+    /// - Power down idle nodes (longest idle first among the highest weights) only if idle for
+    ///   `minIdleBeforePowerDown` and not needed within boot lead + margin; never a busy, booting, excluded
+    ///   or unavailable node; capped per step.
+    /// - Complexity: O(nodes log nodes + forecast minutes)
+    public static func decide(
+        now: Int64, nodes: [PolicyNode], forecast: DemandForecast, configuration c: AdjustmentConfiguration
+    ) -> [PowerAction] {
+        let lead = Int(Swift.max(1, (c.bootLeadTime + 59) / 60))
+        let holdMinutes = Int(Swift.max(1, (c.bootLeadTime + c.powerDownMargin + 59) / 60))
+        let needNow = Int(forecast.peak(minutes: 0 ..< lead + 1, aggressiveness: c.aggressiveness).rounded(.up))
+        let needSoon = Int(forecast.peak(minutes: 0 ..< holdMinutes + 1, aggressiveness: c.aggressiveness)
+            .rounded(.up))
+
+        var capacity = 0
+        var off: [PolicyNode] = []
+        var idle: [(node: PolicyNode, since: Int64)] = []
+        for n in nodes {
+            switch n.power {
+            case .busy, .booting: capacity += 1
+            case .idle(let since):
+                capacity += 1
+                if !n.excluded { idle.append((n, since)) }
+            case .off: if !n.excluded { off.append(n) }
+            case .poweringDown, .unavailable: break
+            }
+        }
+        var actions: [PowerAction] = []
+        let shortfall = needNow - capacity
+        if shortfall > c.threshold {
+            off.sort { ($0.weight, $0.index) < ($1.weight, $1.index) }
+            let count = Swift.min(shortfall, c.maxPowerUpsPerStep, off.count)
+            for n in off.prefix(count) {
+                actions.append(PowerAction(
+                    kind: .powerUp, node: n.index,
+                    reason: "forecast needs \(needNow) nodes within \(c.bootLeadTime)s; \(capacity) up or booting"))
+            }
+            return actions
+        }
+        let surplus = capacity - needSoon
+        if surplus > c.threshold {
+            let eligible = idle.filter { now &- $0.since >= c.minIdleBeforePowerDown }
+                .sorted { ($1.node.weight, $0.since, $1.node.index) < ($0.node.weight, $1.since, $0.node.index) }
+            let count = Swift.min(surplus, c.maxPowerDownsPerStep, eligible.count)
+            for e in eligible.prefix(count) {
+                actions.append(PowerAction(
+                    kind: .powerDown, node: e.node.index,
+                    reason: "idle \(now &- e.since)s; forecast needs \(needSoon) nodes within "
+                        + "\(c.bootLeadTime + c.powerDownMargin)s; \(capacity) up"))
+            }
+        }
+        return actions
+    }
+}

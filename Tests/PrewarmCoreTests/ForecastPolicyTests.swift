@@ -1,0 +1,109 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import PrewarmCore
+import Testing
+
+private let t0: Int64 = 1_000_000 * 60  // a minute boundary
+
+@Test func forecastCountsRunningAndPendingJobsMinuteByMinute() {
+    let f = DemandForecaster.forecast(
+        now: t0, minutes: 10,
+        running: [RunningDemand(nodes: 3, predictedEnd: t0 + 150, lateEnd: t0 + 330)],
+        pending: [PendingDemand(nodes: 2, predictedRuntime: 120, lateRuntime: 240, earliestStart: t0 + 240)],
+        arrivals: ArrivalModel(), hourOfWeekAt: { _ in 0 }, totalNodes: 100)
+    // running: minutes 0,1,2 (ends at 150 s); late end 330 s: minutes 0…5
+    // pending: from 240 s (minute 4) for 120 s: minutes 4,5; late: 4…7
+    #expect(f.expected == [3, 3, 3, 0, 2, 2, 0, 0, 0, 0])
+    #expect(f.upper == [3, 3, 3, 3, 5, 5, 2, 2, 0, 0])
+    #expect(f.peak(minutes: 0 ..< 4, aggressiveness: 0) == 3)
+    #expect(f.peak(minutes: 3 ..< 10, aggressiveness: 1) == 5)
+    #expect(f.peak(minutes: 3 ..< 10, aggressiveness: 0.5) == 3.5)
+}
+
+@Test func forecastIsCappedAtTheClusterSize() {
+    let f = DemandForecaster.forecast(
+        now: t0, minutes: 5, running: [RunningDemand(nodes: 50, predictedEnd: t0 + 3600, lateEnd: t0 + 3600)],
+        pending: [PendingDemand(nodes: 80, predictedRuntime: 600, lateRuntime: 600)], arrivals: ArrivalModel(),
+        hourOfWeekAt: { _ in 0 }, totalNodes: 64)
+    #expect(f.expected.allSatisfy { $0 == 64 })
+}
+
+@Test func arrivalModelLearnsAWeeklyBurst() {
+    // Every week, 20 one-node jobs of 30 minutes arrive at hour-of-week 10 (Sunday 10:00); nothing else.
+    var a = ArrivalModel()
+    for _ in 0 ..< 200 { a.observeRuntime(1800) }
+    let week: Int64 = 7 * 86_400
+    for w in 0 ..< 4 {
+        let burst = Int64(w) * week + 10 * 3600
+        for j in 0 ..< 20 { a.observeArrival(time: burst + Int64(j) * 60, hourOfWeek: 10, nodes: 1) }
+        // a quiet arrival far away closes the bucket
+        a.observeArrival(time: burst + 3 * 86_400, hourOfWeek: 82, nodes: 1)
+    }
+    // Forecast made just before the burst hour (minutes ahead 0…59 fall in hour 10) vs in a quiet hour.
+    let busy = a.arrivalDemand(minutes: 60) { _ in 10 }
+    let quiet = a.arrivalDemand(minutes: 60) { _ in 40 }
+    #expect(busy.expected[30] > 5, "\(busy.expected[30])")
+    #expect(quiet.expected[30] < 1, "\(quiet.expected[30])")
+    #expect(zip(busy.expected, busy.upper).allSatisfy { $0 <= $1 })
+    // 30-minute jobs: demand from arrivals grows, then plateaus once the first arrivals end.
+    #expect(busy.expected[20] < busy.expected[40])
+}
+
+private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
+    DemandForecast(start: t0, expected: Array(repeating: n, count: minutes), upper: Array(repeating: n, count: minutes))
+}
+
+@Test func policyPowersUpTheShortfallBeyondTheThresholdByWeight() {
+    let nodes = [
+        PolicyNode(index: 0, power: .busy), PolicyNode(index: 1, power: .off, weight: 5),
+        PolicyNode(index: 2, power: .off, weight: 1), PolicyNode(index: 3, power: .off, weight: 1),
+        PolicyNode(index: 4, power: .off, weight: 1, excluded: true), PolicyNode(index: 5, power: .unavailable),
+    ]
+    var c = AdjustmentConfiguration()
+    c.threshold = 0
+    let a = AdjustmentPolicy.decide(now: t0, nodes: nodes, forecast: flat(3), configuration: c)
+    #expect(a.map(\.node) == [2, 3])
+    #expect(a.allSatisfy { $0.kind == .powerUp && $0.reason.contains("needs 3") })
+    c.threshold = 2
+    #expect(AdjustmentPolicy.decide(now: t0, nodes: nodes, forecast: flat(3), configuration: c).isEmpty)
+    c.threshold = 0
+    c.maxPowerUpsPerStep = 1
+    #expect(AdjustmentPolicy.decide(now: t0, nodes: nodes, forecast: flat(10), configuration: c).map(\.node) == [2])
+}
+
+@Test func policyPowersDownOnlyLongIdleSurplusAndNeverBusyNodes() {
+    let nodes = [
+        PolicyNode(index: 0, power: .busy), PolicyNode(index: 1, power: .idle(since: t0 - 30)),
+        PolicyNode(index: 2, power: .idle(since: t0 - 900)), PolicyNode(index: 3, power: .idle(since: t0 - 1800)),
+        PolicyNode(index: 4, power: .booting), PolicyNode(index: 5, power: .idle(since: t0 - 5000), excluded: true),
+    ]
+    let c = AdjustmentConfiguration()  // min idle 120 s
+    let a = AdjustmentPolicy.decide(now: t0, nodes: nodes, forecast: flat(1), configuration: c)
+    // capacity 6 (busy, 4 idle incl. excluded, booting), need 1: surplus 5, but only nodes 2 and 3 are eligible
+    #expect(a.map(\.node) == [3, 2])
+    #expect(a.allSatisfy { $0.kind == .powerDown })
+    // Demand ahead within boot lead + margin keeps them up.
+    var ramp = flat(1)
+    for m in 12 ..< 60 { ramp.expected[m] = 6; ramp.upper[m] = 6 }
+    #expect(AdjustmentPolicy.decide(now: t0, nodes: nodes, forecast: ramp, configuration: c).isEmpty)
+}
+
+@Test func policyNeverPowersDownABusyNodeWhateverTheForecast() {
+    var nodes: [PolicyNode] = []
+    for i in 0 ..< 40 {
+        let p: NodePower = i % 3 == 0 ? .busy : (i % 3 == 1 ? .idle(since: t0 - Int64(i) * 100) : .off)
+        nodes.append(PolicyNode(index: i, power: p, weight: i % 4))
+    }
+    for need in stride(from: Float(0), through: 40, by: 5) {
+        let a = AdjustmentPolicy.decide(now: t0, nodes: nodes, forecast: flat(need), configuration: .init())
+        for action in a {
+            let node = nodes[action.node]
+            if action.kind == .powerDown {
+                if case .idle = node.power {} else { Issue.record("powered down \(node)") }
+            } else {
+                #expect(node.power == .off)
+            }
+        }
+        #expect(Set(a.map(\.node)).count == a.count)
+    }
+}
