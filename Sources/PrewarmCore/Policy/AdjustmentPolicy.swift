@@ -36,7 +36,7 @@ public struct PolicyNode: Sendable, Equatable {
 }
 
 /// What the policy asks for.
-public struct PowerAction: Sendable, Equatable {
+public struct NodeAction: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case powerUp
         case powerDown
@@ -83,7 +83,7 @@ public enum AdjustmentPolicy {
     /// - Complexity: O(nodes log nodes + forecast minutes)
     public static func decide(
         now: Int64, nodes: [PolicyNode], forecast: DemandForecast, configuration c: AdjustmentConfiguration
-    ) -> [PowerAction] {
+    ) -> [NodeAction] {
         let lead = Int(Swift.max(1, (c.bootLeadTime + 59) / 60))
         let holdMinutes = Int(Swift.max(1, (c.bootLeadTime + c.powerDownMargin + 59) / 60))
         let needNow = Int(forecast.peak(minutes: 0 ..< lead + 1, aggressiveness: c.aggressiveness).rounded(.up))
@@ -103,13 +103,13 @@ public enum AdjustmentPolicy {
             case .poweringDown, .unavailable: break
             }
         }
-        var actions: [PowerAction] = []
+        var actions: [NodeAction] = []
         let shortfall = needNow - capacity
         if shortfall > c.threshold {
             off.sort { ($0.weight, $0.index) < ($1.weight, $1.index) }
             let count = Swift.min(shortfall, c.maxPowerUpsPerStep, off.count)
             for n in off.prefix(count) {
-                actions.append(PowerAction(
+                actions.append(NodeAction(
                     kind: .powerUp, node: n.index,
                     reason: "forecast needs \(needNow) nodes within \(c.bootLeadTime)s; \(capacity) up or booting"))
             }
@@ -121,7 +121,7 @@ public enum AdjustmentPolicy {
                 .sorted { ($1.node.weight, $0.since, $1.node.index) < ($0.node.weight, $1.since, $0.node.index) }
             let count = Swift.min(surplus, c.maxPowerDownsPerStep, eligible.count)
             for e in eligible.prefix(count) {
-                actions.append(PowerAction(
+                actions.append(NodeAction(
                     kind: .powerDown, node: e.node.index,
                     reason: "idle \(now &- e.since)s; forecast needs \(needSoon) nodes within "
                         + "\(c.bootLeadTime + c.powerDownMargin)s; \(capacity) up"))
