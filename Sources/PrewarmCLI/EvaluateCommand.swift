@@ -92,7 +92,7 @@ struct Evaluate: ParsableCommand {
         let name = (path as NSString).lastPathComponent
         let progress = Progress("evaluate \(name)")
         let started = CLISupport.now()
-        let result = try OnlineReplay.run(
+        let result = OnlineReplay.run(
             jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0), configuration: config,
             clock: CLISupport.now, progress: progress.update)
         progress.finish()

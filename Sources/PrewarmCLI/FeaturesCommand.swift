@@ -28,7 +28,7 @@ struct Features: ParsableCommand {
         var text = FeatureSchema.submitTime.features.joined(separator: ",") + ",runtime_s\n"
         var history = JobHistory()
         var rows = 0
-        try HistoryReplay(jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0)).run(
+        HistoryReplay(jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0)).run(
             history: &history,
             onCompletion: { (_: HistoryReplay.Completion<Void>) in },
             onSubmit: { _, job, snapshot in

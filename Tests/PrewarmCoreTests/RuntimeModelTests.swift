@@ -36,7 +36,7 @@ private func smallConfiguration() -> ReplayConfiguration {
 }
 
 @Test func selectorLearnsWhichCandidateFitsAndBeatsTheBaselines() throws {
-    let result = try OnlineReplay.run(
+    let result = OnlineReplay.run(
         jobs: bimodalWorkload(jobs: 4000), capacityProcs: 64, configuration: smallConfiguration())
     let acc = Dictionary(uniqueKeysWithValues: result.predictors.map { ($0.name, $0.metrics) })
     let prewarm = try #require(acc["prewarm"])

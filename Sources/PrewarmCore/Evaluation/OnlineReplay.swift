@@ -5,25 +5,8 @@
 import Glibc
 #endif
 
-/// How the online replay retrains the model.
-public struct ReplayConfiguration: Sendable, Equatable {
-    /// Retrain after this many newly finished jobs…
-    public var retrainEveryJobs: Int = 2000
-    /// …or when this much trace time has passed since the last training (and ≥ `minNewJobs` finished).
-    public var retrainEverySeconds: Int64 = 14 * 86_400
-    public var minNewJobs: Int = 200
-    /// Finished jobs needed before the first model; until then the prediction is `same_request`.
-    public var warmupJobs: Int = 1000
-    /// The model learns from the most recent finished jobs only.
-    public var window: Int = 20_000
-    /// Model hyper-parameters.
-    public var model = RuntimeModelParameters()
-    /// Target coverage and step of the online p90 calibration.
-    public var p90Level: Float = 0.9
-    public var p90Rate: Float = 0.02
-
-    public init() {}
-}
+/// How `evaluate` retrains: the production schedule.
+public typealias ReplayConfiguration = OnlineTrainingConfiguration
 
 /// Result of replaying a trace.
 public struct ReplayResult: Sendable {
@@ -56,18 +39,11 @@ public enum OnlineReplay {
     ///   - progress: called with the fraction done, at most ~200 times.
     public static func run(
         jobs input: [JobRecord], capacityProcs: Int64, configuration: ReplayConfiguration,
-        clock: () -> Double = { 0 }, progress: (Double) -> Void = { _ in }
-    ) throws(ForestError) -> ReplayResult {
+        clock: @escaping @Sendable () -> Double = { 0 }, progress: (Double) -> Void = { _ in }
+    ) -> ReplayResult {
         let replay = HistoryReplay(jobs: input, capacityProcs: capacityProcs)
         var history = JobHistory()
-        var window = TrainingWindow(capacity: configuration.window)
-        var calibrator = QuantileCalibrator(level: configuration.p90Level, rate: configuration.p90Rate)
-        var model: RuntimeModel?
-        var finishedSinceTraining = 0
-        var lastTrainingTime: Int64 = .min
-        var trainings = 0
-        var trainingSeconds = 0.0
-
+        var predictor = OnlineRuntimePredictor(configuration: configuration, clock: clock)
         var userEstimate = MetricsAccumulator()
         var last2 = MetricsAccumulator()
         var sameRequest = MetricsAccumulator()
@@ -80,39 +56,13 @@ public enum OnlineReplay {
         var scored = 0
         let progressStep = Swift.max(1, replay.jobs.count / 200)
 
-        try replay.run(
+        replay.run(
             history: &history,
-            onCompletion: { (c: HistoryReplay.Completion<Float>) throws(ForestError) in
-                guard c.job.runtime > 0 else { return }
-                window.append(c.snapshot, runtime: Float(c.job.runtime))
-                calibrator.observe(actual: Float(c.job.runtime), predicted: c.tag)
-                finishedSinceTraining += 1
+            onCompletion: { (c: HistoryReplay.Completion<Float>) in
+                predictor.observe(c.snapshot, runtime: c.job.runtime, issuedP90: c.tag)
             },
-            onSubmit: { (index, job, snapshot) throws(ForestError) -> Float in
-                let now = job.submit
-                if window.count >= configuration.warmupJobs
-                    && (model == nil || finishedSinceTraining >= configuration.retrainEveryJobs
-                        || (finishedSinceTraining >= configuration.minNewJobs
-                            && now - lastTrainingTime >= configuration.retrainEverySeconds))
-                {
-                    let t0 = clock()
-                    model = try RuntimeModel.train(
-                        window: window, parameters: configuration.model, p90Offset: calibrator.offset)
-                    trainingSeconds += clock() - t0
-                    trainings += 1
-                    finishedSinceTraining = 0
-                    lastTrainingTime = now
-                }
-                let prediction: RuntimePrediction
-                if let model {
-                    prediction = model.predict(snapshot, p90Offset: calibrator.offset)
-                } else {
-                    // Before the first model: same_request, with a wide calibrated band.
-                    let v = snapshot[.sameRequest]
-                    let p90 = Float(Swift.min(Double(v) * exp(Double(calibrator.offset) + 1.5), 1e9))
-                    prediction = RuntimePrediction(
-                        point: v, p50: v, p90: p90, candidate: .sameRequest, scale: 1, expectedAccuracy: 0)
-                }
+            onSubmit: { (index, job, snapshot) -> Float in
+                let prediction = predictor.predict(snapshot, now: job.submit)
                 if job.runtime > 0 {
                     scored += 1
                     let r = Double(job.runtime)
@@ -129,7 +79,7 @@ public enum OnlineReplay {
                     hindsightSum += hindsight
                     prewarm.add(actual: r, predicted: Double(prediction.point))
                     prewarm.addCoverage(actual: r, p90: Double(prediction.p90))
-                    if model != nil {
+                    if predictor.model != nil {
                         modelPredictions += 1
                         candidateCounts[prediction.candidate.rawValue] += 1
                     } else {
@@ -152,6 +102,6 @@ public enum OnlineReplay {
             candidateShare: RuntimeCandidate.allCases.map { ($0, Double(candidateCounts[$0.rawValue]) / m) },
             candidateAccuracy: RuntimeCandidate.allCases.map { ($0, candidateAccuracySums[$0.rawValue] / n) },
             hindsightAccuracy: hindsightSum / n, warmupPredictions: warmupPredictions,
-            trainings: trainings, trainingSeconds: trainingSeconds)
+            trainings: predictor.trainings, trainingSeconds: predictor.trainingSeconds)
     }
 }
