@@ -31,6 +31,10 @@ struct Simulate: ParsableCommand {
     var suspendTime: Int64 = 600
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+    @Option(help: ArgumentHelp(
+        "Scale check: simulate this many synthetic jobs (1–64 nodes, up to 2 h, ~70 % load) instead of a log.",
+        visibility: .hidden))
+    var syntheticJobs: Int?
 
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
@@ -40,13 +44,20 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        let path = try trace ?? CLISupport.bundledTrace()
         let loaded: (header: SWFHeader, jobs: [JobRecord], skippedLines: Int, skippedExamples: [SWFError])
-        do {
-            loaded = try TraceFile.readJobs(path: path, lenient: lenient)
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(2)
+        let path: String
+        if let count = syntheticJobs {
+            let n = nodes ?? 10_000
+            path = "synthetic-\(count)"
+            loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n), 0, [])
+        } else {
+            path = try trace ?? CLISupport.bundledTrace()
+            do {
+                loaded = try TraceFile.readJobs(path: path, lenient: lenient)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(2)
+            }
         }
         let header = loaded.header
         let cores = SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
@@ -101,6 +112,20 @@ struct Simulate: ParsableCommand {
             print(cells.map { $0.padded(12) }.joined())
         }
         print(String(format: "peak memory %.0f MB", CLISupport.peakRSSMegabytes()))
+    }
+
+    /// A random workload for scale checks: jobs of 1–64 nodes running up to 2 h, arriving at ~70 % load.
+    static func synthetic(count: Int, nodes: Int) -> [JobRecord] {
+        var rng = Xoshiro256StarStar(seed: 42)
+        let meanGap = max(1, 32 * 3600 / max(1, nodes * 7 / 10))
+        var t: Int64 = 1_000_000_000
+        return (0 ..< count).map { i in
+            t += Int64(rng.next(below: 2 * meanGap + 1))
+            let runtime = Int64(1 + rng.next(below: 7200))
+            return JobRecord(
+                id: Int64(i), submit: t, runtime: runtime, requestedProcs: Int32(1 + rng.next(below: 64)),
+                requestedTime: runtime + Int64(rng.next(below: 3600)))
+        }
     }
 }
 

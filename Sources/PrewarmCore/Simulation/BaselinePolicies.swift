@@ -33,14 +33,14 @@ public struct ReactivePolicy: PowerPolicy, Sendable {
         let now = view.now
         var down: [Int] = []
         var wake = Int64.max
-        for n in view.idleNodes {
-            let node = Int(n)
-            let due = view.stateSince(node) &+ suspendTime
+        view.forEachIdleNodeByIdleTime { node, since in
+            let due = since &+ suspendTime
             if due <= now {
                 down.append(node)
-            } else if due < wake {
-                wake = due
+                return true
             }
+            wake = due
+            return false
         }
         return PowerDecision(
             actions: down.isEmpty ? [] : [.powerDown(down, reason: .idleTimeout)],

@@ -114,6 +114,11 @@ public struct ClusterView {
     public func transitionEnd(_ node: Int) -> Int64 { engine.nodeStateEnd[node] }
     /// Idle nodes not allocated to any job: the ones a policy may power down. Unordered.
     public var idleNodes: [Int32] { engine.idlePool.items }
+    /// Calls `body` with the idle nodes not allocated to any job, longest idle first, with the time each became
+    /// idle, until `body` returns false. Costs O(nodes visited), not O(nodes).
+    public func forEachIdleNodeByIdleTime(_ body: (_ node: Int, _ idleSince: Int64) -> Bool) {
+        engine.forEachIdleByAge(body)
+    }
     /// Number of nodes in `state`.
     public func count(_ state: NodePowerState) -> Int { engine.stateCounts[Int(state.rawValue)] }
     /// Nodes powered or becoming powered: neither off nor powering down.

@@ -65,6 +65,35 @@ struct IndexPool {
     }
 }
 
+/// Jobs holding nodes, sorted by requested end time (then job index).
+struct SortedEnds {
+    var ends: [Int64] = []
+    var jobs: [Int32] = []
+
+    private func lowerBound(_ end: Int64, _ job: Int32) -> Int {
+        var lo = 0
+        var hi = ends.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ends[mid] < end || (ends[mid] == end && jobs[mid] < job) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    mutating func insert(_ end: Int64, _ job: Int) {
+        let i = lowerBound(end, Int32(job))
+        ends.insert(end, at: i)
+        jobs.insert(Int32(job), at: i)
+    }
+
+    mutating func remove(_ end: Int64, _ job: Int) {
+        let i = lowerBound(end, Int32(job))
+        guard i < ends.count, ends[i] == end, jobs[i] == Int32(job) else { return }
+        ends.remove(at: i)
+        jobs.remove(at: i)
+    }
+}
+
 /// Event kinds, in the order they are handled at equal times.
 enum SimEventKind: Int64 {
     case jobEnd = 0
@@ -111,6 +140,12 @@ final class SimulationEngine {
     var queuedNodes = 0
     var running: IndexPool
     var heldNodes = 0  // nodes allocated to jobs waiting for boots
+    var byEnd = SortedEnds()
+    /// Unallocated idle nodes in the order they became idle (stale entries skipped by stamp).
+    var idleOrder: [Int32] = []
+    var idleOrderStamp: [UInt32] = []
+    var idleOrderHead = 0
+    var idleStamp: [UInt32]
 
     var now: Int64 = 0
     var heap = MinHeap<Int64>()
@@ -160,6 +195,7 @@ final class SimulationEngine {
         offPool = IndexPool(capacity: m)
         downPool = IndexPool(capacity: m)
         running = IndexPool(capacity: n)
+        idleStamp = Array(repeating: 0, count: m)
     }
 
     // MARK: Running
@@ -173,7 +209,7 @@ final class SimulationEngine {
             nodeSince[node] = start
             if policy.startsPowered {
                 nodeState[node] = .idle
-                idlePool.insert(node)
+                makeIdle(node)
             } else {
                 offPool.insert(node)
             }
@@ -269,11 +305,12 @@ final class SimulationEngine {
             let node = Int(n)
             nodeJob[node] = -1
             setState(node, .idle)
-            idlePool.insert(node)
+            makeIdle(node)
         }
         allocation[j] = []
         endAt[j] = now
         running.remove(j)
+        byEnd.remove(expectedEnd[j], j)
         remaining -= 1
         dirty = true
         if options.recordTrace { trace.append(.ended(time: now, job: inputIndex[j])) }
@@ -290,12 +327,47 @@ final class SimulationEngine {
             setState(node, .busy)
         }
         startAt[j] = now
-        expectedEnd[j] = now &+ jobLimit[j]
+        let end = now &+ jobLimit[j]
+        if end != expectedEnd[j] {
+            byEnd.remove(expectedEnd[j], j)
+            expectedEnd[j] = end
+            byEnd.insert(end, j)
+        }
         push(now &+ jobRun[j], .jobEnd, j)
         if options.recordTrace { trace.append(.started(time: now, job: inputIndex[j])) }
     }
 
     // MARK: Nodes
+
+    /// Adds an unallocated idle node to the idle pool and the idle-time order.
+    private func makeIdle(_ node: Int) {
+        idlePool.insert(node)
+        idleStamp[node] &+= 1
+        idleOrder.append(Int32(node))
+        idleOrderStamp.append(idleStamp[node])
+    }
+
+    /// Calls `body` with the unallocated idle nodes, longest idle first, until it returns false.
+    func forEachIdleByAge(_ body: (_ node: Int, _ since: Int64) -> Bool) {
+        func valid(_ i: Int) -> Bool {
+            let node = Int(idleOrder[i])
+            return idlePool.contains(node) && idleStamp[node] == idleOrderStamp[i]
+        }
+        while idleOrderHead < idleOrder.count, !valid(idleOrderHead) { idleOrderHead += 1 }
+        if idleOrderHead > 1024, idleOrderHead * 2 > idleOrder.count {
+            idleOrder.removeFirst(idleOrderHead)
+            idleOrderStamp.removeFirst(idleOrderHead)
+            idleOrderHead = 0
+        }
+        var i = idleOrderHead
+        while i < idleOrder.count {
+            if valid(i) {
+                let node = Int(idleOrder[i])
+                if !body(node, nodeSince[node]) { return }
+            }
+            i += 1
+        }
+    }
 
     private func startBoot(_ node: Int) {
         setState(node, .booting)
@@ -316,7 +388,7 @@ final class SimulationEngine {
             }
         } else {
             bootingPool.remove(node)
-            idlePool.insert(node)
+            makeIdle(node)
             dirty = true
         }
     }
@@ -393,11 +465,12 @@ final class SimulationEngine {
         if options.recordTrace {
             trace.append(.placed(time: now, job: inputIndex[j], nodes: nodes.map { Int($0) }))
         }
+        expectedEnd[j] = ready &+ jobLimit[j]
+        byEnd.insert(expectedEnd[j], j)
         if pending == 0 {
             startJob(j)
         } else {
             heldNodes += k
-            expectedEnd[j] = ready &+ jobLimit[j]
         }
     }
 
@@ -455,13 +528,12 @@ final class SimulationEngine {
     private func reservation(for k: Int) -> (time: Int64, spare: Int) {
         var free = freeCount
         if free >= k { return (now, free - k) }
-        var ends = running.items.map { (expectedEnd[Int($0)], jobNodes[Int($0)]) }
-        ends.sort { $0.0 < $1.0 }
+        let ends = byEnd.ends
         var i = 0
         while i < ends.count {
-            let t = ends[i].0
-            while i < ends.count, ends[i].0 == t {
-                free += ends[i].1
+            let t = ends[i]
+            while i < ends.count, ends[i] == t {
+                free += jobNodes[Int(byEnd.jobs[i])]
                 i += 1
             }
             if free >= k { return (Swift.max(t, now), free - k) }
