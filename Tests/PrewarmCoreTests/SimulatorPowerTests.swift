@@ -41,7 +41,66 @@ import Testing
         let expectedKWh = (Double(4 * 4340 - 2280) * 10 + 1780 * 100 + 500 * 400) / 3600 / 1000
         #expect(abs(r.metrics.energyKWh - expectedKWh) < 1e-9)
         #expect(abs(r.metrics.cloudCost - 2280.0 / 3600 * 2) < 1e-9)
+        #expect(r.metrics.ignoredActions == 0)
         #expect(r.invariantViolations == 0)
+    }
+
+    @Test func timeSeriesSamples() {
+        let jobs = [SimTest.job(1, submit: 1000, procs: 2, runtime: 100, requested: 200)]
+        var policy = ReactivePolicy(suspendTime: 600)
+        let r = Simulator.run(
+            jobs: jobs, cluster: cluster, policy: &policy, options: SimulationOptions(sampleInterval: 100))
+        // Run 880 … 1220: samples at 880, 980 (before the submission), 1080 (booting, job held), 1180 (busy).
+        #expect(r.samples.map(\.time) == [880, 980, 1080, 1180])
+        #expect(r.samples.map(\.busyNodes) == [0, 0, 0, 2])
+        #expect(r.samples.map(\.poweredNodes) == [0, 0, 2, 2])
+        #expect(r.samples.map(\.demandNodes) == [0, 0, 2, 2])
+    }
+
+    @Test func idleNodesPowerDownExactlyAtSuspendTime() {
+        let cluster = SimulatedCluster(nodes: 12, coresPerNode: 2, bootTime: 200, powerDownTime: 45)
+        let jobs = SimTest.randomJobs(count: 300, maxProcs: 16, seed: 17, meanGap: 300)
+        let suspend: Int64 = 300
+        let r = SimTest.run(jobs, cluster, ReactivePolicy(suspendTime: suspend), trace: true)
+        var state = [NodePowerState](repeating: .off, count: cluster.nodes)
+        var since = [Int64](repeating: 0, count: cluster.nodes)
+        var downs = 0
+        for event in r.trace {
+            guard case let .node(time, node, new) = event else { continue }
+            if state[node] == .idle {
+                if new == .poweringDown {
+                    downs += 1
+                    #expect(time - since[node] == suspend)
+                } else {
+                    #expect(time - since[node] <= suspend + cluster.bootTime + cluster.powerDownTime)
+                }
+            }
+            state[node] = new
+            since[node] = time
+        }
+        #expect(downs > 10)
+        #expect(r.metrics.ignoredActions == 0)
+        #expect(r.metrics.powerCycles >= downs)
+    }
+
+    @Test func tickingPolicyIsConsultedEveryInterval() {
+        struct Ticker: PowerPolicy {
+            var startsPowered: Bool { true }
+            var tickInterval: Int64 { 60 }
+            var times: [Int64] = []
+            mutating func decide(_ view: ClusterView) -> PowerDecision {
+                times.append(view.now)
+                return .none
+            }
+        }
+        let jobs = [SimTest.job(1, submit: 1000, procs: 1, runtime: 1000, requested: 2000)]
+        var p = Ticker()
+        _ = Simulator.run(jobs: jobs, cluster: cluster, policy: &p)
+        // Start 880; submit 1000; ticks 940, 1000, …, 1840; the job ends at 2000 (the run stops there).
+        let ticks = Set(stride(from: Int64(940), through: 1940, by: 60))
+        #expect(ticks.isSubset(of: Set(p.times)))
+        #expect(p.times == p.times.sorted())
+        #expect(p.times.first == 880)
     }
 
     @Test func poweringDownNodeMustFinishBeforeBooting() {
