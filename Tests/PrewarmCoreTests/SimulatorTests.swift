@@ -39,7 +39,8 @@ enum SimTest {
     ) -> SimulationResult {
         var p = policy
         return Simulator.run(
-            jobs: jobs, cluster: cluster, policy: &p, options: SimulationOptions(sampleInterval: 600, recordTrace: trace))
+            jobs: jobs, cluster: cluster, policy: &p,
+            options: SimulationOptions(sampleInterval: 600, recordTrace: trace))
     }
 }
 
