@@ -40,6 +40,20 @@ public struct JobOutcome: Sendable, Equatable {
     /// Why it was skipped, or `nil` when it ran.
     public var skipped: SkipReason?
 
+    /// Creates an outcome.
+    public init(
+        submit: Int64, nodes: Int, placed: Int64, start: Int64, end: Int64, killedAtLimit: Bool,
+        skipped: SkipReason? = nil
+    ) {
+        self.submit = submit
+        self.nodes = nodes
+        self.placed = placed
+        self.start = start
+        self.end = end
+        self.killedAtLimit = killedAtLimit
+        self.skipped = skipped
+    }
+
     /// Seconds from submission to start.
     public var wait: Int64 { start - submit }
     /// Seconds between placement and start: the wait for nodes to boot.
