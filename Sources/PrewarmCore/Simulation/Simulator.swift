@@ -1,0 +1,660 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// Event-driven simulation of a cluster scheduled like Slurm's defaults (FCFS priority with EASY backfilling on
+/// requested time limits) under a ``PowerPolicy``.
+///
+/// Model:
+/// - A job needs ``SimulatedCluster/nodesNeeded(for:)`` whole nodes and runs `min(runtime, requestedTime)`
+///   seconds (killed at its limit); an unknown request (-1) uses the runtime as the limit. Jobs with runtime
+///   ≤ 0 or needing more nodes than the cluster has are skipped and counted.
+/// - Like Slurm's power saving, every node not allocated to a job is available to the scheduler whatever its
+///   power state. A job placed on nodes that are off or powering down starts once they have (shut down and)
+///   booted; its nodes are allocated at placement. The scheduler prefers idle nodes, then booting, then off,
+///   then powering-down ones.
+/// - Scheduling passes run after every batch of simultaneous events (submissions, ends, boots completing).
+///   The head of the queue gets a reservation at the earliest time enough nodes free up by requested end
+///   times; a later job (within ``SimulatedCluster/backfillDepth``) starts now only if it fits in free nodes
+///   and either ends by its requested time (counting boots) before the reservation or uses only nodes the
+///   head job will not need.
+/// - Simultaneous events are handled in the order: job ends, power-downs completing, boots completing,
+///   submissions, policy ticks; then one scheduling pass; then the policy is consulted.
+/// - The run starts one boot time before the first submission and ends when the last job ends.
+public enum Simulator {
+    /// Simulates `jobs` on `cluster` under `policy`. Deterministic.
+    public static func run<P: PowerPolicy>(
+        jobs: [JobRecord], cluster: SimulatedCluster, policy: inout P, options: SimulationOptions = .init()
+    ) -> SimulationResult {
+        let engine = SimulationEngine(jobs: jobs, cluster: cluster, options: options)
+        return engine.run(policy: &policy)
+    }
+}
+
+/// A set of small integers with O(1) insert, remove and membership.
+struct IndexPool {
+    var items: [Int32] = []
+    var position: [Int32]
+
+    init(capacity: Int) { position = Array(repeating: -1, count: capacity) }
+
+    var count: Int { items.count }
+
+    func contains(_ x: Int) -> Bool { position[x] >= 0 }
+
+    mutating func insert(_ x: Int) {
+        guard position[x] < 0 else { return }
+        position[x] = Int32(items.count)
+        items.append(Int32(x))
+    }
+
+    mutating func remove(_ x: Int) {
+        let p = Int(position[x])
+        guard p >= 0 else { return }
+        let last = items[items.count - 1]
+        items[p] = last
+        position[Int(last)] = Int32(p)
+        items.removeLast()
+        position[x] = -1
+    }
+
+    mutating func popLast() -> Int? {
+        guard let last = items.last else { return nil }
+        items.removeLast()
+        position[Int(last)] = -1
+        return Int(last)
+    }
+}
+
+/// Jobs holding nodes, sorted by requested end time (then job index).
+struct SortedEnds {
+    var ends: [Int64] = []
+    var jobs: [Int32] = []
+
+    private func lowerBound(_ end: Int64, _ job: Int32) -> Int {
+        var lo = 0
+        var hi = ends.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ends[mid] < end || (ends[mid] == end && jobs[mid] < job) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    mutating func insert(_ end: Int64, _ job: Int) {
+        let i = lowerBound(end, Int32(job))
+        ends.insert(end, at: i)
+        jobs.insert(Int32(job), at: i)
+    }
+
+    mutating func remove(_ end: Int64, _ job: Int) {
+        let i = lowerBound(end, Int32(job))
+        guard i < ends.count, ends[i] == end, jobs[i] == Int32(job) else { return }
+        ends.remove(at: i)
+        jobs.remove(at: i)
+    }
+}
+
+/// Event kinds, in the order they are handled at equal times.
+enum SimEventKind: Int64 {
+    case jobEnd = 0
+    case powerDownDone = 1
+    case bootDone = 2
+    case submit = 3
+    case policy = 4
+}
+
+/// The mutable state of one run. Internal; policies see it through ``ClusterView``.
+final class SimulationEngine {
+    let cluster: SimulatedCluster
+    let options: SimulationOptions
+
+    // Jobs, in submission order (stable); `inputIndex` maps back to the caller's order.
+    let jobs: [JobRecord]
+    let inputIndex: [Int]
+    var jobNodes: [Int]
+    var jobLimit: [Int64]
+    var jobRun: [Int64]
+    var placedAt: [Int64]
+    var startAt: [Int64]
+    var endAt: [Int64]
+    var expectedEnd: [Int64]
+    var pendingBoots: [Int32]
+    var allocation: [[Int32]]
+    var skipped: [SkipReason?]
+
+    // Nodes.
+    var nodeState: [NodePowerState]
+    var nodeJob: [Int32]
+    var nodeSince: [Int64]
+    var nodeStateEnd: [Int64]
+    var rebootAfterDown: [Bool]
+    var stateCounts = [Int](repeating: 0, count: NodePowerState.allCases.count)
+    /// Unallocated nodes by state.
+    var idlePool: IndexPool
+    var bootingPool: IndexPool
+    var offPool: IndexPool
+    var downPool: IndexPool
+
+    // Queue and running set (job indices).
+    var queue: [Int32] = []
+    var queuedNodes = 0
+    var running: IndexPool
+    var heldNodes = 0  // nodes allocated to jobs waiting for boots
+    var byEnd = SortedEnds()
+    /// Unallocated idle nodes in the order they became idle (stale entries skipped by stamp).
+    var idleOrder: [Int32] = []
+    var idleOrderStamp: [UInt32] = []
+    var idleOrderHead = 0
+    var idleStamp: [UInt32]
+
+    var now: Int64 = 0
+    var heap = MinHeap<Int64>()
+    var remaining = 0
+    var scheduledWake: Int64 = .min
+    var dirty = false
+
+    // Accounting.
+    var lastTime: Int64 = 0
+    var busyNodeSeconds: Int64 = 0
+    var idleNodeSeconds: Int64 = 0
+    var offNodeSeconds: Int64 = 0
+    var powerCycles = 0
+    var ignoredActions = 0
+    var violations = 0
+    var nextSample: Int64 = .max
+    var samples: [SimulationSample] = []
+    var trace: [SimulationEvent] = []
+
+    var freeCount: Int { idlePool.count + bootingPool.count + offPool.count + downPool.count }
+
+    init(jobs input: [JobRecord], cluster: SimulatedCluster, options: SimulationOptions) {
+        self.cluster = cluster
+        self.options = options
+        let order = input.indices.sorted { (input[$0].submit, $0) < (input[$1].submit, $1) }
+        inputIndex = order
+        jobs = order.map { input[$0] }
+        let n = jobs.count
+        jobNodes = jobs.map { cluster.nodesNeeded(for: $0) }
+        jobLimit = jobs.map { $0.requestedTime > 0 ? $0.requestedTime : Swift.max(0, $0.runtime) }
+        jobRun = zip(jobs, jobLimit).map { Swift.min(Swift.max(0, $0.0.runtime), $0.1) }
+        placedAt = Array(repeating: -1, count: n)
+        startAt = Array(repeating: -1, count: n)
+        endAt = Array(repeating: -1, count: n)
+        expectedEnd = Array(repeating: -1, count: n)
+        pendingBoots = Array(repeating: 0, count: n)
+        allocation = Array(repeating: [], count: n)
+        skipped = Array(repeating: nil, count: n)
+        let m = cluster.nodes
+        nodeState = Array(repeating: .off, count: m)
+        nodeJob = Array(repeating: -1, count: m)
+        nodeSince = Array(repeating: 0, count: m)
+        nodeStateEnd = Array(repeating: 0, count: m)
+        rebootAfterDown = Array(repeating: false, count: m)
+        idlePool = IndexPool(capacity: m)
+        bootingPool = IndexPool(capacity: m)
+        offPool = IndexPool(capacity: m)
+        downPool = IndexPool(capacity: m)
+        running = IndexPool(capacity: n)
+        idleStamp = Array(repeating: 0, count: m)
+    }
+
+    // MARK: Running
+
+    func run<P: PowerPolicy>(policy: inout P) -> SimulationResult {
+        let start = (jobs.first?.submit ?? 0) &- cluster.bootTime
+        now = start
+        lastTime = start
+        if options.sampleInterval > 0 { nextSample = start }
+        for node in 0 ..< cluster.nodes {
+            nodeSince[node] = start
+            if policy.startsPowered {
+                nodeState[node] = .idle
+                makeIdle(node)
+            } else {
+                offPool.insert(node)
+            }
+            stateCounts[Int(nodeState[node].rawValue)] += 1
+        }
+        for j in jobs.indices {
+            if jobRun[j] <= 0 || jobs[j].runtime <= 0 {
+                skipped[j] = .noRuntime
+            } else if jobNodes[j] > cluster.nodes {
+                skipped[j] = .tooLarge
+            } else {
+                remaining += 1
+                push(jobs[j].submit, .submit, j)
+            }
+        }
+        if policy.tickInterval > 0 { push(start &+ policy.tickInterval, .policy, 1) }
+        consult(&policy)
+
+        while remaining > 0, let key = heap.minKey {
+            let t = key >> 3
+            advance(to: t)
+            var tick = false
+            while let k = heap.minKey, k >> 3 == t, let event = heap.pop() {
+                let id = Int(event.payload >> 3)
+                guard let kind = SimEventKind(rawValue: event.payload & 7) else { continue }
+                switch kind {
+                case .jobEnd: endJob(id, policy: &policy)
+                case .powerDownDone: powerDownDone(id)
+                case .bootDone: bootDone(id)
+                case .submit: submit(id, policy: &policy)
+                case .policy: if id == 1 { tick = true }
+                }
+            }
+            if dirty { schedule() }
+            if remaining == 0 { break }
+            if tick { push(t &+ policy.tickInterval, .policy, 1) }
+            consult(&policy)
+        }
+        return finish()
+    }
+
+    private func push(_ time: Int64, _ kind: SimEventKind, _ id: Int) {
+        heap.push(time &* 8 &+ kind.rawValue, Int64(id) &* 8 &+ kind.rawValue)
+    }
+
+    /// Integrates node-state time up to `t` and emits time-series samples.
+    private func advance(to t: Int64) {
+        guard t > lastTime else { return }
+        let dt = t - lastTime
+        busyNodeSeconds += Int64(stateCounts[Int(NodePowerState.busy.rawValue)]) * dt
+        offNodeSeconds += Int64(stateCounts[Int(NodePowerState.off.rawValue)]) * dt
+        idleNodeSeconds += Int64(cluster.nodes - count(.busy) - count(.off)) * dt
+        while nextSample < t {
+            samples.append(
+                SimulationSample(
+                    time: nextSample, busyNodes: count(.busy), poweredNodes: cluster.nodes - count(.off),
+                    demandNodes: count(.busy) + heldNodes + queuedNodes))
+            nextSample += options.sampleInterval
+        }
+        lastTime = t
+        now = t
+    }
+
+    private func count(_ s: NodePowerState) -> Int { stateCounts[Int(s.rawValue)] }
+
+    private func setState(_ node: Int, _ s: NodePowerState) {
+        stateCounts[Int(nodeState[node].rawValue)] -= 1
+        stateCounts[Int(s.rawValue)] += 1
+        nodeState[node] = s
+        nodeSince[node] = now
+        if options.recordTrace { trace.append(.node(time: now, node: node, state: s)) }
+    }
+
+    // MARK: Jobs
+
+    private func submit(_ j: Int, policy: inout some PowerPolicy) {
+        queue.append(Int32(j))
+        queuedNodes += jobNodes[j]
+        dirty = true
+        policy.jobSubmitted(visibleRecord(j), at: now)
+    }
+
+    /// The job as a non-oracle policy may see it: runtime and wait hidden.
+    func visibleRecord(_ j: Int) -> JobRecord {
+        var r = jobs[j]
+        r.runtime = -1
+        r.wait = -1
+        return r
+    }
+
+    private func endJob(_ j: Int, policy: inout some PowerPolicy) {
+        for n in allocation[j] {
+            let node = Int(n)
+            nodeJob[node] = -1
+            setState(node, .idle)
+            makeIdle(node)
+        }
+        allocation[j] = []
+        endAt[j] = now
+        running.remove(j)
+        byEnd.remove(expectedEnd[j], j)
+        remaining -= 1
+        dirty = true
+        if options.recordTrace { trace.append(.ended(time: now, job: inputIndex[j])) }
+        var record = jobs[j]
+        record.runtime = jobRun[j]
+        record.wait = startAt[j] - record.submit
+        policy.jobFinished(record, at: now)
+    }
+
+    private func startJob(_ j: Int) {
+        for n in allocation[j] {
+            let node = Int(n)
+            if nodeState[node] != .idle || nodeJob[node] != Int32(j) { violations += 1 }
+            setState(node, .busy)
+        }
+        startAt[j] = now
+        let end = now &+ jobLimit[j]
+        if end != expectedEnd[j] {
+            byEnd.remove(expectedEnd[j], j)
+            expectedEnd[j] = end
+            byEnd.insert(end, j)
+        }
+        push(now &+ jobRun[j], .jobEnd, j)
+        if options.recordTrace { trace.append(.started(time: now, job: inputIndex[j])) }
+    }
+
+    // MARK: Nodes
+
+    /// Adds an unallocated idle node to the idle pool and the idle-time order.
+    private func makeIdle(_ node: Int) {
+        idlePool.insert(node)
+        idleStamp[node] &+= 1
+        idleOrder.append(Int32(node))
+        idleOrderStamp.append(idleStamp[node])
+    }
+
+    /// Calls `body` with the unallocated idle nodes, longest idle first, until it returns false.
+    func forEachIdleByAge(_ body: (_ node: Int, _ since: Int64) -> Bool) {
+        func valid(_ i: Int) -> Bool {
+            let node = Int(idleOrder[i])
+            return idlePool.contains(node) && idleStamp[node] == idleOrderStamp[i]
+        }
+        while idleOrderHead < idleOrder.count, !valid(idleOrderHead) { idleOrderHead += 1 }
+        if idleOrderHead > 1024, idleOrderHead * 2 > idleOrder.count {
+            idleOrder.removeFirst(idleOrderHead)
+            idleOrderStamp.removeFirst(idleOrderHead)
+            idleOrderHead = 0
+        }
+        var i = idleOrderHead
+        while i < idleOrder.count {
+            if valid(i) {
+                let node = Int(idleOrder[i])
+                if !body(node, nodeSince[node]) { return }
+            }
+            i += 1
+        }
+    }
+
+    private func startBoot(_ node: Int) {
+        setState(node, .booting)
+        nodeStateEnd[node] = now &+ cluster.bootTime
+        powerCycles += 1
+        push(nodeStateEnd[node], .bootDone, node)
+    }
+
+    private func bootDone(_ node: Int) {
+        guard nodeState[node] == .booting else { return }
+        setState(node, .idle)
+        let j = Int(nodeJob[node])
+        if j >= 0 {
+            pendingBoots[j] -= 1
+            if pendingBoots[j] == 0 {
+                heldNodes -= jobNodes[j]
+                startJob(j)
+            }
+        } else {
+            bootingPool.remove(node)
+            makeIdle(node)
+            dirty = true
+        }
+    }
+
+    private func powerDownDone(_ node: Int) {
+        guard nodeState[node] == .poweringDown else { return }
+        setState(node, .off)
+        let allocated = nodeJob[node] >= 0
+        if allocated || rebootAfterDown[node] {
+            rebootAfterDown[node] = false
+            if !allocated {
+                downPool.remove(node)
+                bootingPool.insert(node)
+            }
+            startBoot(node)
+        } else {
+            downPool.remove(node)
+            offPool.insert(node)
+        }
+    }
+
+    /// When `k` free nodes taken in placement order would all be up.
+    private func readyTime(_ k: Int) -> Int64 {
+        var left = k
+        var ready = now
+        left -= Swift.min(left, idlePool.count)
+        if left == 0 { return ready }
+        let fromBooting = Swift.min(left, bootingPool.count)
+        for i in 0 ..< fromBooting {
+            ready = Swift.max(ready, nodeStateEnd[Int(bootingPool.items[bootingPool.count - 1 - i])])
+        }
+        left -= fromBooting
+        if left == 0 { return ready }
+        let fromOff = Swift.min(left, offPool.count)
+        if fromOff > 0 { ready = Swift.max(ready, now &+ cluster.bootTime) }
+        left -= fromOff
+        for i in 0 ..< Swift.min(left, downPool.count) {
+            ready = Swift.max(ready, nodeStateEnd[Int(downPool.items[downPool.count - 1 - i])] &+ cluster.bootTime)
+        }
+        return ready
+    }
+
+    /// Places job `j` (which fits in the free nodes) on nodes, booting them as needed.
+    private func place(_ j: Int) {
+        let k = jobNodes[j]
+        let ready = readyTime(k)
+        var nodes: [Int32] = []
+        nodes.reserveCapacity(k)
+        var pending: Int32 = 0
+        while nodes.count < k {
+            if let node = idlePool.popLast() {
+                nodes.append(Int32(node))
+            } else if let node = bootingPool.popLast() {
+                nodes.append(Int32(node))
+                pending += 1
+            } else if let node = offPool.popLast() {
+                nodes.append(Int32(node))
+                nodeJob[node] = Int32(j)
+                startBoot(node)
+                pending += 1
+            } else if let node = downPool.popLast() {
+                nodes.append(Int32(node))
+                pending += 1
+            } else {
+                break  // unreachable: callers check the free count
+            }
+        }
+        for n in nodes { nodeJob[Int(n)] = Int32(j) }
+        allocation[j] = nodes
+        placedAt[j] = now
+        pendingBoots[j] = pending
+        queuedNodes -= k
+        running.insert(j)
+        if options.recordTrace {
+            trace.append(.placed(time: now, job: inputIndex[j], nodes: nodes.map { Int($0) }))
+        }
+        expectedEnd[j] = ready &+ jobLimit[j]
+        byEnd.insert(expectedEnd[j], j)
+        if pending == 0 {
+            startJob(j)
+        } else {
+            heldNodes += k
+        }
+    }
+
+    // MARK: Scheduling
+
+    /// One scheduling pass: FCFS starts, then EASY backfilling behind the head job's reservation.
+    private func schedule() {
+        dirty = false
+        var head = 0
+        while head < queue.count, jobNodes[Int(queue[head])] <= freeCount {
+            place(Int(queue[head]))
+            head += 1
+        }
+        if head > 0 { queue.removeFirst(head) }
+        guard let first = queue.first, freeCount > 0, queue.count > 1 else {
+            if let first = queue.first, options.recordTrace { recordReservation(Int(first)) }
+            return
+        }
+        let headJob = Int(first)
+        let (shadow, spare) = reservation(for: jobNodes[headJob])
+        if options.recordTrace {
+            trace.append(.reservation(time: now, job: inputIndex[headJob], at: shadow))
+        }
+        var extra = spare
+        var i = 1
+        var considered = 0
+        while i < queue.count, considered < cluster.backfillDepth, freeCount > 0 {
+            let j = Int(queue[i])
+            considered += 1
+            let k = jobNodes[j]
+            if k <= freeCount {
+                let end = readyTime(k) &+ jobLimit[j]
+                var fits = end <= shadow
+                if !fits && k <= extra {
+                    extra -= k
+                    fits = true
+                }
+                if fits {
+                    place(j)
+                    queue.remove(at: i)
+                    continue
+                }
+            }
+            i += 1
+        }
+    }
+
+    private func recordReservation(_ headJob: Int) {
+        let (shadow, _) = reservation(for: jobNodes[headJob])
+        trace.append(.reservation(time: now, job: inputIndex[headJob], at: shadow))
+    }
+
+    /// Earliest time `k` nodes are free given the requested ends of the jobs holding nodes, and how many
+    /// nodes beyond `k` are free then.
+    private func reservation(for k: Int) -> (time: Int64, spare: Int) {
+        var free = freeCount
+        if free >= k { return (now, free - k) }
+        let ends = byEnd.ends
+        var i = 0
+        while i < ends.count {
+            let t = ends[i]
+            while i < ends.count, ends[i] == t {
+                free += jobNodes[Int(byEnd.jobs[i])]
+                i += 1
+            }
+            if free >= k { return (Swift.max(t, now), free - k) }
+        }
+        return (.max, 0)  // unreachable: the job fits in the cluster
+    }
+
+    // MARK: Policy
+
+    private func consult<P: PowerPolicy>(_ policy: inout P) {
+        let decision = policy.decide(ClusterView(engine: self))
+        for action in decision.actions { apply(action) }
+        if let wake = decision.wakeAt, wake > now, scheduledWake <= now || wake < scheduledWake {
+            scheduledWake = wake
+            push(wake, .policy, 0)
+        }
+    }
+
+    private func apply(_ action: PowerAction) {
+        switch action {
+        case let .powerUp(count, _):
+            var left = count
+            while left > 0, let node = offPool.popLast() {
+                bootingPool.insert(node)
+                startBoot(node)
+                left -= 1
+            }
+            if left > 0 {
+                for n in downPool.items where left > 0 && !rebootAfterDown[Int(n)] {
+                    rebootAfterDown[Int(n)] = true
+                    left -= 1
+                }
+            }
+            ignoredActions += left > 0 ? 1 : 0
+        case let .powerUpNodes(nodes, _):
+            for node in nodes {
+                guard node >= 0, node < cluster.nodes else {
+                    ignoredActions += 1
+                    continue
+                }
+                if offPool.contains(node) {
+                    offPool.remove(node)
+                    bootingPool.insert(node)
+                    startBoot(node)
+                } else if downPool.contains(node) {
+                    rebootAfterDown[node] = true
+                } else if nodeState[node] == .off || nodeState[node] == .poweringDown {
+                    ignoredActions += 1
+                }
+            }
+        case let .powerDown(nodes, _):
+            for node in nodes {
+                guard node >= 0, node < cluster.nodes, idlePool.contains(node) else {
+                    ignoredActions += 1
+                    continue
+                }
+                idlePool.remove(node)
+                downPool.insert(node)
+                setState(node, .poweringDown)
+                nodeStateEnd[node] = now &+ cluster.powerDownTime
+                push(nodeStateEnd[node], .powerDownDone, node)
+            }
+        }
+    }
+
+    // MARK: Results
+
+    private func finish() -> SimulationResult {
+        var metrics = SimulationMetrics()
+        var outcomes = [JobOutcome](
+            repeating: JobOutcome(submit: 0, nodes: 0, placed: -1, start: -1, end: -1, killedAtLimit: false),
+            count: jobs.count)
+        var waits: [Int64] = []
+        waits.reserveCapacity(jobs.count)
+        var waitSum = 0.0
+        var bootSum = 0.0
+        var delayed = 0
+        var slowdownSum = 0.0
+        for j in jobs.indices {
+            let killed = skipped[j] == nil && jobs[j].runtime > jobRun[j]
+            outcomes[inputIndex[j]] = JobOutcome(
+                submit: jobs[j].submit, nodes: jobNodes[j], placed: placedAt[j], start: startAt[j], end: endAt[j],
+                killedAtLimit: killed, skipped: skipped[j])
+            switch skipped[j] {
+            case .noRuntime: metrics.skippedNoRuntime += 1
+            case .tooLarge: metrics.skippedTooLarge += 1
+            case nil:
+                guard startAt[j] >= 0 else { continue }
+                metrics.jobsSimulated += 1
+                if killed { metrics.killedAtLimit += 1 }
+                let wait = startAt[j] - jobs[j].submit
+                let boot = startAt[j] - placedAt[j]
+                waits.append(wait)
+                waitSum += Double(wait)
+                bootSum += Double(boot)
+                if boot > 0 { delayed += 1 }
+                let run = Double(jobRun[j])
+                slowdownSum += Swift.max(1, (Double(wait) + run) / Swift.max(run, 10))
+            }
+        }
+        let n = Double(metrics.jobsSimulated)
+        if metrics.jobsSimulated > 0 {
+            waits.sort()
+            let rank = Int((0.95 * n).rounded(.up)) - 1
+            metrics.meanWait = waitSum / n
+            metrics.p95Wait = Double(waits[Swift.min(Swift.max(rank, 0), waits.count - 1)])
+            metrics.meanBootWait = bootSum / n
+            metrics.bootDelayedShare = Double(delayed) / n
+            metrics.boundedSlowdown = slowdownSum / n
+        }
+        metrics.idleNodeHours = Double(idleNodeSeconds) / 3600
+        metrics.busyNodeHours = Double(busyNodeSeconds) / 3600
+        metrics.offNodeHours = Double(offNodeSeconds) / 3600
+        metrics.energyKWh =
+            (metrics.offNodeHours * cluster.offWatts + metrics.idleNodeHours * cluster.idleWatts
+                + metrics.busyNodeHours * cluster.busyWatts) / 1000
+        metrics.powerCycles = powerCycles
+        metrics.cloudCost = (metrics.idleNodeHours + metrics.busyNodeHours) * (cluster.pricePerNodeHour ?? 0)
+        metrics.ignoredActions = ignoredActions
+        metrics.span = jobs.isEmpty ? 0 : lastTime - (jobs[0].submit &- cluster.bootTime)
+        return SimulationResult(
+            metrics: metrics, outcomes: outcomes, samples: samples, trace: trace, invariantViolations: violations)
+    }
+}
