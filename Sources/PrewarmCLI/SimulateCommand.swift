@@ -9,12 +9,17 @@ import Traces
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Simulate a workload log on a cluster under power policies (always on, Slurm's reactive, oracle).",
+        abstract: "Simulate a workload log under power policies: always on, Slurm's reactive power saving, Prewarm, oracle.",
         discussion: """
             Event-driven simulation: FCFS priority with EASY backfilling on requested time limits, nodes with \
             boot and power-down times. Policies: always_on, reactive (Slurm's power saving with SuspendTime), \
-            oracle (knows the future; the physical limit). Without --trace, the bundled slice of the KTH-SP2 \
-            log is used. (The prewarm policy comes with the demand forecast.)
+            prewarm (the demand forecast and adjustment policy that prewarmd runs, learning runtimes and \
+            arrival patterns online from what the simulated cluster has shown so far; it never sees a job's \
+            runtime before the job ends), oracle (knows the future; the physical limit). Without --trace, the \
+            bundled slice of the KTH-SP2 log is used.
+            --frontier also runs reactive at SuspendTime 60, 300, 600, 1800 and 3600 s and prewarm at the \
+            --frontier-settings, and reports the boot-wait cut at equal idle node-hours, the idle saving at \
+            equal boot wait (both interpolated on reactive's curve), and the share of the gap to the oracle closed.
             """)
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
@@ -29,6 +34,18 @@ struct Simulate: ParsableCommand {
     var powerDownTime: Int64 = 60
     @Option(help: "Slurm's SuspendTime for the reactive policy, seconds.")
     var suspendTime: Int64 = 600
+    @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band.")
+    var aggressiveness: Float = 0.5
+    @Option(help: "Prewarm: seconds a node must be idle before it may be powered down.")
+    var minIdle: Int64 = 120
+    @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds.")
+    var powerDownMargin: Int64 = AdjustmentConfiguration().powerDownMargin
+    @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this.")
+    var threshold = 0
+    @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
+    var frontier = false
+    @Option(help: "Prewarm settings for --frontier, as aggressiveness:min-idle pairs.")
+    var frontierSettings = "0:60,0.5:120,1:300,1:900"
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
     @Option(help: ArgumentHelp(
@@ -44,21 +61,17 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: (header: SWFHeader, jobs: [JobRecord], skippedLines: Int, skippedExamples: [SWFError])
+        let loaded: (header: SWFHeader, jobs: [JobRecord])
         let path: String
         if let count = syntheticJobs {
             let n = nodes ?? 10_000
             path = "synthetic-\(count)"
-            loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n), 0, [])
+            loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n))
         } else {
             path = try trace ?? CLISupport.bundledTrace()
-            do {
-                loaded = try TraceFile.readJobs(path: path, lenient: lenient)
-            } catch {
-                CLISupport.note("prewarm: \(error)")
-                throw ExitCode(2)
-            }
+            loaded = try CLISupport.loadTrace(path, lenient: lenient)
         }
+        let settings = try Self.parseSettings(frontierSettings)
         let header = loaded.header
         let cores = SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
@@ -67,19 +80,56 @@ struct Simulate: ParsableCommand {
             powerDownTime: powerDownTime)
         let name = (path as NSString).lastPathComponent
         var rows: [(String, SimulationMetrics, Double)] = []
-        func timed<P: PowerPolicy>(_ label: String, _ policy: P) {
+        let runs = 3 + (frontier ? 5 + settings.count : 0)
+        let progress = Progress("simulate \(name)")
+        @discardableResult
+        func timed<P: PowerPolicy>(_ label: String, _ policy: P) -> (SimulationMetrics, P) {
             var p = policy
             let started = CLISupport.now()
             let r = Simulator.run(jobs: loaded.jobs, cluster: cluster, policy: &p)
             rows.append((label, r.metrics, CLISupport.now() - started))
+            progress.update(Double(rows.count) / Double(runs + 1))
+            return (r.metrics, p)
+        }
+        func prewarmPolicy(_ aggressiveness: Float, _ minIdle: Int64) -> PrewarmPolicy {
+            var c = AdjustmentConfiguration()
+            c.bootLeadTime = bootTime
+            c.aggressiveness = aggressiveness
+            c.minIdleBeforePowerDown = minIdle
+            c.threshold = threshold
+            c.powerDownMargin = powerDownMargin
+            return PrewarmPolicy(configuration: c)
         }
         timed("always_on", AlwaysOnPolicy())
-        timed("reactive", ReactivePolicy(suspendTime: suspendTime))
+        let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
+        let (_, prewarmRun) = timed("prewarm", prewarmPolicy(aggressiveness, minIdle))
         let oracleStarted = CLISupport.now()
         let oracle = OraclePolicy(jobs: loaded.jobs, cluster: cluster)
         let oracleSetup = CLISupport.now() - oracleStarted
-        timed("oracle", oracle)
+        let oracleMetrics = timed("oracle", oracle).0
         rows[rows.count - 1].2 += oracleSetup
+        var comparison: FrontierComparison?
+        var curves: (reactive: [FrontierPoint], prewarm: [FrontierPoint]) = ([], [])
+        if frontier {
+            for s in [Int64(60), 300, 600, 1800, 3600] {
+                let m = timed("reactive_s\(s)", ReactivePolicy(suspendTime: s)).0
+                curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
+                                                     bootWait: m.meanBootWait))
+            }
+            for (a, i) in settings {
+                let label = "prewarm_a\(a)_idle\(i)"
+                let m = timed(label, prewarmPolicy(a, i)).0
+                curves.prewarm.append(FrontierPoint(label: label, idleNodeHours: m.idleNodeHours, bootWait: m.meanBootWait))
+            }
+            comparison = Frontier.compare(
+                reactive: curves.reactive, prewarm: curves.prewarm,
+                oracle: FrontierPoint(label: "oracle", idleNodeHours: oracleMetrics.idleNodeHours,
+                                      bootWait: oracleMetrics.meanBootWait),
+                reference: FrontierPoint(label: "reactive", idleNodeHours: reference.idleNodeHours,
+                                         bootWait: reference.meanBootWait))
+        }
+        progress.finish()
+        let prewarmAccuracy = prewarmRun.meanPredictionAccuracy
         if json {
             let policies: [(String, JSON)] = rows.map { label, m, seconds in
                 (label, .object([
@@ -91,10 +141,23 @@ struct Simulate: ParsableCommand {
                     ("power_cycles", .int(m.powerCycles)), ("seconds", .number(seconds)),
                 ]))
             }
-            print(JSON.object([
+            var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
-                ("boot_time_s", .int(Int(bootTime))), ("policies", .object(policies)),
-            ]).text)
+                ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
+                ("policies", .object(policies)),
+                ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
+            ]
+            if let f = comparison {
+                top.append(("frontier", .object([
+                    ("wait_cut_at_equal_idle", .number(Evaluate.round4(f.waitCutAtEqualIdle))),
+                    ("idle_saving_at_equal_wait", .number(Evaluate.round4(f.idleSavingAtEqualWait))),
+                    ("oracle_gap_closed", .number(Evaluate.round4(f.oracleGapClosed))),
+                    ("wait_cut_setting", .string(f.waitCutSetting)),
+                    ("idle_saving_setting", .string(f.idleSavingSetting)),
+                    ("oracle_gap_setting", .string(f.oracleGapSetting)),
+                ])))
+            }
+            print(JSON.object(top).text)
             return
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores, "
@@ -111,7 +174,36 @@ struct Simulate: ParsableCommand {
             ]
             print(cells.map { $0.padded(12) }.joined())
         }
+        let byName = Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        if let r = byName["reactive"], let p = byName["prewarm"] {
+            let waitCut = r.meanBootWait > 0 ? 100 * (1 - p.meanBootWait / r.meanBootWait) : 0
+            let idle = r.idleNodeHours > 0 ? 100 * (p.idleNodeHours / r.idleNodeHours - 1) : 0
+            print(String(
+                format: "\nPrewarm vs Slurm's power saving (SuspendTime %d s): boot-induced wait %.0f s → %.0f s (%+.0f %%), "
+                    + "powered-idle node-hours %.0f → %.0f (%+.0f %%); runtime predictions used: accuracy %.3f",
+                Int(suspendTime), r.meanBootWait, p.meanBootWait, -waitCut, r.idleNodeHours, p.idleNodeHours, idle,
+                prewarmAccuracy))
+        }
+        if let f = comparison {
+            print(String(
+                format: "Frontier: at the same idle energy as Slurm's power saving, jobs waited %.0f %% less for nodes to "
+                    + "boot (%@); for the same waiting, %.0f %% less idle energy (%@); %.0f %% of the gap to the oracle "
+                    + "closed within SuspendTime=%d's idle budget (%@).",
+                100 * f.waitCutAtEqualIdle, f.waitCutSetting, 100 * f.idleSavingAtEqualWait, f.idleSavingSetting,
+                100 * f.oracleGapClosed, Int(suspendTime), f.oracleGapSetting))
+        }
         print(String(format: "peak memory %.0f MB", CLISupport.peakRSSMegabytes()))
+    }
+
+    /// Parses `aggressiveness:min-idle` pairs.
+    static func parseSettings(_ text: String) throws -> [(Float, Int64)] {
+        try text.split(separator: ",").map { pair in
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let a = Float(parts[0]), let i = Int64(parts[1]), a >= 0, a <= 1, i >= 0 else {
+                throw ValidationError("--frontier-settings: '\(pair)' is not aggressiveness:min-idle (e.g. 0.5:120)")
+            }
+            return (a, i)
+        }
     }
 
     /// A random workload for scale checks: jobs of 1–64 nodes running up to 2 h, arriving at ~70 % load.

@@ -195,43 +195,68 @@ public struct ArrivalModel: Sendable, Equatable {
 
 /// The demand forecast shared by the simulator and the daemon.
 public enum DemandForecaster {
-    /// Forecasts node demand for `minutes` minutes from `now`.
+    /// Forecasts how many nodes will be busy in each of the next `minutes` minutes from `now`.
     ///
-    /// Running jobs count until their predicted end (upper band: late end). Queued jobs count from their
-    /// earliest start for their predicted runtime (upper band: late runtime), as demand — they would run if
-    /// nodes were there. Arrivals come from the ``ArrivalModel``. Values are capped at `totalNodes`.
-    /// - Complexity: O((running + pending) × minutes + minutes²)
+    /// Running jobs hold their nodes until their predicted end (upper band: their late end). Queued jobs are
+    /// projected onto the nodes running jobs free, in queue order, first fit (as EASY backfilling would place
+    /// them), from their earliest start, for their predicted runtime; the upper band places them with their
+    /// late runtime too. Expected arrivals (``ArrivalModel``) fill what is left, never beyond `totalNodes`:
+    /// on a saturated cluster new jobs queue rather than need more powered nodes.
+    /// - Complexity: O(running + pending × minutes), bounded: queued jobs are considered until the horizon is full.
     public static func forecast(
         now: Int64, minutes: Int = ArrivalModel.horizonMinutes, running: [RunningDemand], pending: [PendingDemand],
         arrivals: ArrivalModel, hourOfWeekAt: (Int) -> Int, totalNodes: Int
     ) -> DemandForecast {
         let h = Swift.max(1, Swift.min(minutes, 24 * 60))
+        let total = Swift.max(totalNodes, 0)
+        // Minute m covers [now + 60m, now + 60m + 60): a job counts if it holds nodes at the minute's start.
+        func firstMinute(_ from: Int64) -> Int { from <= now ? 0 : Int(Swift.min((from &- now + 59) / 60, Int64(h))) }
+        func endMinute(_ to: Int64) -> Int { to <= now ? 0 : Int(Swift.min((to &- now + 59) / 60, Int64(h))) }
+
+        func project(late: Bool) -> [Int] {
+            var busy = [Int](repeating: 0, count: h)
+            for r in running {
+                let e = endMinute(late ? r.lateEnd : r.predictedEnd)
+                for m in 0 ..< e { busy[m] += r.nodes }
+            }
+            var full = 0  // consecutive queued jobs that found no room: stop after many
+            for p in pending {
+                guard full < 64 else { break }
+                let n = Swift.min(p.nodes, total)
+                guard n > 0 else { continue }
+                let duration = Swift.max(1, Int((Swift.max(late ? p.lateRuntime : p.predictedRuntime, 60) + 59) / 60))
+                var start = firstMinute(p.earliestStart ?? now)
+                var placed = false
+                while start < h {
+                    let end = Swift.min(h, start + duration)
+                    var fits = true
+                    for m in start ..< end where busy[m] + n > total {
+                        fits = false
+                        start = m + 1
+                        break
+                    }
+                    if fits {
+                        for m in start ..< end { busy[m] += n }
+                        placed = true
+                        break
+                    }
+                }
+                full = placed ? 0 : full + 1
+            }
+            return busy
+        }
+        let expectedBusy = project(late: false)
+        let lateBusy = project(late: true)
+        let a = arrivals.arrivalDemand(minutes: h, hourOfWeekAt: hourOfWeekAt)
         var expected = [Float](repeating: 0, count: h)
         var upper = [Float](repeating: 0, count: h)
-        func add(_ nodes: Int, from: Int64, to: Int64, into series: inout [Float]) {
-            guard nodes > 0, to > from else { return }
-            // Minute m covers [now + 60m, now + 60m + 60): the job counts if it holds nodes at its start.
-            let first = from <= now ? 0 : Int((from &- now + 59) / 60)
-            let last = to <= now ? -1 : Int(Swift.min((to &- now - 1) / 60, Int64(h - 1)))
-            guard first <= last, first < h else { return }
-            for m in first ... last { series[m] += Float(nodes) }
-        }
-        for r in running {
-            add(r.nodes, from: now, to: r.predictedEnd, into: &expected)
-            add(r.nodes, from: now, to: r.lateEnd, into: &upper)
-        }
-        for p in pending {
-            let s = Swift.max(now, p.earliestStart ?? now)
-            add(p.nodes, from: s, to: s &+ Swift.max(p.predictedRuntime, 60), into: &expected)
-            add(p.nodes, from: s, to: s &+ Swift.max(p.lateRuntime, 60), into: &upper)
-        }
-        let a = arrivals.arrivalDemand(minutes: h, hourOfWeekAt: hourOfWeekAt)
-        let cap = Float(Swift.max(totalNodes, 0))
+        let cap = Float(total)
         for m in 0 ..< h {
             let ea = m < a.expected.count ? a.expected[m] : 0
             let ua = m < a.upper.count ? a.upper[m] : 0
-            expected[m] = Swift.min(expected[m] + ea, cap)
-            upper[m] = Swift.min(Swift.max(upper[m] + ua, expected[m]), cap)
+            let base = Float(Swift.min(expectedBusy[m], total))
+            expected[m] = Swift.min(base + ea, cap)
+            upper[m] = Swift.min(Float(Swift.max(expectedBusy[m], Swift.min(lateBusy[m], total))) + ua, cap)
         }
         return DemandForecast(start: now, expected: expected, upper: upper)
     }

@@ -1,0 +1,129 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// Prewarm's forecast-driven policy, hosted by the ``Simulator``: the same ``DemandForecaster`` and
+/// ``AdjustmentPolicy`` that `prewarmd` runs, fed from what the simulated cluster has shown so far.
+///
+/// It learns online and never peeks: at submission it sees the request only (the simulator hides runtime
+/// and wait), and it learns runtimes (the ``OnlineRuntimePredictor`` that `prewarm evaluate` scores) and
+/// arrival patterns (``ArrivalModel``) from what the simulated cluster has shown so far. A job's expected
+/// runtime is the model's point prediction; its late runtime the calibrated p90, capped at the time limit.
+public struct PrewarmPolicy: PowerPolicy {
+    /// The adjustment knobs (boot lead time defaults to the cluster's boot time on the first step).
+    public var configuration: AdjustmentConfiguration
+    /// Seconds between periodic decisions (the daemon's loop is one minute).
+    public var tickInterval: Int64
+    public var startsPowered: Bool { false }
+
+    private var history = JobHistory()
+    private var predictor: OnlineRuntimePredictor
+    private var arrivals = ArrivalModel()
+    private var predicted: [Int64: (runtime: Int64, late: Int64, p90: Float, snapshot: SubmitSnapshot)] = [:]
+    private var load = ClusterLoad()
+    /// Runtime predictions made, and the sum of their accuracies once the jobs finished.
+    public private(set) var scoredPredictions = 0
+    public private(set) var accuracySum = 0.0
+    private var coresPerNode = 1
+    private var bootLeadSet = false
+    /// Anchor for the local hour of week of future minutes: a submit time and its hour of week.
+    private var anchor: (time: Int64, hourOfWeek: Int) = (0, 0)
+
+    public init(
+        configuration: AdjustmentConfiguration = AdjustmentConfiguration(),
+        training: OnlineTrainingConfiguration = OnlineTrainingConfiguration(), tickInterval: Int64 = 60
+    ) {
+        self.configuration = configuration
+        self.predictor = OnlineRuntimePredictor(configuration: training)
+        self.tickInterval = Swift.max(1, tickInterval)
+    }
+
+    public mutating func jobSubmitted(_ job: JobRecord, at time: Int64) {
+        let snapshot = history.submit(job, load: load)
+        let p = predictor.predict(snapshot, now: time)
+        var runtime = Int64(Swift.min(p.point, 1e9).rounded())
+        var late = Int64(Swift.min(p.p90, 1e9).rounded())
+        if job.requestedTime > 0 {
+            runtime = Swift.min(runtime, job.requestedTime)
+            late = Swift.min(late, job.requestedTime)
+        }
+        predicted[job.id] = (runtime, Swift.max(late, runtime), p.p90, snapshot)
+        let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
+        anchor = (time, how)
+        let procs = Int(job.procs)
+        arrivals.observeArrival(time: time, hourOfWeek: how, nodes: (procs + coresPerNode - 1) / coresPerNode)
+    }
+
+    public mutating func jobFinished(_ job: JobRecord, at time: Int64) {
+        let p = predicted.removeValue(forKey: job.id)
+        history.finish(job, candidates: p?.snapshot.candidates)
+        arrivals.observeRuntime(job.runtime)
+        if let p, job.runtime > 0 {
+            predictor.observe(p.snapshot, runtime: job.runtime, issuedP90: p.p90)
+            scoredPredictions += 1
+            accuracySum += predictionAccuracy(actual: Double(job.runtime), predicted: Double(p.runtime))
+        }
+    }
+
+    /// Mean accuracy of the runtime predictions the policy planned with (jobs finished so far).
+    public var meanPredictionAccuracy: Double { scoredPredictions > 0 ? accuracySum / Double(scoredPredictions) : 0 }
+
+    public mutating func decide(_ view: ClusterView) -> PowerDecision {
+        coresPerNode = view.cluster.coresPerNode
+        if !bootLeadSet {
+            configuration.bootLeadTime = Swift.max(configuration.bootLeadTime, view.cluster.bootTime)
+            bootLeadSet = true
+        }
+        let now = view.now
+        load = ClusterLoad(
+            runningProcs: Int64(view.cluster.nodes - view.freeNodes) * Int64(coresPerNode),
+            queuedProcs: Int64(view.queuedNodeDemand) * Int64(coresPerNode),
+            capacityProcs: Int64(view.cluster.nodes) * Int64(coresPerNode))
+        var running: [RunningDemand] = []
+        running.reserveCapacity(view.runningCount)
+        for i in 0 ..< view.runningCount {
+            let r = view.runningJob(i)
+            let start = r.startedAt ?? (now &+ view.cluster.bootTime)
+            let p = predicted[r.job.id]
+            let end = Swift.max(start &+ (p?.runtime ?? 3600), now &+ 60)
+            let late = Swift.min(Swift.max(start &+ (p?.late ?? 3600), end), Swift.max(r.requestedEnd, end))
+            running.append(RunningDemand(nodes: r.nodes, predictedEnd: end, lateEnd: late))
+        }
+        var pending: [PendingDemand] = []
+        pending.reserveCapacity(view.queuedCount)
+        for i in 0 ..< view.queuedCount {
+            let q = view.queuedJob(i)
+            let p = predicted[q.job.id]
+            pending.append(PendingDemand(
+                nodes: q.nodes, predictedRuntime: p?.runtime ?? q.timeLimit, lateRuntime: p?.late ?? q.timeLimit))
+        }
+        let a = anchor
+        let forecast = DemandForecaster.forecast(
+            now: now, running: running, pending: pending, arrivals: arrivals,
+            hourOfWeekAt: { m in (a.hourOfWeek + Int((now &- a.time &+ Int64(m) * 60) / 3600)) % 168 },
+            totalNodes: view.nodeCount)
+        var nodes: [PolicyNode] = []
+        nodes.reserveCapacity(view.nodeCount)
+        for n in 0 ..< view.nodeCount {
+            let power: NodePower
+            if view.isAllocated(n) {
+                power = .busy
+            } else {
+                switch view.state(ofNode: n) {
+                case .off: power = .off
+                case .booting: power = .booting
+                case .idle: power = .idle(since: view.stateSince(n))
+                case .busy: power = .busy
+                case .poweringDown: power = .poweringDown
+                }
+            }
+            nodes.append(PolicyNode(index: n, power: power))
+        }
+        let actions = AdjustmentPolicy.decide(now: now, nodes: nodes, forecast: forecast, configuration: configuration)
+        let up = actions.filter { $0.kind == .powerUp }.map(\.node)
+        let down = actions.filter { $0.kind == .powerDown }.map(\.node)
+        var decision: [PowerAction] = []
+        if !up.isEmpty { decision.append(.powerUpNodes(up, reason: .anticipatedDemand)) }
+        if !down.isEmpty { decision.append(.powerDown(down, reason: .notNeededSoon)) }
+        return PowerDecision(actions: decision)
+    }
+}
