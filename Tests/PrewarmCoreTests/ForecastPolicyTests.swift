@@ -20,12 +20,21 @@ private let t0: Int64 = 1_000_000 * 60  // a minute boundary
     #expect(f.peak(minutes: 3 ..< 10, aggressiveness: 0.5) == 3.5)
 }
 
-@Test func forecastIsCappedAtTheClusterSize() {
+@Test func queuedJobsAreProjectedOntoTheNodesRunningJobsFree() {
+    // 64 nodes; 50 busy until minute 10. Queue: 30 nodes (waits for minute 10), then 10 nodes (fits now:
+    // first fit, as backfilling would), then 80 nodes (capped at 64: cannot fit within the horizon).
     let f = DemandForecaster.forecast(
-        now: t0, minutes: 5, running: [RunningDemand(nodes: 50, predictedEnd: t0 + 3600, lateEnd: t0 + 3600)],
-        pending: [PendingDemand(nodes: 80, predictedRuntime: 600, lateRuntime: 600)], arrivals: ArrivalModel(),
-        hourOfWeekAt: { _ in 0 }, totalNodes: 64)
-    #expect(f.expected.allSatisfy { $0 == 64 })
+        now: t0, minutes: 20, running: [RunningDemand(nodes: 50, predictedEnd: t0 + 600, lateEnd: t0 + 600)],
+        pending: [
+            PendingDemand(nodes: 30, predictedRuntime: 300, lateRuntime: 300),
+            PendingDemand(nodes: 10, predictedRuntime: 1200, lateRuntime: 1200),
+            PendingDemand(nodes: 80, predictedRuntime: 600, lateRuntime: 600),
+        ],
+        arrivals: ArrivalModel(), hourOfWeekAt: { _ in 0 }, totalNodes: 64)
+    #expect(Array(f.expected[0 ..< 10]) == Array(repeating: 60, count: 10))
+    #expect(Array(f.expected[10 ..< 15]) == Array(repeating: 40, count: 5))
+    #expect(Array(f.expected[15 ..< 20]) == Array(repeating: 10, count: 5))
+    #expect(f.expected.allSatisfy { $0 <= 64 })
 }
 
 @Test func arrivalModelLearnsAWeeklyBurst() {

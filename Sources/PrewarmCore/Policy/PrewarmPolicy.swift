@@ -20,6 +20,9 @@ public struct PrewarmPolicy: PowerPolicy {
     private var arrivals = ArrivalModel()
     private var predicted: [Int64: (runtime: Int64, late: Int64, p90: Float, snapshot: SubmitSnapshot)] = [:]
     private var load = ClusterLoad()
+    /// When set, every prediction is logged as (job id, submit time, predicted runtime) — for tests and reports.
+    public var recordPredictions = false
+    public private(set) var predictionLog: [(job: Int64, submitted: Int64, runtime: Int64)] = []
     /// Runtime predictions made, and the sum of their accuracies once the jobs finished.
     public private(set) var scoredPredictions = 0
     public private(set) var accuracySum = 0.0
@@ -47,6 +50,7 @@ public struct PrewarmPolicy: PowerPolicy {
             late = Swift.min(late, job.requestedTime)
         }
         predicted[job.id] = (runtime, Swift.max(late, runtime), p.p90, snapshot)
+        if recordPredictions { predictionLog.append((job.id, time, runtime)) }
         let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
         anchor = (time, how)
         let procs = Int(job.procs)
