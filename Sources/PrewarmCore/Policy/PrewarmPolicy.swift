@@ -33,8 +33,10 @@ public struct PrewarmPolicy: PowerPolicy {
 
     public init(
         configuration: AdjustmentConfiguration = AdjustmentConfiguration(),
-        training: OnlineTrainingConfiguration = OnlineTrainingConfiguration(), tickInterval: Int64 = 60
+        training: OnlineTrainingConfiguration = OnlineTrainingConfiguration(), arrivals: ArrivalModel = ArrivalModel(),
+        tickInterval: Int64 = 60
     ) {
+        self.arrivals = arrivals
         self.configuration = configuration
         self.predictor = OnlineRuntimePredictor(configuration: training)
         self.tickInterval = Swift.max(1, tickInterval)

@@ -1,0 +1,61 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+private func prewarm(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let exe = ProcessInfo.processInfo.environment["PREWARM_BIN"].map(URL.init(fileURLWithPath:))
+        ?? root.appendingPathComponent(".build/debug/prewarm")
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/kth-2500.swf").path
+
+@Test func simulateJSONHasEveryPolicyAndMetric() throws {
+    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    #expect(obj["trace"] as? String == "kth-2500.swf")
+    let policies = try #require(obj["policies"] as? [String: [String: Any]])
+    for name in ["always_on", "reactive", "prewarm", "oracle"] {
+        let m = try #require(policies[name], "missing policy \(name)")
+        for key in ["mean_wait_s", "p95_wait_s", "boot_wait_s", "bounded_slowdown", "idle_node_hours", "energy_kwh",
+                    "power_cycles"] {
+            #expect(m[key] is NSNumber, "\(name) lacks \(key)")
+        }
+    }
+    // Physical sanity: always-on never waits for a boot; reactive does on this trace; the oracle spends the
+    // least idle energy.
+    let boot = { (name: String) in (policies[name]?["boot_wait_s"] as? NSNumber)?.doubleValue ?? -1 }
+    let idle = { (name: String) in (policies[name]?["idle_node_hours"] as? NSNumber)?.doubleValue ?? -1 }
+    #expect(boot("always_on") == 0)
+    #expect(boot("oracle") == 0)
+    #expect(boot("reactive") > 10)
+    #expect(idle("oracle") < idle("reactive") && idle("reactive") < idle("always_on"))
+    let frontier = try #require(obj["frontier"] as? [String: Any])
+    for key in ["wait_cut_at_equal_idle", "idle_saving_at_equal_wait", "oracle_gap_closed"] {
+        #expect(frontier[key] is NSNumber, "frontier lacks \(key)")
+    }
+    let accuracy = try #require((obj["prewarm_runtime_accuracy"] as? NSNumber)?.doubleValue)
+    #expect(accuracy > 0.3 && accuracy <= 1)
+}
+
+@Test func simulateRejectsBadFrontierSettings() throws {
+    let r = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", "2:abc"])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("frontier-settings"))
+}
