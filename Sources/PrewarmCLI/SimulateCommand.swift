@@ -46,6 +46,10 @@ struct Simulate: ParsableCommand {
     var frontier = false
     @Option(help: "Prewarm settings for --frontier, as aggressiveness:min-idle pairs.")
     var frontierSettings = "0:60,0.5:120,1:300"
+    @Option(help: "Policies to run (comma-separated; reactive is the reference and always runs).")
+    var policies = "always_on,reactive,prewarm,oracle"
+    @Option(help: "Write a self-contained HTML report with SVG plots to this file.")
+    var report: String?
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
     @Option(help: ArgumentHelp(
@@ -72,6 +76,12 @@ struct Simulate: ParsableCommand {
             loaded = try CLISupport.loadTrace(path, lenient: lenient)
         }
         let settings = try Self.parseSettings(frontierSettings)
+        let chosen = Set(policies.split(separator: ",").map(String.init))
+        let known: Set<String> = ["always_on", "reactive", "prewarm", "oracle"]
+        guard chosen.isSubset(of: known), chosen.contains("reactive") else {
+            throw ValidationError("--policies: a comma-separated subset of \(known.sorted()) including reactive")
+        }
+        guard !frontier || chosen == known else { throw ValidationError("--frontier runs every policy") }
         let header = loaded.header
         let cores = SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
@@ -80,14 +90,18 @@ struct Simulate: ParsableCommand {
             powerDownTime: powerDownTime)
         let name = (path as NSString).lastPathComponent
         var rows: [(String, SimulationMetrics, Double)] = []
-        let runs = 3 + (frontier ? 5 + settings.count : 0)
+        let runs = 4 + (frontier ? 5 + settings.count : 0)
         let progress = Progress("simulate \(name)")
+        var reportRuns: [SimulationReport.Run] = []
         @discardableResult
         func timed<P: PowerPolicy>(_ label: String, _ policy: P) -> (SimulationMetrics, P) {
             var p = policy
             let started = CLISupport.now()
             let r = Simulator.run(jobs: loaded.jobs, cluster: cluster, policy: &p)
             rows.append((label, r.metrics, CLISupport.now() - started))
+            if report != nil && ["always_on", "reactive", "prewarm", "oracle"].contains(label) {
+                reportRuns.append(SimulationReport.Run(label: label, result: r))
+            }
             progress.update(Double(rows.count) / Double(runs + 1))
             return (r.metrics, p)
         }
@@ -103,17 +117,23 @@ struct Simulate: ParsableCommand {
             if let m = ProcessInfo.processInfo.environment["PREWARM_RECENT_MINUTES"].flatMap(Double.init) { arrivals.recentMinutes = m }
             return PrewarmPolicy(configuration: c, training: Self.training, arrivals: arrivals)
         }
-        timed("always_on", AlwaysOnPolicy())
+        if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
-        let (_, prewarmRun) = timed("prewarm", prewarmPolicy(aggressiveness, minIdle))
-        let oracleStarted = CLISupport.now()
-        let oracle = OraclePolicy(jobs: loaded.jobs, cluster: cluster)
-        let oracleSetup = CLISupport.now() - oracleStarted
-        let oracleMetrics = timed("oracle", oracle).0
-        rows[rows.count - 1].2 += oracleSetup
+        var prewarmAccuracy = 0.0
+        if chosen.contains("prewarm") {
+            prewarmAccuracy = timed("prewarm", prewarmPolicy(aggressiveness, minIdle)).1.meanPredictionAccuracy
+        }
+        var oracleMetrics: SimulationMetrics?
+        if chosen.contains("oracle") || frontier {
+            let oracleStarted = CLISupport.now()
+            let oracle = OraclePolicy(jobs: loaded.jobs, cluster: cluster)
+            let oracleSetup = CLISupport.now() - oracleStarted
+            oracleMetrics = timed("oracle", oracle).0
+            rows[rows.count - 1].2 += oracleSetup
+        }
         var comparison: FrontierComparison?
         var curves: (reactive: [FrontierPoint], prewarm: [FrontierPoint]) = ([], [])
-        if frontier {
+        if frontier, let oracleMetrics {
             for s in [Int64(60), 300, 600, 1800, 3600] {
                 let m = timed("reactive_s\(s)", ReactivePolicy(suspendTime: s)).0
                 curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
@@ -134,7 +154,18 @@ struct Simulate: ParsableCommand {
                                          bootWait: reference.meanBootWait))
         }
         progress.finish()
-        let prewarmAccuracy = prewarmRun.meanPredictionAccuracy
+        if let report {
+            let page = SimulationReport.html(
+                trace: name, cluster: cluster, suspendTime: suspendTime, runs: reportRuns,
+                frontier: frontier ? (curves.reactive, curves.prewarm, comparison) : nil)
+            do {
+                try AtomicFile.write(Array(page.utf8), to: report)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(1)
+            }
+            CLISupport.note("wrote \(report)")
+        }
         if json {
             let policies: [(String, JSON)] = rows.map { label, m, seconds in
                 (label, .object([
