@@ -24,7 +24,7 @@ enum SimulationReport {
             + "power-down \(cluster.powerDownTime) s, reactive SuspendTime \(suspendTime) s.</p>\n"
         body += table(runs)
         for label in ["reactive", "prewarm"] {
-            if let run = runs.first(where: { $0.label == label }) { body += timeSeries(run) }
+            if let run = runs.first(where: { $0.label == label }) { body += timeSeries(run, nodes: cluster.nodes) }
         }
         body += waitCDF(runs)
         if let frontier { body += frontierPlot(frontier.reactive, frontier.prewarm, frontier.summary) }
@@ -84,25 +84,25 @@ enum SimulationReport {
 
     /// Demand, busy and powered nodes over time, down-sampled to at most ~1500 points (max per bucket, so
     /// peaks stay visible).
-    static func timeSeries(_ run: Run) -> String {
+    static func timeSeries(_ run: Run, nodes: Int) -> String {
         let samples = run.result.samples
         guard let first = samples.first, let last = samples.last, last.time > first.time else { return "" }
         let w = 900.0, h = 220.0
         let span = Double(last.time - first.time)
-        let maxNodes = Double(Swift.max(1, samples.map { Swift.max($0.demandNodes, $0.poweredNodes) }.max() ?? 1))
+        let maxNodes = Double(Swift.max(1, nodes))  // demand beyond the cluster (a long queue) is clipped
         let bucket = Swift.max(1, samples.count / 1500)
         func series(_ value: (SimulationSample) -> Int) -> [(Double, Double)] {
             stride(from: 0, to: samples.count, by: bucket).map { i in
                 let chunk = samples[i ..< Swift.min(samples.count, i + bucket)]
                 let v = chunk.map(value).max() ?? 0
-                return (Double(samples[i].time - first.time) / span, Double(v) / maxNodes)
+                return (Double(samples[i].time - first.time) / span, Swift.min(1, Double(v) / maxNodes))
             }
         }
         let days = span / 86_400
         let xTicks = (0 ... 4).map { (Double($0) / 4, String(format: "%.0f", days * Double($0) / 4)) }
         let yTicks = (0 ... 4).map { (Double($0) / 4, String(format: "%.0f", maxNodes * Double($0) / 4)) }
         var svg = "<h2>\(escape(run.label)): node demand vs powered capacity</h2>\n"
-        svg += "<div class=\"legend\"><span style=\"color:#ff7f0e\">■ demand (busy + queued nodes)</span>"
+        svg += "<div class=\"legend\"><span style=\"color:#ff7f0e\">■ demand (busy + queued nodes, clipped at the cluster size)</span>"
             + "<span style=\"color:#555\">■ busy</span><span style=\"color:\(colors[run.label] ?? "#1f77b4")\">■ powered</span></div>\n"
         svg += "<svg width=\"\(Int(w) + 70)\" height=\"\(Int(h) + 50)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         svg += axes(w: w, h: h, xLabel: "days", yLabel: "nodes", xTicks: xTicks, yTicks: yTicks)

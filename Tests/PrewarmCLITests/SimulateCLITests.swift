@@ -26,8 +26,17 @@ private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
     .appendingPathComponent("Fixtures/kth-2500.swf").path
 
 @Test func simulateJSONHasEveryPolicyAndMetric() throws {
-    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300"])
+    let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-report-\(getpid()).html")
+    defer { try? FileManager.default.removeItem(at: report) }
+    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300",
+                         "--report", report.path])
     #expect(r.status == 0, "stderr: \(r.stderr)")
+    // The report: one self-contained page, time series for reactive and prewarm, wait CDFs, the frontier.
+    let html = try String(contentsOf: report, encoding: .utf8)
+    #expect(html.components(separatedBy: "<svg").count - 1 == 4)
+    #expect(html.contains("reactive: node demand vs powered capacity"))
+    #expect(html.contains("prewarm: node demand vs powered capacity"))
+    #expect(!html.contains("<script") && !html.contains("http://") == false || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
     let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     #expect(obj["trace"] as? String == "kth-2500.swf")
     let policies = try #require(obj["policies"] as? [String: [String: Any]])
