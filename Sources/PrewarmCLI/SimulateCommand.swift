@@ -112,10 +112,7 @@ struct Simulate: ParsableCommand {
             c.minIdleBeforePowerDown = minIdle
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
-            var arrivals = ArrivalModel()
-            if let w = ProcessInfo.processInfo.environment["PREWARM_PATTERN_WEIGHT"].flatMap(Double.init) { arrivals.patternWeight = w }
-            if let m = ProcessInfo.processInfo.environment["PREWARM_RECENT_MINUTES"].flatMap(Double.init) { arrivals.recentMinutes = m }
-            return PrewarmPolicy(configuration: c, training: Self.training, arrivals: arrivals)
+            return PrewarmPolicy(configuration: c, training: Self.training)
         }
         if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0

@@ -203,7 +203,8 @@ public enum DemandForecaster {
     /// projected onto the nodes running jobs free as EASY backfilling would place them: in queue order from
     /// their earliest start, for their predicted runtime; once one cannot start now, later jobs start now only
     /// if they do not delay it (the upper band uses late runtimes). A projection that lets any job start
-    /// wherever it fits powered nodes for jobs the scheduler would hold back (measured: half the gain lost). Expected arrivals (``ArrivalModel``) fill what is left, never beyond `totalNodes`:
+    /// wherever it fits powered nodes for jobs the scheduler would hold back (measured: half the gain lost).
+    /// Expected arrivals (``ArrivalModel``) fill what is left, never beyond `totalNodes`:
     /// on a saturated cluster new jobs queue rather than need more powered nodes.
     /// - Complexity: O(running × minutes + pending × minutes), at most 4096 queued jobs considered.
     public static func forecast(
