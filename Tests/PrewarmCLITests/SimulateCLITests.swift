@@ -3,28 +3,6 @@
 import Foundation
 import Testing
 
-private func prewarm(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let exe = ProcessInfo.processInfo.environment["PREWARM_BIN"].map(URL.init(fileURLWithPath:))
-        ?? root.appendingPathComponent(".build/debug/prewarm")
-    let p = Process()
-    p.executableURL = exe
-    p.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
-
-private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("Fixtures/kth-2500.swf").path
-
 @Test func simulateJSONHasEveryPolicyAndMetric() throws {
     let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-report-\(getpid()).html")
     defer { try? FileManager.default.removeItem(at: report) }

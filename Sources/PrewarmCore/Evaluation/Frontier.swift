@@ -32,36 +32,30 @@ public struct FrontierComparison: Sendable, Equatable {
 }
 
 public enum Frontier {
-    /// Reactive boot wait at `idle` node-hours, linear between measured points; below the measured range the
-    /// leanest point is used, which is conservative (reactive with less idle would wait longer). Callers must
-    /// not ask above the range (reactive with more idle would wait less than its last point).
-    static func reactiveWait(atIdle idle: Double, _ curve: [FrontierPoint]) -> Double {
-        let c = curve.sorted { $0.idleNodeHours < $1.idleNodeHours }
+    /// Piecewise-linear interpolation of `y` at `x` over `points` (any order); outside the range the nearest end.
+    static func interpolate(_ x: Double, _ points: [(x: Double, y: Double)]) -> Double {
+        let c = points.sorted { $0.x < $1.x }
         guard let first = c.first, let last = c.last else { return 0 }
-        if idle <= first.idleNodeHours { return first.bootWait }
-        if idle >= last.idleNodeHours { return last.bootWait }
-        for (a, b) in zip(c, c.dropFirst()) where idle <= b.idleNodeHours {
-            let span = b.idleNodeHours - a.idleNodeHours
-            let t = span > 0 ? (idle - a.idleNodeHours) / span : 0
-            return a.bootWait + t * (b.bootWait - a.bootWait)
+        if x <= first.x { return first.y }
+        if x >= last.x { return last.y }
+        for (a, b) in zip(c, c.dropFirst()) where x <= b.x {
+            let span = b.x - a.x
+            return a.y + (span > 0 ? (x - a.x) / span : 0) * (b.y - a.y)
         }
-        return last.bootWait
+        return last.y
     }
 
-    /// Reactive idle node-hours needed for a boot wait of `wait`, linear between measured points; below the
-    /// measured waits the point with the least wait is used (conservative: less wait would need more idle).
-    /// Callers must not ask above the range.
+    /// Reactive boot wait at `idle` node-hours. Below the measured range the leanest point is used, which is
+    /// conservative (reactive with less idle would wait longer); callers must not ask above the range
+    /// (reactive with more idle would wait less than its last point).
+    static func reactiveWait(atIdle idle: Double, _ curve: [FrontierPoint]) -> Double {
+        interpolate(idle, curve.map { ($0.idleNodeHours, $0.bootWait) })
+    }
+
+    /// Reactive idle node-hours needed for a boot wait of `wait`. Below the measured waits the point with the
+    /// least wait is used (conservative: less wait would need more idle); callers must not ask above the range.
     static func reactiveIdle(atWait wait: Double, _ curve: [FrontierPoint]) -> Double {
-        let c = curve.sorted { $0.bootWait < $1.bootWait }  // low wait ↔ high idle
-        guard let first = c.first, let last = c.last else { return 0 }
-        if wait <= first.bootWait { return first.idleNodeHours }
-        if wait >= last.bootWait { return last.idleNodeHours }
-        for (a, b) in zip(c, c.dropFirst()) where wait <= b.bootWait {
-            let span = b.bootWait - a.bootWait
-            let t = span > 0 ? (wait - a.bootWait) / span : 0
-            return a.idleNodeHours + t * (b.idleNodeHours - a.idleNodeHours)
-        }
-        return last.idleNodeHours
+        interpolate(wait, curve.map { ($0.bootWait, $0.idleNodeHours) })
     }
 
     /// Compares prewarm settings with reactive at several SuspendTimes.
