@@ -32,6 +32,8 @@ struct Simulate: ParsableCommand {
     var bootTime: Int64 = 300
     @Option(help: "Seconds for a node to power down.")
     var powerDownTime: Int64 = 60
+    @Option(help: "Price of a powered node-hour (e.g. a cloud instance); adds cloud_cost to the results.")
+    var pricePerNodeHour: Double?
     @Option(help: "Slurm's SuspendTime for the reactive policy, seconds.")
     var suspendTime: Int64 = 600
     @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band.")
@@ -59,6 +61,7 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
+        if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
         guard bootTime >= 0, powerDownTime >= 0, suspendTime >= 0 else {
             throw ValidationError("times must be ≥ 0")
         }
@@ -87,7 +90,7 @@ struct Simulate: ParsableCommand {
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
         let cluster = SimulatedCluster(
             nodes: nodeCount, coresPerNode: cores, bootTime: bootTime,
-            powerDownTime: powerDownTime)
+            powerDownTime: powerDownTime, pricePerNodeHour: pricePerNodeHour)
         let name = (path as NSString).lastPathComponent
         var rows: [(String, SimulationMetrics, Double)] = []
         let runs = 4 + (frontier ? 5 + settings.count : 0)
@@ -171,7 +174,8 @@ struct Simulate: ParsableCommand {
                     ("boot_wait_s", .number(m.meanBootWait)), ("boot_delayed_share", .number(m.bootDelayedShare)),
                     ("bounded_slowdown", .number(m.boundedSlowdown)), ("idle_node_hours", .number(m.idleNodeHours)),
                     ("busy_node_hours", .number(m.busyNodeHours)), ("energy_kwh", .number(m.energyKWh)),
-                    ("power_cycles", .int(m.powerCycles)), ("seconds", .number(seconds)),
+                    ("power_cycles", .int(m.powerCycles)), ("cloud_cost", .number(m.cloudCost)),
+                    ("seconds", .number(seconds)),
                 ]))
             }
             var top: [(String, JSON)] = [

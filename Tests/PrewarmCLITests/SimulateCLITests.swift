@@ -7,7 +7,7 @@ import Testing
     let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-report-\(getpid()).html")
     defer { try? FileManager.default.removeItem(at: report) }
     let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300",
-                         "--report", report.path])
+                         "--report", report.path, "--price-per-node-hour", "0.5"])
     #expect(r.status == 0, "stderr: \(r.stderr)")
     // The report: one self-contained page, time series for reactive and prewarm, wait CDFs, the frontier.
     let html = try String(contentsOf: report, encoding: .utf8)
@@ -34,6 +34,9 @@ import Testing
     #expect(boot("oracle") == 0)
     #expect(boot("reactive") > 10)
     #expect(idle("oracle") < idle("reactive") && idle("reactive") < idle("always_on"))
+    // Priced nodes: cost = powered node-hours × price, so always-on costs the most.
+    let cost = { (name: String) in (policies[name]?["cloud_cost"] as? NSNumber)?.doubleValue ?? -1 }
+    #expect(cost("always_on") > cost("reactive") && cost("reactive") > 0)
     let frontier = try #require(obj["frontier"] as? [String: Any])
     for key in ["wait_cut_at_equal_idle", "idle_saving_at_equal_wait", "oracle_gap_closed"] {
         #expect(frontier[key] is NSNumber, "frontier lacks \(key)")
