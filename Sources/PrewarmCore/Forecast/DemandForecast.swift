@@ -224,10 +224,9 @@ public enum DemandForecaster {
                 for m in 0 ..< e { busy[m] += r.nodes }
             }
             // EASY-like projection: queued jobs start in queue order; once a job cannot start now (the head),
-            // it gets the earliest start where it fits, and later jobs may start now only if they fit and end
-            // (late runtime) before the head's start or leave the head's nodes free at that start.
+            // it gets the earliest start where it fits, and later jobs may start now only if they do not delay it.
             var previousStart = 0
-            var head: (start: Int, nodes: Int)?  // the first job that cannot start now
+            var headStart: Int?  // start of the first job that cannot start now
             var considered = 0
             for p in pending {
                 considered += 1
@@ -245,10 +244,10 @@ public enum DemandForecaster {
                     for m in 0 ..< Swift.min(h, end) where busy[m] + n > total { return false }
                     return true
                 }
-                if let head {
+                if let headStart {
                     // Backfill now, if it does not delay the head (whose nodes are already in `busy`): it fits
                     // alongside the head for its whole predicted run, or ends (late) before the head starts.
-                    if earliest == 0 && (fits(0) || (lateDuration <= head.start && fitsUntil(head.start))) {
+                    if earliest == 0 && (fits(0) || (lateDuration <= headStart && fitsUntil(headStart))) {
                         for m in 0 ..< Swift.min(h, duration) { busy[m] += n }
                     }
                     continue
@@ -258,7 +257,7 @@ public enum DemandForecaster {
                 guard start < h else { break }  // the head cannot start within the horizon: nothing else can
                 for m in start ..< Swift.min(h, start + duration) { busy[m] += n }
                 previousStart = start
-                if start > 0 { head = (start, n) }
+                if start > 0 { headStart = start }
             }
             return busy
         }
