@@ -1,0 +1,447 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// Byte values the scanner tests.
+enum Byte {
+    static let tab: UInt8 = 0x09
+    static let nl: UInt8 = 0x0A
+    static let vt: UInt8 = 0x0B
+    static let ff: UInt8 = 0x0C
+    static let cr: UInt8 = 0x0D
+    static let space: UInt8 = 0x20
+    static let bang = UInt8(ascii: "!")
+    static let dquote = UInt8(ascii: "\"")
+    static let hash = UInt8(ascii: "#")
+    static let dollar = UInt8(ascii: "$")
+    static let amp = UInt8(ascii: "&")
+    static let squote = UInt8(ascii: "'")
+    static let lparen = UInt8(ascii: "(")
+    static let rparen = UInt8(ascii: ")")
+    static let star = UInt8(ascii: "*")
+    static let plus = UInt8(ascii: "+")
+    static let comma = UInt8(ascii: ",")
+    static let dash = UInt8(ascii: "-")
+    static let slash = UInt8(ascii: "/")
+    static let colon = UInt8(ascii: ":")
+    static let semi = UInt8(ascii: ";")
+    static let lt = UInt8(ascii: "<")
+    static let eq = UInt8(ascii: "=")
+    static let gt = UInt8(ascii: ">")
+    static let question = UInt8(ascii: "?")
+    static let at = UInt8(ascii: "@")
+    static let lbracket = UInt8(ascii: "[")
+    static let backslash = UInt8(ascii: "\\")
+    static let rbracket = UInt8(ascii: "]")
+    static let underscore = UInt8(ascii: "_")
+    static let backtick = UInt8(ascii: "`")
+    static let lbrace = UInt8(ascii: "{")
+    static let pipe = UInt8(ascii: "|")
+    static let rbrace = UInt8(ascii: "}")
+
+    @inline(__always) static func isBlank(_ c: UInt8) -> Bool {
+        c == space || c == tab || c == cr || c == vt || c == ff
+    }
+
+    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    @inline(__always) static func isIdentifier(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || isDigit(c) || c == underscore
+    }
+}
+
+/// The single-pass reader behind ``BatchScriptAnalysis/analyze(_:maxBytes:)-(UnsafeRawBufferPointer,_)``.
+///
+/// Work is linear in the bytes: every loop advances through the buffer or through a bounded token list,
+/// and per-command work is capped by ``maxWords``.
+struct ScriptScanner {
+    /// Words kept per command; later words are tokenised but not examined.
+    static let maxWords = 48
+    /// Tokens read per `#SBATCH` line.
+    static let maxDirectiveTokens = 32
+    /// Longest here-document delimiter compared.
+    static let maxDelimiter = 256
+    /// Nesting of launcher → interpreter → launcher resolution (`srun python -m torch.distributed.run …`).
+    static let maxLauncherDepth = 3
+
+    let b: UnsafeRawBufferPointer
+    let n: Int
+
+    /// Unquoted tokens of the current command or `#SBATCH` line.
+    var scratch: [UInt8] = []
+    var toks: [Range<Int>] = []
+    /// Raw byte ranges of the words of the current command.
+    var words: [Range<Int>] = []
+    /// Here-document: 0 none, 1 waiting for the delimiter word, 2 body starts at the next newline.
+    var heredocState = 0
+    var heredocStripTabs = false
+    var heredoc: [UInt8] = []
+    var caseDepth = 0
+    /// Inside `case … in` where words up to `)` are a pattern, not a command.
+    var casePattern = false
+
+    var interpreter: String?
+    var interpreterIsShell = true
+    var directives: [SbatchDirective] = []
+    var launchers = LauncherSet()
+    var launcherCount = 0
+    var modules: [String] = []
+    var launcherProgram: String?
+    var lastPlain: String?
+    var explicitGPUs = 0
+    var gpuHinted = false
+    var loops = 0
+    var arrayHint = false
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        b = bytes
+        n = bytes.count
+        scratch.reserveCapacity(Swift.min(n, 4096))
+        toks.reserveCapacity(Self.maxWords)
+        words.reserveCapacity(Self.maxWords)
+    }
+
+    mutating func run() {
+        let body = readHeader()
+        if interpreterIsShell {
+            if body < n { scanBody(from: body) }
+        } else {
+            lastPlain = interpreter
+        }
+    }
+
+    func fill(_ a: inout BatchScriptAnalysis) {
+        a.interpreter = interpreter
+        a.directives = directives
+        a.launchers = launchers
+        a.launcherCount = launcherCount
+        a.modules = modules
+        a.mainExecutable = launcherProgram ?? lastPlain
+        a.gpuHints = explicitGPUs > 0 ? explicitGPUs : (gpuHinted ? 1 : 0)
+        a.loopCount = loops
+        a.arrayHint = arrayHint
+    }
+
+    // MARK: - Shell body
+
+    /// Tokenises the shell body from `start`, handing each finished command to ``endCommand(_:)``.
+    mutating func scanBody(from start: Int) {
+        let b = self.b
+        let n = self.n
+        var i = start
+        var inWord = false
+        var wordStart = 0
+        var quote: UInt8 = 0
+        var nest = 0
+        var digitsOnly = true
+        var redirect = false
+        while i < n {
+            let c = b[i]
+            if inWord {
+                if quote != 0 {
+                    if c == quote {
+                        quote = 0
+                    } else if c == Byte.backslash && quote != Byte.squote {
+                        i &+= 1
+                    }
+                    i &+= 1
+                    continue
+                }
+                if nest > 0 {
+                    if c == Byte.lparen || c == Byte.lbrace {
+                        nest &+= 1
+                    } else if c == Byte.rparen || c == Byte.rbrace {
+                        nest &-= 1
+                    } else if c == Byte.backslash {
+                        i &+= 1
+                    }
+                    i &+= 1
+                    continue
+                }
+                var separator = false
+                switch c {
+                case Byte.dquote, Byte.squote, Byte.backtick:
+                    quote = c
+                    digitsOnly = false
+                case Byte.backslash:
+                    digitsOnly = false
+                    if i &+ 2 < n && b[i &+ 1] == Byte.cr && b[i &+ 2] == Byte.nl { i &+= 2 } else { i &+= 1 }
+                case Byte.lparen:
+                    // `$(…)`, `a=(…)`, `@(…)`: kept inside the word; otherwise a separator.
+                    let p = i > wordStart ? b[i &- 1] : 0
+                    if p == Byte.dollar || p == Byte.eq || p == Byte.at || p == Byte.plus || p == Byte.star
+                        || p == Byte.question || p == Byte.bang
+                    {
+                        nest = 1
+                        digitsOnly = false
+                    } else {
+                        separator = true
+                    }
+                case Byte.lbrace:
+                    digitsOnly = false
+                    if i > wordStart && b[i &- 1] == Byte.dollar { nest = 1 }
+                case Byte.space, Byte.tab, Byte.cr, Byte.nl, Byte.semi, Byte.amp, Byte.pipe, Byte.rparen, Byte.lt,
+                    Byte.gt:
+                    separator = true
+                default:
+                    if !Byte.isDigit(c) { digitsOnly = false }
+                }
+                if !separator {
+                    i &+= 1
+                    continue
+                }
+                // A file-descriptor number glued to a redirection (`2>`) is not a word.
+                let fd = digitsOnly && (c == Byte.lt || c == Byte.gt)
+                finishWord(wordStart ..< i, drop: fd, redirect: &redirect)
+                inWord = false
+            }
+            switch c {
+            case Byte.space, Byte.tab, Byte.cr, Byte.vt, Byte.ff:
+                i &+= 1
+            case Byte.nl:
+                endCommand(redirect: &redirect)
+                i &+= 1
+                if heredocState == 2 { i = skipHeredoc(from: i) }
+                heredocState = 0
+            case Byte.hash:
+                while i < n && b[i] != Byte.nl { i &+= 1 }
+            case Byte.semi:
+                if caseDepth > 0 && i &+ 1 < n && b[i &+ 1] == Byte.semi {
+                    endCommand(redirect: &redirect)
+                    casePattern = true
+                    i &+= 2
+                } else {
+                    endCommand(redirect: &redirect)
+                    i &+= 1
+                }
+            case Byte.amp, Byte.pipe:
+                endCommand(redirect: &redirect)
+                i &+= 1
+            case Byte.lparen:
+                if words.isEmpty {
+                    // `((…))` arithmetic is skipped whole; `(` alone opens a subshell.
+                    if i &+ 1 < n && b[i &+ 1] == Byte.lparen { i = skipParens(from: i) } else { i &+= 1 }
+                } else if words.count == 1 && ScriptText.hash(b, words[0]) == Self.forHash {
+                    loops &+= 1
+                    words.removeAll(keepingCapacity: true)
+                    i = skipParens(from: i)
+                } else {
+                    // `name() {` defines a function: no command here.
+                    words.removeAll(keepingCapacity: true)
+                    redirect = false
+                    i &+= 1
+                }
+            case Byte.rparen:
+                if casePattern {
+                    words.removeAll(keepingCapacity: true)
+                    casePattern = false
+                    redirect = false
+                } else {
+                    endCommand(redirect: &redirect)
+                }
+                i &+= 1
+            case Byte.lt, Byte.gt:
+                var j = i &+ 1
+                if c == Byte.lt && j < n && b[j] == Byte.lt {
+                    j &+= 1
+                    if j < n && b[j] == Byte.lt {
+                        j &+= 1
+                        redirect = true  // here-string
+                    } else {
+                        heredocStripTabs = j < n && b[j] == Byte.dash
+                        if heredocStripTabs { j &+= 1 }
+                        heredocState = 1
+                    }
+                } else {
+                    while j < n && (b[j] == Byte.gt || b[j] == Byte.amp || b[j] == Byte.pipe) { j &+= 1 }
+                    redirect = true
+                }
+                i = j
+            case Byte.backslash:
+                // A line continuation between words; otherwise an escaped character starts a word.
+                if i &+ 1 < n && b[i &+ 1] == Byte.nl {
+                    i &+= 2
+                } else if i &+ 2 < n && b[i &+ 1] == Byte.cr && b[i &+ 2] == Byte.nl {
+                    i &+= 3
+                } else {
+                    inWord = true
+                    wordStart = i
+                    quote = 0
+                    nest = 0
+                    digitsOnly = false
+                }
+            default:
+                inWord = true
+                wordStart = i
+                quote = 0
+                nest = 0
+                digitsOnly = true
+            }
+        }
+        if inWord { finishWord(wordStart ..< n, drop: false, redirect: &redirect) }
+        endCommand(redirect: &redirect)
+    }
+
+    static let forHash = ScriptText.hash("for")
+
+    /// Index after the parenthesis group opening at `start` (quotes ignored), or `n`.
+    func skipParens(from start: Int) -> Int {
+        var depth = 0
+        var i = start
+        while i < n {
+            let c = b[i]
+            if c == Byte.lparen {
+                depth &+= 1
+            } else if c == Byte.rparen {
+                depth &-= 1
+                if depth <= 0 { return i &+ 1 }
+            }
+            i &+= 1
+        }
+        return n
+    }
+
+    /// Index after the line that ends the here-document whose body starts at `start`, or `n`.
+    func skipHeredoc(from start: Int) -> Int {
+        var p = start
+        while p < n {
+            var e = p
+            while e < n && b[e] != Byte.nl { e &+= 1 }
+            var s = p
+            if heredocStripTabs { while s < e && b[s] == Byte.tab { s &+= 1 } }
+            var end = e
+            if end > s && b[end &- 1] == Byte.cr { end &-= 1 }
+            if end &- s == heredoc.count {
+                var same = true
+                var k = 0
+                while k < heredoc.count {
+                    if b[s &+ k] != heredoc[k] {
+                        same = false
+                        break
+                    }
+                    k &+= 1
+                }
+                if same { return Swift.min(e &+ 1, n) }
+            }
+            p = e &+ 1
+        }
+        return n
+    }
+
+    mutating func finishWord(_ range: Range<Int>, drop: Bool, redirect: inout Bool) {
+        scanIdentifiers(range)
+        if heredocState == 1 {
+            heredoc.removeAll(keepingCapacity: true)
+            let b = self.b
+            Self.unquote(b, range, into: &heredoc, limit: Self.maxDelimiter)
+            heredocState = 2
+            return
+        }
+        if redirect {
+            redirect = false
+            return
+        }
+        if drop { return }
+        if words.count < Self.maxWords { words.append(range) }
+    }
+
+    /// Notes the environment variables that hint at an array job or GPUs, wherever they appear in a word.
+    mutating func scanIdentifiers(_ range: Range<Int>) {
+        var start = -1
+        var k = range.lowerBound
+        while k <= range.upperBound {
+            if k < range.upperBound && Byte.isIdentifier(b[k]) {
+                if start < 0 { start = k }
+            } else if start >= 0 {
+                let length = k &- start
+                if length >= 18 && length <= 20 {
+                    let h = ScriptText.hash(b, start ..< k)
+                    if h == ScriptVocabulary.identArrayTask || h == ScriptVocabulary.identArrayJob {
+                        arrayHint = true
+                    } else if h == ScriptVocabulary.identCudaDevices || h == ScriptVocabulary.identRocrDevices
+                        || h == ScriptVocabulary.identHipDevices
+                    {
+                        gpuHinted = true
+                    }
+                }
+                start = -1
+            }
+            k &+= 1
+        }
+    }
+
+    mutating func endCommand(redirect: inout Bool) {
+        redirect = false
+        if heredocState == 1 { heredocState = 0 }
+        guard !words.isEmpty else { return }
+        if casePattern {
+            // Words before `)` are a pattern; `esac` closes the case.
+            if ScriptText.hash(b, words[0]) == Self.esacHash {
+                caseDepth = Swift.max(0, caseDepth &- 1)
+                casePattern = false
+            }
+            words.removeAll(keepingCapacity: true)
+            return
+        }
+        scratch.removeAll(keepingCapacity: true)
+        toks.removeAll(keepingCapacity: true)
+        let b = self.b
+        for w in words {
+            let s = scratch.count
+            Self.unquote(b, w, into: &scratch, limit: Int.max)
+            toks.append(s ..< scratch.count)
+        }
+        words.removeAll(keepingCapacity: true)
+        processCommand()
+    }
+
+    static let esacHash = ScriptText.hash("esac")
+
+    /// Appends the bytes of a shell word without its quotes, escapes and line continuations.
+    static func unquote(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, into out: inout [UInt8], limit: Int) {
+        var i = Swift.max(0, r.lowerBound)
+        let end = Swift.min(r.upperBound, b.count)
+        var quote: UInt8 = 0
+        var written = 0
+        while i < end && written < limit {
+            let c = b[i]
+            if quote == Byte.squote {
+                if c == Byte.squote { quote = 0 } else { out.append(c); written &+= 1 }
+                i &+= 1
+                continue
+            }
+            if c == Byte.backslash {
+                let next: UInt8 = i &+ 1 < end ? b[i &+ 1] : 0
+                if next == Byte.nl {
+                    i &+= 2
+                } else if next == Byte.cr && i &+ 2 < end && b[i &+ 2] == Byte.nl {
+                    i &+= 3
+                } else if i &+ 1 >= end {
+                    i &+= 1
+                } else if quote == Byte.dquote && next != Byte.dollar && next != Byte.backtick
+                    && next != Byte.dquote && next != Byte.backslash
+                {
+                    out.append(c)
+                    written &+= 1
+                    i &+= 1
+                } else {
+                    out.append(next)
+                    written &+= 1
+                    i &+= 2
+                }
+                continue
+            }
+            if quote == Byte.dquote {
+                if c == Byte.dquote { quote = 0 } else { out.append(c); written &+= 1 }
+                i &+= 1
+                continue
+            }
+            if c == Byte.dquote || c == Byte.squote {
+                quote = c
+            } else {
+                out.append(c)
+                written &+= 1
+            }
+            i &+= 1
+        }
+    }
+}

@@ -1,0 +1,136 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// Byte-level helpers of the script analyser: the text check, hashing and bounded strings.
+enum ScriptText {
+    /// Whether `bytes` look like text, and how many lines they hold, in one pass.
+    ///
+    /// Text: no NUL, and control bytes (other than tab, LF, VT, FF, CR, ESC) plus invalid UTF-8
+    /// sequences at most 1/32 of the bytes. A sequence cut by truncation at the end is not invalid.
+    /// - Complexity: O(bytes.count).
+    static func check(_ bytes: UnsafeRawBufferPointer, truncated: Bool) -> (isText: Bool, lines: Int) {
+        let n = bytes.count
+        var bad = 0
+        var newlines = 0
+        var nul = false
+        var i = 0
+        while i < n {
+            let c = bytes[i]
+            if c < 0x80 {
+                if c == 0x0A {
+                    newlines &+= 1
+                } else if c == 0 {
+                    nul = true
+                } else if (c < 0x20 && c != 0x09 && c != 0x0B && c != 0x0C && c != 0x0D && c != 0x1B) || c == 0x7F {
+                    bad &+= 1
+                }
+                i &+= 1
+                continue
+            }
+            // Expected length and the range allowed for the second byte (RFC 3629, table 3-7).
+            var length = 0
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch c {
+            case 0xC2 ... 0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1 ... 0xEC, 0xEE ... 0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1 ... 0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: length = 0
+            }
+            guard length > 0 else {
+                bad &+= 1
+                i &+= 1
+                continue
+            }
+            var k = 1
+            var valid = true
+            while k < length {
+                let at = i &+ k
+                if at >= n {
+                    if !truncated { valid = false }
+                    break
+                }
+                let d = bytes[at]
+                let lo: UInt8 = k == 1 ? low : 0x80
+                let hi: UInt8 = k == 1 ? high : 0xBF
+                if d < lo || d > hi {
+                    valid = false
+                    break
+                }
+                k &+= 1
+            }
+            if !valid { bad &+= 1 }
+            i &+= Swift.max(1, k)
+        }
+        let lines = newlines &+ ((n > 0 && bytes[n &- 1] != 0x0A) ? 1 : 0)
+        let isText = !nul && bad <= n / 32
+        return (isText, lines)
+    }
+
+    static let fnvOffset: UInt64 = 0xCBF2_9CE4_8422_2325
+    static let fnvPrime: UInt64 = 0x0000_0100_0000_01B3
+
+    /// 64-bit FNV-1a of a string's UTF-8 bytes: the keys of the vocabulary tables.
+    static func hash(_ s: String) -> UInt64 {
+        var h = fnvOffset
+        for c in s.utf8 { h = (h ^ UInt64(c)) &* fnvPrime }
+        return h
+    }
+
+    /// 64-bit FNV-1a of `bytes[range]`, equal to ``hash(_:)`` of the same bytes.
+    static func hash(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64 {
+        var h = fnvOffset
+        var i = Swift.max(0, range.lowerBound)
+        let end = Swift.min(range.upperBound, bytes.count)
+        while i < end {
+            h = (h ^ UInt64(bytes[i])) &* fnvPrime
+            i &+= 1
+        }
+        return h
+    }
+
+    /// 64-bit FNV-1a of `bytes[range]`, equal to ``hash(_:)`` of the same bytes.
+    static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> UInt64 {
+        var h = fnvOffset
+        var i = Swift.max(0, range.lowerBound)
+        let end = Swift.min(range.upperBound, bytes.count)
+        while i < end {
+            h = (h ^ UInt64(bytes[i])) &* fnvPrime
+            i &+= 1
+        }
+        return h
+    }
+
+    /// A string from at most ``BatchScriptAnalysis/maxStringBytes`` bytes of `bytes[range]`, cut before an
+    /// incomplete UTF-8 character; invalid sequences become U+FFFD.
+    static func boundedString(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+        let lower = Swift.max(0, Swift.min(range.lowerBound, bytes.count))
+        let upper = Swift.max(lower, Swift.min(range.upperBound, bytes.count))
+        var end = upper
+        if end &- lower > BatchScriptAnalysis.maxStringBytes {
+            end = lower &+ BatchScriptAnalysis.maxStringBytes
+            // Back off over continuation bytes (at most 3) so a character is not split.
+            var back = 0
+            while back < 3 && end > lower && (bytes[end] & 0xC0) == 0x80 {
+                end &-= 1
+                back &+= 1
+            }
+        }
+        let s = String(decoding: bytes[lower ..< end], as: UTF8.self)
+        guard s.utf8.count > BatchScriptAnalysis.maxStringBytes else { return s }
+        // Invalid bytes were replaced by 3-byte U+FFFD: cut again, at a scalar boundary.
+        var out = String.UnicodeScalarView()
+        var used = 0
+        for scalar in s.unicodeScalars {
+            let size = UTF8.width(scalar)
+            guard used &+ size <= BatchScriptAnalysis.maxStringBytes else { break }
+            out.append(scalar)
+            used &+= size
+        }
+        return String(out)
+    }
+}
