@@ -7,6 +7,7 @@
 //                  online replay and metrics. No Foundation, no I/O. Runs inside slurmctld.
 //   CZlib        – system zlib, for reading .swf.gz workload logs.
 //   Traces       – edge: workload log readers (SWF), local-time conversion, file I/O helpers.
+//   PrewarmSubmit – edge inside slurmctld: the C ABI the job_submit plugin (CShim/) calls; stdlib + Glibc only.
 //   prewarm      – the command-line tool, thin over the libraries.
 import PackageDescription
 
@@ -16,6 +17,10 @@ let package = Package(
     products: [
         .library(name: "PrewarmCore", targets: ["PrewarmCore"]),
         .executable(name: "prewarm", targets: ["PrewarmCLI"]),
+        // The library the job_submit plugin loads inside slurmctld: Swift runtime linked in statically (no
+        // dependency on a Swift toolchain at run time), marked NODELETE because Slurm dlcloses plugins and
+        // unloading Swift code is unsafe (swiftlang/swift#75889).
+        .library(name: "prewarm_submit", type: .dynamic, targets: ["PrewarmSubmit"]),
     ],
     dependencies: [
         // Argument parsing for the CLI only (never linked into the in-slurmctld library).
@@ -25,6 +30,18 @@ let package = Package(
         .target(name: "PrewarmCore"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Traces", dependencies: ["PrewarmCore", "CZlib"]),
+        .systemLibrary(name: "CPrewarmSubmit", path: "Sources/CPrewarmSubmit"),
+        .target(
+            name: "PrewarmSubmit",
+            dependencies: ["PrewarmCore", "CPrewarmSubmit"],
+            exclude: ["exports.lds"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-Xlinker", "-z", "-Xlinker", "nodelete",
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PrewarmSubmit/exports.lds",
+                ])
+            ]
+        ),
         .executableTarget(
             name: "PrewarmCLI",
             dependencies: [

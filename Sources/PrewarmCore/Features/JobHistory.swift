@@ -65,14 +65,14 @@ public struct JobHistory: Sendable {
         var b: Int32
     }
 
-    private var users: [Int32: UserState] = [:]
-    private var byApplication: [Key: KeyState] = [:]
-    private var byRequest: [Key: KeyState] = [:]
-    private var byRequestProcs: [Key: KeyState] = [:]
-    private var byProcs: [Key: KeyState] = [:]
+    var users: [Int32: UserState] = [:]
+    var byApplication: [Key: KeyState] = [:]
+    var byRequest: [Key: KeyState] = [:]
+    var byRequestProcs: [Key: KeyState] = [:]
+    var byProcs: [Key: KeyState] = [:]
     /// Exponentially smoothed log runtime of all finished jobs: the estimate of last resort.
-    private var globalLogRuntime: Double = 8.19  // log(3600)
-    private var globalFinished: Int64 = 0
+    var globalLogRuntime: Double = 8.19  // log(3600)
+    var globalFinished: Int64 = 0
 
     public init() {}
 

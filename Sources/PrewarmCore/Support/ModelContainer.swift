@@ -7,6 +7,8 @@ public enum ModelKind: UInt16, Sendable, CaseIterable {
     case forest = 1
     /// The runtime model (forest plus feature pipeline).
     case runtimeModel = 2
+    /// What the in-controller profiler loads: a runtime model plus the job history its features need.
+    case submitModel = 3
 }
 
 /// The versioned, checksummed envelope around every model Prewarm writes.
@@ -31,6 +33,16 @@ public enum ModelContainer {
     public static let headerSize = 22
     /// Bytes after the payload (the checksum).
     public static let trailerSize = 8
+
+    /// Eight hex digits of the container's checksum (low 32 bits of its last 8 bytes): the short identifier
+    /// annotations and logs use for a model file.
+    public static func shortIdentifier(_ bytes: [UInt8]) -> String {
+        guard bytes.count >= trailerSize else { return "00000000" }
+        var v: UInt32 = 0
+        for i in 0 ..< 4 { v |= UInt32(bytes[bytes.count - trailerSize + i]) << (8 * UInt32(i)) }
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: Swift.max(0, 8 - digits.count)) + digits
+    }
 
     /// Wraps `payload` in a container.
     /// - Complexity: O(n).

@@ -1,0 +1,52 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// A fixed-size latency histogram: 250 ns buckets up to 256 µs, then one overflow bucket (with the maximum kept).
+/// Recording is O(1) with no allocation, so it can run on the submit path.
+public struct LatencyHistogram: Sendable, Equatable {
+    public static let bucketNanoseconds: UInt64 = 250
+    public static let bucketCount = 1024
+    public private(set) var buckets = [UInt64](repeating: 0, count: LatencyHistogram.bucketCount + 1)
+    public private(set) var count: UInt64 = 0
+    public private(set) var totalNanoseconds: UInt64 = 0
+    public private(set) var maxNanoseconds: UInt64 = 0
+
+    public init() {}
+
+    public mutating func record(nanoseconds ns: UInt64) {
+        let i = Int(Swift.min(ns / Self.bucketNanoseconds, UInt64(Self.bucketCount)))
+        buckets[i] &+= 1
+        count &+= 1
+        totalNanoseconds &+= ns
+        maxNanoseconds = Swift.max(maxNanoseconds, ns)
+    }
+
+    /// The upper bound of the bucket holding the `q` quantile (the maximum for the overflow bucket), 0 when empty.
+    public func quantileNanoseconds(_ q: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        let target = UInt64(Swift.max(1, (Double(count) * Swift.min(Swift.max(q, 0), 1)).rounded(.up)))
+        var seen: UInt64 = 0
+        for (i, n) in buckets.enumerated() {
+            seen &+= n
+            if seen >= target {
+                return i == Self.bucketCount ? maxNanoseconds : Swift.min(UInt64(i + 1) * Self.bucketNanoseconds, maxNanoseconds)
+            }
+        }
+        return maxNanoseconds
+    }
+
+    /// Mean in nanoseconds (0 when empty).
+    public var meanNanoseconds: Double { count > 0 ? Double(totalNanoseconds) / Double(count) : 0 }
+
+    /// `count=… mean_us=… p50_us=… p90_us=… p99_us=… max_us=…`.
+    public var summary: String {
+        func us(_ ns: UInt64) -> String { micro(Double(ns)) }
+        return "count=\(count) mean_us=\(micro(meanNanoseconds)) p50_us=\(us(quantileNanoseconds(0.5))) "
+            + "p90_us=\(us(quantileNanoseconds(0.9))) p99_us=\(us(quantileNanoseconds(0.99))) max_us=\(us(maxNanoseconds))"
+    }
+
+    private func micro(_ ns: Double) -> String {
+        let tenths = Int64((ns / 100).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}

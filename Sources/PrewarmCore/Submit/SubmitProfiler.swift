@@ -1,0 +1,204 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// A job submission as the `job_submit` plugin hands it over (the fields Prewarm reads of `job_desc_msg_t`).
+/// Numbers the user did not give are `-1`; strings are empty.
+public struct SubmitRequest: Sendable, Equatable {
+    public var uid: Int64 = -1
+    public var gid: Int64 = -1
+    public var account = ""
+    public var partition = ""
+    public var qos = ""
+    public var name = ""
+    public var minCPUs: Int64 = -1
+    public var minNodes: Int64 = -1
+    public var tasks: Int64 = -1
+    public var cpusPerTask: Int64 = -1
+    public var memoryPerNodeMB: Int64 = -1
+    public var memoryPerCPUMB: Int64 = -1
+    /// Time limit in minutes (Slurm's unit).
+    public var timeLimitMinutes: Int64 = -1
+    public var timeMinMinutes: Int64 = -1
+    /// GRES/TRES requests (`tres_per_node`, `tres_per_job`, …), comma-joined.
+    public var tres = ""
+    public var arraySpec = ""
+    public var dependency = ""
+    public var nice: Int64 = -1
+    public var priority: Int64 = -1
+    /// Earliest start (`--begin`), Unix seconds, or -1.
+    public var beginTime: Int64 = -1
+    /// Submission time, Unix seconds.
+    public var submitTime: Int64 = 0
+    /// Local hour of day and day of week (0 = Sunday) of the submission.
+    public var hourOfDay = 0
+    public var dayOfWeek = 0
+
+    public init() {}
+
+    /// Processors the job asks for: the larger of `--mincpus`/`-n`×`-c`, or -1.
+    public var processors: Int64 {
+        var p = minCPUs
+        if tasks > 0 {
+            let (t, o) = tasks.multipliedReportingOverflow(by: Swift.max(cpusPerTask, 1))
+            if !o { p = Swift.max(p, t) }
+        }
+        return p > 0 ? Swift.min(p, Int64(Int32.max)) : -1
+    }
+
+    /// Whether the request names GPUs (`gpu` in its TRES/GRES).
+    public var requestsGPUs: Bool { tres.lowercased().contains("gpu") }
+}
+
+/// Turns a submission into the ``JobRecord`` the runtime model reads, and formats what the plugin writes
+/// into the job (the annotation) and sends to the daemon (the notification).
+public enum SubmitProfiler {
+    /// The annotation marker; everything from it to the end of the field belongs to Prewarm.
+    public static let marker = "prewarm:v1"
+    /// Longest annotation written (Slurm fields are free text, but keep them short).
+    public static let maxAnnotationBytes = 1024
+
+    /// The job as the runtime model sees it. Names become stable numbers (``BatchScriptAnalysis/stableID(_:)``):
+    /// account → group, QOS → queue, partition → partition, the script's main executable (else the job name)
+    /// → application. The user is the uid.
+    public static func record(for r: SubmitRequest, script: BatchScriptAnalysis?) -> JobRecord {
+        let procs = r.processors
+        var memoryKB: Int64 = -1
+        if r.memoryPerCPUMB > 0 {
+            memoryKB = r.memoryPerCPUMB.multipliedReportingOverflow(by: 1024).overflow ? -1 : r.memoryPerCPUMB * 1024
+        } else if r.memoryPerNodeMB > 0, procs > 0 {
+            let nodes = Swift.max(r.minNodes, 1)
+            let (total, o) = r.memoryPerNodeMB.multipliedReportingOverflow(by: 1024)
+            let (all, o2) = total.multipliedReportingOverflow(by: nodes)
+            if !o && !o2 { memoryKB = Swift.max(1, all / procs) }
+        }
+        var limit: Int64 = -1
+        if r.timeLimitMinutes > 0 {
+            let (s, o) = r.timeLimitMinutes.multipliedReportingOverflow(by: 60)
+            limit = o ? -1 : s
+        }
+        let executable = script?.mainExecutable ?? (r.name.isEmpty ? nil : r.name)
+        return JobRecord(
+            id: 0, submit: r.submitTime, wait: -1, runtime: -1,
+            allocatedProcs: -1, requestedProcs: Int32(truncatingIfNeeded: procs),
+            requestedNodes: r.minNodes > 0 ? Int32(truncatingIfNeeded: Swift.min(r.minNodes, Int64(Int32.max))) : -1,
+            requestedTime: limit, requestedMemoryKB: memoryKB, status: -1,
+            user: r.uid >= 0 && r.uid <= Int64(Int32.max) ? Int32(r.uid) : -1,
+            group: r.account.isEmpty ? -1 : BatchScriptAnalysis.stableID(r.account),
+            application: executable.map { BatchScriptAnalysis.stableID($0) } ?? -1,
+            queue: r.qos.isEmpty ? -1 : BatchScriptAnalysis.stableID(r.qos),
+            partition: r.partition.isEmpty ? -1 : BatchScriptAnalysis.stableID(r.partition),
+            hourOfDay: Int8(truncatingIfNeeded: Swift.min(Swift.max(r.hourOfDay, 0), 23)),
+            dayOfWeek: Int8(truncatingIfNeeded: Swift.min(Swift.max(r.dayOfWeek, 0), 6)))
+    }
+
+    /// The annotation for a job: `prewarm:v1 rt=… rt50=… rt90=… cand=… cpuh=… model=… [script fields]`, or
+    /// `prewarm:v1 model=none …` when no model is loaded. Runtimes are seconds, capped at the time limit; `cpuh`
+    /// is the predicted core-hours (processors × rt).
+    public static func annotation(
+        request r: SubmitRequest, prediction: RuntimePrediction?, modelID: String?, script: BatchScriptAnalysis?
+    ) -> String {
+        var parts = [marker]
+        if let p = prediction, let modelID {
+            var limit = Double.greatestFiniteMagnitude
+            if r.timeLimitMinutes > 0 { limit = Double(r.timeLimitMinutes) * 60 }
+            func seconds(_ v: Float) -> Int64 { Int64(Swift.max(1, Swift.min(Double(v), limit, 1e9)).rounded()) }
+            let rt = seconds(p.point)
+            parts.append("rt=\(rt)")
+            parts.append("rt50=\(seconds(p.p50))")
+            parts.append("rt90=\(seconds(p.p90))")
+            parts.append("cand=\(p.candidate.name)")
+            let procs = Swift.max(r.processors, 1)
+            let cpuh = Double(procs) * Double(rt) / 3600
+            parts.append("cpuh=\(formatted(cpuh))")
+            parts.append("model=\(modelID)")
+        } else {
+            parts.append("model=none")
+        }
+        if let s = script {
+            if !s.isText {
+                parts.append("script=binary")
+            } else {
+                if let exe = s.mainExecutable { parts.append("exe=\(token(exe))") }
+                parts.append("launch=\(s.launchers.isEmpty ? "none" : token(s.launchers.names.joined(separator: "+")))")
+                parts.append("mods=\(s.modules.count)")
+                parts.append("gpu=\(s.gpuHints)")
+                if s.truncated { parts.append("script=truncated") }
+            }
+        }
+        return bounded(parts.joined(separator: " "))
+    }
+
+    /// The annotation of a job the profiler could not handle, with a short reason.
+    public static func unprofiled(_ reason: String) -> String { "\(marker) unprofiled=\(token(reason))" }
+
+    /// Puts `annotation` into an existing field value: text before an earlier Prewarm annotation is kept.
+    public static func merge(existing: String?, annotation: String) -> String {
+        guard let existing, !existing.isEmpty else { return annotation }
+        var keep = Substring(existing)
+        if let start = markerStart(in: existing) { keep = existing[..<start] }
+        while keep.last == " " { keep = keep.dropLast() }
+        return keep.isEmpty ? annotation : bounded(keep + " " + annotation)
+    }
+
+    /// Where ``marker`` starts in `text`, if it occurs (a plain scan: no Foundation).
+    static func markerStart(in text: String) -> String.Index? {
+        let m = Array(marker.utf8)
+        let u = text.utf8
+        var i = u.startIndex
+        while i != u.endIndex {
+            if u[i...].starts(with: m) { return i }
+            i = u.index(after: i)
+        }
+        return nil
+    }
+
+    /// The datagram sent to the daemon for each profiled submission: one line of `key=value` tokens.
+    public static func notification(request r: SubmitRequest, prediction: RuntimePrediction?) -> String {
+        var s = "prewarm-submit v1 t=\(r.submitTime) uid=\(r.uid) account=\(token(r.account)) "
+        s += "partition=\(token(r.partition)) cpus=\(r.processors) nodes=\(r.minNodes) tl=\(r.timeLimitMinutes)"
+        s += " dep=\(r.dependency.isEmpty ? 0 : 1) array=\(r.arraySpec.isEmpty ? 0 : 1) begin=\(r.beginTime)"
+        if let p = prediction {
+            s += " rt=\(Int64(Swift.min(Double(p.point), 1e9))) rt90=\(Int64(Swift.min(Double(p.p90), 1e9)))"
+        }
+        return String(s.utf8.prefix(512)) ?? s
+    }
+
+    /// `s` reduced to characters safe in a space-separated `key=value` field, at most 48 bytes; `-` if empty.
+    public static func token(_ s: String) -> String {
+        var out: [UInt8] = []
+        for b in s.utf8 {
+            if out.count >= 48 { break }
+            switch b {
+            case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"),
+                UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: ":"):
+                out.append(b)
+            default:
+                out.append(UInt8(ascii: "_"))
+            }
+        }
+        return out.isEmpty ? "-" : String(decoding: out, as: UTF8.self)
+    }
+
+    private static func formatted(_ v: Double) -> String {
+        guard v.isFinite else { return "-1" }
+        let hundredths = Int64((Swift.min(v, 1e12) * 100).rounded())
+        let frac = hundredths % 100
+        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+
+    private static func bounded<S: StringProtocol>(_ s: S) -> String {
+        let u = s.utf8
+        guard u.count > maxAnnotationBytes else { return String(s) }
+        // Cut on a character boundary at or before the byte limit.
+        var end = s.startIndex
+        var bytes = 0
+        for i in s.indices {
+            let n = s[i].utf8.count
+            if bytes + n > maxAnnotationBytes { break }
+            bytes += n
+            end = s.index(after: i)
+        }
+        return String(s[..<end])
+    }
+}

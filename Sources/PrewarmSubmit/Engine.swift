@@ -1,0 +1,296 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// The in-controller profiler's state. Runs inside slurmctld: stdlib + Glibc only, no trap on any input, no disk
+// I/O and no blocking on the submit path (the model is read by the background reloader and swapped under a
+// mutex that is only ever held for a pointer swap or one prediction).
+
+import CPrewarmSubmit
+import PrewarmCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A loaded model and what the annotation says about it.
+final class LoadedModel: @unchecked Sendable {
+    var model: SubmitModel
+    let id: String
+    let path: String
+    init(model: SubmitModel, id: String, path: String) {
+        self.model = model
+        self.id = id
+        self.path = path
+    }
+}
+
+/// Counters of the profiler (read for the stats line and file).
+struct SubmitCounters {
+    var profiled: UInt64 = 0
+    var withoutModel: UInt64 = 0
+    var modified: UInt64 = 0
+    var notified: UInt64 = 0
+    var notifyDropped: UInt64 = 0
+    var reloads: UInt64 = 0
+    var reloadFailures: UInt64 = 0
+}
+
+final class Engine: @unchecked Sendable {
+    let configuration: SubmitConfiguration
+    let configurationPath: String
+    private let log: prewarm_log_fn?
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // Guarded by mutex.
+    private var current: LoadedModel?
+    private var histogram = LatencyHistogram()
+    private var counters = SubmitCounters()
+    private var statsVersion: UInt64 = 0
+    // Owned by the reloader thread.
+    var modelStamp: FileStamp?
+    var failedStamp: FileStamp?
+    var writtenStatsVersion: UInt64 = ~0
+    // Notification socket (created once; sendto is non-blocking).
+    private let notifier: DatagramNotifier?
+    // Reloader lifecycle.
+    private let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private var thread: pthread_t?
+
+    init(configuration: SubmitConfiguration, path: String, log: prewarm_log_fn?) {
+        self.configuration = configuration
+        self.configurationPath = path
+        self.log = log
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        stopFlag.initialize(to: 0)
+        notifier = configuration.notifySocket.isEmpty ? nil : DatagramNotifier(path: configuration.notifySocket)
+    }
+
+    func info(_ message: String) { emit(0, message) }
+    func error(_ message: String) { emit(1, message) }
+
+    private func emit(_ level: Int32, _ message: String) {
+        guard let log else { return }
+        message.withCString { log(level, $0) }
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    // MARK: Model loading (init and the reloader thread only: disk I/O)
+
+    /// Loads the model file if it changed since the last look. A missing or corrupt file keeps the current model;
+    /// each distinct failure is logged once.
+    func reloadIfChanged(initial: Bool) {
+        let path = configuration.modelFile
+        guard let stamp = FileStamp(path: path) else {
+            if initial { info("no model at \(path) yet: jobs are annotated model=none until one is published") }
+            return
+        }
+        if stamp == modelStamp || stamp == failedStamp { return }
+        switch ModelFile.read(path, limit: 1 << 30) {
+        case .failure(let message):
+            failedStamp = stamp
+            locked { counters.reloadFailures &+= 1 }
+            error("model \(path) not loaded (\(message)); \(current == nil ? "no model in use" : "keeping the previous model")")
+        case .success(let bytes):
+            do {
+                let model = try SubmitModel(deserializing: bytes)
+                let loaded = LoadedModel(model: model, id: ModelContainer.shortIdentifier(bytes), path: path)
+                modelStamp = stamp
+                failedStamp = nil
+                let previous = locked { () -> String? in
+                    let p = current?.id
+                    current = loaded
+                    counters.reloads &+= 1
+                    statsVersion &+= 1
+                    return p
+                }
+                info("loaded model \(loaded.id) from \(path) (\(model.trainingJobs) jobs from \(model.source)"
+                    + (previous.map { ", replacing \($0)" } ?? "") + ")")
+            } catch {
+                failedStamp = stamp
+                locked { counters.reloadFailures &+= 1 }
+                self.error("model \(path) refused (\(error)); "
+                    + (current == nil ? "no model in use" : "keeping the previous model"))
+            }
+        }
+    }
+
+    // MARK: The submit path
+
+    /// Profiles one job; returns the annotation and field, or nil to leave the job unchanged.
+    func profile(_ job: UnsafePointer<prewarm_job_t>) -> (String, Int32)? {
+        guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
+        let t0 = monotonicNanoseconds()
+        let j = job.pointee
+        let isModify = j.is_modify != 0
+        var request = SubmitRequest()
+        request.uid = j.uid
+        request.gid = j.gid
+        request.account = cString(j.account)
+        request.partition = cString(j.partition)
+        request.qos = cString(j.qos)
+        request.name = cString(j.name)
+        request.minCPUs = j.min_cpus
+        request.minNodes = j.min_nodes
+        request.tasks = j.num_tasks
+        request.cpusPerTask = j.cpus_per_task
+        request.memoryPerNodeMB = j.mem_per_node_mb
+        request.memoryPerCPUMB = j.mem_per_cpu_mb
+        request.timeLimitMinutes = j.time_limit_min
+        request.timeMinMinutes = j.time_min_min
+        request.tres = cString(j.tres)
+        request.arraySpec = cString(j.array_spec)
+        request.dependency = cString(j.dependency, max: 1024)
+        request.nice = j.nice
+        request.priority = j.priority
+        request.beginTime = j.begin_time
+        request.submitTime = j.submit_time
+        var t = time_t(j.submit_time)
+        var parts = tm()
+        if localtime_r(&t, &parts) != nil {
+            request.hourOfDay = Int(parts.tm_hour)
+            request.dayOfWeek = Int(parts.tm_wday)
+        }
+
+        var script: BatchScriptAnalysis?
+        if let s = j.script, j.script_len > 0 {
+            let n = Swift.min(Int(clamping: j.script_len), configuration.maxScriptBytes)
+            script = BatchScriptAnalysis.analyze(UnsafeRawBufferPointer(start: s, count: n), maxBytes: n)
+            if j.script_len > n { script?.truncated = true }
+        }
+        let record = SubmitProfiler.record(for: request, script: script)
+
+        var prediction: RuntimePrediction?
+        let modelID = locked { () -> String? in
+            guard let loaded = current else { return nil }
+            prediction = loaded.model.predict(record, recording: !isModify)
+            return loaded.id
+        }
+        var annotation = SubmitProfiler.annotation(
+            request: request, prediction: prediction, modelID: modelID, script: script)
+        if isModify { annotation += " src=modify" }
+        let existing = configuration.annotationField == .comment ? j.comment : j.admin_comment
+        annotation = SubmitProfiler.merge(existing: existing.map { cString($0, max: 4096) }, annotation: annotation)
+
+        var sent: Bool?
+        if !isModify, let notifier {
+            sent = notifier.send(SubmitProfiler.notification(request: request, prediction: prediction))
+        }
+        let elapsed = monotonicNanoseconds() &- t0
+        locked {
+            histogram.record(nanoseconds: elapsed)
+            counters.profiled &+= 1
+            if modelID == nil { counters.withoutModel &+= 1 }
+            if isModify { counters.modified &+= 1 }
+            if let sent {
+                if sent { counters.notified &+= 1 } else { counters.notifyDropped &+= 1 }
+            }
+            statsVersion &+= 1
+        }
+        let field: Int32
+        switch configuration.annotationField {
+        case .adminComment: field = PREWARM_FIELD_ADMIN_COMMENT
+        case .comment: field = PREWARM_FIELD_COMMENT
+        case .none: field = PREWARM_FIELD_NONE
+        }
+        return (annotation, field)
+    }
+
+    // MARK: Stats
+
+    func statsLine() -> String {
+        locked {
+            "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
+                + "modified=\(counters.modified) notified=\(counters.notified) "
+                + "notify_dropped=\(counters.notifyDropped) reloads=\(counters.reloads) "
+                + "reload_failures=\(counters.reloadFailures) latency: \(histogram.summary)"
+        }
+    }
+
+    /// Rewrites the stats file (temp file + rename) when something changed since the last write.
+    func writeStatsIfChanged(force: Bool = false) {
+        let path = configuration.statsFile
+        guard !path.isEmpty else { return }
+        let (version, text) = locked { () -> (UInt64, String) in
+            var lines = ["# prewarm job_submit profiler statistics", "stats " + statsLineUnlocked()]
+            lines.append("# latency histogram: bucket_upper_ns count (non-empty buckets)")
+            for (i, n) in histogram.buckets.enumerated() where n > 0 {
+                let upper = i == LatencyHistogram.bucketCount
+                    ? histogram.maxNanoseconds : UInt64(i + 1) * LatencyHistogram.bucketNanoseconds
+                lines.append("bucket \(upper) \(n)")
+            }
+            return (statsVersion, lines.joined(separator: "\n") + "\n")
+        }
+        guard force || version != writtenStatsVersion else { return }
+        if ModelFile.writeAtomically(path, text) {
+            writtenStatsVersion = version
+        }
+    }
+
+    private func statsLineUnlocked() -> String {
+        "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
+            + "modified=\(counters.modified) notified=\(counters.notified) notify_dropped=\(counters.notifyDropped) "
+            + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) latency: \(histogram.summary)"
+    }
+
+    // MARK: Reloader thread
+
+    func startReloader() {
+        var tid = pthread_t()
+        let rc = pthread_create(&tid, nil, { _ in
+            reloaderMain()
+            return nil
+        }, nil)
+        if rc == 0 {
+            thread = tid
+        } else {
+            error("could not start the model reloader thread (error \(rc)); the model will not be reloaded")
+        }
+    }
+
+    var stopping: Bool { stopFlag.pointee != 0 }
+
+    func stop() {
+        stopFlag.pointee = 1
+        if let thread {
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
+        writeStatsIfChanged(force: true)
+    }
+}
+
+/// The reloader: looks at the model file every `ReloadInterval` seconds, writes the stats file, and exits
+/// within about 200 ms of ``Engine/stop()``.
+private func reloaderMain() {
+    guard let engine = SubmitLibrary.engine else { return }
+    let interval = Int64(engine.configuration.reloadInterval) * 1_000_000_000
+    var next = monotonicNanoseconds() &+ UInt64(interval)
+    while !engine.stopping {
+        var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        nanosleep(&pause, nil)
+        let now = monotonicNanoseconds()
+        if now >= next {
+            engine.reloadIfChanged(initial: false)
+            engine.writeStatsIfChanged()
+            next = now &+ UInt64(interval)
+        }
+    }
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// A C string of at most `max` bytes as a String (invalid UTF-8 repaired, never trapping); "" for NULL.
+func cString(_ p: UnsafePointer<CChar>?, max: Int = 256) -> String {
+    guard let p else { return "" }
+    let n = strnlen(p, max)
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
+}

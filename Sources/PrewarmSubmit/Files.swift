@@ -1,0 +1,125 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// POSIX file and socket helpers of the in-controller library (Glibc only; never used on the submit path except
+// DatagramNotifier.send, which is a non-blocking sendto).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Identity of a file version: a publisher that writes a temp file and renames it changes the inode.
+struct FileStamp: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modifiedSeconds: Int64
+    var modifiedNanoseconds: Int64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modifiedSeconds = Int64(st.st_mtim.tv_sec)
+        modifiedNanoseconds = Int64(st.st_mtim.tv_nsec)
+    }
+}
+
+enum ModelFile {
+    enum ReadResult {
+        case success([UInt8])
+        case failure(String)
+    }
+
+    /// Reads a whole regular file of at most `limit` bytes.
+    static func read(_ path: String, limit: Int) -> ReadResult {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure("cannot open: \(errnoText())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure("cannot stat: \(errnoText())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return .failure("not a regular file") }
+        let size = Int(st.st_size)
+        guard size >= 0, size <= limit else { return .failure("\(size) bytes is larger than the \(limit)-byte limit") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.read(fd, base + done, size - done)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return .failure(n == 0 ? "file shrank while being read" : "read: \(errnoText())") }
+            done += n
+        }
+        return .success(bytes)
+    }
+
+    /// Writes `text` to `path` through a temp file in the same directory and a rename. Returns false on failure.
+    static func writeAtomically(_ path: String, _ text: String) -> Bool {
+        let temp = path + ".tmp.\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        var ok = true
+        var utf8 = Array(text.utf8)
+        var done = 0
+        while done < utf8.count {
+            let n = utf8.withUnsafeMutableBytes { b -> Int in
+                guard let base = b.baseAddress else { return 0 }
+                return write(fd, base + done, b.count - done)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                ok = false
+                break
+            }
+            done += n
+        }
+        utf8.removeAll()
+        if close(fd) != 0 { ok = false }
+        if ok && rename(temp, path) == 0 { return true }
+        unlink(temp)
+        return false
+    }
+}
+
+func errnoText() -> String {
+    guard let s = strerror(errno) else { return "errno \(errno)" }
+    return String(cString: s)
+}
+
+/// A non-blocking Unix datagram sender: a missing daemon costs one failed `sendto`, never a wait.
+final class DatagramNotifier: @unchecked Sendable {
+    private let fd: Int32
+    private var address = sockaddr_un()
+
+    init?(path: String) {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        let s = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { return nil }
+        fd = s
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends one datagram; false when nobody listens or the socket buffer is full (the caller counts a drop).
+    func send(_ message: String) -> Bool {
+        var m = Array(message.utf8)
+        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let n = m.withUnsafeMutableBytes { buffer -> Int in
+            withUnsafePointer(to: &address) { a in
+                a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), sa, length)
+                }
+            }
+        }
+        return n == m.count
+    }
+}

@@ -1,0 +1,224 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import PrewarmCore
+import Testing
+
+/// Users who each run one kind of job repeatedly: user u's jobs run about 600·(u+1) s, request 4× that.
+private func regularWorkload(jobs n: Int) -> [JobRecord] {
+    var out: [JobRecord] = []
+    var t: Int64 = 1_000_000
+    for i in 0 ..< n {
+        t += 300
+        let user = Int32(i % 6)
+        let runtime = Int64(600 * (Int(user) + 1) + (i % 7) * 10)
+        out.append(JobRecord(
+            id: Int64(i), submit: t, wait: 0, runtime: runtime, allocatedProcs: 4, requestedProcs: 4,
+            requestedTime: runtime * 4, user: user))
+    }
+    return out
+}
+
+private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
+    var p = RuntimeModelParameters()
+    p.forest.treeCount = 12
+    return try SubmitModel.train(jobs: regularWorkload(jobs: jobs), capacityProcs: 64, parameters: p, source: "test")
+}
+
+@Test func submitModelLearnsEachUsersRuntimeAndRoundTrips() throws {
+    var model = try smallModel()
+    #expect(model.trainingJobs > 1400)
+    #expect(model.holdoutAccuracy > 0.8)
+    #expect(model.holdoutP90Coverage >= 0.8)
+    let bytes = model.serialize()
+    var loaded = try SubmitModel(deserializing: bytes)
+    #expect(loaded.serialize() == bytes)
+    for user in Int32(0) ..< 6 {
+        let job = JobRecord(
+            id: 99, submit: 2_000_000, wait: -1, runtime: -1, allocatedProcs: -1, requestedProcs: 4,
+            requestedTime: Int64(2400 * (Int(user) + 1)), user: user)
+        let a = model.predict(job, recording: false)
+        let b = loaded.predict(job, recording: false)
+        #expect(a == b)
+        let expected = Double(600 * (Int(user) + 1))
+        #expect(abs(Double(a.point) - expected) / expected < 0.15, "user \(user): \(a.point) vs \(expected)")
+        #expect(a.p90 >= a.p50)
+    }
+}
+
+@Test func submitModelRefusesDamageAndTooLittleHistory() throws {
+    let bytes = try smallModel(jobs: 400).serialize()
+    for cut in [0, 7, 30, bytes.count / 2, bytes.count - 1] {
+        #expect(throws: ModelFileError.self) { try SubmitModel(deserializing: Array(bytes.prefix(cut))) }
+    }
+    var flipped = bytes
+    flipped[bytes.count / 3] ^= 0x40
+    #expect(throws: ModelFileError.self) { try SubmitModel(deserializing: flipped) }
+    #expect(throws: SubmitModel.TrainingError.self) {
+        try SubmitModel.train(jobs: regularWorkload(jobs: 20), capacityProcs: 0, source: "tiny")
+    }
+}
+
+@Test func jobHistoryRoundTripsAndRefusesMalformedPayloads() throws {
+    var history = JobHistory()
+    for job in regularWorkload(jobs: 300) {
+        _ = history.submit(job, load: ClusterLoad())
+        history.finish(job, candidates: nil)
+    }
+    let bytes = history.serialize()
+    let copy = try JobHistory(deserializing: bytes)
+    #expect(copy.serialize() == bytes)
+    let probe = JobRecord(
+        id: 1, submit: 3_000_000, wait: -1, runtime: -1, allocatedProcs: -1, requestedProcs: 4, requestedTime: 7200,
+        user: 2)
+    #expect(copy.snapshot(probe, load: ClusterLoad()) == history.snapshot(probe, load: ClusterLoad()))
+    #expect(throws: ModelFileError.self) { try JobHistory(deserializing: bytes + [0]) }
+    #expect(throws: ModelFileError.self) { try JobHistory(deserializing: Array(bytes.dropLast(3))) }
+    var badVersion = bytes
+    badVersion[0] = 9
+    #expect(throws: ModelFileError.self) { try JobHistory(deserializing: badVersion) }
+}
+
+@Test func configurationParsesAndNamesLineAndKeyOfEveryProblem() throws {
+    let c = try SubmitConfiguration.parse(
+        """
+        # Prewarm
+        ModelFile = /var/lib/prewarm/m.model
+        annotationfield=Comment   # case-insensitive keys and values
+
+        ReloadInterval=5
+        MaxScriptBytes=4096
+        Enabled=no
+        NotifySocket=
+        StatsFile=/tmp/stats
+        """, file: "prewarm.conf")
+    #expect(c.modelFile == "/var/lib/prewarm/m.model")
+    #expect(c.annotationField == .comment)
+    #expect(c.reloadInterval == 5)
+    #expect(c.maxScriptBytes == 4096)
+    #expect(c.enabled == false)
+    #expect(c.notifySocket == "")
+    #expect(c.statsFile == "/tmp/stats")
+    #expect(try SubmitConfiguration.parse("", file: "x") == SubmitConfiguration())
+
+    func failure(_ text: String) -> SubmitConfiguration.ParseError? {
+        do {
+            _ = try SubmitConfiguration.parse(text, file: "/etc/slurm/prewarm.conf")
+            return nil
+        } catch {
+            return error
+        }
+    }
+    let unknown = failure("Enabled=yes\nModelFiel=/x")
+    #expect(unknown?.line == 2)
+    #expect(unknown?.key == "ModelFiel")
+    #expect(unknown?.description.hasPrefix("/etc/slurm/prewarm.conf:2: ModelFiel: unknown key") == true)
+    #expect(failure("ReloadInterval=0")?.key == "ReloadInterval")
+    #expect(failure("ReloadInterval=ten")?.line == 1)
+    #expect(failure("ModelFile=relative/path")?.key == "ModelFile")
+    #expect(failure("AnnotationField=Notes")?.key == "AnnotationField")
+    #expect(failure("Enabled=maybe")?.key == "Enabled")
+    #expect(failure("\n\njust words")?.line == 3)
+    #expect(failure("Enabled=yes\nenabled=no")?.message == "given more than once")
+    #expect(failure("NotifySocket=/" + String(repeating: "s", count: 120))?.key == "NotifySocket")
+}
+
+@Test func sbatchTimesAndSizesFollowSlurm() throws {
+    #expect(try SbatchOptions.minutes("90") == 90)
+    #expect(try SbatchOptions.minutes("1:30") == 2)  // 1 min 30 s, rounded up
+    #expect(try SbatchOptions.minutes("1:30:00") == 90)
+    #expect(try SbatchOptions.minutes("2-12") == 3600)
+    #expect(try SbatchOptions.minutes("1-00:30") == 1470)
+    #expect(try SbatchOptions.minutes("1-00:00:01") == 1441)
+    #expect(try SbatchOptions.minutes("UNLIMITED") == -1)
+    for bad in ["", "a", "1:2:3:4", "-5", "1--2", "99999999999999999999"] {
+        #expect(throws: SbatchOptions.InvalidValue.self) { try SbatchOptions.minutes(bad) }
+    }
+    #expect(try SbatchOptions.megabytes("4000") == 4000)
+    #expect(try SbatchOptions.megabytes("4G") == 4096)
+    #expect(try SbatchOptions.megabytes("512k") == 1)
+    #expect(try SbatchOptions.megabytes("1T") == 1_048_576)
+    #expect(throws: SbatchOptions.InvalidValue.self) { try SbatchOptions.megabytes("lots") }
+
+    var r = SubmitRequest()
+    try SbatchOptions.apply("nodes", "2-4", to: &r)
+    try SbatchOptions.apply("ntasks", "8", to: &r)
+    try SbatchOptions.apply("cpus-per-task", "2", to: &r)
+    try SbatchOptions.apply("gpus", "2", to: &r)
+    try SbatchOptions.apply("unknown-option", "x", to: &r)
+    #expect(r.minNodes == 2)
+    #expect(r.processors == 16)
+    #expect(r.requestsGPUs)
+}
+
+@Test func annotationIsCompactStableAndKeepsAnOperatorsText() throws {
+    var r = SubmitRequest()
+    r.timeLimitMinutes = 60
+    r.tasks = 4
+    let p = RuntimePrediction(point: 1830.4, p50: 1700, p90: 9000, candidate: .last2, scale: 1, expectedAccuracy: 0.7)
+    let script = BatchScriptAnalysis.analyze("#!/bin/bash\n#SBATCH -t 60\nmodule load gcc\nsrun ./lmp -in x\n")
+    let a = SubmitProfiler.annotation(request: r, prediction: p, modelID: "0a1b2c3d", script: script)
+    // rt90 is capped at the 60-minute limit; cpuh = 4 × 1830 s.
+    #expect(a == "prewarm:v1 rt=1830 rt50=1700 rt90=3600 cand=last2 cpuh=2.03 model=0a1b2c3d exe=lmp launch=srun mods=1 gpu=0")
+    #expect(SubmitProfiler.annotation(request: r, prediction: nil, modelID: nil, script: nil) == "prewarm:v1 model=none")
+    let binary = BatchScriptAnalysis.analyze(UnsafeRawBufferPointer(start: nil, count: 0))
+    #expect(!SubmitProfiler.annotation(request: r, prediction: nil, modelID: nil, script: binary).isEmpty)
+    #expect(SubmitProfiler.merge(existing: nil, annotation: a) == a)
+    #expect(SubmitProfiler.merge(existing: "reserved by ops", annotation: "prewarm:v1 model=none")
+        == "reserved by ops prewarm:v1 model=none")
+    #expect(SubmitProfiler.merge(existing: "ops note prewarm:v1 rt=5", annotation: "prewarm:v1 model=none")
+        == "ops note prewarm:v1 model=none")
+    #expect(SubmitProfiler.merge(existing: String(repeating: "é", count: 2000), annotation: a).utf8.count
+        <= SubmitProfiler.maxAnnotationBytes)
+    #expect(SubmitProfiler.token("a b=c\u{0}é") == "a_b_c___")
+    #expect(SubmitProfiler.unprofiled("bad input") == "prewarm:v1 unprofiled=bad_input")
+    let n = SubmitProfiler.notification(request: r, prediction: p)
+    #expect(n.hasPrefix("prewarm-submit v1 t=0 uid=-1 account=- partition=- cpus=4 nodes=-1 tl=60 dep=0 array=0"))
+    #expect(n.hasSuffix("rt=1830 rt90=9000"))
+}
+
+@Test func submitRecordMapsSlurmUnitsWithoutTrapping() {
+    var r = SubmitRequest()
+    r.uid = 1000
+    r.account = "physics"
+    r.partition = "batch"
+    r.timeLimitMinutes = 30
+    r.minNodes = 2
+    r.minCPUs = 8
+    r.memoryPerNodeMB = 4000
+    r.name = "wrap"
+    let job = SubmitProfiler.record(for: r, script: nil)
+    #expect(job.requestedTime == 1800)
+    #expect(job.requestedProcs == 8)
+    #expect(job.requestedNodes == 2)
+    #expect(job.requestedMemoryKB == 4000 * 1024 * 2 / 8)
+    #expect(job.user == 1000)
+    #expect(job.group == BatchScriptAnalysis.stableID("physics"))
+    #expect(job.application == BatchScriptAnalysis.stableID("wrap"))
+    // Extremes never trap.
+    var x = SubmitRequest()
+    x.uid = Int64.max
+    x.tasks = Int64.max
+    x.cpusPerTask = Int64.max
+    x.timeLimitMinutes = Int64.max
+    x.memoryPerNodeMB = Int64.max
+    x.minNodes = Int64.max
+    x.minCPUs = Int64.max
+    x.hourOfDay = 99
+    let y = SubmitProfiler.record(for: x, script: nil)
+    #expect(y.user == -1)
+    #expect(y.requestedTime == -1)
+    #expect(y.hourOfDay == 23)
+}
+
+@Test func latencyHistogramQuantiles() {
+    var h = LatencyHistogram()
+    #expect(h.quantileNanoseconds(0.5) == 0)
+    for ns in 1 ... 100 { h.record(nanoseconds: UInt64(ns) * 1000) }
+    h.record(nanoseconds: 10_000_000)
+    #expect(h.count == 101)
+    #expect(h.quantileNanoseconds(0.5) == 51_250)  // upper bound of the 250 ns bucket
+    #expect(h.quantileNanoseconds(0.99) == 100_250)
+    #expect(h.quantileNanoseconds(1) == 10_000_000)
+    #expect(h.maxNanoseconds == 10_000_000)
+    #expect(h.summary.hasPrefix("count=101 "))
+}
