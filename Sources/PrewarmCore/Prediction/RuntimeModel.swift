@@ -17,6 +17,17 @@ public struct RuntimePrediction: Sendable, Equatable {
     public var scale: Float
     /// Expected accuracy of `point` under the model's conditional distribution.
     public var expectedAccuracy: Float
+
+    public init(
+        point: Float, p50: Float, p90: Float, candidate: RuntimeCandidate, scale: Float, expectedAccuracy: Float
+    ) {
+        self.point = point
+        self.p50 = p50
+        self.p90 = p90
+        self.candidate = candidate
+        self.scale = scale
+        self.expectedAccuracy = expectedAccuracy
+    }
 }
 
 /// Hyper-parameters of the runtime model.
