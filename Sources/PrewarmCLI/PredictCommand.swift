@@ -68,6 +68,9 @@ struct Predict: ParsableCommand {
     @Flag(help: "Print the prediction and the annotation as JSON.")
     var json = false
 
+    @Option(help: .hidden)
+    var repeatTiming: Int = 0
+
     mutating func run() throws {
         var request = SubmitRequest()
         request.uid = uid ?? Int64(getuid())
@@ -125,6 +128,31 @@ struct Predict: ParsableCommand {
             } catch {
                 throw CLIError("\(model): \(error)")
             }
+        }
+        if repeatTiming > 0, let model {
+            var m = try SubmitModel(deserializing: try AtomicFile.read(model))
+            let text: String = script.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+            let bytes: [UInt8] = Array(text.utf8)
+            var t = [0.0, 0.0, 0.0, 0.0]
+            for _ in 0 ..< repeatTiming {
+                let t0 = CLISupport.now()
+                let a: BatchScriptAnalysis = bytes.withUnsafeBytes { raw in
+                    BatchScriptAnalysis.analyze(raw, maxBytes: maxScriptBytes)
+                }
+                let t1 = CLISupport.now()
+                let r = SubmitProfiler.record(for: request, script: a)
+                let p = m.predict(r, recording: false)
+                let t2 = CLISupport.now()
+                let s = SubmitProfiler.annotation(request: request, prediction: p, modelID: "x", script: a)
+                let t3 = CLISupport.now()
+                t[0] += t1 - t0
+                t[1] += t2 - t1
+                t[2] += t3 - t2
+                t[3] += Double(s.utf8.count)
+            }
+            let n = Double(repeatTiming)
+            print(String(format: "analysis %.1f us, record+predict %.1f us, annotation %.1f us per job (%d bytes of script)",
+                         t[0] / n * 1e6, t[1] / n * 1e6, t[2] / n * 1e6, bytes.count))
         }
         let annotation = SubmitProfiler.annotation(
             request: request, prediction: prediction, modelID: modelID, script: analysis)
