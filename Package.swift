@@ -20,7 +20,8 @@ let package = Package(
         // The library the job_submit plugin loads inside slurmctld: Swift runtime linked in statically (no
         // dependency on a Swift toolchain at run time), marked NODELETE because Slurm dlcloses plugins and
         // unloading Swift code is unsafe (swiftlang/swift#75889).
-        .library(name: "prewarm_submit", type: .dynamic, targets: ["PrewarmSubmit"]),
+        .library(name: "prewarm_submit", type: .dynamic, targets: ["PrewarmSubmitLibrary"]),
+        .executable(name: "prewarm-fuzz", targets: ["PrewarmFuzz"]),
     ],
     dependencies: [
         // Argument parsing for the CLI only (never linked into the in-slurmctld library).
@@ -31,14 +32,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Traces", dependencies: ["PrewarmCore", "CZlib"]),
         .systemLibrary(name: "CPrewarmSubmit", path: "Sources/CPrewarmSubmit"),
+        .target(name: "PrewarmSubmit", dependencies: ["PrewarmCore", "CPrewarmSubmit"]),
         .target(
-            name: "PrewarmSubmit",
-            dependencies: ["PrewarmCore", "CPrewarmSubmit"],
+            name: "PrewarmSubmitLibrary",
+            dependencies: ["PrewarmSubmit"],
             exclude: ["exports.lds"],
             linkerSettings: [
                 .unsafeFlags([
                     "-static-stdlib", "-Xlinker", "-z", "-Xlinker", "nodelete",
-                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PrewarmSubmit/exports.lds",
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PrewarmSubmitLibrary/exports.lds",
                 ])
             ]
         ),
@@ -50,6 +52,8 @@ let package = Package(
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]
         ),
+        // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
+        .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
         .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
