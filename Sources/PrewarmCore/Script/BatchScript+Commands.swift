@@ -69,6 +69,7 @@ extension ScriptScanner {
     mutating func processCommand() {
         guard let i = skipPrefixes(from: 0, reserved: true) else { return }
         let base = basename(toks[i])
+        guard !base.isEmpty else { return }  // `""` or a lone escape
         let entry = Vocabulary.commands[hash(base)]
         switch entry?.kind {
         case .launcher?:
@@ -329,6 +330,7 @@ extension ScriptScanner {
             let p = skipPrefixes(from: j, reserved: false)
         else { return }
         let base = basename(toks[p])
+        guard !base.isEmpty else { return }
         let entry = Vocabulary.commands[hash(base)]
         switch entry?.kind {
         case .utility?, .launcher?, .module?, .ml?:
