@@ -460,6 +460,7 @@ struct ScriptScanner {
             }
         }
         while i < end && budget > 0 {
+            if i &- run >= budget { break }  // the pending run already fills the budget
             let c = b[i]
             if quote == Byte.squote {
                 if c == Byte.squote {

@@ -37,6 +37,7 @@ enum ScriptText {
                     newlines &+= 1
                 } else if c == 0 {
                     nul = true
+                    break
                 } else if (c < 0x20 && c != 0x09 && c != 0x0B && c != 0x0C && c != 0x0D && c != 0x1B) || c == 0x7F {
                     bad &+= 1
                 }
@@ -81,6 +82,12 @@ enum ScriptText {
             }
             if !valid { bad &+= 1 }
             i &+= Swift.max(1, k)
+            if bad > n / 32 { break }
+        }
+        // Known binary: only the lines are still counted.
+        while i < n {
+            if bytes[i] == 0x0A { newlines &+= 1 }
+            i &+= 1
         }
         let lines = newlines &+ ((n > 0 && bytes[n &- 1] != 0x0A) ? 1 : 0)
         let isText = !nul && bad <= n / 32
