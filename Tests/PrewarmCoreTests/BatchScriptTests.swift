@@ -217,6 +217,7 @@ struct BatchScriptTests {
         #expect(analyze("#!/bin/bash\npython3 -W ignore run.py\n").mainExecutable == "run.py")
         #expect(analyze("#!/bin/bash\npython -m mypkg.train --x\n").mainExecutable == "mypkg.train")
         #expect(analyze("#!/bin/bash\npython -c 'print(1)'\n").mainExecutable == "python")
+        #expect(analyze("#!/bin/bash\npython3 \"\"\n").mainExecutable == "python3")
         #expect(analyze("#!/bin/bash\njava -Xmx4g -jar /opt/app.jar\n").mainExecutable == "app.jar")
         #expect(analyze("#!/bin/bash\nbash ./steps.sh\n").mainExecutable == "steps.sh")
         #expect(analyze("#!/bin/bash\nmkdir -p out && cp a b\n").mainExecutable == nil)

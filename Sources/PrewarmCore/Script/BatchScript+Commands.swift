@@ -271,7 +271,8 @@ extension ScriptScanner {
         case .torchLauncher(let k):
             handleLauncher(.torchrun, at: k, depth: depth &+ 1)
         case .token(let k):
-            let name = string(basename(toks[k]))
+            let script = basename(toks[k])
+            let name = string(script.isEmpty ? basename(toks[i]) : script)  // `python ""`
             if onLauncherLine { launcherProgram = name } else { lastPlain = name }
         }
     }
