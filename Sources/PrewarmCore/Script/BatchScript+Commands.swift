@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// What a simple command runs: launchers, modules, the application. All lookups hash bytes of
-/// ``ScriptScanner/scratch`` in place; strings are made only for collected values.
+/// the token space (``ScriptScanner/toks``) in place; strings are made only for collected values.
 extension ScriptScanner {
     typealias Vocabulary = ScriptVocabulary
 
@@ -10,27 +10,39 @@ extension ScriptScanner {
 
     @inline(__always) func length(_ t: Range<Int>) -> Int { t.upperBound &- t.lowerBound }
 
-    @inline(__always) func first(_ t: Range<Int>) -> UInt8 { t.isEmpty ? 0 : scratch[t.lowerBound] }
+    /// The byte at index `k` of the token space (see ``toks``).
+    @inline(__always) func byte(_ k: Int) -> UInt8 { k < n ? b[k] : scratch[k &- n] }
 
-    @inline(__always) func hash(_ t: Range<Int>) -> UInt64 { ScriptText.hash(scratch, t) }
+    @inline(__always) func first(_ t: Range<Int>) -> UInt8 { t.isEmpty ? 0 : byte(t.lowerBound) }
 
-    func string(_ t: Range<Int>) -> String { ScriptText.boundedString(scratch, t) }
+    /// The vocabulary key of a token: 0 (in no table) when it is longer than any known word.
+    @inline(__always) func hash(_ t: Range<Int>) -> UInt64 {
+        guard length(t) <= Self.maxKnownWord else { return 0 }
+        if t.lowerBound < n { return ScriptText.hash(b, t) }
+        return ScriptText.hash(scratch, t.lowerBound &- n ..< t.upperBound &- n)
+    }
+
+    /// The token as a string of at most ``BatchScriptAnalysis/maxStringBytes`` bytes.
+    func string(_ t: Range<Int>) -> String {
+        if t.lowerBound < n { return ScriptText.boundedString(b, t) }
+        return scratch.withUnsafeBytes { ScriptText.boundedString($0, t.lowerBound &- n ..< t.upperBound &- n) }
+    }
 
     /// Whether `t` is an option word (`-x`, `--x`; not `-` alone).
     @inline(__always) func isOption(_ t: Range<Int>) -> Bool { length(t) >= 2 && first(t) == Byte.dash }
 
     /// Whether `t` is exactly `-` followed by `letter`.
     @inline(__always) func isShort(_ t: Range<Int>, _ letter: UInt8) -> Bool {
-        length(t) == 2 && first(t) == Byte.dash && scratch[t.lowerBound &+ 1] == letter
+        length(t) == 2 && first(t) == Byte.dash && byte(t.lowerBound &+ 1) == letter
     }
 
     /// The part of `t` after its last `/` (trailing slashes ignored).
     func basename(_ t: Range<Int>) -> Range<Int> {
         var end = t.upperBound
-        while end > t.lowerBound && scratch[end &- 1] == Byte.slash { end &-= 1 }
+        while end > t.lowerBound && byte(end &- 1) == Byte.slash { end &-= 1 }
         if end == t.lowerBound { return t }
         var start = end
-        while start > t.lowerBound && scratch[start &- 1] != Byte.slash { start &-= 1 }
+        while start > t.lowerBound && byte(start &- 1) != Byte.slash { start &-= 1 }
         return start ..< end
     }
 
@@ -38,25 +50,25 @@ extension ScriptScanner {
     func isAssignment(_ t: Range<Int>) -> Bool {
         var k = t.lowerBound
         guard k < t.upperBound else { return false }
-        let c0 = scratch[k]
+        let c0 = byte(k)
         guard Byte.isIdentifier(c0) && !Byte.isDigit(c0) else { return false }
-        while k < t.upperBound && Byte.isIdentifier(scratch[k]) { k &+= 1 }
-        if k < t.upperBound && scratch[k] == Byte.lbracket {
-            while k < t.upperBound && scratch[k] != Byte.rbracket { k &+= 1 }
+        while k < t.upperBound && Byte.isIdentifier(byte(k)) { k &+= 1 }
+        if k < t.upperBound && byte(k) == Byte.lbracket {
+            while k < t.upperBound && byte(k) != Byte.rbracket { k &+= 1 }
             k &+= 1
         }
-        if k < t.upperBound && scratch[k] == Byte.plus { k &+= 1 }
-        return k < t.upperBound && scratch[k] == Byte.eq
+        if k < t.upperBound && byte(k) == Byte.plus { k &+= 1 }
+        return k < t.upperBound && byte(k) == Byte.eq
     }
 
     /// Whether a basename is `python`, `python3`, `python3.11`, ….
     func isPython(_ t: Range<Int>) -> Bool {
         let p: [UInt8] = [0x70, 0x79, 0x74, 0x68, 0x6F, 0x6E]  // "python"
         guard length(t) >= p.count else { return false }
-        for k in 0 ..< p.count where scratch[t.lowerBound &+ k] != p[k] { return false }
+        for k in 0 ..< p.count where byte(t.lowerBound &+ k) != p[k] { return false }
         var k = t.lowerBound &+ p.count
         while k < t.upperBound {
-            let c = scratch[k]
+            let c = byte(k)
             guard Byte.isDigit(c) || c == UInt8(ascii: ".") else { return false }
             k &+= 1
         }
@@ -69,6 +81,7 @@ extension ScriptScanner {
     mutating func processCommand() {
         guard let i = skipPrefixes(from: 0, reserved: true) else { return }
         let base = basename(toks[i])
+        guard !base.isEmpty else { return }  // `""` or a lone escape
         let entry = Vocabulary.commands[hash(base)]
         switch entry?.kind {
         case .launcher?:
@@ -174,14 +187,14 @@ extension ScriptScanner {
             while j < count && isOption(toks[j]) {
                 let t = toks[j]
                 if length(t) == 2 {
-                    switch scratch[t.lowerBound &+ 1] {
+                    switch byte(t.lowerBound &+ 1) {
                     case UInt8(ascii: "N"), UInt8(ascii: "m"), UInt8(ascii: "C"), UInt8(ascii: "p"),
                         UInt8(ascii: "i"), UInt8(ascii: "P"):
                         j &+= 2
                     default:
                         j &+= 1
                     }
-                } else if scratch[t.lowerBound &+ 1] == Byte.dash && !contains(t, Byte.eq)
+                } else if byte(t.lowerBound &+ 1) == Byte.dash && !contains(t, Byte.eq)
                     && Self.numactlValued.contains(hash(t))
                 {
                     j &+= 2
@@ -196,13 +209,12 @@ extension ScriptScanner {
         return j < count ? j : nil
     }
 
-    static let numactlValued: Set<UInt64> = Set(
-        ["--cpunodebind", "--membind", "--interleave", "--physcpubind", "--preferred"].map(ScriptText.hash))
+    static let numactlValued = Vocabulary.set(["--cpunodebind", "--membind", "--interleave", "--physcpubind", "--preferred"])
 
     func contains(_ t: Range<Int>, _ c: UInt8) -> Bool {
         var k = t.lowerBound
         while k < t.upperBound {
-            if scratch[k] == c { return true }
+            if byte(k) == c { return true }
             k &+= 1
         }
         return false
@@ -251,8 +263,7 @@ extension ScriptScanner {
     }
 
     static let javaJar = ScriptText.hash("-jar")
-    static let javaValued: Set<UInt64> = Set(
-        ["-cp", "-classpath", "--class-path", "-p", "--module-path"].map(ScriptText.hash))
+    static let javaValued = Vocabulary.set(["-cp", "-classpath", "--class-path", "-p", "--module-path"])
 
     /// An interpreter command: records its program (as the launcher program on a launcher line).
     mutating func interpreterCommand(at i: Int, java: Bool, depth: Int, onLauncherLine: Bool) {
@@ -260,7 +271,8 @@ extension ScriptScanner {
         case .torchLauncher(let k):
             handleLauncher(.torchrun, at: k, depth: depth &+ 1)
         case .token(let k):
-            let name = string(basename(toks[k]))
+            let script = basename(toks[k])
+            let name = string(script.isEmpty ? basename(toks[i]) : script)  // `python ""`
             if onLauncherLine { launcherProgram = name } else { lastPlain = name }
         }
     }
@@ -286,7 +298,7 @@ extension ScriptScanner {
             }
             var nameStart = t.lowerBound
             while nameStart < t.upperBound && nameStart &- t.lowerBound < 2
-                && (scratch[nameStart] == Byte.dash || scratch[nameStart] == Byte.plus)
+                && (byte(nameStart) == Byte.dash || byte(nameStart) == Byte.plus)
             {
                 nameStart &+= 1
             }
@@ -305,7 +317,7 @@ extension ScriptScanner {
                     value = nameStart &+ 1 ..< t.upperBound
                     arity = 0
                 } else {
-                    arity = Vocabulary.srunShortFlag(scratch[nameStart]) ? 0 : 1
+                    arity = Vocabulary.srunShortFlag(byte(nameStart)) ? 0 : 1
                 }
             } else if family == .charm && marks == 1 {
                 arity = 0  // +p8, -foo
@@ -329,6 +341,7 @@ extension ScriptScanner {
             let p = skipPrefixes(from: j, reserved: false)
         else { return }
         let base = basename(toks[p])
+        guard !base.isEmpty else { return }
         let entry = Vocabulary.commands[hash(base)]
         switch entry?.kind {
         case .utility?, .launcher?, .module?, .ml?:
@@ -349,7 +362,7 @@ extension ScriptScanner {
     func firstIndex(of c: UInt8, in t: Range<Int>) -> Int? {
         var k = t.lowerBound
         while k < t.upperBound {
-            if scratch[k] == c { return k }
+            if byte(k) == c { return k }
             k &+= 1
         }
         return nil
@@ -394,7 +407,7 @@ extension ScriptScanner {
         for prefix in Vocabulary.gpuModulePrefixes where length(t) >= prefix.count {
             var same = true
             for k in 0 ..< prefix.count {
-                let c = scratch[t.lowerBound &+ k]
+                let c = byte(t.lowerBound &+ k)
                 let lower = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
                 if lower != prefix[k] {
                     same = false
@@ -417,7 +430,7 @@ extension ScriptScanner {
         var itemStart = v.lowerBound
         var k = v.lowerBound
         while k <= v.upperBound {
-            if k == v.upperBound || scratch[k] == Byte.comma {
+            if k == v.upperBound || byte(k) == Byte.comma {
                 total = Swift.min(1 << 16, total &+ gpuItem(itemStart ..< k, kind))
                 itemStart = k &+ 1
             }
@@ -431,26 +444,26 @@ extension ScriptScanner {
         var s = item.lowerBound
         if kind == .gres {
             let gres: [UInt8] = [0x67, 0x72, 0x65, 0x73, 0x2F]  // "gres/"
-            if length(item) >= gres.count && (0 ..< gres.count).allSatisfy({ scratch[s &+ $0] == gres[$0] }) {
+            if length(item) >= gres.count && (0 ..< gres.count).allSatisfy({ byte(s &+ $0) == gres[$0] }) {
                 s &+= gres.count
             }
             let gpu: [UInt8] = [0x67, 0x70, 0x75]  // "gpu"
-            guard item.upperBound &- s >= 3, (0 ..< 3).allSatisfy({ scratch[s &+ $0] == gpu[$0] }),
-                item.upperBound &- s == 3 || scratch[s &+ 3] == Byte.colon
+            guard item.upperBound &- s >= 3, (0 ..< 3).allSatisfy({ byte(s &+ $0) == gpu[$0] }),
+                item.upperBound &- s == 3 || byte(s &+ 3) == Byte.colon
             else { return 0 }
         }
         // The number after the last colon (or the whole item).
         var lastField = s
         var k = s
         while k < item.upperBound {
-            if scratch[k] == Byte.colon { lastField = k &+ 1 }
+            if byte(k) == Byte.colon { lastField = k &+ 1 }
             k &+= 1
         }
         var value = 0
         var digits = 0
         k = lastField
-        while k < item.upperBound && Byte.isDigit(scratch[k]) {
-            if value < 1 << 16 { value = value &* 10 &+ Int(scratch[k] &- 0x30) }
+        while k < item.upperBound && Byte.isDigit(byte(k)) {
+            if value < 1 << 16 { value = value &* 10 &+ Int(byte(k) &- 0x30) }
             digits &+= 1
             k &+= 1
         }

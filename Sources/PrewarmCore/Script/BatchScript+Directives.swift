@@ -13,8 +13,7 @@ extension ScriptScanner {
         var i = 0
         var line = 0
         while i < n {
-            var e = i
-            while e < n && b[e] != Byte.nl { e &+= 1 }
+            let e = lineEnd(from: i)
             var end = e
             if end > i && b[end &- 1] == Byte.cr { end &-= 1 }
             if line == 0 && end &- i >= 2 && b[i] == Byte.hash && b[i &+ 1] == Byte.bang {
@@ -43,18 +42,14 @@ extension ScriptScanner {
 
     /// `#!/bin/bash -l` → `bash`; `#!/usr/bin/env -S python3 -u` → `python3`.
     mutating func readInterpreter(_ r: Range<Int>) {
-        scratch.removeAll(keepingCapacity: true)
         toks.removeAll(keepingCapacity: true)
         var i = r.lowerBound
         while i < r.upperBound && toks.count < 8 {
             while i < r.upperBound && Byte.isBlank(b[i]) { i &+= 1 }
             guard i < r.upperBound else { break }
-            let s = scratch.count
-            while i < r.upperBound && !Byte.isBlank(b[i]) {
-                scratch.append(b[i])
-                i &+= 1
-            }
-            toks.append(s ..< scratch.count)
+            let s = i
+            while i < r.upperBound && !Byte.isBlank(b[i]) { i &+= 1 }
+            toks.append(s ..< i)  // in place
         }
         guard !toks.isEmpty else { return }
         var program = basename(toks[0])
@@ -113,7 +108,7 @@ extension ScriptScanner {
                 scratch.append(c)
                 i &+= 1
             }
-            if scratch.count > s { toks.append(s ..< scratch.count) }
+            if scratch.count > s { toks.append(n &+ s ..< n &+ scratch.count) }
         }
         readDirectiveOptions()
     }
@@ -126,7 +121,7 @@ extension ScriptScanner {
             let t = toks[j]
             j &+= 1
             guard isOption(t) else { continue }  // sbatch rejects stray words; `hetjob` separates components
-            if scratch[t.lowerBound &+ 1] == Byte.dash {
+            if byte(t.lowerBound &+ 1) == Byte.dash {
                 guard length(t) > 2 else { break }  // `--` ends the options
                 var name = t.lowerBound &+ 2 ..< t.upperBound
                 var value: Range<Int>? = nil
@@ -142,7 +137,7 @@ extension ScriptScanner {
             }
             var k = t.lowerBound &+ 1
             while k < t.upperBound && directives.count < BatchScriptAnalysis.maxDirectives {
-                let c = scratch[k]
+                let c = byte(k)
                 guard let option = ScriptVocabulary.sbatchShort(c) else {
                     addDirective(string(k ..< k &+ 1), nil)  // unknown: kept under its letter
                     break

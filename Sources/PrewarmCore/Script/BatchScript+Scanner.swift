@@ -1,6 +1,10 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Byte values the scanner tests.
 enum Byte {
     static let tab: UInt8 = 0x09
@@ -44,6 +48,17 @@ enum Byte {
 
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
+    /// Bytes that end or change the state of an unquoted word: whitespace, quotes, `\\`, `(`, `{`, `)`,
+    /// `;`, `&`, `|`, `<`, `>`, as bit masks over 0–63 and 64–127. Other bytes (and all ≥ 128) are plain.
+    static let wordSpecialLow: UInt64 = 0x5800_03C5_0000_3E00
+    static let wordSpecialHigh: UInt64 = 0x1800_0001_1000_0000
+
+    @inline(__always) static func isPlainWordByte(_ c: UInt8) -> Bool {
+        if c >= 128 { return true }
+        if c < 64 { return (wordSpecialLow >> UInt64(c)) & 1 == 0 }
+        return (wordSpecialHigh >> UInt64(c &- 64)) & 1 == 0
+    }
+
     @inline(__always) static func isIdentifier(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || isDigit(c) || c == underscore
     }
@@ -60,17 +75,27 @@ struct ScriptScanner {
     static let maxDirectiveTokens = 32
     /// Longest here-document delimiter compared.
     static let maxDelimiter = 256
+    /// Bytes of a word kept after unquoting: longer words are cut (their basenames then come from the cut).
+    static let maxWordBytes = 512
+    /// Longest word or option name of the vocabulary, in bytes.
+    static let maxKnownWord = 40
     /// Nesting of launcher → interpreter → launcher resolution (`srun python -m torch.distributed.run …`).
     static let maxLauncherDepth = 3
 
     let b: UnsafeRawBufferPointer
     let n: Int
 
-    /// Unquoted tokens of the current command or `#SBATCH` line.
-    var scratch: [UInt8] = []
+    /// Tokens of the current command or `#SBATCH` line, as ranges in one index space: below `n` they are
+    /// bytes of the script itself (words without quotes or escapes, read in place), from `n` on they are
+    /// bytes of ``scratch`` (unquoted words) shifted by `n`. Read them with ``byte(_:)``.
     var toks: [Range<Int>] = []
-    /// Raw byte ranges of the words of the current command.
-    var words: [Range<Int>] = []
+    var scratch: [UInt8] = []
+    /// A word of the current command: its raw byte range, and whether it holds quotes or escapes.
+    struct Word {
+        var range: Range<Int>
+        var quoted: Bool
+    }
+    var words: [Word] = []
     /// Here-document: 0 none, 1 waiting for the delimiter word, 2 body starts at the next newline.
     var heredocState = 0
     var heredocStripTabs = false
@@ -132,7 +157,7 @@ struct ScriptScanner {
         var wordStart = 0
         var quote: UInt8 = 0
         var nest = 0
-        var digitsOnly = true
+        var quoted = false
         var redirect = false
         while i < n {
             let c = b[i]
@@ -157,13 +182,18 @@ struct ScriptScanner {
                     i &+= 1
                     continue
                 }
+                if Byte.isPlainWordByte(c) {
+                    i &+= 1
+                    while i < n && Byte.isPlainWordByte(b[i]) { i &+= 1 }
+                    continue
+                }
                 var separator = false
                 switch c {
                 case Byte.dquote, Byte.squote, Byte.backtick:
                     quote = c
-                    digitsOnly = false
+                    quoted = true
                 case Byte.backslash:
-                    digitsOnly = false
+                    quoted = true
                     if i &+ 2 < n && b[i &+ 1] == Byte.cr && b[i &+ 2] == Byte.nl { i &+= 2 } else { i &+= 1 }
                 case Byte.lparen:
                     // `$(…)`, `a=(…)`, `@(…)`: kept inside the word; otherwise a separator.
@@ -172,26 +202,24 @@ struct ScriptScanner {
                         || p == Byte.question || p == Byte.bang
                     {
                         nest = 1
-                        digitsOnly = false
                     } else {
                         separator = true
                     }
                 case Byte.lbrace:
-                    digitsOnly = false
                     if i > wordStart && b[i &- 1] == Byte.dollar { nest = 1 }
                 case Byte.space, Byte.tab, Byte.cr, Byte.nl, Byte.semi, Byte.amp, Byte.pipe, Byte.rparen, Byte.lt,
                     Byte.gt:
                     separator = true
                 default:
-                    if !Byte.isDigit(c) { digitsOnly = false }
+                    break
                 }
                 if !separator {
                     i &+= 1
                     continue
                 }
                 // A file-descriptor number glued to a redirection (`2>`) is not a word.
-                let fd = digitsOnly && (c == Byte.lt || c == Byte.gt)
-                finishWord(wordStart ..< i, drop: fd, redirect: &redirect)
+                let fd = (c == Byte.lt || c == Byte.gt) && isDescriptor(wordStart ..< i)
+                finishWord(Word(range: wordStart ..< i, quoted: quoted), drop: fd, redirect: &redirect)
                 inWord = false
             }
             switch c {
@@ -203,7 +231,7 @@ struct ScriptScanner {
                 if heredocState == 2 { i = skipHeredoc(from: i) }
                 heredocState = 0
             case Byte.hash:
-                while i < n && b[i] != Byte.nl { i &+= 1 }
+                i = lineEnd(from: i)
             case Byte.semi:
                 if caseDepth > 0 && i &+ 1 < n && b[i &+ 1] == Byte.semi {
                     endCommand(redirect: &redirect)
@@ -220,7 +248,7 @@ struct ScriptScanner {
                 if words.isEmpty {
                     // `((…))` arithmetic is skipped whole; `(` alone opens a subshell.
                     if i &+ 1 < n && b[i &+ 1] == Byte.lparen { i = skipParens(from: i) } else { i &+= 1 }
-                } else if words.count == 1 && ScriptText.hash(b, words[0]) == Self.forHash {
+                } else if words.count == 1 && ScriptText.hash(b, words[0].range) == Self.forHash {
                     loops &+= 1
                     words.removeAll(keepingCapacity: true)
                     i = skipParens(from: i)
@@ -267,21 +295,35 @@ struct ScriptScanner {
                     wordStart = i
                     quote = 0
                     nest = 0
-                    digitsOnly = false
+                    quoted = true
                 }
             default:
                 inWord = true
                 wordStart = i
                 quote = 0
                 nest = 0
-                digitsOnly = true
+                quoted = false
             }
         }
-        if inWord { finishWord(wordStart ..< n, drop: false, redirect: &redirect) }
+        if inWord { finishWord(Word(range: wordStart ..< n, quoted: quoted), drop: false, redirect: &redirect) }
         endCommand(redirect: &redirect)
     }
 
     static let forHash = ScriptText.hash("for")
+
+    /// Index of the next newline at or after `start`, or `n` (memchr: comments are much of a script).
+    @inline(__always) func lineEnd(from start: Int) -> Int {
+        guard start < n, let base = b.baseAddress else { return n }
+        guard let p = memchr(base + start, Int32(Byte.nl), n &- start) else { return n }
+        return base.distance(to: UnsafeRawPointer(p))
+    }
+
+    /// Whether a word is a file-descriptor number (`2` in `2>&1`).
+    func isDescriptor(_ r: Range<Int>) -> Bool {
+        guard !r.isEmpty && r.count <= 4 else { return false }
+        for k in r where !Byte.isDigit(b[k]) { return false }
+        return true
+    }
 
     /// Index after the parenthesis group opening at `start` (quotes ignored), or `n`.
     func skipParens(from start: Int) -> Int {
@@ -304,8 +346,7 @@ struct ScriptScanner {
     func skipHeredoc(from start: Int) -> Int {
         var p = start
         while p < n {
-            var e = p
-            while e < n && b[e] != Byte.nl { e &+= 1 }
+            let e = lineEnd(from: p)
             var s = p
             if heredocStripTabs { while s < e && b[s] == Byte.tab { s &+= 1 } }
             var end = e
@@ -327,12 +368,12 @@ struct ScriptScanner {
         return n
     }
 
-    mutating func finishWord(_ range: Range<Int>, drop: Bool, redirect: inout Bool) {
-        scanIdentifiers(range)
+    mutating func finishWord(_ word: Word, drop: Bool, redirect: inout Bool) {
+        scanIdentifiers(word.range)
         if heredocState == 1 {
             heredoc.removeAll(keepingCapacity: true)
             let b = self.b
-            Self.unquote(b, range, into: &heredoc, limit: Self.maxDelimiter)
+            Self.unquote(b, word.range, into: &heredoc, limit: Self.maxDelimiter)
             heredocState = 2
             return
         }
@@ -341,11 +382,12 @@ struct ScriptScanner {
             return
         }
         if drop { return }
-        if words.count < Self.maxWords { words.append(range) }
+        if words.count < Self.maxWords { words.append(word) }
     }
 
     /// Notes the environment variables that hint at an array job or GPUs, wherever they appear in a word.
     mutating func scanIdentifiers(_ range: Range<Int>) {
+        guard range.count >= 18 else { return }
         var start = -1
         var k = range.lowerBound
         while k <= range.upperBound {
@@ -375,7 +417,7 @@ struct ScriptScanner {
         guard !words.isEmpty else { return }
         if casePattern {
             // Words before `)` are a pattern; `esac` closes the case.
-            if ScriptText.hash(b, words[0]) == Self.esacHash {
+            if ScriptText.hash(b, words[0].range) == Self.esacHash {
                 caseDepth = Swift.max(0, caseDepth &- 1)
                 casePattern = false
             }
@@ -385,10 +427,16 @@ struct ScriptScanner {
         scratch.removeAll(keepingCapacity: true)
         toks.removeAll(keepingCapacity: true)
         let b = self.b
+        let n = self.n
         for w in words {
-            let s = scratch.count
-            Self.unquote(b, w, into: &scratch, limit: Int.max)
-            toks.append(s ..< scratch.count)
+            if w.quoted {
+                let s = scratch.count
+                Self.unquote(b, w.range, into: &scratch, limit: Self.maxWordBytes)
+                toks.append(n &+ s ..< n &+ scratch.count)
+            } else {
+                let r = w.range
+                toks.append(r.lowerBound ..< Swift.min(r.upperBound, r.lowerBound &+ Self.maxWordBytes))
+            }
         }
         words.removeAll(keepingCapacity: true)
         processCommand()
@@ -396,20 +444,35 @@ struct ScriptScanner {
 
     static let esacHash = ScriptText.hash("esac")
 
-    /// Appends the bytes of a shell word without its quotes, escapes and line continuations.
+    /// Appends the bytes of a shell word without its quotes, escapes and line continuations, at most `limit`.
     static func unquote(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, into out: inout [UInt8], limit: Int) {
         var i = Swift.max(0, r.lowerBound)
         let end = Swift.min(r.upperBound, b.count)
         var quote: UInt8 = 0
-        var written = 0
-        while i < end && written < limit {
+        var budget = limit
+        // Plain bytes are copied in runs; `run` is the start of the pending run.
+        var run = i
+        @inline(__always) func flush(_ upTo: Int) {
+            let count = Swift.min(upTo &- run, budget)
+            if count > 0 {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[run ..< run &+ count]))
+                budget &-= count
+            }
+        }
+        while i < end && budget > 0 {
+            if i &- run >= budget { break }  // the pending run already fills the budget
             let c = b[i]
             if quote == Byte.squote {
-                if c == Byte.squote { quote = 0 } else { out.append(c); written &+= 1 }
+                if c == Byte.squote {
+                    flush(i)
+                    quote = 0
+                    run = i &+ 1
+                }
                 i &+= 1
                 continue
             }
             if c == Byte.backslash {
+                flush(i)
                 let next: UInt8 = i &+ 1 < end ? b[i &+ 1] : 0
                 if next == Byte.nl {
                     i &+= 2
@@ -420,28 +483,33 @@ struct ScriptScanner {
                 } else if quote == Byte.dquote && next != Byte.dollar && next != Byte.backtick
                     && next != Byte.dquote && next != Byte.backslash
                 {
-                    out.append(c)
-                    written &+= 1
+                    run = i  // the backslash stays
                     i &+= 1
+                    continue
                 } else {
-                    out.append(next)
-                    written &+= 1
+                    run = i &+ 1  // the escaped byte starts the next run
                     i &+= 2
+                    continue
                 }
+                run = i
                 continue
             }
             if quote == Byte.dquote {
-                if c == Byte.dquote { quote = 0 } else { out.append(c); written &+= 1 }
+                if c == Byte.dquote {
+                    flush(i)
+                    quote = 0
+                    run = i &+ 1
+                }
                 i &+= 1
                 continue
             }
             if c == Byte.dquote || c == Byte.squote {
+                flush(i)
                 quote = c
-            } else {
-                out.append(c)
-                written &+= 1
+                run = i &+ 1
             }
             i &+= 1
         }
+        if budget > 0 { flush(Swift.min(i, end)) }
     }
 }

@@ -15,12 +15,29 @@ enum ScriptText {
         var nul = false
         var i = 0
         while i < n {
+            // Fast path: 8 ASCII bytes whose only control bytes are newlines.
+            if i &+ 8 <= n {
+                let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let high: UInt64 = 0x8080_8080_8080_8080
+                if x & high == 0 {
+                    let control = ~(x &+ 0x6060_6060_6060_6060) & high  // bytes < 0x20
+                    let del = (x &+ 0x0101_0101_0101_0101) & high  // 0x7F
+                    let y = x ^ 0x0A0A_0A0A_0A0A_0A0A
+                    let newline = ~(y &+ 0x7F7F_7F7F_7F7F_7F7F) & high  // bytes == 0x0A
+                    if control == newline && del == 0 {
+                        newlines &+= newline.nonzeroBitCount
+                        i &+= 8
+                        continue
+                    }
+                }
+            }
             let c = bytes[i]
             if c < 0x80 {
                 if c == 0x0A {
                     newlines &+= 1
                 } else if c == 0 {
                     nul = true
+                    break
                 } else if (c < 0x20 && c != 0x09 && c != 0x0B && c != 0x0C && c != 0x0D && c != 0x1B) || c == 0x7F {
                     bad &+= 1
                 }
@@ -65,6 +82,12 @@ enum ScriptText {
             }
             if !valid { bad &+= 1 }
             i &+= Swift.max(1, k)
+            if bad > n / 32 { break }
+        }
+        // Known binary: only the lines are still counted.
+        while i < n {
+            if bytes[i] == 0x0A { newlines &+= 1 }
+            i &+= 1
         }
         let lines = newlines &+ ((n > 0 && bytes[n &- 1] != 0x0A) ? 1 : 0)
         let isText = !nul && bad <= n / 32
@@ -107,7 +130,7 @@ enum ScriptText {
 
     /// A string from at most ``BatchScriptAnalysis/maxStringBytes`` bytes of `bytes[range]`, cut before an
     /// incomplete UTF-8 character; invalid sequences become U+FFFD.
-    static func boundedString(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+    static func boundedString(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
         let lower = Swift.max(0, Swift.min(range.lowerBound, bytes.count))
         let upper = Swift.max(lower, Swift.min(range.upperBound, bytes.count))
         var end = upper
@@ -120,7 +143,7 @@ enum ScriptText {
                 back &+= 1
             }
         }
-        let s = String(decoding: bytes[lower ..< end], as: UTF8.self)
+        let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lower ..< end]), as: UTF8.self)
         guard s.utf8.count > BatchScriptAnalysis.maxStringBytes else { return s }
         // Invalid bytes were replaced by 3-byte U+FFFD: cut again, at a scalar boundary.
         var out = String.UnicodeScalarView()

@@ -1,6 +1,51 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 
+/// A read-only open-addressing table keyed by ``ScriptText/hash(_:)`` values: a lookup is one or two
+/// probes without rehashing (a `Dictionary<UInt64, _>` would run SipHash on every lookup). Key 0 is
+/// never stored; ``ScriptScanner`` hashes words too long to be in a table to 0.
+struct WordTable<Value: Sendable>: Sendable {
+    private var keys: [UInt64]
+    private var values: [Value]
+    private let mask: Int
+
+    init(_ pairs: [(String, Value)], filler: Value) {
+        var size = 8
+        while size < pairs.count &* 4 { size &*= 2 }
+        keys = [UInt64](repeating: 0, count: size)
+        values = [Value](repeating: filler, count: size)
+        mask = size &- 1
+        for (word, value) in pairs {
+            let h = ScriptText.hash(word)
+            var slot = Self.slot(h, mask)
+            while keys[slot] != 0 && keys[slot] != h { slot = (slot &+ 1) & mask }
+            keys[slot] = h
+            values[slot] = value
+        }
+    }
+
+    @inline(__always) private static func slot(_ h: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (h ^ (h >> 32)) & UInt64(mask))
+    }
+
+    /// The value stored for hash `h`.
+    /// - Complexity: O(1) expected (the table is at most a quarter full).
+    subscript(_ h: UInt64) -> Value? {
+        guard h != 0 else { return nil }
+        var slot = Self.slot(h, mask)
+        while true {
+            let k = keys[slot]
+            if k == h { return values[slot] }
+            if k == 0 { return nil }
+            slot = (slot &+ 1) & mask
+        }
+    }
+
+    func contains(_ h: UInt64) -> Bool { self[h] != nil }
+}
+
+typealias WordSet = WordTable<Bool>
+
 /// The words and options the script analyser knows, keyed by ``ScriptText/hash(_:)`` so that a lookup
 /// hashes bytes in place and allocates nothing. A 64-bit collision would only misclassify one word.
 enum ScriptVocabulary {
@@ -44,10 +89,10 @@ enum ScriptVocabulary {
         var detail: UInt16 = 0
     }
 
-    static let commands: [UInt64: Entry] = {
-        var d: [UInt64: Entry] = [:]
+    static let commands: WordTable<Entry> = {
+        var d: [(String, Entry)] = []
         func add(_ kind: Kind, _ words: [String], detail: UInt16 = 0) {
-            for w in words { d[ScriptText.hash(w)] = Entry(kind: kind, detail: detail) }
+            for w in words { d.append((w, Entry(kind: kind, detail: detail))) }
         }
         add(.prefix, ["then", "else", "elif", "do", "if", "!", "{", "nohup", "builtin", "coproc"])
         add(.loopPrefix, ["while", "until"])
@@ -98,23 +143,23 @@ enum ScriptVocabulary {
         add(.optionPrefix, ["numactl"], detail: Prefix.numactl.rawValue)
         add(.optionPrefix, ["taskset"], detail: Prefix.taskset.rawValue)
         add(.optionPrefix, ["command"], detail: Prefix.command.rawValue)
-        return d
+        return WordTable(d, filler: Entry(kind: .utility))
     }()
 
     /// Interpreters whose `#!` line means the body is not shell.
-    static let nonShellInterpreters: Set<UInt64> = set([
+    static let nonShellInterpreters: WordSet = set([
         "perl", "Rscript", "R", "julia", "ruby", "node", "octave", "pypy", "pypy3", "awk", "gawk", "tclsh",
     ])
 
     /// sbatch long options that take no value (or only an optional `=value`).
-    static let sbatchFlags: Set<UInt64> = set([
+    static let sbatchFlags: WordSet = set([
         "exclusive", "requeue", "no-requeue", "hold", "wait", "parsable", "overcommit", "contiguous",
         "spread-job", "use-min-nodes", "test-only", "quiet", "verbose", "help", "usage", "version", "no-kill",
         "oversubscribe", "reboot", "ignore-pbs", "get-user-env", "immediate", "nice", "propagate", "x11",
     ])
 
     /// srun long options that take no value (or only an optional `=value`).
-    static let srunFlags: Set<UInt64> = set([
+    static let srunFlags: WordSet = set([
         "exclusive", "label", "unbuffered", "kill-on-bad-exit", "quiet", "verbose", "disable-status",
         "preserve-env", "hold", "immediate", "overcommit", "oversubscribe", "no-allocate", "pty", "multi-prog",
         "overlap", "exact", "whole", "contiguous", "test-only", "spread-job", "use-min-nodes",
@@ -123,7 +168,7 @@ enum ScriptVocabulary {
     ])
 
     /// MPI launcher options (leading dashes removed) that take no value.
-    static let mpiFlags: Set<UInt64> = set([
+    static let mpiFlags: WordSet = set([
         "oversubscribe", "nooversubscribe", "allow-run-as-root", "report-bindings", "tag-output",
         "timestamp-output", "display-map", "display-allocation", "display-devel-map", "v", "verbose", "q",
         "quiet", "noprefix", "nolocal", "use-hwthread-cpus", "genvall", "genvnone", "rr", "l", "print-rank-map",
@@ -133,20 +178,20 @@ enum ScriptVocabulary {
     ])
 
     /// MPI launcher options that take two values (`--mca btl self`, `-genv VAR value`).
-    static let mpiTwoValues: Set<UInt64> = set(["mca", "gmca", "genv", "env", "prtemca", "pmixmca"])
+    static let mpiTwoValues: WordSet = set(["mca", "gmca", "genv", "env", "prtemca", "pmixmca"])
 
     /// Distributed-training launcher options that take no value.
-    static let torchFlags: Set<UInt64> = set([
+    static let torchFlags: WordSet = set([
         "standalone", "no-python", "no_python", "m", "module", "run-path", "run_path", "force_multi",
         "force-multi", "multi_gpu", "multi-gpu", "use_deepspeed", "use_fsdp", "use_megatron_lm", "cpu",
         "no_local_rank", "bind_cores_to_rank", "debug", "quiet", "help", "h", "v", "verbose",
     ])
 
     /// charmrun `++` options that take no value.
-    static let charmFlags: Set<UInt64> = set(["local", "mpiexec", "verbose", "quiet", "scalable-start", "no-va"])
+    static let charmFlags: WordSet = set(["local", "mpiexec", "verbose", "quiet", "scalable-start", "no-va"])
 
     /// Options of unknown launchers that take no value.
-    static let genericFlags: Set<UInt64> = set(["v", "verbose", "q", "quiet", "h", "help", "l", "label"])
+    static let genericFlags: WordSet = set(["v", "verbose", "q", "quiet", "h", "help", "l", "label"])
 
     /// How an option value tells a GPU count.
     enum GPUValue {
@@ -157,21 +202,21 @@ enum ScriptVocabulary {
     }
 
     /// Options (directives, srun and training launchers) that give a GPU count.
-    static let gpuOptions: [UInt64: GPUValue] = {
-        var d: [UInt64: GPUValue] = [:]
-        for w in ["gres", "tres-per-node", "tres-per-task", "tres-per-job"] { d[ScriptText.hash(w)] = .gres }
+    static let gpuOptions: WordTable<GPUValue> = {
+        var d: [(String, GPUValue)] = []
+        for w in ["gres", "tres-per-node", "tres-per-task", "tres-per-job"] { d.append((w, .gres)) }
         for w in [
             "gpus", "G", "gpus-per-node", "gpus-per-task", "gpus-per-socket", "nproc_per_node", "nproc-per-node",
             "num_gpus", "num-gpus", "num_processes", "num-processes",
-        ] { d[ScriptText.hash(w)] = .count }
-        return d
+        ] { d.append((w, .count)) }
+        return WordTable(d, filler: .count)
     }()
 
     /// `module` subcommands that load their operands; `swap`/`switch` load their last one.
-    static let moduleLoad: Set<UInt64> = set(["load", "add", "try-load", "try-add", "load-any"])
-    static let moduleSwap: Set<UInt64> = set(["swap", "switch"])
+    static let moduleLoad: WordSet = set(["load", "add", "try-load", "try-add", "load-any"])
+    static let moduleSwap: WordSet = set(["swap", "switch"])
     /// `ml` subcommands that do not load (any other first operand is a module to load).
-    static let mlSubcommands: Set<UInt64> = set([
+    static let mlSubcommands: WordSet = set([
         "purge", "list", "avail", "av", "spider", "show", "help", "save", "restore", "use", "unuse", "whatis",
         "keyword", "unload", "rm", "del", "reset", "describe", "disable", "savelist", "is-loaded", "is-avail",
         "overview", "tablelist", "update", "refresh", "mt",
@@ -256,5 +301,5 @@ enum ScriptVocabulary {
         return .generic
     }
 
-    private static func set(_ words: [String]) -> Set<UInt64> { Set(words.map(ScriptText.hash)) }
+    static func set(_ words: [String]) -> WordSet { WordTable(words.map { ($0, true) }, filler: false) }
 }
