@@ -219,9 +219,7 @@ final class Engine: @unchecked Sendable {
             var lines = ["# prewarm job_submit profiler statistics", "stats " + statsLineUnlocked()]
             lines.append("# latency histogram: bucket_upper_ns count (non-empty buckets)")
             for (i, n) in histogram.buckets.enumerated() where n > 0 {
-                let upper = i == LatencyHistogram.bucketCount
-                    ? histogram.maxNanoseconds : UInt64(i + 1) * LatencyHistogram.bucketNanoseconds
-                lines.append("bucket \(upper) \(n)")
+                lines.append("bucket \(Swift.min(LatencyHistogram.upperBound(i), histogram.maxNanoseconds)) \(n)")
             }
             return (statsVersion, lines.joined(separator: "\n") + "\n")
         }

@@ -221,4 +221,11 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     #expect(h.quantileNanoseconds(1) == 10_000_000)
     #expect(h.maxNanoseconds == 10_000_000)
     #expect(h.summary.hasPrefix("count=101 "))
+    // Beyond 256 µs the buckets grow by 2^(1/4): 1 ms lands in a bucket whose bound is within 19 % above it.
+    var slow = LatencyHistogram()
+    for _ in 0 ..< 10 { slow.record(nanoseconds: 1_000_000) }
+    slow.record(nanoseconds: 2_000_000_000)
+    let p50 = slow.quantileNanoseconds(0.5)
+    #expect(p50 >= 1_000_000 && p50 <= 1_190_000, "\(p50)")
+    #expect(slow.quantileNanoseconds(1) == 2_000_000_000)
 }

@@ -1,20 +1,45 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 
-/// A fixed-size latency histogram: 250 ns buckets up to 256 µs, then one overflow bucket (with the maximum kept).
-/// Recording is O(1) with no allocation, so it can run on the submit path.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed-size latency histogram: 250 ns buckets up to 256 µs, then 48 buckets growing by 2^(1/4) up to about
+/// 1 s, then one overflow bucket (the maximum is kept exactly). Recording is O(1) with no allocation, so it can
+/// run on the submit path.
 public struct LatencyHistogram: Sendable, Equatable {
     public static let bucketNanoseconds: UInt64 = 250
+    /// Linear buckets.
     public static let bucketCount = 1024
-    public private(set) var buckets = [UInt64](repeating: 0, count: LatencyHistogram.bucketCount + 1)
+    /// Geometric buckets after the linear ones.
+    public static let geometricCount = 48
+    public private(set) var buckets = [UInt64](
+        repeating: 0, count: LatencyHistogram.bucketCount + LatencyHistogram.geometricCount + 1)
     public private(set) var count: UInt64 = 0
     public private(set) var totalNanoseconds: UInt64 = 0
     public private(set) var maxNanoseconds: UInt64 = 0
 
     public init() {}
 
+    /// Upper bound in nanoseconds of bucket `i` (the overflow bucket has none: `UInt64.max`).
+    public static func upperBound(_ i: Int) -> UInt64 {
+        if i < bucketCount { return UInt64(i + 1) * bucketNanoseconds }
+        let k = i - bucketCount
+        guard k < geometricCount else { return UInt64.max }
+        return UInt64((Double(UInt64(bucketCount) * bucketNanoseconds) * pow(2, Double(k + 1) / 4)).rounded())
+    }
+
+    static func index(_ ns: UInt64) -> Int {
+        let linear = ns / bucketNanoseconds
+        if linear < UInt64(bucketCount) { return Int(linear) }
+        var k = 0
+        while k < geometricCount, ns >= upperBound(bucketCount + k) { k += 1 }
+        return bucketCount + k
+    }
+
     public mutating func record(nanoseconds ns: UInt64) {
-        let i = Int(Swift.min(ns / Self.bucketNanoseconds, UInt64(Self.bucketCount)))
+        let i = Self.index(ns)
         buckets[i] &+= 1
         count &+= 1
         totalNanoseconds &+= ns
@@ -29,7 +54,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         for (i, n) in buckets.enumerated() {
             seen &+= n
             if seen >= target {
-                return i == Self.bucketCount ? maxNanoseconds : Swift.min(UInt64(i + 1) * Self.bucketNanoseconds, maxNanoseconds)
+                return Swift.min(Self.upperBound(i), maxNanoseconds)
             }
         }
         return maxNanoseconds
