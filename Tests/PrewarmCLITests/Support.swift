@@ -2,14 +2,24 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-/// Runs the built `prewarm` executable (SwiftPM builds it for this test target).
-func prewarm(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let bin = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// The built `prewarm` executable (SwiftPM builds it for this test target), or `$PREWARM_BIN`.
+let prewarmExecutable: URL = ProcessInfo.processInfo.environment["PREWARM_BIN"].map(URL.init(fileURLWithPath:))
+    ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/debug/prewarm")
-    let exe = ProcessInfo.processInfo.environment["PREWARM_BIN"].map(URL.init(fileURLWithPath:)) ?? bin
+
+/// Runs the built `prewarm` executable; `environment` replaces the inherited one when given.
+func prewarm(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    try run(prewarmExecutable, args, environment: environment)
+}
+
+/// Runs `executable` with `args`, capturing stdout and stderr.
+func run(_ executable: URL, _ args: [String], environment: [String: String]? = nil) throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
     let p = Process()
-    p.executableURL = exe
+    p.executableURL = executable
     p.arguments = args
+    if let environment { p.environment = environment }
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out
