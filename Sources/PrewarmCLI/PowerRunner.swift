@@ -116,11 +116,13 @@ enum PowerRunner {
                 defer { k -= 1 }
                 var status: Int32 = 0
                 let r = waitpid(running[k].pid, &status, WNOHANG)
+                let waitError = r < 0 ? errno : 0
                 let now = CLISupport.now()
-                if r == running[k].pid || (r < 0 && errno != EINTR) {
+                if r == running[k].pid || (r < 0 && waitError != EINTR) {
                     let child = running.remove(at: k)
                     reaped = true
-                    let outcome = r < 0 ? "result=failed error=\"waitpid: \(String(cString: strerror(errno)))\"" : describe(status)
+                    let outcome = r < 0
+                        ? "result=failed error=\"waitpid: \(String(cString: strerror(waitError)))\"" : describe(status)
                     let ok = r >= 0 && status == 0
                     if !ok { failed += 1 }
                     var line = "\(program.rawValue) node=\(child.node) \(outcome)"

@@ -31,13 +31,16 @@ public struct HostlistError: Error, Equatable, Sendable, CustomStringConvertible
 
     /// Byte offset (from 0) in the input where the problem was found.
     public var position: Int
+    /// What is wrong.
     public var reason: Reason
 
+    /// An error at byte `position` (from 0) for `reason`.
     public init(position: Int, reason: Reason) {
         self.position = position
         self.reason = reason
     }
 
+    /// `hostlist: column N: problem` (N counts bytes from 1).
     public var description: String {
         let what: String
         switch reason {

@@ -28,6 +28,7 @@ public struct PowerCommand: Sendable, Equatable {
     /// The words as written, placeholders unreplaced; the first is an absolute program path.
     public var words: [String]
 
+    /// A command of `words` (not checked: ``PowerConfiguration/parse(_:file:)`` checks what it reads).
     public init(words: [String]) { self.words = words }
 
     /// The argv for one node: every `{node}` in every word replaced by `node`.
@@ -40,7 +41,7 @@ public struct PowerCommand: Sendable, Equatable {
     /// Splits a command line into words: whitespace separates words; a double-quoted part may hold spaces
     /// (`"a b"`) and, inside it, `\"` and `\\` stand for `"` and `\`. Nothing else is special (no `$`, `'`,
     /// globbing or redirection: the words are spawned directly, never given to a shell).
-    /// - Returns: The words, or a message describing the problem.
+    /// - Returns: The words, or the problem (an unterminated quote).
     public static func split(_ text: String) -> Result<[String], SplitError> {
         var words: [String] = []
         var word: [UInt8] = []
@@ -79,6 +80,7 @@ public struct PowerCommand: Sendable, Equatable {
 
     /// Why ``split(_:)`` refused a command line.
     public struct SplitError: Error, Equatable, Sendable {
+        /// What is wrong and at which column.
         public var message: String
     }
 
@@ -119,8 +121,11 @@ public struct PowerConfiguration: Sendable, Equatable {
     /// The default file.
     public static let defaultPath = "/etc/slurm/prewarm-power.conf"
 
+    /// `ResumeCommand`: powers one node up (`prewarm resume`); nil when not configured.
     public var resumeCommand: PowerCommand?
+    /// `SuspendCommand`: powers one node down (`prewarm suspend`); nil when not configured.
     public var suspendCommand: PowerCommand?
+    /// `ResumeFailCommand`: handles one node that did not come up (`prewarm resume-fail`); nil when not configured.
     public var resumeFailCommand: PowerCommand?
     /// Seconds a node's command may run before it is sent SIGTERM (then SIGKILL 5 s later).
     public var timeout = 300
@@ -129,6 +134,7 @@ public struct PowerConfiguration: Sendable, Equatable {
     /// The log (appended to; Slurm closes the programs' stdio).
     public var logFile = "/var/log/prewarm/power.log"
 
+    /// The defaults: no commands, `Timeout=300`, `Parallel=16`, `LogFile=/var/log/prewarm/power.log`.
     public init() {}
 
     /// The command configured for `program`, if any.
