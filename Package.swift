@@ -32,6 +32,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Traces", dependencies: ["PrewarmCore", "CZlib"]),
         .systemLibrary(name: "CPrewarmSubmit", path: "Sources/CPrewarmSubmit"),
+        // libslurm's public API (libslurm-dev) for the daemon and the CLI; never linked into slurmctld.
+        .systemLibrary(name: "CSlurm", path: "Sources/CSlurm", providers: [.apt(["libslurm-dev"])]),
+        .target(name: "SlurmKit", dependencies: ["CSlurm", "PrewarmCore"]),
         .target(name: "PrewarmSubmit", dependencies: ["PrewarmCore", "CPrewarmSubmit"]),
         .target(
             name: "PrewarmSubmitLibrary",
@@ -47,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "PrewarmCLI",
             dependencies: [
-                "PrewarmCore", "Traces",
+                "PrewarmCore", "Traces", "SlurmKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]

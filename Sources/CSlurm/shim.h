@@ -1,0 +1,32 @@
+/*
+ * Prewarm — the parts of libslurm (public API, libslurm-dev) the daemon uses.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * SLURM_BIT(n) is a function-like macro, so Swift does not import the NODE_STATE_* flags: re-export them.
+ */
+#ifndef PREWARM_CSLURM_SHIM_H
+#define PREWARM_CSLURM_SHIM_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+static const uint32_t CS_NODE_STATE_BASE = NODE_STATE_BASE;
+static const uint32_t CS_NODE_STATE_CLOUD = NODE_STATE_CLOUD;
+static const uint32_t CS_NODE_STATE_DRAIN = NODE_STATE_DRAIN;
+static const uint32_t CS_NODE_STATE_COMPLETING = NODE_STATE_COMPLETING;
+static const uint32_t CS_NODE_STATE_NO_RESPOND = NODE_STATE_NO_RESPOND;
+static const uint32_t CS_NODE_STATE_POWERED_DOWN = NODE_STATE_POWERED_DOWN;
+static const uint32_t CS_NODE_STATE_FAIL = NODE_STATE_FAIL;
+static const uint32_t CS_NODE_STATE_POWERING_UP = NODE_STATE_POWERING_UP;
+static const uint32_t CS_NODE_STATE_MAINT = NODE_STATE_MAINT;
+static const uint32_t CS_NODE_STATE_POWERING_DOWN = NODE_STATE_POWERING_DOWN;
+static const uint32_t CS_NODE_STATE_PLANNED = NODE_STATE_PLANNED;
+static const uint32_t CS_NODE_STATE_POWER_DOWN = NODE_STATE_POWER_DOWN;
+static const uint32_t CS_NODE_STATE_POWER_UP = NODE_STATE_POWER_UP;
+static const uint32_t CS_NODE_STATE_POWER_DRAIN = NODE_STATE_POWER_DRAIN;
+static const uint32_t CS_JOB_STATE_BASE = JOB_STATE_BASE;
+static const uint32_t CS_NO_VAL = NO_VAL;
+static const uint32_t CS_INFINITE = INFINITE;
+
+#endif

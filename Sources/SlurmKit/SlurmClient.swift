@@ -1,0 +1,275 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// The daemon's view of a live Slurm: nodes, partitions and jobs as Swift values, and node power requests.
+// C types stay in this file; every call to libslurm goes through one protocol (``SlurmClient``) so tests can
+// wrap the real client and inject faults.
+
+internal import CSlurm
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The base state of a node (Slurm's `enum node_states`).
+public enum NodeBaseState: String, Sendable {
+    case unknown, down, idle, allocated, error, mixed, future
+}
+
+/// Node state flags the daemon reads (a subset of Slurm's `NODE_STATE_*` bits).
+public struct NodeFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let cloud = NodeFlags(rawValue: 1 << 0)
+    public static let drain = NodeFlags(rawValue: 1 << 1)
+    public static let completing = NodeFlags(rawValue: 1 << 2)
+    public static let notResponding = NodeFlags(rawValue: 1 << 3)
+    public static let poweredDown = NodeFlags(rawValue: 1 << 4)
+    public static let fail = NodeFlags(rawValue: 1 << 5)
+    public static let poweringUp = NodeFlags(rawValue: 1 << 6)
+    public static let maintenance = NodeFlags(rawValue: 1 << 7)
+    public static let poweringDown = NodeFlags(rawValue: 1 << 8)
+    public static let planned = NodeFlags(rawValue: 1 << 9)
+    public static let powerDownRequested = NodeFlags(rawValue: 1 << 10)
+    public static let powerUpRequested = NodeFlags(rawValue: 1 << 11)
+}
+
+public struct SlurmNode: Sendable, Equatable {
+    public var name: String
+    public var base: NodeBaseState
+    public var flags: NodeFlags
+    public var cpus: Int
+    public var weight: Int
+    public var partitions: [String]
+    public var reason: String
+    /// Unix time the node last booted (0 when unknown).
+    public var bootTime: Int64
+
+    public init(
+        name: String, base: NodeBaseState, flags: NodeFlags, cpus: Int = 1, weight: Int = 1, partitions: [String] = [],
+        reason: String = "", bootTime: Int64 = 0
+    ) {
+        self.name = name
+        self.base = base
+        self.flags = flags
+        self.cpus = cpus
+        self.weight = weight
+        self.partitions = partitions
+        self.reason = reason
+        self.bootTime = bootTime
+    }
+}
+
+public enum JobState: Sendable, Equatable {
+    case pending, running, suspended, completed, cancelled, failed, timeout, nodeFail, preempted, bootFail, deadline,
+        outOfMemory
+    case other(UInt32)
+
+    init(raw: UInt32) {
+        let all: [JobState] = [
+            .pending, .running, .suspended, .completed, .cancelled, .failed, .timeout, .nodeFail, .preempted, .bootFail,
+            .deadline, .outOfMemory,
+        ]
+        self = raw < UInt32(all.count) ? all[Int(raw)] : .other(raw)
+    }
+
+    /// The job has left the system.
+    public var isFinished: Bool {
+        switch self {
+        case .pending, .running, .suspended: return false
+        default: return true
+        }
+    }
+}
+
+public struct SlurmJob: Sendable, Equatable {
+    public var id: UInt32
+    /// Array master job id (0 when not an array task) and task id.
+    public var arrayJobID: UInt32
+    public var arrayTaskID: UInt32
+    public var userID: UInt32
+    public var account: String
+    public var name: String
+    public var partition: String
+    public var state: JobState
+    /// Slurm's pending reason code (`enum job_state_reason`).
+    public var reasonCode: UInt16
+    public var submitTime: Int64
+    public var eligibleTime: Int64
+    /// Actual start (running/finished) or Slurm's expected start (pending; 0 when unknown).
+    public var startTime: Int64
+    /// Actual end (finished) or expected end (running).
+    public var endTime: Int64
+    /// Minutes, -1 for INFINITE/unset.
+    public var timeLimitMinutes: Int64
+    public var cpus: Int
+    public var nodeCount: Int
+    /// Allocated nodes (hostlist syntax), "" when none.
+    public var nodes: String
+    public var adminComment: String
+    public var dependency: String
+}
+
+public struct SlurmPartition: Sendable, Equatable {
+    public var name: String
+    /// Member nodes in hostlist syntax.
+    public var nodes: String
+}
+
+/// A failed libslurm call, with Slurm's errno and message.
+public struct SlurmError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var operation: String
+    public var code: Int32
+    public var message: String
+    public init(operation: String, code: Int32, message: String) {
+        self.operation = operation
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(operation): \(message) (slurm errno \(code))" }
+}
+
+public enum PowerRequest: Sendable, Equatable {
+    case up
+    case down
+    /// Power down once the node's jobs have finished, accepting no new ones (`power_down_asap`).
+    case downAsap
+}
+
+/// Everything the daemon asks of Slurm. Blocking RPCs: call from one thread.
+public protocol SlurmClient: AnyObject {
+    func loadNodes() throws(SlurmError) -> [SlurmNode]
+    func loadPartitions() throws(SlurmError) -> [SlurmPartition]
+    func loadJobs() throws(SlurmError) -> [SlurmJob]
+    /// Requests a power change for `nodes` (hostlist syntax).
+    func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError)
+}
+
+/// The real client, over libslurm (the `SLURM_CONF` environment variable picks the cluster).
+public final class LibSlurmClient: SlurmClient {
+    nonisolated(unsafe) private static var initialised = false
+
+    public init() {
+        if !Self.initialised {
+            slurm_init(nil)
+            Self.initialised = true
+        }
+    }
+
+    private func failure(_ operation: String) -> SlurmError {
+        let code = slurm_get_errno()
+        let text = slurm_strerror(code).map { String(cString: $0) } ?? "unknown error"
+        return SlurmError(operation: operation, code: code, message: text)
+    }
+
+    public func loadNodes() throws(SlurmError) -> [SlurmNode] {
+        var message: UnsafeMutablePointer<node_info_msg_t>?
+        guard slurm_load_node(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
+            throw failure("slurm_load_node")
+        }
+        defer { slurm_free_node_info_msg(m) }
+        // node_info_t.partitions is filled from the partition table only on request.
+        var parts: UnsafeMutablePointer<partition_info_msg_t>?
+        if slurm_load_partitions(0, &parts, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let p = parts {
+            slurm_populate_node_partitions(m, p)
+            slurm_free_partition_info_msg(p)
+        }
+        var out: [SlurmNode] = []
+        let count = Int(m.pointee.record_count)
+        out.reserveCapacity(count)
+        guard let array = m.pointee.node_array else { return out }
+        for i in 0 ..< count {
+            let n = array[i]
+            guard let name = n.name else { continue }  // holes in the table
+            out.append(SlurmNode(
+                name: String(cString: name), base: Self.base(n.node_state), flags: Self.flags(n.node_state),
+                cpus: Int(n.cpus), weight: Int(n.weight),
+                partitions: n.partitions.map { String(cString: $0).split(separator: ",").map(String.init) } ?? [],
+                reason: n.reason.map { String(cString: $0) } ?? "", bootTime: Int64(n.boot_time)))
+        }
+        return out
+    }
+
+    public func loadPartitions() throws(SlurmError) -> [SlurmPartition] {
+        var message: UnsafeMutablePointer<partition_info_msg_t>?
+        guard slurm_load_partitions(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
+            throw failure("slurm_load_partitions")
+        }
+        defer { slurm_free_partition_info_msg(m) }
+        var out: [SlurmPartition] = []
+        guard let array = m.pointee.partition_array else { return out }
+        for i in 0 ..< Int(m.pointee.record_count) {
+            let p = array[i]
+            guard let name = p.name else { continue }
+            out.append(SlurmPartition(name: String(cString: name), nodes: p.nodes.map { String(cString: $0) } ?? ""))
+        }
+        return out
+    }
+
+    public func loadJobs() throws(SlurmError) -> [SlurmJob] {
+        var message: UnsafeMutablePointer<job_info_msg_t>?
+        guard slurm_load_jobs(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
+            throw failure("slurm_load_jobs")
+        }
+        defer { slurm_free_job_info_msg(m) }
+        var out: [SlurmJob] = []
+        let count = Int(m.pointee.record_count)
+        out.reserveCapacity(count)
+        guard let array = m.pointee.job_array else { return out }
+        func text(_ p: UnsafeMutablePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
+        for i in 0 ..< count {
+            let j = array[i]
+            out.append(SlurmJob(
+                id: j.job_id, arrayJobID: j.array_job_id, arrayTaskID: j.array_task_id, userID: j.user_id,
+                account: text(j.account), name: text(j.name), partition: text(j.partition),
+                state: JobState(raw: j.job_state & CS_JOB_STATE_BASE), reasonCode: j.state_reason,
+                submitTime: Int64(j.submit_time), eligibleTime: Int64(j.eligible_time), startTime: Int64(j.start_time),
+                endTime: Int64(j.end_time),
+                timeLimitMinutes: (j.time_limit == CS_INFINITE || j.time_limit == CS_NO_VAL) ? -1 : Int64(j.time_limit),
+                cpus: Int(j.num_cpus), nodeCount: Int(j.num_nodes), nodes: text(j.nodes),
+                adminComment: text(j.admin_comment), dependency: text(j.dependency)))
+        }
+        return out
+    }
+
+    public func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError) {
+        var message = update_node_msg_t()
+        slurm_init_update_node_msg(&message)
+        guard let names = strdup(nodes) else { throw SlurmError(operation: "strdup", code: ENOMEM, message: "out of memory") }
+        defer { free(names) }
+        message.node_names = names
+        switch request {
+        case .up: message.node_state = CS_NODE_STATE_POWER_UP
+        case .down: message.node_state = CS_NODE_STATE_POWER_DOWN
+        case .downAsap: message.node_state = CS_NODE_STATE_POWER_DOWN | CS_NODE_STATE_POWER_DRAIN
+        }
+        guard slurm_update_node(&message) == SLURM_SUCCESS else {
+            throw failure("slurm_update_node \(nodes) \(request)")
+        }
+    }
+
+    static func base(_ state: UInt32) -> NodeBaseState {
+        switch state & CS_NODE_STATE_BASE {
+        case 1: return .down
+        case 2: return .idle
+        case 3: return .allocated
+        case 4: return .error
+        case 5: return .mixed
+        case 6: return .future
+        default: return .unknown
+        }
+    }
+
+    static func flags(_ s: UInt32) -> NodeFlags {
+        var f = NodeFlags()
+        let map: [(UInt32, NodeFlags)] = [
+            (CS_NODE_STATE_CLOUD, .cloud), (CS_NODE_STATE_DRAIN, .drain), (CS_NODE_STATE_COMPLETING, .completing),
+            (CS_NODE_STATE_NO_RESPOND, .notResponding), (CS_NODE_STATE_POWERED_DOWN, .poweredDown),
+            (CS_NODE_STATE_FAIL, .fail), (CS_NODE_STATE_POWERING_UP, .poweringUp), (CS_NODE_STATE_MAINT, .maintenance),
+            (CS_NODE_STATE_POWERING_DOWN, .poweringDown), (CS_NODE_STATE_PLANNED, .planned),
+            (CS_NODE_STATE_POWER_DOWN, .powerDownRequested), (CS_NODE_STATE_POWER_UP, .powerUpRequested),
+        ]
+        for (bit, flag) in map where s & bit != 0 { f.insert(flag) }
+        return f
+    }
+}
