@@ -7,6 +7,6 @@ struct Prewarm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prewarm",
         abstract: "Predict job runtimes and cluster demand so Slurm nodes are powered before jobs need them.",
-        subcommands: [Evaluate.self, Features.self, TraceInfo.self, ForestBench.self, Simulate.self, Train.self, Predict.self]
+        subcommands: [Evaluate.self, Features.self, TraceInfo.self, ForestBench.self, PredictBench.self, Simulate.self, Train.self, Predict.self]
     )
 }
