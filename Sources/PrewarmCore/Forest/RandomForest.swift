@@ -286,6 +286,50 @@ public struct RandomForest: Sendable {
         }
     }
 
+    /// ``predict(_:into:)`` and ``forEachNeighbour(_:_:)`` from one traversal: writes the same mean outputs
+    /// (same summation order, so bit-identical) and visits the same neighbours with the same weights, in the
+    /// same order. Allocation-free.
+    /// - Complexity: O(treeCount · (depth + leaf size)).
+    @inline(__always)
+    func predict(
+        _ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>,
+        neighbours body: (_ row: Int32, _ weight: Float) -> Void
+    ) {
+        let n = min(out.count, outputCount)
+        let k = outputCount
+        let trees = Double(max(treeCount, 1))
+        for o in 0 ..< n { out[o] = 0 }
+        leafValues.withUnsafeBufferPointer { values in
+            treeSampleStart.withUnsafeBufferPointer { sampleStart in
+                treeLeafStart.withUnsafeBufferPointer { leafStart in
+                    leafSampleOffset.withUnsafeBufferPointer { offsets in
+                        sampleRows.withUnsafeBufferPointer { rows in
+                            sampleCounts.withUnsafeBufferPointer { counts in
+                                forEachLeaf(x) { tree, leaf in
+                                    let valueBase = leaf &* k
+                                    for o in 0 ..< n { out[o] += values[valueBase &+ o] }
+                                    let base = sampleStart[tree]
+                                    let first = base &+ Int(offsets[leaf])
+                                    let end = leaf &+ 1 < leafStart[tree &+ 1]
+                                        ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
+                                    var total = 0
+                                    for i in first ..< end { total &+= Int(counts[i]) }
+                                    guard total > 0 else { return }
+                                    let scale = 1 / (Double(total) * trees)
+                                    for i in first ..< end {
+                                        body(rows[i], Float(Double(counts[i]) * scale))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let meanScale = 1 / Float(max(treeCount, 1))
+        for o in 0 ..< n { out[o] *= meanScale }
+    }
+
     /// Weighted quantiles (Meinshausen's quantile regression forest) of the stored training targets of
     /// `output` among the neighbours of `x`.
     ///
