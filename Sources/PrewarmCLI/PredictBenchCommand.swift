@@ -49,6 +49,33 @@ struct PredictBench: ParsableCommand {
             perJob.append((CLISupport.now() - t0) / Double(chosen.count))
         }
         perJob.sort()
+        // Breakdown: the history snapshot alone, then the runtime model alone on precomputed snapshots.
+        let t0 = CLISupport.now()
+        var snapshots: [SubmitSnapshot] = []
+        snapshots.reserveCapacity(chosen.count)
+        for job in chosen { snapshots.append(SubmitModel.masked(m.history.snapshot(job, load: ClusterLoad()))) }
+        let t1 = CLISupport.now()
+        var check: Float = 0
+        for s in snapshots { check += m.runtime.predict(s).point }
+        let t2 = CLISupport.now()
+        if check.isNaN { print("nan") }
+        // The forest alone: mean outputs, and the neighbour visit.
+        var means = [Float](repeating: 0, count: RuntimeCandidate.count)
+        var visits = 0
+        let t3 = CLISupport.now()
+        for s in snapshots {
+            s.features.withUnsafeBufferPointer { x in means.withUnsafeMutableBufferPointer { m.runtime.forest.predict(x, into: $0) } }
+        }
+        let t4 = CLISupport.now()
+        for s in snapshots {
+            s.features.withUnsafeBufferPointer { x in m.runtime.forest.forEachNeighbour(x) { _, _ in visits += 1 } }
+        }
+        let t5 = CLISupport.now()
+        print(String(format: "  forest means %.2f us, forest neighbours %.2f us (%.0f visits per job)",
+                     (t4 - t3) / Double(chosen.count) * 1e6, (t5 - t4) / Double(chosen.count) * 1e6,
+                     Double(visits) / Double(chosen.count)))
+        print(String(format: "  snapshot+mask %.2f us, runtime.predict %.2f us (varied)",
+                     (t1 - t0) / Double(chosen.count) * 1e6, (t2 - t1) / Double(chosen.count) * 1e6))
         // Same job repeated, for comparison with `predict --repeat-timing`.
         var same = 0.0
         if let job = chosen.first {

@@ -41,6 +41,9 @@ public struct RandomForest: Sendable {
     let sampleCounts: [UInt8]
     /// Training targets, row-major `trainingRows × outputCount`.
     let targets: [Float]
+    /// Per entry of `sampleRows`, its neighbour weight `multiplicity / (leaf in-bag size × treeCount)`, exactly as
+    /// ``forEachNeighbour(_:_:)`` computes it. Derived when the forest is built or decoded, not stored in files.
+    let sampleWeights: [Float]
 
     /// Number of trees.
     public var treeCount: Int { treeNodeStart.count - 1 }
@@ -102,6 +105,22 @@ public struct RandomForest: Sendable {
         treeNodeStart = nodeStart
         treeLeafStart = leafStart
         treeSampleStart = sampleStart
+        // Same expressions as forEachNeighbour's, so the weights are bit-identical.
+        let treeScale = Double(max(trees.count, 1))
+        var weights = [Float](repeating: 0, count: counts.count)
+        for t in 0 ..< trees.count {
+            for leaf in leafStart[t] ..< leafStart[t + 1] {
+                let first = sampleStart[t] + Int(offsets[leaf])
+                let end = leaf + 1 < leafStart[t + 1] ? sampleStart[t] + Int(offsets[leaf + 1]) : sampleStart[t + 1]
+                guard first < end else { continue }
+                var total = 0
+                for i in first ..< end { total &+= Int(counts[i]) }
+                guard total > 0 else { continue }
+                let scale = 1 / (Double(total) * treeScale)
+                for i in first ..< end { weights[i] = Float(Double(counts[i]) * scale) }
+            }
+        }
+        sampleWeights = weights
         nodes = packed
         leafValues = values
         leafSampleOffset = offsets
@@ -170,6 +189,16 @@ public struct RandomForest: Sendable {
     /// A short `x` is padded with NaN in a temporary (stack) buffer first.
     @inline(__always)
     private func forEachLeaf(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
+        forEachLeafGroup(x) { first, leaves in
+            for j in 0 ..< leaves.count { body(first &+ j, leaves[j]) }
+        }
+    }
+
+    /// Calls `body(firstTree, globalLeafIndices)` for each group of up to ``lockstepTrees`` consecutive trees,
+    /// in tree order, with the leaves `x` reaches in them. A short `x` is padded with NaN in a temporary
+    /// (stack) buffer first.
+    @inline(__always)
+    private func forEachLeafGroup(_ x: UnsafeBufferPointer<Float>, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
         if x.count >= featureCount {
             walk(x, body)
         } else {
@@ -185,7 +214,7 @@ public struct RandomForest: Sendable {
     /// Requires `x.count >= featureCount`; node, feature and leaf indices are valid by construction
     /// (training) or by validation (deserialization).
     @inline(__always)
-    private func walk(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
+    private func walk(_ x: UnsafeBufferPointer<Float>, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
         treeNodeStart.withUnsafeBufferPointer { nodeStart in
             treeLeafStart.withUnsafeBufferPointer { leafStart in
                 nodes.withUnsafeBufferPointer { nodes in
@@ -210,8 +239,9 @@ public struct RandomForest: Sendable {
                                 }
                             }
                             for j in 0 ..< group {
-                                body(first &+ j, leafStart[first &+ j] &+ Int(nodes[current[j]].leaf))
+                                current[j] = leafStart[first &+ j] &+ Int(nodes[current[j]].leaf)
                             }
+                            body(first, UnsafeBufferPointer(rebasing: current[0 ..< group]))
                             first &+= group
                         }
                     }
@@ -297,27 +327,30 @@ public struct RandomForest: Sendable {
     ) {
         let n = min(out.count, outputCount)
         let k = outputCount
-        let trees = Double(max(treeCount, 1))
         for o in 0 ..< n { out[o] = 0 }
         leafValues.withUnsafeBufferPointer { values in
-            treeSampleStart.withUnsafeBufferPointer { sampleStart in
-                treeLeafStart.withUnsafeBufferPointer { leafStart in
-                    leafSampleOffset.withUnsafeBufferPointer { offsets in
-                        sampleRows.withUnsafeBufferPointer { rows in
-                            sampleCounts.withUnsafeBufferPointer { counts in
-                                forEachLeaf(x) { tree, leaf in
-                                    let valueBase = leaf &* k
-                                    for o in 0 ..< n { out[o] += values[valueBase &+ o] }
-                                    let base = sampleStart[tree]
-                                    let first = base &+ Int(offsets[leaf])
-                                    let end = leaf &+ 1 < leafStart[tree &+ 1]
-                                        ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
-                                    var total = 0
-                                    for i in first ..< end { total &+= Int(counts[i]) }
-                                    guard total > 0 else { return }
-                                    let scale = 1 / (Double(total) * trees)
-                                    for i in first ..< end {
-                                        body(rows[i], Float(Double(counts[i]) * scale))
+            sampleWeights.withUnsafeBufferPointer { sampleWeights in
+                treeSampleStart.withUnsafeBufferPointer { sampleStart in
+                    treeLeafStart.withUnsafeBufferPointer { leafStart in
+                        leafSampleOffset.withUnsafeBufferPointer { offsets in
+                            sampleRows.withUnsafeBufferPointer { rows in
+                                forEachLeafGroup(x) { firstTree, leaves in
+                                    // Two passes over the group's leaves: the first, short and without
+                                    // dependencies between trees, lets the CPU overlap their cache misses.
+                                    for leaf in leaves {
+                                        let valueBase = leaf &* k
+                                        for o in 0 ..< n { out[o] += values[valueBase &+ o] }
+                                    }
+                                    for j in 0 ..< leaves.count {
+                                        let leaf = leaves[j]
+                                        let tree = firstTree &+ j
+                                        let base = sampleStart[tree]
+                                        let first = base &+ Int(offsets[leaf])
+                                        let end = leaf &+ 1 < leafStart[tree &+ 1]
+                                            ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
+                                        for i in first ..< end {
+                                            body(rows[i], sampleWeights[i])
+                                        }
                                     }
                                 }
                             }

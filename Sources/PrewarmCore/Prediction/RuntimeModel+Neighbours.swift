@@ -26,7 +26,8 @@ struct CandidateOrder: Sendable {
 
     /// Training rows.
     let rows: Int
-    /// `rank[j * rows + row]`: the position of `row` in candidate `j`'s ascending order (ties by row).
+    /// `rank[row * candidates + j]`: the position of `row` in candidate `j`'s ascending order (ties by row); a
+    /// row's ranks share a cache line.
     let rank: [Int32]
     /// `entries[j * rows + rank]`.
     let entries: [Entry]
@@ -63,7 +64,7 @@ struct CandidateOrder: Sendable {
             for (position, key) in keys.enumerated() {
                 let row = Int(truncatingIfNeeded: key & 0xFFFF_FFFF)
                 let r = logRatios[row &* k &+ j]
-                rank[j &* rows &+ row] = Int32(truncatingIfNeeded: position)
+                rank[row &* k &+ j] = Int32(truncatingIfNeeded: position)
                 entries[j &* rows &+ position] = Entry(
                     up: exp(Double(r)), down: exp(-Double(r)), ratio: r, row: Int32(truncatingIfNeeded: row))
             }
@@ -85,13 +86,20 @@ final class PredictionWorkspace {
     let weights: UnsafeMutablePointer<Float>
     /// Bitmap over training rows: the row is a neighbour (its weight is in `weights`).
     let seen: UnsafeMutablePointer<UInt64>
-    /// Bitmap over one candidate's ranks, cleared as it is read.
+    /// Per refined candidate (`slots` of them), a bitmap over its ranks, cleared as it is read.
     let ranks: UnsafeMutablePointer<UInt64>
     /// The neighbour rows, each once, in the order first reached.
     let touched: UnsafeMutablePointer<Int32>
-    /// Per refined candidate (`slots` of them), its neighbours' ranks and weights in ascending log-ratio order.
-    let slotRank: UnsafeMutablePointer<Int32>
-    let slotWeight: UnsafeMutablePointer<Float>
+    /// Per refined candidate (`slots` of them, `rows` each), its neighbours in ascending log-ratio order.
+    let slotNeighbours: UnsafeMutablePointer<Neighbour>
+
+    /// One neighbour of a candidate: its log-ratio with `exp(±r)`, and its merged weight.
+    struct Neighbour {
+        var up: Double
+        var down: Double
+        var ratio: Float
+        var weight: Float
+    }
 
     init(rows: Int, slots: Int) {
         self.rows = max(rows, 1)
@@ -101,14 +109,13 @@ final class PredictionWorkspace {
         weights.initialize(repeating: 0, count: self.rows)
         seen = .allocate(capacity: words)
         seen.initialize(repeating: 0, count: words)
-        ranks = .allocate(capacity: words)
-        ranks.initialize(repeating: 0, count: words)
+        ranks = .allocate(capacity: words &* self.slots)
+        ranks.initialize(repeating: 0, count: words &* self.slots)
         touched = .allocate(capacity: self.rows)
         touched.initialize(repeating: 0, count: self.rows)
-        slotRank = .allocate(capacity: self.rows &* self.slots)
-        slotRank.initialize(repeating: 0, count: self.rows &* self.slots)
-        slotWeight = .allocate(capacity: self.rows &* self.slots)
-        slotWeight.initialize(repeating: 0, count: self.rows &* self.slots)
+        slotNeighbours = .allocate(capacity: self.rows &* self.slots)
+        slotNeighbours.initialize(
+            repeating: Neighbour(up: 1, down: 1, ratio: 0, weight: 0), count: self.rows &* self.slots)
     }
 
     deinit {
@@ -116,8 +123,7 @@ final class PredictionWorkspace {
         seen.deallocate()
         ranks.deallocate()
         touched.deallocate()
-        slotRank.deallocate()
-        slotWeight.deallocate()
+        slotNeighbours.deallocate()
     }
 }
 

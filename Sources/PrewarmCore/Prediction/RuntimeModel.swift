@@ -250,24 +250,34 @@ public struct RuntimeModel: Sendable {
         var counts = (0, 0, 0)
         var totals = (0.0, 0.0, 0.0)
         return order.entries.withUnsafeBufferPointer { allEntries in
-            order.rank.withUnsafeBufferPointer { allRanks in
+            order.rank.withUnsafeBufferPointer { rank in
+                // Mark every neighbour's rank in each considered candidate's bitmap: one pass over the rows.
+                var low = ws.words
+                var high = 0
+                for i in 0 ..< touchedCount {
+                    let base = Int(touched[i]) &* k
+                    for slot in 0 ..< considered {
+                        let p = Int(rank[base &+ ranked[slot]])
+                        let word = p &>> 6
+                        ws.ranks[slot &* ws.words &+ word] |= 1 &<< UInt64(p & 63)
+                        low = Swift.min(low, word)
+                        high = Swift.max(high, word)
+                    }
+                }
                 for slot in 0 ..< considered {
                     let j = ranked[slot]
                     let entries = UnsafeBufferPointer(rebasing: allEntries[(j &* n) ..< (j &* n &+ n)])
-                    let slotRank = ws.slotRank + slot &* n
-                    let slotWeight = ws.slotWeight + slot &* n
+                    let neighbours = ws.slotNeighbours + slot &* n
                     let (count, total, above) = Self.neighboursInOrder(
-                        touched: touched, touchedCount: touchedCount, weights: weights,
-                        rank: UnsafeBufferPointer(rebasing: allRanks[(j &* n) ..< (j &* n &+ n)]), entries: entries,
-                        bits: ws.ranks, words: ws.words, slotRank: slotRank, slotWeight: slotWeight)
+                        bits: ws.ranks + slot &* ws.words, low: low, high: high, weights: weights, entries: entries,
+                        into: neighbours)
                     switch slot {
                     case 0: (counts.0, totals.0) = (count, total)
                     case 1: (counts.1, totals.1) = (count, total)
                     default: (counts.2, totals.2) = (count, total)
                     }
                     let (shift, score) = refine
-                        ? Self.bestShift(
-                            count: count, above: above, slotRank: slotRank, slotWeight: slotWeight, entries: entries)
+                        ? Self.bestShift(UnsafeBufferPointer(start: neighbours, count: count), above: above)
                         : (0, Double(means[j]))
                     if score > best {
                         best = score
@@ -278,19 +288,17 @@ public struct RuntimeModel: Sendable {
                 let bestK = ranked[bestSlot]
                 let count = bestSlot == 0 ? counts.0 : bestSlot == 1 ? counts.1 : counts.2
                 let bestTotal = bestSlot == 0 ? totals.0 : bestSlot == 1 ? totals.1 : totals.2
-                let entries = UnsafeBufferPointer(rebasing: allEntries[(bestK &* n) ..< (bestK &* n &+ n)])
-                let slotRank = ws.slotRank + bestSlot &* n
-                let slotWeight = ws.slotWeight + bestSlot &* n
+                let neighbours = ws.slotNeighbours + bestSlot &* n
                 // Weighted quantiles of log(actual/candidate) for the chosen candidate.
                 func quantile(_ level: Double) -> Float {
                     guard count > 0 else { return 0 }
                     let target = level * bestTotal
                     var acc = 0.0
                     for i in 0 ..< count {
-                        acc += Double(slotWeight[i])
-                        if acc >= target { return entries[Int(slotRank[i])].ratio }
+                        acc += Double(neighbours[i].weight)
+                        if acc >= target { return neighbours[i].ratio }
                     }
-                    return entries[Int(slotRank[count &- 1])].ratio
+                    return neighbours[count &- 1].ratio
                 }
                 let q50 = quantile(0.5)
                 let q90 = quantile(0.9)
@@ -307,26 +315,14 @@ public struct RuntimeModel: Sendable {
         }
     }
 
-    /// Writes the neighbours of one candidate in ascending log-ratio order (ties by row) to `slotRank` /
-    /// `slotWeight`: sets each neighbour's rank in the bitmap `bits`, then reads the set bits back in order,
-    /// clearing them.
+    /// Writes the neighbours of one candidate in ascending log-ratio order (ties by row) to `out`: reads the set bits of the candidate's rank bitmap `bits` (all within words `low ... high`)
+    /// in order, clearing them.
     /// - Returns: the number of neighbours, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
     private static func neighboursInOrder(
-        touched: UnsafeMutablePointer<Int32>, touchedCount: Int, weights: UnsafeMutablePointer<Float>,
-        rank: UnsafeBufferPointer<Int32>, entries: UnsafeBufferPointer<CandidateOrder.Entry>,
-        bits: UnsafeMutablePointer<UInt64>, words: Int,
-        slotRank: UnsafeMutablePointer<Int32>, slotWeight: UnsafeMutablePointer<Float>
+        bits: UnsafeMutablePointer<UInt64>, low: Int, high: Int, weights: UnsafeMutablePointer<Float>,
+        entries: UnsafeBufferPointer<CandidateOrder.Entry>, into out: UnsafeMutablePointer<PredictionWorkspace.Neighbour>
     ) -> (count: Int, total: Double, above: Double) {
-        var low = words
-        var high = 0
-        for i in 0 ..< touchedCount {
-            let p = Int(rank[Int(touched[i])])
-            let word = p &>> 6
-            bits[word] |= 1 &<< UInt64(p & 63)
-            low = Swift.min(low, word)
-            high = Swift.max(high, word)
-        }
         var count = 0
         var total = 0.0
         var above = 0.0
@@ -339,8 +335,7 @@ public struct RuntimeModel: Sendable {
                 b &= b &- 1
                 let e = entries[p]
                 let w = weights[Int(e.row)]
-                slotRank[count] = Int32(truncatingIfNeeded: p)
-                slotWeight[count] = w
+                out[count] = PredictionWorkspace.Neighbour(up: e.up, down: e.down, ratio: e.ratio, weight: w)
                 count &+= 1
                 total += Double(w)
                 above += Double(w) * e.down
@@ -354,9 +349,9 @@ public struct RuntimeModel: Sendable {
     /// with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``, with `exp(±r)` read from the table.
     @inline(__always)
     private static func bestShift(
-        count: Int, above total: Double, slotRank: UnsafeMutablePointer<Int32>,
-        slotWeight: UnsafeMutablePointer<Float>, entries: UnsafeBufferPointer<CandidateOrder.Entry>
+        _ neighbours: UnsafeBufferPointer<PredictionWorkspace.Neighbour>, above total: Double
     ) -> (shift: Double, score: Double) {
+        let count = neighbours.count
         guard count > 0 else { return (0, 0) }
         var above = total
         var below = 0.0
@@ -364,15 +359,13 @@ public struct RuntimeModel: Sendable {
         var bestV = -1.0
         var j = 0
         while j < count {
-            let first = entries[Int(slotRank[j])]
+            let first = neighbours[j]
             // include every row equal to r on the "below" side
             var e = j
-            while e < count {
-                let entry = entries[Int(slotRank[e])]
-                guard entry.ratio == first.ratio else { break }
-                let w = Double(slotWeight[e])
-                below += w * entry.up
-                above -= w * entry.down
+            while e < count && neighbours[e].ratio == first.ratio {
+                let w = Double(neighbours[e].weight)
+                below += w * neighbours[e].up
+                above -= w * neighbours[e].down
                 e &+= 1
             }
             let v = first.down * below + first.up * Swift.max(above, 0)
@@ -385,7 +378,7 @@ public struct RuntimeModel: Sendable {
         // Numeric guard: the shift-free score if the scan degenerated.
         if !bestV.isFinite {
             var score = 0.0
-            for i in 0 ..< count { score += Double(slotWeight[i]) * exp(-abs(Double(entries[Int(slotRank[i])].ratio))) }
+            for n in neighbours { score += Double(n.weight) * exp(-abs(Double(n.ratio))) }
             return (0, score)
         }
         return (bestS, bestV)
@@ -401,6 +394,8 @@ public struct RuntimeModel: Sendable {
 
     /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|). The objective is convex between
     /// consecutive `r`, so its maximum is at one of them; prefix sums make the scan O(m) after sorting.
+    /// ``predict(_:p90Offset:)`` runs the same scan from precomputed tables; this sorting version is the
+    /// reference the tests compare it with.
     static func bestShift(_ pairs: inout [(Float, Float)]) -> (shift: Double, score: Double) {
         guard !pairs.isEmpty else { return (0, 0) }
         pairs.sort { $0.0 < $1.0 }
@@ -433,22 +428,6 @@ public struct RuntimeModel: Sendable {
         // Numeric guard: the shift-free score if the scan degenerated.
         if !bestV.isFinite { return (0, score(pairs, at: 0)) }
         return (bestS, bestV)
-    }
-
-    /// Weighted quantiles of sorted (value, weight) pairs.
-    static func weightedQuantiles(_ sorted: [(Float, Float)], levels: [Double]) -> [Float] {
-        guard !sorted.isEmpty else { return levels.map { _ in 0 } }
-        var total = 0.0
-        for (_, w) in sorted { total += Double(w) }
-        return levels.map { level in
-            let target = level * total
-            var acc = 0.0
-            for (v, w) in sorted {
-                acc += Double(w)
-                if acc >= target { return v }
-            }
-            return sorted[sorted.count - 1].0
-        }
     }
 }
 
