@@ -41,9 +41,10 @@ public struct RandomForest: Sendable {
     let sampleCounts: [UInt8]
     /// Training targets, row-major `trainingRows × outputCount`.
     let targets: [Float]
-    /// Per entry of `sampleRows`, its neighbour weight `multiplicity / (leaf in-bag size × treeCount)`, exactly as
-    /// ``forEachNeighbour(_:_:)`` computes it. Derived when the forest is built or decoded, not stored in files.
-    let sampleWeights: [Float]
+    /// Per entry of `sampleRows`, the row with its neighbour weight `multiplicity / (leaf in-bag size × treeCount)`,
+    /// exactly as ``forEachNeighbour(_:_:)`` computes it, side by side so that a leaf's neighbours are one run of
+    /// memory. Derived when the forest is built or decoded, not stored in model files.
+    let neighbourSamples: [NeighbourSample]
 
     /// Number of trees.
     public var treeCount: Int { treeNodeStart.count - 1 }
@@ -107,7 +108,8 @@ public struct RandomForest: Sendable {
         treeSampleStart = sampleStart
         // Same expressions as forEachNeighbour's, so the weights are bit-identical.
         let treeScale = Double(max(trees.count, 1))
-        var weights = [Float](repeating: 0, count: counts.count)
+        var weighted = [NeighbourSample](repeating: NeighbourSample(row: 0, weight: 0), count: counts.count)
+        for i in 0 ..< rows.count { weighted[i].row = rows[i] }
         for t in 0 ..< trees.count {
             for leaf in leafStart[t] ..< leafStart[t + 1] {
                 let first = sampleStart[t] + Int(offsets[leaf])
@@ -117,10 +119,10 @@ public struct RandomForest: Sendable {
                 for i in first ..< end { total &+= Int(counts[i]) }
                 guard total > 0 else { continue }
                 let scale = 1 / (Double(total) * treeScale)
-                for i in first ..< end { weights[i] = Float(Double(counts[i]) * scale) }
+                for i in first ..< end { weighted[i].weight = Float(Double(counts[i]) * scale) }
             }
         }
-        sampleWeights = weights
+        neighbourSamples = weighted
         nodes = packed
         leafValues = values
         leafSampleOffset = offsets
@@ -329,29 +331,25 @@ public struct RandomForest: Sendable {
         let k = outputCount
         for o in 0 ..< n { out[o] = 0 }
         leafValues.withUnsafeBufferPointer { values in
-            sampleWeights.withUnsafeBufferPointer { sampleWeights in
+            neighbourSamples.withUnsafeBufferPointer { samples in
                 treeSampleStart.withUnsafeBufferPointer { sampleStart in
                     treeLeafStart.withUnsafeBufferPointer { leafStart in
                         leafSampleOffset.withUnsafeBufferPointer { offsets in
-                            sampleRows.withUnsafeBufferPointer { rows in
-                                forEachLeafGroup(x) { firstTree, leaves in
-                                    // Two passes over the group's leaves: the first, short and without
-                                    // dependencies between trees, lets the CPU overlap their cache misses.
-                                    for leaf in leaves {
-                                        let valueBase = leaf &* k
-                                        for o in 0 ..< n { out[o] += values[valueBase &+ o] }
-                                    }
-                                    for j in 0 ..< leaves.count {
-                                        let leaf = leaves[j]
-                                        let tree = firstTree &+ j
-                                        let base = sampleStart[tree]
-                                        let first = base &+ Int(offsets[leaf])
-                                        let end = leaf &+ 1 < leafStart[tree &+ 1]
-                                            ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
-                                        for i in first ..< end {
-                                            body(rows[i], sampleWeights[i])
-                                        }
-                                    }
+                            forEachLeafGroup(x) { firstTree, leaves in
+                                // Two passes over the group's leaves: the first, short and without
+                                // dependencies between trees, lets the CPU overlap their cache misses.
+                                for leaf in leaves {
+                                    let valueBase = leaf &* k
+                                    for o in 0 ..< n { out[o] += values[valueBase &+ o] }
+                                }
+                                for j in 0 ..< leaves.count {
+                                    let leaf = leaves[j]
+                                    let tree = firstTree &+ j
+                                    let base = sampleStart[tree]
+                                    let first = base &+ Int(offsets[leaf])
+                                    let end = leaf &+ 1 < leafStart[tree &+ 1]
+                                        ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
+                                    for i in first ..< end { body(samples[i].row, samples[i].weight) }
                                 }
                             }
                         }
@@ -412,6 +410,12 @@ public struct RandomForest: Sendable {
             return Float(bitPattern: ordered & 0x8000_0000 != 0 ? ordered & 0x7FFF_FFFF : ~ordered)
         }
     }
+}
+
+/// A training row that shares a leaf, with its quantile-regression-forest weight in that tree.
+struct NeighbourSample: Sendable {
+    var row: Int32
+    var weight: Float
 }
 
 /// One tree node, 16 bytes. A split sends `x` to the left child (the next node) when
