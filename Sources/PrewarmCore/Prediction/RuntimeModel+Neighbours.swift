@@ -88,7 +88,7 @@ final class PredictionWorkspace {
     let seen: UnsafeMutablePointer<UInt64>
     /// Per refined candidate (`slots` of them), a bitmap over its ranks, cleared as it is read.
     let ranks: UnsafeMutablePointer<UInt64>
-    /// The neighbour rows, each once, in the order first reached.
+    /// The neighbour rows, each once, in the order first reached (`rows + 1` entries: one spare).
     let touched: UnsafeMutablePointer<Int32>
     /// Per refined candidate (`slots` of them, `rows` each), its neighbours in ascending log-ratio order.
     let slotNeighbours: UnsafeMutablePointer<Neighbour>
@@ -111,8 +111,8 @@ final class PredictionWorkspace {
         seen.initialize(repeating: 0, count: words)
         ranks = .allocate(capacity: words &* self.slots)
         ranks.initialize(repeating: 0, count: words &* self.slots)
-        touched = .allocate(capacity: self.rows)
-        touched.initialize(repeating: 0, count: self.rows)
+        touched = .allocate(capacity: self.rows &+ 1)
+        touched.initialize(repeating: 0, count: self.rows &+ 1)
         slotNeighbours = .allocate(capacity: self.rows &* self.slots)
         slotNeighbours.initialize(
             repeating: Neighbour(up: 1, down: 1, ratio: 0, weight: 0), count: self.rows &* self.slots)

@@ -211,11 +211,12 @@ public struct RuntimeModel: Sendable {
                 guard r >= 0, r < n else { return }
                 let word = r &>> 6
                 let bit: UInt64 = 1 &<< UInt64(r & 63)
-                if seen[word] & bit == 0 {
-                    seen[word] |= bit
-                    touched[touchedCount] = row
-                    touchedCount &+= 1
-                }
+                // Branch-free (whether a row is new is unpredictable): always write the row at the end of the
+                // list, and count it only if new. `touched` has room for one more than `rows`.
+                let seenWord = seen[word]
+                touched[touchedCount] = row
+                touchedCount &+= Int(truncatingIfNeeded: (~seenWord & bit) &>> UInt64(r & 63))
+                seen[word] = seenWord | bit
                 weights[r] += weight
             })
         }
