@@ -84,8 +84,6 @@ final class PredictionWorkspace {
     let slots: Int
     /// Merged neighbour weight per training row.
     let weights: UnsafeMutablePointer<Float>
-    /// Bitmap over training rows: the row is a neighbour (its weight is in `weights`).
-    let seen: UnsafeMutablePointer<UInt64>
     /// Per refined candidate (`slots` of them), a bitmap over its ranks, cleared as it is read.
     let ranks: UnsafeMutablePointer<UInt64>
     /// The neighbour rows, each once, in the order first reached (`rows + 1` entries: one spare).
@@ -107,8 +105,6 @@ final class PredictionWorkspace {
         words = (self.rows &+ 63) >> 6
         weights = .allocate(capacity: self.rows)
         weights.initialize(repeating: 0, count: self.rows)
-        seen = .allocate(capacity: words)
-        seen.initialize(repeating: 0, count: words)
         ranks = .allocate(capacity: words &* self.slots)
         ranks.initialize(repeating: 0, count: words &* self.slots)
         touched = .allocate(capacity: self.rows &+ 1)
@@ -120,7 +116,6 @@ final class PredictionWorkspace {
 
     deinit {
         weights.deallocate()
-        seen.deallocate()
         ranks.deallocate()
         touched.deallocate()
         slotNeighbours.deallocate()

@@ -202,31 +202,25 @@ public struct RuntimeModel: Sendable {
         let k = RuntimeCandidate.count
         let n = order.rows
         let weights = ws.weights
-        let seen = ws.seen
         let touched = ws.touched
         var touchedCount = 0
         snapshot.features.withUnsafeBufferPointer { x in
             forest.predict(x, into: means, neighbours: { row, weight in
                 let r = Int(row)
                 guard r >= 0, r < n else { return }
-                let word = r &>> 6
-                let bit: UInt64 = 1 &<< UInt64(r & 63)
-                // Branch-free (whether a row is new is unpredictable): always write the row at the end of the
-                // list, and count it only if new. `touched` has room for one more than `rows`.
-                let seenWord = seen[word]
+                // A row is new while its weight is still 0 (neighbour weights are positive in any valid forest).
+                // Branch-free, as whether a row is new is unpredictable: the row is always written at the end of
+                // the list and counted only if new; `touched` has room for one more than `rows`, and the count is
+                // capped so that even a zero weight (which would repeat a row) cannot overrun it.
+                let old = weights[r]
                 touched[touchedCount] = row
-                touchedCount &+= Int(truncatingIfNeeded: (~seenWord & bit) &>> UInt64(r & 63))
-                seen[word] = seenWord | bit
-                weights[r] += weight
+                touchedCount = Swift.min(touchedCount &+ (old == 0 ? 1 : 0), n)
+                weights[r] = old + weight
             })
         }
         defer {
             // Leave the workspace as found: zero exactly what this prediction touched.
-            for i in 0 ..< touchedCount {
-                let r = Int(touched[i])
-                weights[r] = 0
-                seen[r &>> 6] = 0
-            }
+            for i in 0 ..< touchedCount { weights[Int(touched[i])] = 0 }
         }
         guard touchedCount > 0 else { return nil }
 
@@ -253,16 +247,11 @@ public struct RuntimeModel: Sendable {
         return order.entries.withUnsafeBufferPointer { allEntries in
             order.rank.withUnsafeBufferPointer { rank in
                 // Mark every neighbour's rank in each considered candidate's bitmap: one pass over the rows.
-                var low = ws.words
-                var high = 0
                 for i in 0 ..< touchedCount {
                     let base = Int(touched[i]) &* k
                     for slot in 0 ..< considered {
                         let p = Int(rank[base &+ ranked[slot]])
-                        let word = p &>> 6
-                        ws.ranks[slot &* ws.words &+ word] |= 1 &<< UInt64(p & 63)
-                        low = Swift.min(low, word)
-                        high = Swift.max(high, word)
+                        ws.ranks[slot &* ws.words &+ (p &>> 6)] |= 1 &<< UInt64(p & 63)
                     }
                 }
                 for slot in 0 ..< considered {
@@ -270,7 +259,7 @@ public struct RuntimeModel: Sendable {
                     let entries = UnsafeBufferPointer(rebasing: allEntries[(j &* n) ..< (j &* n &+ n)])
                     let neighbours = ws.slotNeighbours + slot &* n
                     let (count, total, above) = Self.neighboursInOrder(
-                        bits: ws.ranks + slot &* ws.words, low: low, high: high, weights: weights, entries: entries,
+                        bits: ws.ranks + slot &* ws.words, words: ws.words, weights: weights, entries: entries,
                         into: neighbours)
                     switch slot {
                     case 0: (counts.0, totals.0) = (count, total)
@@ -316,20 +305,20 @@ public struct RuntimeModel: Sendable {
         }
     }
 
-    /// Writes the neighbours of one candidate in ascending log-ratio order (ties by row) to `out`: reads the set bits of the candidate's rank bitmap `bits` (all within words `low ... high`)
-    /// in order, clearing them.
+    /// Writes the neighbours of one candidate in ascending log-ratio order (ties by row) to `out`: reads the set
+    /// bits of the candidate's rank bitmap `bits` in order, clearing them.
     /// - Returns: the number of neighbours, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
     private static func neighboursInOrder(
-        bits: UnsafeMutablePointer<UInt64>, low: Int, high: Int, weights: UnsafeMutablePointer<Float>,
+        bits: UnsafeMutablePointer<UInt64>, words: Int, weights: UnsafeMutablePointer<Float>,
         entries: UnsafeBufferPointer<CandidateOrder.Entry>, into out: UnsafeMutablePointer<PredictionWorkspace.Neighbour>
     ) -> (count: Int, total: Double, above: Double) {
         var count = 0
         var total = 0.0
         var above = 0.0
-        var word = low
-        while word <= high {
+        for word in 0 ..< words {
             var b = bits[word]
+            guard b != 0 else { continue }
             bits[word] = 0
             while b != 0 {
                 let p = word &<< 6 | b.trailingZeroBitCount
@@ -341,7 +330,6 @@ public struct RuntimeModel: Sendable {
                 total += Double(w)
                 above += Double(w) * e.down
             }
-            word &+= 1
         }
         return (count, total, above)
     }
