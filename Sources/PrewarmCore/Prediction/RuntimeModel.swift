@@ -346,23 +346,19 @@ public struct RuntimeModel: Sendable {
         var below = 0.0
         var bestS = 0.0
         var bestV = -1.0
-        var j = 0
-        while j < count {
-            let first = neighbours[j]
-            // include every row equal to r on the "below" side
-            var e = j
-            while e < count && neighbours[e].ratio == first.ratio {
-                let w = Double(neighbours[e].weight)
-                below += w * neighbours[e].up
-                above -= w * neighbours[e].down
-                e &+= 1
-            }
-            let v = first.down * below + first.up * Swift.max(above, 0)
-            if v > bestV {
-                bestV = v
-                bestS = Double(first.ratio)
-            }
-            j = e
+        for i in 0 ..< count {
+            let n = neighbours[i]
+            let w = Double(n.weight)
+            below += w * n.up
+            above -= w * n.down
+            // The objective at r, once every row equal to r is on the "below" side: at the last neighbour of each
+            // distinct r. Without data-dependent branches (ties and improvements are unpredictable).
+            let differs = neighbours[Swift.min(i &+ 1, count &- 1)].ratio != n.ratio
+            let last = differs || i &+ 1 == count
+            let v = n.down * below + n.up * Swift.max(above, 0)
+            let better = last && v > bestV
+            bestV = better ? v : bestV
+            bestS = better ? Double(n.ratio) : bestS
         }
         // Numeric guard: the shift-free score if the scan degenerated.
         if !bestV.isFinite {
