@@ -8,8 +8,8 @@ struct Prewarm: ParsableCommand {
         commandName: "prewarm",
         abstract: "Predict job runtimes and cluster demand so Slurm nodes are powered before jobs need them.",
         subcommands: [
-            Evaluate.self, Features.self, TraceInfo.self, ForestBench.self, Simulate.self, Train.self, Predict.self,
-            Resume.self, Suspend.self, ResumeFail.self, SlurmProbe.self,
+            Evaluate.self, Features.self, TraceInfo.self, ForestBench.self, PredictBench.self, Simulate.self,
+            Train.self, Predict.self, Resume.self, Suspend.self, ResumeFail.self, SlurmProbe.self,
         ]
     )
 }

@@ -124,9 +124,25 @@ public struct JobHistory: Sendable {
         c[RuntimeCandidate.sameProcs.rawValue] = sameProcs.count > 0 ? sameProcs.last : last2
         var ratioMedian: Float = -1
         if let u {
-            var ratios: [Float] = []
-            for i in Swift.max(0, n - 5)..<n where u.requested[i] > 0 { ratios.append(history[i] / u.requested[i]) }
-            if !ratios.isEmpty { ratioMedian = Self.median(ratios[...]) }
+            // At most five ratios: a fixed buffer, no allocation.
+            var ratios: (Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0)
+            var count = 0
+            for i in Swift.max(0, n - 5)..<n where u.requested[i] > 0 && count < 5 {
+                let r = history[i] / u.requested[i]
+                switch count {
+                case 0: ratios.0 = r
+                case 1: ratios.1 = r
+                case 2: ratios.2 = r
+                case 3: ratios.3 = r
+                default: ratios.4 = r
+                }
+                count += 1
+            }
+            if count > 0 {
+                ratioMedian = withUnsafeMutableBytes(of: &ratios) { raw in
+                    Self.median(UnsafeMutableBufferPointer(rebasing: raw.bindMemory(to: Float.self)[0 ..< count]))
+                }
+            }
         }
         c[RuntimeCandidate.scaledRequest.rawValue] = (req > 0 && ratioMedian > 0) ? Swift.max(1, req * ratioMedian) : last2
         c[RuntimeCandidate.requested.rawValue] = base
@@ -244,11 +260,37 @@ public struct JobHistory: Sendable {
         return map[Key(user: user, a: a, b: b)] ?? KeyState()
     }
 
+    /// Median of at most ``ring`` values (-1 when empty), without allocating.
     static func median(_ xs: ArraySlice<Float>) -> Float {
         guard !xs.isEmpty else { return -1 }
-        let s = xs.sorted()
-        let m = s.count / 2
-        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+        guard xs.count <= 8 else {
+            let s = xs.sorted()
+            let m = s.count / 2
+            return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+        }
+        var copy: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &copy) { raw in
+            let buffer = UnsafeMutableBufferPointer(rebasing: raw.bindMemory(to: Float.self)[0 ..< xs.count])
+            for (i, x) in xs.enumerated() { buffer[i] = x }
+            return median(buffer)
+        }
+    }
+
+    /// Median of `xs` (-1 when empty), sorting `xs` in place: the same value as sorting a copy with `sorted()`
+    /// (an insertion sort; for so few values the standard library's sort is one too).
+    static func median(_ xs: UnsafeMutableBufferPointer<Float>) -> Float {
+        guard !xs.isEmpty else { return -1 }
+        for j in 1 ..< xs.count {
+            let x = xs[j]
+            var i = j
+            while i > 0 && x < xs[i - 1] {
+                xs[i] = xs[i - 1]
+                i -= 1
+            }
+            xs[i] = x
+        }
+        let m = xs.count / 2
+        return xs.count % 2 == 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2
     }
 
     @inline(__always) static func logOrMissing(_ v: Float) -> Float {

@@ -41,6 +41,10 @@ public struct RandomForest: Sendable {
     let sampleCounts: [UInt8]
     /// Training targets, row-major `trainingRows × outputCount`.
     let targets: [Float]
+    /// Per entry of `sampleRows`, the row with its neighbour weight `multiplicity / (leaf in-bag size × treeCount)`,
+    /// exactly as ``forEachNeighbour(_:_:)`` computes it, side by side so that a leaf's neighbours are one run of
+    /// memory. Derived when the forest is built or decoded, not stored in model files.
+    let neighbourSamples: [NeighbourSample]
 
     /// Number of trees.
     public var treeCount: Int { treeNodeStart.count - 1 }
@@ -102,6 +106,23 @@ public struct RandomForest: Sendable {
         treeNodeStart = nodeStart
         treeLeafStart = leafStart
         treeSampleStart = sampleStart
+        // Same expressions as forEachNeighbour's, so the weights are bit-identical.
+        let treeScale = Double(max(trees.count, 1))
+        var weighted = [NeighbourSample](repeating: NeighbourSample(row: 0, weight: 0), count: counts.count)
+        for i in 0 ..< rows.count { weighted[i].row = rows[i] }
+        for t in 0 ..< trees.count {
+            for leaf in leafStart[t] ..< leafStart[t + 1] {
+                let first = sampleStart[t] + Int(offsets[leaf])
+                let end = leaf + 1 < leafStart[t + 1] ? sampleStart[t] + Int(offsets[leaf + 1]) : sampleStart[t + 1]
+                guard first < end else { continue }
+                var total = 0
+                for i in first ..< end { total &+= Int(counts[i]) }
+                guard total > 0 else { continue }
+                let scale = 1 / (Double(total) * treeScale)
+                for i in first ..< end { weighted[i].weight = Float(Double(counts[i]) * scale) }
+            }
+        }
+        neighbourSamples = weighted
         nodes = packed
         leafValues = values
         leafSampleOffset = offsets
@@ -170,6 +191,16 @@ public struct RandomForest: Sendable {
     /// A short `x` is padded with NaN in a temporary (stack) buffer first.
     @inline(__always)
     private func forEachLeaf(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
+        forEachLeafGroup(x) { first, leaves in
+            for j in 0 ..< leaves.count { body(first &+ j, leaves[j]) }
+        }
+    }
+
+    /// Calls `body(firstTree, globalLeafIndices)` for each group of up to ``lockstepTrees`` consecutive trees,
+    /// in tree order, with the leaves `x` reaches in them. A short `x` is padded with NaN in a temporary
+    /// (stack) buffer first.
+    @inline(__always)
+    private func forEachLeafGroup(_ x: UnsafeBufferPointer<Float>, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
         if x.count >= featureCount {
             walk(x, body)
         } else {
@@ -185,7 +216,7 @@ public struct RandomForest: Sendable {
     /// Requires `x.count >= featureCount`; node, feature and leaf indices are valid by construction
     /// (training) or by validation (deserialization).
     @inline(__always)
-    private func walk(_ x: UnsafeBufferPointer<Float>, _ body: (Int, Int) -> Void) {
+    private func walk(_ x: UnsafeBufferPointer<Float>, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
         treeNodeStart.withUnsafeBufferPointer { nodeStart in
             treeLeafStart.withUnsafeBufferPointer { leafStart in
                 nodes.withUnsafeBufferPointer { nodes in
@@ -210,8 +241,9 @@ public struct RandomForest: Sendable {
                                 }
                             }
                             for j in 0 ..< group {
-                                body(first &+ j, leafStart[first &+ j] &+ Int(nodes[current[j]].leaf))
+                                current[j] = leafStart[first &+ j] &+ Int(nodes[current[j]].leaf)
                             }
+                            body(first, UnsafeBufferPointer(rebasing: current[0 ..< group]))
                             first &+= group
                         }
                     }
@@ -286,6 +318,49 @@ public struct RandomForest: Sendable {
         }
     }
 
+    /// ``predict(_:into:)`` and ``forEachNeighbour(_:_:)`` from one traversal: writes the same mean outputs
+    /// (same summation order, so bit-identical) and visits the same neighbours with the same weights, in the
+    /// same order. Allocation-free.
+    /// - Complexity: O(treeCount · (depth + leaf size)).
+    @inline(__always)
+    func predict(
+        _ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>,
+        neighbours body: (_ row: Int32, _ weight: Float) -> Void
+    ) {
+        let n = min(out.count, outputCount)
+        let k = outputCount
+        for o in 0 ..< n { out[o] = 0 }
+        leafValues.withUnsafeBufferPointer { values in
+            neighbourSamples.withUnsafeBufferPointer { samples in
+                treeSampleStart.withUnsafeBufferPointer { sampleStart in
+                    treeLeafStart.withUnsafeBufferPointer { leafStart in
+                        leafSampleOffset.withUnsafeBufferPointer { offsets in
+                            forEachLeafGroup(x) { firstTree, leaves in
+                                // Two passes over the group's leaves: the first, short and without
+                                // dependencies between trees, lets the CPU overlap their cache misses.
+                                for leaf in leaves {
+                                    let valueBase = leaf &* k
+                                    for o in 0 ..< n { out[o] += values[valueBase &+ o] }
+                                }
+                                for j in 0 ..< leaves.count {
+                                    let leaf = leaves[j]
+                                    let tree = firstTree &+ j
+                                    let base = sampleStart[tree]
+                                    let first = base &+ Int(offsets[leaf])
+                                    let end = leaf &+ 1 < leafStart[tree &+ 1]
+                                        ? base &+ Int(offsets[leaf &+ 1]) : sampleStart[tree &+ 1]
+                                    for i in first ..< end { body(samples[i].row, samples[i].weight) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let meanScale = 1 / Float(max(treeCount, 1))
+        for o in 0 ..< n { out[o] *= meanScale }
+    }
+
     /// Weighted quantiles (Meinshausen's quantile regression forest) of the stored training targets of
     /// `output` among the neighbours of `x`.
     ///
@@ -335,6 +410,12 @@ public struct RandomForest: Sendable {
             return Float(bitPattern: ordered & 0x8000_0000 != 0 ? ordered & 0x7FFF_FFFF : ~ordered)
         }
     }
+}
+
+/// A training row that shares a leaf, with its quantile-regression-forest weight in that tree.
+struct NeighbourSample: Sendable {
+    var row: Int32
+    var weight: Float
 }
 
 /// One tree node, 16 bytes. A split sends `x` to the left child (the next node) when

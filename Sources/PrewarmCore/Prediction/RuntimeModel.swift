@@ -120,6 +120,10 @@ public struct RuntimeModel: Sendable {
     let logRatios: [Float]
     /// Calibration offset for the 90th percentile at the time the model was saved.
     public var p90Offset: Float
+    /// `logRatios` per candidate in ascending order (built from it, not stored in model files).
+    let order: CandidateOrder
+    /// Scratch memory for predictions.
+    let workspaces: PredictionWorkspacePool
 
     /// Trains on the window's rows.
     /// - Throws: ``ForestError`` when the window is empty or malformed.
@@ -154,12 +158,15 @@ public struct RuntimeModel: Sendable {
         self.parameters = parameters
         self.logRatios = logRatios
         self.p90Offset = p90Offset
+        order = CandidateOrder(logRatios: logRatios, rows: forest.trainingRows, candidates: RuntimeCandidate.count)
+        workspaces = PredictionWorkspacePool(rows: order.rows, slots: Self.refinedCandidates)
     }
 
     /// Predicts the runtime of the job described by `snapshot`.
     ///
     /// - Parameter p90Offset: calibration offset (log scale) for the 90th percentile; defaults to the model's.
-    /// - Complexity: O(trees × depth + m log m) with m the number of neighbour rows (≈ trees × leaf size).
+    /// - Complexity: O(trees × (depth + leaf size) + rows / 64): one traversal, no sort, no allocation (after
+    ///   the first prediction of each concurrent thread).
     public func predict(_ snapshot: SubmitSnapshot, p90Offset: Float? = nil) -> RuntimePrediction {
         let k = RuntimeCandidate.count
         var fallback = RuntimePrediction(
@@ -169,68 +176,197 @@ public struct RuntimeModel: Sendable {
         fallback.p90 = fallback.point * 4
         guard snapshot.candidates.count == k, snapshot.features.count == schema.count else { return fallback }
 
-        // Gather neighbour rows (QRF weights) once; a row shared by several trees is merged into one entry.
-        var gathered: [(row: Int32, weight: Float)] = []
-        gathered.reserveCapacity(forest.parameters.treeCount * 16)
-        var means = [Float](repeating: 0, count: k)
-        snapshot.features.withUnsafeBufferPointer { x in
-            forest.forEachNeighbour(x) { row, w in gathered.append((row, w)) }
-            means.withUnsafeMutableBufferPointer { forest.predict(x, into: $0) }
-        }
-        guard !gathered.isEmpty else { return fallback }
-        gathered.sort { $0.row < $1.row }
-        var rows: [Int32] = []
-        var weights: [Float] = []
-        rows.reserveCapacity(gathered.count)
-        weights.reserveCapacity(gathered.count)
-        for g in gathered {
-            if let last = rows.last, last == g.row {
-                weights[weights.count - 1] += g.weight
-            } else {
-                rows.append(g.row)
-                weights.append(g.weight)
+        let n = order.rows
+        guard n > 0, n == forest.trainingRows, forest.outputCount == k else { return fallback }
+        let offset = Double(p90Offset ?? self.p90Offset)
+        return workspaces.withWorkspace { workspace in
+            guard workspace.rows == n, workspace.slots >= Self.refinedCandidates else { return fallback }
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { means in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { ranked in
+                    predict(snapshot, offset: offset, workspace: workspace, means: means, ranked: ranked)
+                } ?? fallback
             }
+        }
+    }
+
+    /// The prediction proper, with the scratch memory given (see ``CandidateOrder`` for the method).
+    ///
+    /// One forest traversal gives the mean outputs and the neighbour rows, whose weights are merged per row in
+    /// the workspace's dense accumulator; then, for each candidate considered, the neighbours are read in
+    /// ascending log-ratio order from the rank bitmap. Allocation-free; leaves the workspace zeroed.
+    /// - Returns: nil when `x` has no neighbours (the caller's fallback applies).
+    private func predict(
+        _ snapshot: SubmitSnapshot, offset: Double, workspace ws: PredictionWorkspace,
+        means: UnsafeMutableBufferPointer<Float>, ranked: UnsafeMutableBufferPointer<Int>
+    ) -> RuntimePrediction? {
+        let k = RuntimeCandidate.count
+        let n = order.rows
+        let weights = ws.weights
+        let touched = ws.touched
+        var touchedCount = 0
+        snapshot.features.withUnsafeBufferPointer { x in
+            forest.predict(x, into: means, neighbours: { row, weight in
+                let r = Int(row)
+                guard r >= 0, r < n else { return }
+                // A row is new while its weight is still 0 (neighbour weights are positive in any valid forest).
+                // Branch-free, as whether a row is new is unpredictable: the row is always written at the end of
+                // the list and counted only if new; `touched` has room for one more than `rows`, and the count is
+                // capped so that even a zero weight (which would repeat a row) cannot overrun it.
+                let old = weights[r]
+                touched[touchedCount] = row
+                touchedCount = Swift.min(touchedCount &+ (old == 0 ? 1 : 0), n)
+                weights[r] = old + weight
+            })
+        }
+        defer {
+            // Leave the workspace as found: zero exactly what this prediction touched.
+            for i in 0 ..< touchedCount { weights[Int(touched[i])] = 0 }
+        }
+        guard touchedCount > 0 else { return nil }
+
+        // Candidates by expected accuracy, best first; ties keep the lower index (a stable insertion sort, as
+        // the standard library's sort does for so few elements).
+        for j in 0 ..< k {
+            var i = j
+            while i > 0 && means[j] > means[ranked[i &- 1]] {
+                ranked[i] = ranked[i &- 1]
+                i &-= 1
+            }
+            ranked[i] = j
         }
 
-        // The forest's mean outputs are the expected accuracies of the unscaled candidates; refine the
-        // best few by scaling them to the value of highest expected accuracy among the neighbours.
-        let ranked = (0 ..< k).sorted { means[$0] > means[$1] }
+        // Refine the best few by scaling them to the value of highest expected accuracy among the neighbours.
+        let refine = parameters.refineScale
+        let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
         var best = -1.0
-        var bestK = ranked.first ?? RuntimeCandidate.sameRequest.rawValue
+        var bestSlot = 0
         var bestShift = 0.0
-        var pairs: [(Float, Float)] = []
-        pairs.reserveCapacity(rows.count)
-        for j in ranked.prefix(parameters.refineScale ? Self.refinedCandidates : 1) {
-            pairs.removeAll(keepingCapacity: true)
-            for (i, r) in rows.enumerated() {
-                let idx = Int(r) * k + j
-                if idx >= 0 && idx < logRatios.count { pairs.append((logRatios[idx], weights[i])) }
-            }
-            let (shift, score) = parameters.refineScale ? Self.bestShift(&pairs) : (0, Double(means[j]))
-            if score > best {
-                best = score
-                bestK = j
-                bestShift = shift
+        // Neighbour count and weight total of each considered candidate (at most `refinedCandidates` = 3).
+        var counts = (0, 0, 0)
+        var totals = (0.0, 0.0, 0.0)
+        return order.entries.withUnsafeBufferPointer { allEntries in
+            order.rank.withUnsafeBufferPointer { rank in
+                // Mark every neighbour's rank in each considered candidate's bitmap: one pass over the rows.
+                for i in 0 ..< touchedCount {
+                    let base = Int(touched[i]) &* k
+                    for slot in 0 ..< considered {
+                        let p = Int(rank[base &+ ranked[slot]])
+                        ws.ranks[slot &* ws.words &+ (p &>> 6)] |= 1 &<< UInt64(p & 63)
+                    }
+                }
+                for slot in 0 ..< considered {
+                    let j = ranked[slot]
+                    let entries = UnsafeBufferPointer(rebasing: allEntries[(j &* n) ..< (j &* n &+ n)])
+                    let neighbours = ws.slotNeighbours + slot &* n
+                    let (count, total, above) = Self.neighboursInOrder(
+                        bits: ws.ranks + slot &* ws.words, words: ws.words, weights: weights, entries: entries,
+                        into: neighbours)
+                    switch slot {
+                    case 0: (counts.0, totals.0) = (count, total)
+                    case 1: (counts.1, totals.1) = (count, total)
+                    default: (counts.2, totals.2) = (count, total)
+                    }
+                    let (shift, score) = refine
+                        ? Self.bestShift(UnsafeBufferPointer(start: neighbours, count: count), above: above)
+                        : (0, Double(means[j]))
+                    if score > best {
+                        best = score
+                        bestSlot = slot
+                        bestShift = shift
+                    }
+                }
+                let bestK = ranked[bestSlot]
+                let count = bestSlot == 0 ? counts.0 : bestSlot == 1 ? counts.1 : counts.2
+                let bestTotal = bestSlot == 0 ? totals.0 : bestSlot == 1 ? totals.1 : totals.2
+                let neighbours = ws.slotNeighbours + bestSlot &* n
+                // Weighted quantiles of log(actual/candidate) for the chosen candidate.
+                func quantile(_ level: Double) -> Float {
+                    guard count > 0 else { return 0 }
+                    let target = level * bestTotal
+                    var acc = 0.0
+                    for i in 0 ..< count {
+                        acc += Double(neighbours[i].weight)
+                        if acc >= target { return neighbours[i].ratio }
+                    }
+                    return neighbours[count &- 1].ratio
+                }
+                let q50 = quantile(0.5)
+                let q90 = quantile(0.9)
+                let c = Double(snapshot.candidates[bestK])
+                let point = Float(Swift.min(c * exp(bestShift), 1e9))
+                return RuntimePrediction(
+                    point: Swift.max(point, 1),
+                    p50: Swift.max(1, Float(Swift.min(c * exp(Double(q50)), 1e9))),
+                    p90: Swift.max(1, Float(Swift.min(c * exp(Double(q90) + offset), 1e9))),
+                    candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
+                    scale: Float(exp(bestShift)),
+                    expectedAccuracy: Float(best))
             }
         }
-        // Quantiles of log(actual/candidate) for the chosen candidate.
-        pairs.removeAll(keepingCapacity: true)
-        for (i, r) in rows.enumerated() {
-            let idx = Int(r) * k + bestK
-            if idx >= 0 && idx < logRatios.count { pairs.append((logRatios[idx], weights[i])) }
+    }
+
+    /// Writes the neighbours of one candidate in ascending log-ratio order (ties by row) to `out`: reads the set
+    /// bits of the candidate's rank bitmap `bits` in order, clearing them.
+    /// - Returns: the number of neighbours, the sum of their weights and Σ w·e^(−r), both summed in that order.
+    @inline(__always)
+    private static func neighboursInOrder(
+        bits: UnsafeMutablePointer<UInt64>, words: Int, weights: UnsafeMutablePointer<Float>,
+        entries: UnsafeBufferPointer<CandidateOrder.Entry>, into out: UnsafeMutablePointer<PredictionWorkspace.Neighbour>
+    ) -> (count: Int, total: Double, above: Double) {
+        var count = 0
+        var total = 0.0
+        var above = 0.0
+        for word in 0 ..< words {
+            var b = bits[word]
+            guard b != 0 else { continue }
+            bits[word] = 0
+            while b != 0 {
+                let p = word &<< 6 | b.trailingZeroBitCount
+                b &= b &- 1
+                let e = entries[p]
+                let w = weights[Int(e.row)]
+                out[count] = PredictionWorkspace.Neighbour(up: e.up, down: e.down, ratio: e.ratio, weight: w)
+                count &+= 1
+                total += Double(w)
+                above += Double(w) * e.down
+            }
         }
-        pairs.sort { $0.0 < $1.0 }
-        let q = Self.weightedQuantiles(pairs, levels: [0.5, 0.9])
-        let c = Double(snapshot.candidates[bestK])
-        let offset = Double(p90Offset ?? self.p90Offset)
-        let point = Float(Swift.min(c * exp(bestShift), 1e9))
-        return RuntimePrediction(
-            point: Swift.max(point, 1),
-            p50: Swift.max(1, Float(Swift.min(c * exp(Double(q[0])), 1e9))),
-            p90: Swift.max(1, Float(Swift.min(c * exp(Double(q[1]) + offset), 1e9))),
-            candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
-            scale: Float(exp(bestShift)),
-            expectedAccuracy: Float(best))
+        return (count, total, above)
+    }
+
+    /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|) over neighbours given in ascending `r` order,
+    /// with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``, with `exp(±r)` read from the table.
+    @inline(__always)
+    private static func bestShift(
+        _ neighbours: UnsafeBufferPointer<PredictionWorkspace.Neighbour>, above total: Double
+    ) -> (shift: Double, score: Double) {
+        let count = neighbours.count
+        guard count > 0 else { return (0, 0) }
+        var above = total
+        var below = 0.0
+        var bestS = 0.0
+        var bestV = -1.0
+        for i in 0 ..< count {
+            let n = neighbours[i]
+            let w = Double(n.weight)
+            below += w * n.up
+            above -= w * n.down
+            // The objective at r, once every row equal to r is on the "below" side: at the last neighbour of each
+            // distinct r. Without data-dependent branches (ties and improvements are unpredictable).
+            let differs = neighbours[Swift.min(i &+ 1, count &- 1)].ratio != n.ratio
+            let last = differs || i &+ 1 == count
+            let v = n.down * below + n.up * Swift.max(above, 0)
+            let better = last && v > bestV
+            bestV = better ? v : bestV
+            bestS = better ? Double(n.ratio) : bestS
+        }
+        // Numeric guard: the shift-free score if the scan degenerated.
+        if !bestV.isFinite {
+            var score = 0.0
+            for n in neighbours { score += Double(n.weight) * exp(-abs(Double(n.ratio))) }
+            return (0, score)
+        }
+        return (bestS, bestV)
     }
 
     /// Expected accuracy of predicting `candidate × e^s` when the truth is `candidate × e^r`:
@@ -243,6 +379,8 @@ public struct RuntimeModel: Sendable {
 
     /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|). The objective is convex between
     /// consecutive `r`, so its maximum is at one of them; prefix sums make the scan O(m) after sorting.
+    /// ``predict(_:p90Offset:)`` runs the same scan from precomputed tables; this sorting version is the
+    /// reference the tests compare it with.
     static func bestShift(_ pairs: inout [(Float, Float)]) -> (shift: Double, score: Double) {
         guard !pairs.isEmpty else { return (0, 0) }
         pairs.sort { $0.0 < $1.0 }
@@ -275,22 +413,6 @@ public struct RuntimeModel: Sendable {
         // Numeric guard: the shift-free score if the scan degenerated.
         if !bestV.isFinite { return (0, score(pairs, at: 0)) }
         return (bestS, bestV)
-    }
-
-    /// Weighted quantiles of sorted (value, weight) pairs.
-    static func weightedQuantiles(_ sorted: [(Float, Float)], levels: [Double]) -> [Float] {
-        guard !sorted.isEmpty else { return levels.map { _ in 0 } }
-        var total = 0.0
-        for (_, w) in sorted { total += Double(w) }
-        return levels.map { level in
-            let target = level * total
-            var acc = 0.0
-            for (v, w) in sorted {
-                acc += Double(w)
-                if acc >= target { return v }
-            }
-            return sorted[sorted.count - 1].0
-        }
     }
 }
 

@@ -58,8 +58,10 @@ public struct SubmitModel: Sendable {
     /// Predicts a submission the way the in-controller profiler does: features from this model's history (the
     /// cluster load masked), recording the submission in the history when `recording` (a new job, not an update).
     public mutating func predict(_ job: JobRecord, recording: Bool) -> RuntimePrediction {
-        let snapshot = recording ? history.submit(job, load: ClusterLoad()) : history.snapshot(job, load: ClusterLoad())
-        return runtime.predict(Self.masked(snapshot))
+        var snapshot = recording ? history.submit(job, load: ClusterLoad()) : history.snapshot(job, load: ClusterLoad())
+        // Masked in place (the snapshot's arrays are not shared, so no copy), as `masked(_:)` does.
+        for i in Self.maskedFeatures where i < snapshot.features.count { snapshot.features[i] = -1 }
+        return runtime.predict(snapshot)
     }
 
     /// The model as a container of kind ``ModelKind/submitModel``: metadata, the embedded runtime model

@@ -1,0 +1,197 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+@testable import PrewarmCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The straightforward prediction the fast path replaced (gather neighbours, sort them by row to merge
+/// duplicates, build and sort (log-ratio, weight) pairs per candidate). Kept here as the oracle: the fast
+/// ``RuntimeModel/predict(_:p90Offset:)`` must predict the same, up to floating-point summation order.
+private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot) -> RuntimePrediction {
+    let k = RuntimeCandidate.count
+    var fallback = RuntimePrediction(
+        point: snapshot.candidates.count == k ? snapshot[.sameRequest] : 3600, p50: 0, p90: 0,
+        candidate: .sameRequest, scale: 1, expectedAccuracy: 0)
+    fallback.p50 = fallback.point
+    fallback.p90 = fallback.point * 4
+    guard snapshot.candidates.count == k, snapshot.features.count == model.schema.count else { return fallback }
+    var gathered: [(row: Int32, weight: Float)] = []
+    var means = [Float](repeating: 0, count: k)
+    snapshot.features.withUnsafeBufferPointer { x in
+        model.forest.forEachNeighbour(x) { row, w in gathered.append((row, w)) }
+        means.withUnsafeMutableBufferPointer { model.forest.predict(x, into: $0) }
+    }
+    guard !gathered.isEmpty else { return fallback }
+    gathered.sort { $0.row < $1.row }
+    var rows: [Int32] = []
+    var weights: [Float] = []
+    for g in gathered {
+        if let last = rows.last, last == g.row {
+            weights[weights.count - 1] += g.weight
+        } else {
+            rows.append(g.row)
+            weights.append(g.weight)
+        }
+    }
+    let ranked = (0 ..< k).sorted { means[$0] > means[$1] }
+    var best = -1.0
+    var bestK = ranked.first ?? RuntimeCandidate.sameRequest.rawValue
+    var bestShift = 0.0
+    var pairs: [(Float, Float)] = []
+    let refine = model.parameters.refineScale
+    for j in ranked.prefix(refine ? RuntimeModel.refinedCandidates : 1) {
+        pairs.removeAll(keepingCapacity: true)
+        for (i, r) in rows.enumerated() { pairs.append((model.logRatios[Int(r) * k + j], weights[i])) }
+        let (shift, score) = refine ? RuntimeModel.bestShiftForTesting(&pairs) : (0, Double(means[j]))
+        if score > best {
+            best = score
+            bestK = j
+            bestShift = shift
+        }
+    }
+    pairs.removeAll(keepingCapacity: true)
+    for (i, r) in rows.enumerated() { pairs.append((model.logRatios[Int(r) * k + bestK], weights[i])) }
+    pairs.sort { $0.0 < $1.0 }
+    var total = 0.0
+    for (_, w) in pairs { total += Double(w) }
+    let q = [0.5, 0.9].map { level -> Float in
+        var acc = 0.0
+        for (v, w) in pairs {
+            acc += Double(w)
+            if acc >= level * total { return v }
+        }
+        return pairs[pairs.count - 1].0
+    }
+    let c = Double(snapshot.candidates[bestK])
+    let offset = Double(model.p90Offset)
+    return RuntimePrediction(
+        point: max(Float(min(c * exp(bestShift), 1e9)), 1),
+        p50: max(1, Float(min(c * exp(Double(q[0])), 1e9))),
+        p90: max(1, Float(min(c * exp(Double(q[1]) + offset), 1e9))),
+        candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
+        scale: Float(exp(bestShift)),
+        expectedAccuracy: Float(best))
+}
+
+/// A varied workload: 40 users, each with a few job kinds (request, processors, application) whose runtimes
+/// are multi-modal (crashes, tests, full runs) with noise, so that neighbour sets, ties and candidates vary.
+private func variedWorkload(jobs n: Int, seed: UInt64) -> [JobRecord] {
+    var s = seed
+    func next() -> UInt64 {
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        return s >> 33
+    }
+    var out: [JobRecord] = []
+    var t: Int64 = 0
+    for i in 0 ..< n {
+        t += Int64(next() % 900)
+        let user = Int32(next() % 40)
+        let kind = Int64(next() % 3)
+        let request: Int64 = [900, 3600, 14_400, 86_400][Int((Int64(user) + kind) % 4)]
+        let mode = next() % 10
+        let full = Double(request) * (0.2 + 0.7 * Double((Int64(user) * 7 + kind * 3) % 10) / 10)
+        let runtime: Int64 = mode == 0 ? Int64(next() % 60) + 1 : mode < 3
+            ? Int64(full * 0.1) + Int64(next() % 50) : min(request, Int64(full) + Int64(next() % 300))
+        let procs = Int32(1 << ((Int64(user) + kind) % 6))
+        out.append(JobRecord(
+            id: Int64(i), submit: t, wait: Int64(next() % 600), runtime: runtime, allocatedProcs: procs,
+            requestedProcs: procs, requestedTime: request, user: user, application: Int32(kind)))
+    }
+    return out
+}
+
+/// Trains on the first `trainJobs` of the workload and returns the model with the (masked) snapshots of all jobs.
+private func trainedOnVaried(
+    trees: Int, refine: Bool, bootstrap: Bool, jobs: Int = 4000, trainJobs: Int = 2500
+) throws -> (RuntimeModel, [SubmitSnapshot]) {
+    var history = JobHistory()
+    var window = TrainingWindow(capacity: 1 << 20)
+    var snapshots: [SubmitSnapshot] = []
+    HistoryReplay(jobs: variedWorkload(jobs: jobs, seed: 11), capacityProcs: 256).run(
+        history: &history,
+        onCompletion: { (c: HistoryReplay.Completion<Void>) in
+            guard c.job.id < trainJobs, c.job.runtime > 0 else { return }
+            window.append(SubmitModel.masked(c.snapshot), runtime: Float(c.job.runtime))
+        },
+        onSubmit: { _, _, s in snapshots.append(SubmitModel.masked(s)) })
+    var p = RuntimeModelParameters()
+    p.forest.treeCount = trees
+    p.forest.bootstrap = bootstrap
+    p.refineScale = refine
+    return (try RuntimeModel.train(window: window, parameters: p, p90Offset: 0.3), snapshots)
+}
+
+private func relativeDifference(_ a: Float, _ b: Float) -> Float {
+    a == b ? 0 : abs(a - b) / max(abs(a), abs(b))
+}
+
+@Test(arguments: [(24, true, false), (16, true, true), (12, false, false)])
+func fastPredictionMatchesTheReference(trees: Int, refine: Bool, bootstrap: Bool) throws {
+    let (model, snapshots) = try trainedOnVaried(trees: trees, refine: refine, bootstrap: bootstrap)
+    #expect(snapshots.count == 4000)
+    var worst: Float = 0
+    var identical = 0
+    var mismatched = 0
+    for s in snapshots {
+        let fast = model.predict(s)
+        let slow = referencePredict(model, s)
+        if fast == slow { identical += 1 }
+        let d = [
+            relativeDifference(fast.point, slow.point), relativeDifference(fast.p50, slow.p50),
+            relativeDifference(fast.p90, slow.p90), relativeDifference(fast.scale, slow.scale),
+            relativeDifference(fast.expectedAccuracy, slow.expectedAccuracy),
+        ].max() ?? 0
+        worst = max(worst, d)
+        if fast.candidate != slow.candidate || d > 1e-5 { mismatched += 1 }
+    }
+    print("fast vs reference (\(trees) trees, refine \(refine), bootstrap \(bootstrap)): \(snapshots.count) "
+        + "predictions, \(identical) bit-identical, max relative difference \(worst), \(mismatched) mismatched")
+    #expect(mismatched == 0)
+    #expect(worst <= 1e-5)
+}
+
+@Test func fastPredictionIsSafeFromSeveralThreadsAndAfterDecoding() throws {
+    let (model, snapshots) = try trainedOnVaried(trees: 8, refine: true, bootstrap: false, jobs: 1200, trainJobs: 800)
+    let decoded = try RuntimeModel(deserializing: model.serialize())
+    let expected = snapshots.map { referencePredict(model, $0) }
+    let results = UnsafeMutableBufferPointer<RuntimePrediction?>.allocate(capacity: 4 * snapshots.count)
+    results.initialize(repeating: nil)
+    defer { results.deallocate() }
+    let box = UncheckedBox(results)
+    var threads: [pthread_t] = []
+    for t in 0 ..< 4 {
+        var thread = pthread_t()
+        let context = ThreadContext(body: {
+            let m = t % 2 == 0 ? model : decoded
+            for (i, s) in snapshots.enumerated() { box.value[t * snapshots.count + i] = m.predict(s) }
+        })
+        let raw = Unmanaged.passRetained(context).toOpaque()
+        #expect(pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<ThreadContext>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, raw) == 0)
+        threads.append(thread)
+    }
+    for thread in threads { pthread_join(thread, nil) }
+    for t in 0 ..< 4 {
+        for (i, e) in expected.enumerated() {
+            let p = try #require(results[t * snapshots.count + i])
+            #expect(p.candidate == e.candidate)
+            #expect(relativeDifference(p.point, e.point) <= 1e-5 && relativeDifference(p.p90, e.p90) <= 1e-5)
+        }
+    }
+}
+
+private final class ThreadContext {
+    let body: () -> Void
+    init(body: @escaping () -> Void) { self.body = body }
+}
+
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
