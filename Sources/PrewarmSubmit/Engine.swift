@@ -43,6 +43,8 @@ final class Engine: @unchecked Sendable {
     // Guarded by mutex.
     private var current: LoadedModel?
     private var histogram = LatencyHistogram()
+    /// CPU time of the profiling thread per job (wall time minus time the thread was not running).
+    private var cpuHistogram = LatencyHistogram()
     private var counters = SubmitCounters()
     private var statsVersion: UInt64 = 0
     // Owned by the reloader thread.
@@ -125,6 +127,7 @@ final class Engine: @unchecked Sendable {
     func profile(_ job: UnsafePointer<prewarm_job_t>) -> (String, Int32)? {
         guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
         let t0 = monotonicNanoseconds()
+        let c0 = threadCPUNanoseconds()
         let j = job.pointee
         let isModify = j.is_modify != 0
         var request = SubmitRequest()
@@ -181,8 +184,10 @@ final class Engine: @unchecked Sendable {
             sent = notifier.send(SubmitProfiler.notification(request: request, prediction: prediction))
         }
         let elapsed = monotonicNanoseconds() &- t0
+        let cpu = threadCPUNanoseconds() &- c0
         locked {
             histogram.record(nanoseconds: elapsed)
+            cpuHistogram.record(nanoseconds: cpu)
             counters.profiled &+= 1
             if modelID == nil { counters.withoutModel &+= 1 }
             if isModify { counters.modified &+= 1 }
@@ -207,7 +212,7 @@ final class Engine: @unchecked Sendable {
             "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
                 + "modified=\(counters.modified) notified=\(counters.notified) "
                 + "notify_dropped=\(counters.notifyDropped) reloads=\(counters.reloads) "
-                + "reload_failures=\(counters.reloadFailures) latency: \(histogram.summary)"
+                + "reload_failures=\(counters.reloadFailures) latency: \(histogram.summary) cpu: \(cpuHistogram.summary)"
         }
     }
 
@@ -232,7 +237,8 @@ final class Engine: @unchecked Sendable {
     private func statsLineUnlocked() -> String {
         "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
             + "modified=\(counters.modified) notified=\(counters.notified) notify_dropped=\(counters.notifyDropped) "
-            + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) latency: \(histogram.summary)"
+            + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) latency: \(histogram.summary) "
+            + "cpu: \(cpuHistogram.summary)"
     }
 
     // MARK: Reloader thread
@@ -278,6 +284,12 @@ private func reloaderMain() {
             next = now &+ UInt64(interval)
         }
     }
+}
+
+func threadCPUNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 func monotonicNanoseconds() -> UInt64 {
