@@ -109,8 +109,15 @@ final class DatagramNotifier: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// After a send found no daemon, further sends are skipped (and counted as drops) for this long, so a
+    /// stopped daemon costs the submit path nothing but a clock read.
+    static let retryAfterNanoseconds: UInt64 = 1_000_000_000
+    private var quietUntil: UInt64 = 0
+
     /// Sends one datagram; false when nobody listens or the socket buffer is full (the caller counts a drop).
     func send(_ message: String) -> Bool {
+        let now = monotonicNanoseconds()
+        if now < quietUntil { return false }
         var m = Array(message.utf8)
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let n = m.withUnsafeMutableBytes { buffer -> Int in
@@ -119,6 +126,9 @@ final class DatagramNotifier: @unchecked Sendable {
                     sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), sa, length)
                 }
             }
+        }
+        if n < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK) {
+            quietUntil = now &+ Self.retryAfterNanoseconds
         }
         return n == m.count
     }
