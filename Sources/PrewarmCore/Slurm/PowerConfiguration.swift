@@ -150,15 +150,7 @@ public struct PowerConfiguration: Sendable, Equatable {
     public static let keys = ["ResumeCommand", "SuspendCommand", "ResumeFailCommand", "Timeout", "Parallel", "LogFile"]
 
     /// A configuration problem, naming the file, line and key.
-    public struct ParseError: Error, Equatable, CustomStringConvertible, Sendable {
-        public var file: String
-        public var line: Int
-        public var key: String
-        public var message: String
-        public var description: String {
-            key.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(key): \(message)"
-        }
-    }
+    public typealias ParseError = ConfigurationError
 
     /// Parses the text of a configuration file; `file` only names it in errors.
     ///
@@ -167,27 +159,10 @@ public struct PowerConfiguration: Sendable, Equatable {
     /// (it runs once per node).
     public static func parse(_ text: String, file: String) throws(ParseError) -> PowerConfiguration {
         var c = PowerConfiguration()
-        var seen: Set<String> = []
-        var lineNumber = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            lineNumber += 1
-            let trimmed = trim(stripComment(Substring(raw)))
-            if trimmed.isEmpty { continue }
-            guard let eq = trimmed.firstIndex(of: "=") else {
-                throw ParseError(file: file, line: lineNumber, key: "", message: "expected Key=Value, found '\(trimmed)'")
-            }
-            let key = trim(trimmed[..<eq])
-            let value = trim(trimmed[trimmed.index(after: eq)...])
-            guard let canonical = keys.first(where: { $0.lowercased() == key.lowercased() }) else {
-                throw ParseError(
-                    file: file, line: lineNumber, key: key,
-                    message: "unknown key (known: \(keys.joined(separator: ", ")))")
-            }
-            guard !seen.contains(canonical) else {
-                throw ParseError(file: file, line: lineNumber, key: canonical, message: "given more than once")
-            }
-            seen.insert(canonical)
-            func fail(_ m: String) -> ParseError { ParseError(file: file, line: lineNumber, key: canonical, message: m) }
+        for e in try KeyValueFile.entries(text, file: file, keys: keys) {
+            let value = e.value
+            let canonical = e.key
+            func fail(_ m: String) -> ParseError { e.error(m, file: file) }
             func command() throws(ParseError) -> PowerCommand {
                 let words: [String]
                 switch PowerCommand.split(value) {
@@ -227,33 +202,5 @@ public struct PowerConfiguration: Sendable, Equatable {
             }
         }
         return c
-    }
-
-    /// The line up to a `#` outside double quotes.
-    private static func stripComment(_ line: Substring) -> Substring {
-        var inQuote = false
-        var escaped = false
-        for i in line.indices {
-            let ch = line[i]
-            if escaped {
-                escaped = false
-            } else if inQuote && ch == "\\" {
-                escaped = true
-            } else if ch == "\"" {
-                inQuote.toggle()
-            } else if ch == "#" && !inQuote {
-                return line[..<i]
-            }
-        }
-        return line
-    }
-
-    private static func trim(_ s: Substring) -> String {
-        let ws: Set<Character> = [" ", "\t", "\r"]
-        var a = s.startIndex
-        var b = s.endIndex
-        while a < b, ws.contains(s[a]) { a = s.index(after: a) }
-        while b > a, ws.contains(s[s.index(before: b)]) { b = s.index(before: b) }
-        return String(s[a ..< b])
     }
 }

@@ -34,15 +34,7 @@ public struct SubmitConfiguration: Sendable, Equatable {
     ]
 
     /// A configuration problem, naming the file, line and key.
-    public struct ParseError: Error, Equatable, CustomStringConvertible, Sendable {
-        public var file: String
-        public var line: Int
-        public var key: String
-        public var message: String
-        public var description: String {
-            key.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(key): \(message)"
-        }
-    }
+    public typealias ParseError = ConfigurationError
 
     /// Parses the text of a configuration file; `file` only names it in errors.
     ///
@@ -50,30 +42,10 @@ public struct SubmitConfiguration: Sendable, Equatable {
     /// leave a default in force.
     public static func parse(_ text: String, file: String) throws(ParseError) -> SubmitConfiguration {
         var c = SubmitConfiguration()
-        var seen: Set<String> = []
-        var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            var line = Substring(raw)
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let trimmed = trim(line)
-            if trimmed.isEmpty { continue }
-            guard let eq = trimmed.firstIndex(of: "=") else {
-                throw ParseError(file: file, line: lineNumber, key: "", message: "expected Key=Value, found '\(trimmed)'")
-            }
-            let key = trim(trimmed[..<eq])
-            let value = trim(trimmed[trimmed.index(after: eq)...])
-            guard let canonical = keys.first(where: { $0.lowercased() == key.lowercased() }) else {
-                throw ParseError(
-                    file: file, line: lineNumber, key: key,
-                    message: "unknown key (known: \(keys.joined(separator: ", ")))")
-            }
-            guard !seen.contains(canonical) else {
-                throw ParseError(file: file, line: lineNumber, key: canonical, message: "given more than once")
-            }
-            seen.insert(canonical)
-            func fail(_ m: String) -> ParseError { ParseError(file: file, line: lineNumber, key: canonical, message: m) }
-            switch canonical {
+        for e in try KeyValueFile.entries(text, file: file, keys: keys) {
+            let value = e.value
+            func fail(_ m: String) -> ParseError { e.error(m, file: file) }
+            switch e.key {
             case "ModelFile":
                 guard value.hasPrefix("/") else { throw fail("must be an absolute path, found '\(value)'") }
                 c.modelFile = value
@@ -88,15 +60,9 @@ public struct SubmitConfiguration: Sendable, Equatable {
                 guard value.utf8.count < 108 else { throw fail("path longer than a Unix socket allows (107 bytes)") }
                 c.notifySocket = value
             case "ReloadInterval":
-                guard let v = Int(value), v >= 1, v <= 86_400 else {
-                    throw fail("must be a whole number of seconds from 1 to 86400, found '\(value)'")
-                }
-                c.reloadInterval = v
+                c.reloadInterval = try KeyValueFile.integer(e, in: 1 ... 86_400, unit: "seconds", file: file)
             case "MaxScriptBytes":
-                guard let v = Int(value), v >= 0, v <= 16 << 20 else {
-                    throw fail("must be a byte count from 0 to 16777216, found '\(value)'")
-                }
-                c.maxScriptBytes = v
+                c.maxScriptBytes = try KeyValueFile.integer(e, in: 0 ... 16 << 20, unit: "bytes", file: file)
             case "Enabled":
                 switch value.lowercased() {
                 case "yes", "true", "1": c.enabled = true
@@ -113,14 +79,5 @@ public struct SubmitConfiguration: Sendable, Equatable {
             }
         }
         return c
-    }
-
-    private static func trim(_ s: Substring) -> String {
-        let ws: Set<Character> = [" ", "\t", "\r"]
-        var a = s.startIndex
-        var b = s.endIndex
-        while a < b, ws.contains(s[a]) { a = s.index(after: a) }
-        while b > a, ws.contains(s[s.index(before: b)]) { b = s.index(before: b) }
-        return String(s[a ..< b])
     }
 }
