@@ -1,0 +1,61 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import PrewarmCore
+import Testing
+
+@Test func daemonConfigurationParsesEveryKeyAndNamesProblems() throws {
+    let c = try DaemonConfiguration.parse(
+        """
+        # prewarmd
+        Mode=enforce
+        Interval=30
+        BootLeadTime=240
+        Threshold=1
+        Aggressiveness=0.25
+        MinIdleBeforePowerDown=300
+        PowerDownMargin=900
+        MaxPowerUpsPerCycle=8
+        MaxPowerDownsPerCycle=4
+        MaxActionsPerHour=100
+        ExcludeNodes=login[1-2],gpu07
+        ExcludePartitions=debug, interactive
+        ModelFile=/var/lib/prewarm/m.model
+        HistoryDatabase=/var/lib/prewarm/h.sqlite
+        NotifySocket=
+        RetrainInterval=3600
+        MetricsFile=/var/lib/node_exporter/prewarm.prom
+        """, file: "prewarmd.conf")
+    #expect(c.mode == .enforce)
+    #expect(c.interval == 30)
+    #expect(c.policy.bootLeadTime == 240)
+    #expect(c.policy.threshold == 1)
+    #expect(c.policy.aggressiveness == 0.25)
+    #expect(c.policy.minIdleBeforePowerDown == 300)
+    #expect(c.policy.powerDownMargin == 900)
+    #expect(c.policy.maxPowerUpsPerStep == 8)
+    #expect(c.policy.maxPowerDownsPerStep == 4)
+    #expect(c.maxActionsPerHour == 100)
+    #expect(c.excludeNodes == ["login1", "login2", "gpu07"])
+    #expect(c.excludePartitions == ["debug", "interactive"])
+    #expect(c.notifySocket == "")
+    #expect(c.retrainInterval == 3600)
+    #expect(c.metricsFile == "/var/lib/node_exporter/prewarm.prom")
+    // Safe default: decide and log, change nothing.
+    #expect(try DaemonConfiguration.parse("", file: "x").mode == .forecastOnly)
+
+    func failure(_ text: String) -> ConfigurationError? {
+        do {
+            _ = try DaemonConfiguration.parse(text, file: "/etc/slurm/prewarmd.conf")
+            return nil
+        } catch {
+            return error
+        }
+    }
+    #expect(failure("Mode=agressive")?.key == "Mode")
+    #expect(failure("Interval=1")?.description == "/etc/slurm/prewarmd.conf:1: Interval: must be a whole number of seconds from 5 to 3600, found '1'")
+    #expect(failure("Aggressiveness=2")?.key == "Aggressiveness")
+    #expect(failure("\nExcludeNodes=n[5-3]")?.line == 2)
+    #expect(failure("ExcludeNodes=n[5-3]")?.message.contains("reversed range") == true)
+    #expect(failure("ModelFile=model")?.key == "ModelFile")
+    #expect(failure("Mode=off\nmode=enforce")?.message == "given more than once")
+}
