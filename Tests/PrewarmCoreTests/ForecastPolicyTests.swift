@@ -116,3 +116,43 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
         #expect(Set(a.map(\.node)).count == a.count)
     }
 }
+
+@Test func anOverrunningJobIsNotForecastToEndWithinAMinute() {
+    let start = t0 - 7200
+    // Within its prediction (1 h predicted, p90 3 h, limit 8 h, 10 min elapsed): predicted end as is.
+    let young = RunningDemand(
+        nodes: 4, start: t0 - 600, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: t0 - 600 + 28_800)
+    #expect(young.predictedEnd == t0 + 3000)
+    #expect(young.lateEnd == t0 - 600 + 10_800)
+    // 2 h elapsed, past the 1 h prediction: expected at the later of the p90 (3 h) and twice the elapsed time
+    // (4 h), late at the limit.
+    let overdue = RunningDemand(
+        nodes: 4, start: start, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: start + 28_800)
+    #expect(overdue.predictedEnd == start + 14_400)
+    #expect(overdue.lateEnd == start + 28_800)
+    // 4 h elapsed, past the p90 too: expected to run as long again, late at the limit.
+    let old = RunningDemand(
+        nodes: 4, start: t0 - 14_400, now: t0, predictedRuntime: 3600, lateRuntime: 10_800,
+        limitEnd: t0 - 14_400 + 28_800)
+    #expect(old.predictedEnd == t0 + 14_400)
+    #expect(old.lateEnd == t0 + 14_400)  // the limit
+    let pastP90 = RunningDemand(
+        nodes: 4, start: t0 - 11_000, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: nil)
+    #expect(pastP90.predictedEnd == t0 + 11_000)
+    let nearLimit = RunningDemand(
+        nodes: 4, start: t0 - 14_400, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: t0 + 1200)
+    #expect(nearLimit.predictedEnd == t0 + 1200)
+    // Whatever happens, never within a minute unless the limit says so, and never before now + 60 s.
+    for elapsed in stride(from: Int64(0), through: 40_000, by: 500) {
+        let r = RunningDemand(
+            nodes: 1, start: t0 - elapsed, now: t0, predictedRuntime: 3600, lateRuntime: 7200, limitEnd: nil)
+        #expect(r.predictedEnd >= t0 + 60)
+        #expect(r.lateEnd >= r.predictedEnd)
+        if elapsed >= 3600 { #expect(r.predictedEnd >= t0 + 1800, "elapsed \(elapsed)") }
+    }
+    // In the forecast: the overrunning job keeps its nodes over the next hour.
+    let f = DemandForecaster.forecast(
+        now: t0, minutes: 60, running: [overdue], pending: [], arrivals: ArrivalModel(), hourOfWeekAt: { _ in 0 },
+        totalNodes: 10)
+    #expect(f.expected.allSatisfy { $0 == 4 })
+}

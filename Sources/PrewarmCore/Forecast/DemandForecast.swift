@@ -17,6 +17,38 @@ public struct RunningDemand: Sendable, Equatable {
         self.predictedEnd = predictedEnd
         self.lateEnd = Swift.max(lateEnd, predictedEnd)
     }
+
+    /// A running job's ends given how long it has run so far (a conditional remaining-time estimate).
+    ///
+    /// While the job is within its point prediction it ends at `start + predictedRuntime` (late: the late
+    /// runtime). A job that has outlived its prediction is not about to end: it is expected at the later of
+    /// its late end and twice its elapsed time (heavy-tailed runtimes: the longer a job has run, the longer
+    /// it is likely to keep running), late at its time limit. Every end is at least a minute from now and at
+    /// most the time limit (Slurm kills the job there).
+    /// - Parameters:
+    ///   - start: when the job started (or will start, once its nodes have booted).
+    ///   - limitEnd: `start` plus the job's time limit, or `nil` when unknown.
+    public init(
+        nodes: Int, start: Int64, now: Int64, predictedRuntime: Int64, lateRuntime: Int64, limitEnd: Int64?
+    ) {
+        let elapsed = Swift.max(0, now &- start)
+        let point = Swift.max(0, predictedRuntime)
+        let late = Swift.max(point, lateRuntime)
+        let floor = now &+ 60
+        let limit = limitEnd ?? .max
+        var end: Int64
+        var lateEnd: Int64
+        if elapsed < point {
+            end = start &+ point
+            lateEnd = start &+ late
+        } else {
+            end = start &+ Swift.max(late, 2 &* elapsed)
+            lateEnd = limit == .max ? start &+ Swift.max(late, 4 &* elapsed) : limit
+        }
+        end = Swift.max(Swift.min(end, limit), floor)
+        lateEnd = Swift.max(Swift.min(lateEnd, limit), end)
+        self.init(nodes: nodes, predictedEnd: end, lateEnd: lateEnd)
+    }
 }
 
 /// A queued job: nodes, predicted runtime, and the earliest time it may start (`--begin`, a dependency's

@@ -90,9 +90,9 @@ public struct PrewarmPolicy: PowerPolicy {
             let r = view.runningJob(i)
             let start = r.startedAt ?? (now &+ view.cluster.bootTime)
             let p = predicted[r.job.id]
-            let end = Swift.max(start &+ (p?.runtime ?? 3600), now &+ 60)
-            let late = Swift.min(Swift.max(start &+ (p?.late ?? 3600), end), Swift.max(r.requestedEnd, end))
-            running.append(RunningDemand(nodes: r.nodes, predictedEnd: end, lateEnd: late))
+            running.append(RunningDemand(
+                nodes: r.nodes, start: start, now: now, predictedRuntime: p?.runtime ?? 3600,
+                lateRuntime: p?.late ?? 3600, limitEnd: r.requestedEnd))
         }
         var pending: [PendingDemand] = []
         pending.reserveCapacity(view.queuedCount)
