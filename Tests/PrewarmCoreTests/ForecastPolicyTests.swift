@@ -39,7 +39,10 @@ private let t0: Int64 = 1_000_000 * 60  // a minute boundary
 
 @Test func arrivalModelLearnsAWeeklyBurst() {
     // Every week, 20 one-node jobs of 30 minutes arrive at hour-of-week 10 (Sunday 10:00); nothing else.
+    // Fluid demand (no buffer price): the learnt rates themselves.
     var a = ArrivalModel()
+    a.bufferPrice = 0
+    a.upperBufferPrice = 0
     for _ in 0 ..< 200 { a.observeRuntime(1800) }
     let week: Int64 = 7 * 86_400
     for w in 0 ..< 4 {
@@ -115,4 +118,97 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
         }
         #expect(Set(a.map(\.node)).count == a.count)
     }
+}
+
+@Test func anOverrunningJobIsNotForecastToEndWithinAMinute() {
+    let start = t0 - 7200
+    // Within its prediction (1 h predicted, p90 3 h, limit 8 h, 10 min elapsed): predicted end as is.
+    let young = RunningDemand(
+        nodes: 4, start: t0 - 600, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: t0 - 600 + 28_800)
+    #expect(young.predictedEnd == t0 + 3000)
+    #expect(young.lateEnd == t0 - 600 + 10_800)
+    // 2 h elapsed, past the 1 h prediction: expected at the later of the p90 (3 h) and twice the elapsed time
+    // (4 h), late at the limit.
+    let overdue = RunningDemand(
+        nodes: 4, start: start, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: start + 28_800)
+    #expect(overdue.predictedEnd == start + 14_400)
+    #expect(overdue.lateEnd == start + 28_800)
+    // 4 h elapsed, past the p90 too: expected to run as long again, late at the limit.
+    let old = RunningDemand(
+        nodes: 4, start: t0 - 14_400, now: t0, predictedRuntime: 3600, lateRuntime: 10_800,
+        limitEnd: t0 - 14_400 + 28_800)
+    #expect(old.predictedEnd == t0 + 14_400)
+    #expect(old.lateEnd == t0 + 14_400)  // the limit
+    let pastP90 = RunningDemand(
+        nodes: 4, start: t0 - 11_000, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: nil)
+    #expect(pastP90.predictedEnd == t0 + 11_000)
+    let nearLimit = RunningDemand(
+        nodes: 4, start: t0 - 14_400, now: t0, predictedRuntime: 3600, lateRuntime: 10_800, limitEnd: t0 + 1200)
+    #expect(nearLimit.predictedEnd == t0 + 1200)
+    // Whatever happens, never within a minute unless the limit says so, and never before now + 60 s.
+    for elapsed in stride(from: Int64(0), through: 40_000, by: 500) {
+        let r = RunningDemand(
+            nodes: 1, start: t0 - elapsed, now: t0, predictedRuntime: 3600, lateRuntime: 7200, limitEnd: nil)
+        #expect(r.predictedEnd >= t0 + 60)
+        #expect(r.lateEnd >= r.predictedEnd)
+        if elapsed >= 3600 { #expect(r.predictedEnd >= t0 + 1800, "elapsed \(elapsed)") }
+    }
+    // In the forecast: the overrunning job keeps its nodes over the next hour.
+    let f = DemandForecaster.forecast(
+        now: t0, minutes: 60, running: [overdue], pending: [], arrivals: ArrivalModel(), hourOfWeekAt: { _ in 0 },
+        totalNodes: 10)
+    #expect(f.expected.allSatisfy { $0 == 4 })
+}
+
+@Test func arrivalBufferCoversTheSmallJobsItCanServeWhole() {
+    var a = ArrivalModel()
+    for i in 0 ..< 100 { a.observeArrival(time: Int64(i) * 600, hourOfWeek: 0, nodes: i % 5 == 0 ? 64 : 1) }
+    // One expected job: a 1-node buffer serves 80 % of arrivals; 64 nodes would serve all, at 64× the nodes.
+    #expect(a.buffer(jobs: 1, price: 0.05) == 1)
+    // Ten expected jobs: the 1-node jobs need 8 nodes between them; the 64-node ones are not worth it.
+    #expect(a.buffer(jobs: 10, price: 0.05) == 8)
+    #expect(a.buffer(jobs: 0, price: 0.05) == 0)
+    // A low enough price buys the big jobs too.
+    #expect(a.buffer(jobs: 10, price: 0.001) > 64)
+    // Fluid mode (no price) keeps the expected nodes.
+    var fluid = a
+    fluid.bufferPrice = 0
+    fluid.upperBufferPrice = 0
+    let d = fluid.arrivalDemand(minutes: 60) { _ in 0 }
+    let b = a.arrivalDemand(minutes: 60) { _ in 0 }
+    #expect(d.expected[59] > b.expected[59])
+}
+
+@Test func sessionModelKeepsTheNodesOfUsersWhoResubmitSoon() {
+    var s = SessionModel()
+    let day: Int64 = 86_400
+    // User 1 resubmits two minutes after each end; user 2 never within the window; user 3 like user 1.
+    for k in 0 ..< 40 {
+        let t = Int64(k) * day
+        s.observeEnd(user: 1, nodes: 2, at: t)
+        s.observeEnd(user: 2, nodes: 2, at: t)
+        s.observeEnd(user: 3, nodes: 2, at: t)
+        let first = s.observeSubmission(user: 1, at: t + 120)
+        let third = s.observeSubmission(user: 3, at: t + 150)
+        let second = s.observeSubmission(user: 2, at: t + 3 * 3600)  // the end expired unanswered
+        #expect(first && third && !second)
+    }
+    let now = 50 * day
+    s.observeEnd(user: 1, nodes: 2, at: now)
+    s.observeEnd(user: 2, nodes: 2, at: now)
+    #expect(s.expectedDemand(now: now + 30, minutes: 10) == Array(repeating: 2, count: 10))
+    // Past the usual think time with no submission, user 1's nodes are no longer worth keeping.
+    #expect(s.expectedDemand(now: now + 25 * 60, minutes: 10).allSatisfy { $0 == 0 })
+    // A user who frees many nodes needs a proportionally higher chance: 200 nodes at ~certainty are not kept
+    // at a price of 0.05 per node… 
+    var big = s
+    big.observeEnd(user: 3, nodes: 200, at: now + 60)
+    #expect(big.expectedDemand(now: now + 90, minutes: 5) == Array(repeating: 2, count: 5))
+    // …while a fluid model (no price) counts nodes × probability, growing with the minutes ahead.
+    var fluid = s
+    fluid.price = 0
+    let f = fluid.expectedDemand(now: now + 30, minutes: 10)
+    // user 1: 2 nodes × P(resubmit by minute 9) ≈ 0.96; user 2 only through the cluster-wide prior (≈ 0.07)
+    #expect(f[0] < f[9])
+    #expect(f[9] > 1.8 && f[9] < 2.3, "\(f[9])")
 }

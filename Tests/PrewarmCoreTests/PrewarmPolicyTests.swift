@@ -61,8 +61,11 @@ private func run(_ jobs: [JobRecord]) -> (SimulationResult, PrewarmPolicy) {
     #expect(prewarm.metrics.jobsSimulated == jobs.count)
     // Reactive: every burst lands on powered-down nodes (2 h apart > SuspendTime) and waits the boot.
     #expect(reactive.metrics.meanBootWait > 250)
-    // Prewarm learns the two-hourly burst and the jobs' ~20 minute runtimes.
-    #expect(prewarm.metrics.meanBootWait < 0.5 * reactive.metrics.meanBootWait,
+    // Prewarm learns the two-hourly burst and the jobs' ~20 minute runtimes. The arrival buffer is sized per
+    // job (``ArrivalModel/buffer(jobs:price:)``) from an hourly rate, which spreads the 4-job burst over the
+    // hour: it covers part of each burst (measured: 208 s against reactive's 300 s; the fluid buffer it
+    // replaced reached 150 s at 1.4× the idle node-hours, and lost on the production traces).
+    #expect(prewarm.metrics.meanBootWait < 0.75 * reactive.metrics.meanBootWait,
             "prewarm \(prewarm.metrics.meanBootWait) reactive \(reactive.metrics.meanBootWait)")
     #expect(policy.meanPredictionAccuracy > 0.8)
 }

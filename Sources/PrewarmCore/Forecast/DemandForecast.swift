@@ -17,6 +17,38 @@ public struct RunningDemand: Sendable, Equatable {
         self.predictedEnd = predictedEnd
         self.lateEnd = Swift.max(lateEnd, predictedEnd)
     }
+
+    /// A running job's ends given how long it has run so far (a conditional remaining-time estimate).
+    ///
+    /// While the job is within its point prediction it ends at `start + predictedRuntime` (late: the late
+    /// runtime). A job that has outlived its prediction is not about to end: it is expected at the later of
+    /// its late end and twice its elapsed time (heavy-tailed runtimes: the longer a job has run, the longer
+    /// it is likely to keep running), late at its time limit. Every end is at least a minute from now and at
+    /// most the time limit (Slurm kills the job there).
+    /// - Parameters:
+    ///   - start: when the job started (or will start, once its nodes have booted).
+    ///   - limitEnd: `start` plus the job's time limit, or `nil` when unknown.
+    public init(
+        nodes: Int, start: Int64, now: Int64, predictedRuntime: Int64, lateRuntime: Int64, limitEnd: Int64?
+    ) {
+        let elapsed = Swift.max(0, now &- start)
+        let point = Swift.max(0, predictedRuntime)
+        let late = Swift.max(point, lateRuntime)
+        let floor = now &+ 60
+        let limit = limitEnd ?? .max
+        var end: Int64
+        var lateEnd: Int64
+        if elapsed < point {
+            end = start &+ point
+            lateEnd = start &+ late
+        } else {
+            end = start &+ Swift.max(late, 2 &* elapsed)
+            lateEnd = limit == .max ? start &+ Swift.max(late, 4 &* elapsed) : limit
+        }
+        end = Swift.max(Swift.min(end, limit), floor)
+        lateEnd = Swift.max(Swift.min(lateEnd, limit), end)
+        self.init(nodes: nodes, predictedEnd: end, lateEnd: lateEnd)
+    }
 }
 
 /// A queued job: nodes, predicted runtime, and the earliest time it may start (`--begin`, a dependency's
@@ -92,6 +124,14 @@ public struct ArrivalModel: Sendable, Equatable {
     /// Mean nodes per arriving job (for the band).
     private var nodesPerJob = 1.0
     private var jobsSeen = 0.0
+    /// Arriving jobs by node count in powers of two: jobs of more than 2^(k-1) and at most 2^k nodes, and
+    /// their nodes.
+    private var sizeCounts: [Double] = []
+    private var sizeNodes: [Double] = []
+    /// Price of a buffer node in expected arriving jobs it must serve (see ``buffer(jobs:price:)``), for the
+    /// expected series and for the upper band; 0 = fluid demand (expected nodes, a Poisson band).
+    public var bufferPrice = 0.05
+    public var upperBufferPrice = 0.0125
     /// Weight of a new week in an hour-of-week bucket.
     public var weeklySmoothing = 0.3
     /// Weight of the hour-of-week pattern against the recent rate (1 = pattern only).
@@ -133,6 +173,15 @@ public struct ArrivalModel: Sendable, Equatable {
         lastArrival = Swift.max(lastArrival, time)
         jobsSeen += 1
         nodesPerJob += (n - nodesPerJob) / Swift.min(jobsSeen, 1000)
+        // Sizes in powers of two (a buffer of 2^k nodes serves every job of at most 2^k nodes).
+        var k = 0
+        while k < 62 && (1 << k) < Swift.max(nodes, 1) { k += 1 }
+        while sizeCounts.count <= k {
+            sizeCounts.append(0)
+            sizeNodes.append(0)
+        }
+        sizeCounts[k] += 1
+        sizeNodes[k] += n
     }
 
     private mutating func closeBucket() {
@@ -174,8 +223,13 @@ public struct ArrivalModel: Sendable, Equatable {
         return patternWeight * weeklyRate[bucket] + (1 - patternWeight) * recent
     }
 
-    /// Expected busy nodes from jobs that arrive after `now`, per minute over the horizon, and an upper
-    /// band (a Poisson 90 % bound on the number of arriving jobs, times the mean nodes per job).
+    /// Node demand from jobs that arrive after `now`, per minute over the horizon, and an upper band.
+    ///
+    /// With a ``bufferPrice``: the idle buffer worth keeping for the jobs expected to have arrived and still
+    /// run by each minute (``buffer(jobs:price:)``; the band at ``upperBufferPrice``). A fluid buffer of the
+    /// expected nodes keeps nodes for big jobs it can never cover alone (measured on SDSC-SP2: hours-long idle
+    /// spans, the largest share of prewarm's idle node-hours). Without a price: the expected busy nodes and a
+    /// Poisson 90 % bound on the number of arriving jobs times the mean nodes per job.
     /// - Parameter hourOfWeekAt: the local hour of week of minute `m` from now.
     public func arrivalDemand(minutes: Int, hourOfWeekAt: (Int) -> Int) -> (expected: [Float], upper: [Float]) {
         let h = Swift.max(0, Swift.min(minutes, Self.horizonMinutes))
@@ -188,10 +242,35 @@ public struct ArrivalModel: Sendable, Equatable {
             for j in 0 ... m { e += rates[j] * survival[Swift.min(m - j, Self.horizonMinutes)] }
             let jobs = e / Swift.max(nodesPerJob, 1)
             let band = 1.2816 * sqrt(Swift.max(jobs, 0)) * nodesPerJob
-            expected[m] = Float(e)
-            upper[m] = Float(e + band)
+            expected[m] = Float(bufferPrice > 0 ? buffer(jobs: jobs, price: bufferPrice) : e)
+            upper[m] = Float(upperBufferPrice > 0 ? buffer(jobs: jobs, price: upperBufferPrice) : e + band)
         }
         return (expected, upper)
+    }
+
+    /// Idle nodes worth keeping for `jobs` expected arriving jobs, given a `price` in expected jobs per node.
+    ///
+    /// A job runs without a boot wait only if idle nodes cover all of it, so a buffer serves the arrivals up to
+    /// some size `b`, and needs the nodes of all of them: `max(b, jobs × E[size; size ≤ b])`. Returns the
+    /// buffer of the `b` maximising `jobs × P(size ≤ b) − price × buffer` (0 when none is worth its nodes).
+    /// - Complexity: O(log(largest job))
+    public func buffer(jobs: Double, price: Double) -> Double {
+        guard jobs > 0, price > 0, jobsSeen > 0 else { return 0 }
+        var best = 0.0
+        var bestValue = 0.0
+        var covered = 0.0
+        var coveredNodes = 0.0
+        for k in sizeCounts.indices {
+            covered += sizeCounts[k]
+            coveredNodes += sizeNodes[k]
+            let nodes = Swift.max(Double(1 << k), jobs * coveredNodes / jobsSeen)
+            let value = jobs * covered / jobsSeen - price * nodes
+            if value > bestValue {
+                bestValue = value
+                best = nodes
+            }
+        }
+        return best
     }
 }
 
@@ -204,12 +283,13 @@ public enum DemandForecaster {
     /// their earliest start, for their predicted runtime; once one cannot start now, later jobs start now only
     /// if they do not delay it (the upper band uses late runtimes). A projection that lets any job start
     /// wherever it fits powered nodes for jobs the scheduler would hold back (measured: half the gain lost).
-    /// Expected arrivals (``ArrivalModel``) fill what is left, never beyond `totalNodes`:
+    /// Expected arrivals (``ArrivalModel``, plus `sessions`: expected resubmissions per minute, see
+    /// ``SessionModel``) fill what is left, never beyond `totalNodes`:
     /// on a saturated cluster new jobs queue rather than need more powered nodes.
     /// - Complexity: O(running × minutes + pending × minutes), at most 4096 queued jobs considered.
     public static func forecast(
         now: Int64, minutes: Int = ArrivalModel.horizonMinutes, running: [RunningDemand], pending: [PendingDemand],
-        arrivals: ArrivalModel, hourOfWeekAt: (Int) -> Int, totalNodes: Int
+        arrivals: ArrivalModel, sessions: [Float] = [], hourOfWeekAt: (Int) -> Int, totalNodes: Int
     ) -> DemandForecast {
         let h = Swift.max(1, Swift.min(minutes, 24 * 60))
         let total = Swift.max(totalNodes, 0)
@@ -268,8 +348,9 @@ public enum DemandForecaster {
         var upper = [Float](repeating: 0, count: h)
         let cap = Float(total)
         for m in 0 ..< h {
-            let ea = m < a.expected.count ? a.expected[m] : 0
-            let ua = m < a.upper.count ? a.upper[m] : 0
+            let sa = m < sessions.count ? sessions[m] : 0
+            let ea = (m < a.expected.count ? a.expected[m] : 0) + sa
+            let ua = (m < a.upper.count ? a.upper[m] : 0) + sa
             let base = Float(Swift.min(expectedBusy[m], total))
             expected[m] = Swift.min(base + ea, cap)
             upper[m] = Swift.min(Float(Swift.max(expectedBusy[m], Swift.min(lateBusy[m], total))) + ua, cap)

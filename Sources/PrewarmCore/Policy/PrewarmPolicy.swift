@@ -6,7 +6,8 @@
 ///
 /// It learns online and never peeks: at submission it sees the request only (the simulator hides runtime
 /// and wait), and it learns runtimes (the ``OnlineRuntimePredictor`` that `prewarm evaluate` scores) and
-/// arrival patterns (``ArrivalModel``) from what the simulated cluster has shown so far. A job's expected
+/// arrival patterns (``ArrivalModel``: submissions that do not follow one of the user's job ends) and users'
+/// resubmissions after their jobs end (``SessionModel``) from what the simulated cluster has shown so far. A job's expected
 /// runtime is the model's point prediction; its late runtime the calibrated p90, capped at the time limit.
 public struct PrewarmPolicy: PowerPolicy {
     /// The adjustment knobs (boot lead time defaults to the cluster's boot time on the first step).
@@ -18,6 +19,7 @@ public struct PrewarmPolicy: PowerPolicy {
     private var history = JobHistory()
     private var predictor: OnlineRuntimePredictor
     private var arrivals = ArrivalModel()
+    private var sessions = SessionModel()
     private var predicted: [Int64: (runtime: Int64, late: Int64, p90: Float, snapshot: SubmitSnapshot)] = [:]
     private var load = ClusterLoad()
     /// When set, every prediction is logged as (job id, submit time, predicted runtime) — for tests and reports.
@@ -34,9 +36,10 @@ public struct PrewarmPolicy: PowerPolicy {
     public init(
         configuration: AdjustmentConfiguration = AdjustmentConfiguration(),
         training: OnlineTrainingConfiguration = OnlineTrainingConfiguration(), arrivals: ArrivalModel = ArrivalModel(),
-        tickInterval: Int64 = 60
+        sessions: SessionModel = SessionModel(), tickInterval: Int64 = 60
     ) {
         self.arrivals = arrivals
+        self.sessions = sessions
         self.configuration = configuration
         self.predictor = OnlineRuntimePredictor(configuration: training)
         self.tickInterval = Swift.max(1, tickInterval)
@@ -56,13 +59,17 @@ public struct PrewarmPolicy: PowerPolicy {
         let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
         anchor = (time, how)
         let procs = Int(job.procs)
-        arrivals.observeArrival(time: time, hourOfWeek: how, nodes: (procs + coresPerNode - 1) / coresPerNode)
+        let resubmission = sessions.observeSubmission(user: job.user, at: time)
+        if !resubmission {
+            arrivals.observeArrival(time: time, hourOfWeek: how, nodes: (procs + coresPerNode - 1) / coresPerNode)
+        }
     }
 
     public mutating func jobFinished(_ job: JobRecord, at time: Int64) {
         let p = predicted.removeValue(forKey: job.id)
         history.finish(job, candidates: p?.snapshot.candidates)
         arrivals.observeRuntime(job.runtime)
+        sessions.observeEnd(user: job.user, nodes: (Int(job.procs) + coresPerNode - 1) / coresPerNode, at: time)
         if let p, job.runtime > 0 {
             predictor.observe(p.snapshot, runtime: job.runtime, issuedP90: p.p90)
             scoredPredictions += 1
@@ -90,9 +97,9 @@ public struct PrewarmPolicy: PowerPolicy {
             let r = view.runningJob(i)
             let start = r.startedAt ?? (now &+ view.cluster.bootTime)
             let p = predicted[r.job.id]
-            let end = Swift.max(start &+ (p?.runtime ?? 3600), now &+ 60)
-            let late = Swift.min(Swift.max(start &+ (p?.late ?? 3600), end), Swift.max(r.requestedEnd, end))
-            running.append(RunningDemand(nodes: r.nodes, predictedEnd: end, lateEnd: late))
+            running.append(RunningDemand(
+                nodes: r.nodes, start: start, now: now, predictedRuntime: p?.runtime ?? 3600,
+                lateRuntime: p?.late ?? 3600, limitEnd: r.requestedEnd))
         }
         var pending: [PendingDemand] = []
         pending.reserveCapacity(view.queuedCount)
@@ -105,6 +112,7 @@ public struct PrewarmPolicy: PowerPolicy {
         let a = anchor
         let forecast = DemandForecaster.forecast(
             now: now, running: running, pending: pending, arrivals: arrivals,
+            sessions: sessions.expectedDemand(now: now, minutes: ArrivalModel.horizonMinutes),
             hourOfWeekAt: { m in (a.hourOfWeek + Int((now &- a.time &+ Int64(m) * 60) / 3600)) % 168 },
             totalNodes: view.nodeCount)
         var nodes: [PolicyNode] = []
