@@ -59,6 +59,7 @@ let package = Package(
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
+        .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
         .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
     ]
 )

@@ -108,12 +108,44 @@ public struct SlurmJob: Sendable, Equatable {
     public var nodes: String
     public var adminComment: String
     public var dependency: String
+
+    public init(
+        id: UInt32, arrayJobID: UInt32, arrayTaskID: UInt32, userID: UInt32, account: String, name: String,
+        partition: String, state: JobState, reasonCode: UInt16, submitTime: Int64, eligibleTime: Int64,
+        startTime: Int64, endTime: Int64, timeLimitMinutes: Int64, cpus: Int, nodeCount: Int, nodes: String,
+        adminComment: String, dependency: String
+    ) {
+        self.id = id
+        self.arrayJobID = arrayJobID
+        self.arrayTaskID = arrayTaskID
+        self.userID = userID
+        self.account = account
+        self.name = name
+        self.partition = partition
+        self.state = state
+        self.reasonCode = reasonCode
+        self.submitTime = submitTime
+        self.eligibleTime = eligibleTime
+        self.startTime = startTime
+        self.endTime = endTime
+        self.timeLimitMinutes = timeLimitMinutes
+        self.cpus = cpus
+        self.nodeCount = nodeCount
+        self.nodes = nodes
+        self.adminComment = adminComment
+        self.dependency = dependency
+    }
 }
 
 public struct SlurmPartition: Sendable, Equatable {
     public var name: String
     /// Member nodes in hostlist syntax.
     public var nodes: String
+
+    public init(name: String, nodes: String) {
+        self.name = name
+        self.nodes = nodes
+    }
 }
 
 /// A failed libslurm call, with Slurm's errno and message.

@@ -128,6 +128,21 @@ public enum SubmitProfiler {
         return bounded(parts.joined(separator: " "))
     }
 
+    /// The runtime prediction (seconds) an annotation carries, if it has one: `rt`, `rt50`, `rt90` and the model.
+    /// Text before the marker (an operator's) is ignored; an annotation without a prediction gives nil.
+    public static func parse(_ field: String) -> (rt: Int64, rt50: Int64, rt90: Int64, model: String)? {
+        guard let start = markerStart(in: field) else { return nil }
+        var values: [Substring: Substring] = [:]
+        for token in field[start...].split(separator: " ") {
+            guard let eq = token.firstIndex(of: "=") else { continue }
+            values[token[..<eq]] = token[token.index(after: eq)...]
+        }
+        guard let rt = values["rt"].flatMap({ Int64($0) }), let rt50 = values["rt50"].flatMap({ Int64($0) }),
+            let rt90 = values["rt90"].flatMap({ Int64($0) }), let model = values["model"], rt > 0, rt90 > 0
+        else { return nil }
+        return (rt, rt50, rt90, String(model))
+    }
+
     /// The annotation of a job the profiler could not handle, with a short reason.
     public static func unprofiled(_ reason: String) -> String { "\(marker) unprofiled=\(token(reason))" }
 

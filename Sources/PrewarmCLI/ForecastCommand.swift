@@ -1,0 +1,68 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Foundation
+import PrewarmCore
+import SlurmKit
+
+struct Forecast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forecast node demand per partition over the next hour from the live cluster.",
+        discussion: """
+            Reads nodes, partitions and jobs through libslurm (SLURM_CONF picks the cluster) and runs the demand
+            forecast the simulator and prewarmd use: running jobs until their predicted end, queued jobs
+            projected as EASY backfilling would start them. Runtimes come from the job_submit plugin's
+            annotations (else the time limit). Arrivals of jobs not yet submitted need prewarmd's learned
+            history and are not included here.
+            """)
+
+    @Option(help: "Minutes ahead.")
+    var minutes: Int = 60
+
+    @Flag(help: "Print JSON (per partition: nodes, powered, expected and upper demand per minute).")
+    var json = false
+
+    mutating func run() throws {
+        guard minutes >= 1, minutes <= 1440 else { throw ValidationError("--minutes must be from 1 to 1440") }
+        let slurm = LibSlurmClient()
+        let nodes: [SlurmNode]
+        let partitions: [SlurmPartition]
+        let jobs: [SlurmJob]
+        do {
+            nodes = try slurm.loadNodes()
+            partitions = try slurm.loadPartitions()
+            jobs = try slurm.loadJobs()
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let result = LiveForecast.forecast(nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes)
+        if json {
+            let items: [JSON] = result.map { p in
+                .object([
+                    ("partition", .string(p.partition)), ("nodes", .int(p.nodes)), ("powered", .int(p.powered)),
+                    ("powering_up", .int(p.poweringUp)), ("running_jobs", .int(p.runningJobs)),
+                    ("pending_jobs", .int(p.pendingJobs)), ("annotated_jobs", .int(p.annotatedJobs)),
+                    ("start", .int(Int(p.forecast.start))),
+                    ("expected", .array(p.forecast.expected.map { .number(Double($0)) })),
+                    ("upper", .array(p.forecast.upper.map { .number(Double($0)) })),
+                ])
+            }
+            print(JSON.object([("now", .int(Int(now))), ("minutes", .int(minutes)), ("partitions", .array(items))]).text)
+            return
+        }
+        for p in result {
+            print("partition \(p.partition): \(p.nodes) nodes, \(p.powered) powered, \(p.poweringUp) powering up; "
+                + "\(p.runningJobs) running, \(p.pendingJobs) pending (\(p.annotatedJobs) with a Prewarm prediction)")
+            print("  minute    expected  upper  powered-now")
+            let steps = Array(Swift.stride(from: 0, to: minutes, by: Swift.max(1, minutes / 12)))
+            for m in steps where m < p.forecast.expected.count {
+                let e = p.forecast.expected[m]
+                let u = p.forecast.upper[m]
+                let bar = String(repeating: "#", count: Int(e.rounded()))
+                print(String(format: "  +%3d     %6.1f  %6.1f  %4d  %@", m, e, u, p.powered + p.poweringUp, bar))
+            }
+        }
+    }
+}
