@@ -212,3 +212,28 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     #expect(f[0] < f[9])
     #expect(f[9] > 1.8 && f[9] < 2.3, "\(f[9])")
 }
+
+@Test func buffersArePricedInTheClustersAllocationUnit() {
+    // A CM-5-like cluster: every job takes a partition of 32 or 64 nodes.
+    var a = ArrivalModel()
+    for i in 0 ..< 100 { a.observeArrival(time: Int64(i) * 600, hourOfWeek: 0, nodes: i % 4 == 0 ? 64 : 32) }
+    #expect(a.allocationUnit == 32)
+    // One expected job: 64 nodes serve every arrival for two units' price (net 1 - 0.1 vs 0.75 - 0.05 for 32)…
+    #expect(a.buffer(jobs: 1, price: 0.05) == 64)
+    // …a dearer unit buys only the 32-node partition (0.75 - 0.4 > 1 - 0.8).
+    #expect(a.buffer(jobs: 1, price: 0.4) == 32)
+    // Per node (1-node jobs make the unit 1), no partial-partition buffer would ever be worth it.
+    var mixed = a
+    for i in 0 ..< 20 { mixed.observeArrival(time: 60_000 + Int64(i) * 600, hourOfWeek: 0, nodes: 1) }
+    #expect(mixed.allocationUnit == 1)
+    #expect(mixed.buffer(jobs: 1, price: 0.05) == 1)
+    // Resubmissions: a user who always resubmits frees a 32-node partition; kept at a unit of 32, not of 1.
+    var s = SessionModel()
+    for k in 0 ..< 20 {
+        s.observeEnd(user: 7, nodes: 32, at: Int64(k) * 86_400)
+        _ = s.observeSubmission(user: 7, at: Int64(k) * 86_400 + 60)
+    }
+    s.observeEnd(user: 7, nodes: 32, at: 30 * 86_400)
+    #expect(s.expectedDemand(now: 30 * 86_400, minutes: 5, allocationUnit: 32) == Array(repeating: 32, count: 5))
+    #expect(s.expectedDemand(now: 30 * 86_400, minutes: 5, allocationUnit: 1).allSatisfy { $0 == 0 })
+}

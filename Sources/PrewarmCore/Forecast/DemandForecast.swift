@@ -248,14 +248,29 @@ public struct ArrivalModel: Sendable, Equatable {
         return (expected, upper)
     }
 
-    /// Idle nodes worth keeping for `jobs` expected arriving jobs, given a `price` in expected jobs per node.
+    /// The cluster's allocation unit: the smallest power of two that at least 5 % of arriving jobs fit in
+    /// (1 on most clusters; 32 on LANL's CM-5, whose jobs take partitions of 32 nodes and more). Buffer and
+    /// resubmission prices are per unit, not per node.
+    public var allocationUnit: Int {
+        var covered = 0.0
+        for k in sizeCounts.indices {
+            covered += sizeCounts[k]
+            if covered >= 0.05 * jobsSeen { return 1 << k }
+        }
+        return 1
+    }
+
+    /// Idle nodes worth keeping for `jobs` expected arriving jobs, given a `price` in expected jobs per
+    /// ``allocationUnit`` of nodes.
     ///
     /// A job runs without a boot wait only if idle nodes cover all of it, so a buffer serves the arrivals up to
     /// some size `b`, and needs the nodes of all of them: `max(b, jobs × E[size; size ≤ b])`. Returns the
-    /// buffer of the `b` maximising `jobs × P(size ≤ b) − price × buffer` (0 when none is worth its nodes).
+    /// buffer of the `b` maximising `jobs × P(size ≤ b) − price × buffer / allocationUnit` (0 when none is
+    /// worth its nodes).
     /// - Complexity: O(log(largest job))
     public func buffer(jobs: Double, price: Double) -> Double {
         guard jobs > 0, price > 0, jobsSeen > 0 else { return 0 }
+        let unit = Double(allocationUnit)
         var best = 0.0
         var bestValue = 0.0
         var covered = 0.0
@@ -264,7 +279,7 @@ public struct ArrivalModel: Sendable, Equatable {
             covered += sizeCounts[k]
             coveredNodes += sizeNodes[k]
             let nodes = Swift.max(Double(1 << k), jobs * coveredNodes / jobsSeen)
-            let value = jobs * covered / jobsSeen - price * nodes
+            let value = jobs * covered / jobsSeen - price * nodes / unit
             if value > bestValue {
                 bestValue = value
                 best = nodes

@@ -18,7 +18,7 @@ public struct SessionModel: Sendable, Equatable {
     /// Weight of the cluster-wide think-time distribution in a user's, in pseudo-observations.
     public var priorWeight = 5.0
     /// Keep a user's freed nodes only if the chance that they resubmit within ``priceWindowMinutes``, per
-    /// node, is at least this; then all of them (a job needs all its nodes up to skip the boot, and the
+    /// node (per allocation unit of nodes), is at least this; then all of them (a job needs all its nodes up to skip the boot, and the
     /// boot-induced wait counts per job). 0 = fluid: nodes × probability.
     public var price = 0.05
     public var priceWindowMinutes = 15
@@ -82,7 +82,8 @@ public struct SessionModel: Sendable, Equatable {
     /// if worth it; without, those nodes times the probability that they submit by that minute, given they
     /// have not yet.
     /// - Complexity: O(users with recent ends × (minutes + window))
-    public func expectedDemand(now: Int64, minutes: Int) -> [Float] {
+    /// - Parameter allocationUnit: nodes per unit the price is per (``ArrivalModel/allocationUnit``).
+    public func expectedDemand(now: Int64, minutes: Int, allocationUnit: Int = 1) -> [Float] {
         let h = Swift.max(0, minutes)
         var demand = [Float](repeating: 0, count: h)
         guard globalTotal > 0 else { return demand }
@@ -105,7 +106,7 @@ public struct SessionModel: Sendable, Equatable {
                 var pw = 0.0
                 for b in age ..< Swift.min(w, age + priceWindowMinutes) { pw += p[b] }
                 pw /= survivors
-                if pw / Double(entry.nodes) >= price {
+                if pw * Double(Swift.max(allocationUnit, 1)) / Double(entry.nodes) >= price {
                     for m in 0 ..< h { demand[m] += Float(entry.nodes) }
                 }
                 continue

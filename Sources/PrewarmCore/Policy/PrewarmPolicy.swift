@@ -112,7 +112,8 @@ public struct PrewarmPolicy: PowerPolicy {
         let a = anchor
         let forecast = DemandForecaster.forecast(
             now: now, running: running, pending: pending, arrivals: arrivals,
-            sessions: sessions.expectedDemand(now: now, minutes: ArrivalModel.horizonMinutes),
+            sessions: sessions.expectedDemand(
+                now: now, minutes: ArrivalModel.horizonMinutes, allocationUnit: arrivals.allocationUnit),
             hourOfWeekAt: { m in (a.hourOfWeek + Int((now &- a.time &+ Int64(m) * 60) / 3600)) % 168 },
             totalNodes: view.nodeCount)
         var nodes: [PolicyNode] = []
