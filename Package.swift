@@ -22,6 +22,7 @@ let package = Package(
         // unloading Swift code is unsafe (swiftlang/swift#75889).
         .library(name: "prewarm_submit", type: .dynamic, targets: ["PrewarmSubmitLibrary"]),
         .executable(name: "prewarm-fuzz", targets: ["PrewarmFuzz"]),
+        .executable(name: "prewarmd", targets: ["PrewarmDaemon"]),
     ],
     dependencies: [
         // Argument parsing for the CLI only (never linked into the in-slurmctld library).
@@ -55,6 +56,7 @@ let package = Package(
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]
         ),
+        .executableTarget(name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit"]),
         // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),

@@ -28,5 +28,7 @@ static const uint32_t CS_NODE_STATE_POWER_DRAIN = NODE_STATE_POWER_DRAIN;
 static const uint32_t CS_JOB_STATE_BASE = JOB_STATE_BASE;
 static const uint32_t CS_NO_VAL = NO_VAL;
 static const uint32_t CS_INFINITE = INFINITE;
+static const uint16_t CS_WAIT_HELD = WAIT_HELD;
+static const uint16_t CS_WAIT_HELD_USER = WAIT_HELD_USER;
 
 #endif

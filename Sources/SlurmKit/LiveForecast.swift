@@ -59,6 +59,7 @@ public enum LiveForecast {
                         nodes: nodesNeeded, start: start, now: now, predictedRuntime: rt, lateRuntime: late,
                         limitEnd: limit.map { start &+ $0 }))
                 case .pending:
+                    if j.held { continue }  // starts only when released: no demand to plan for
                     let earliest = j.eligibleTime > now ? j.eligibleTime : nil
                     pending.append(PendingDemand(
                         nodes: nodesNeeded, predictedRuntime: rt, lateRuntime: late, earliestStart: earliest))

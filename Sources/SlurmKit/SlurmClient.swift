@@ -44,11 +44,14 @@ public struct SlurmNode: Sendable, Equatable {
     public var reason: String
     /// Unix time the node last booted (0 when unknown).
     public var bootTime: Int64
+    /// Unix time the node last ran a job (0 when unknown): idle since then.
+    public var lastBusy: Int64
 
     public init(
         name: String, base: NodeBaseState, flags: NodeFlags, cpus: Int = 1, weight: Int = 1, partitions: [String] = [],
-        reason: String = "", bootTime: Int64 = 0
+        reason: String = "", bootTime: Int64 = 0, lastBusy: Int64 = 0
     ) {
+        self.lastBusy = lastBusy
         self.name = name
         self.base = base
         self.flags = flags
@@ -94,6 +97,10 @@ public struct SlurmJob: Sendable, Equatable {
     public var state: JobState
     /// Slurm's pending reason code (`enum job_state_reason`).
     public var reasonCode: UInt16
+    /// Held by its user or an administrator: it will not start until released.
+    public var held: Bool { reasonCode == Self.heldReasons.0 || reasonCode == Self.heldReasons.1 }
+    /// `WAIT_HELD` and `WAIT_HELD_USER`.
+    public static let heldReasons: (UInt16, UInt16) = (CS_WAIT_HELD, CS_WAIT_HELD_USER)
     public var submitTime: Int64
     public var eligibleTime: Int64
     /// Actual start (running/finished) or Slurm's expected start (pending; 0 when unknown).
@@ -175,6 +182,8 @@ public protocol SlurmClient: AnyObject {
     func loadJobs() throws(SlurmError) -> [SlurmJob]
     /// Requests a power change for `nodes` (hostlist syntax).
     func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError)
+    /// Slurm's own power-saving exclusions: `SuspendExcNodes` (hostlist) and `SuspendExcParts`.
+    func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String])
 }
 
 /// The real client, over libslurm (the `SLURM_CONF` environment variable picks the cluster).
@@ -217,7 +226,8 @@ public final class LibSlurmClient: SlurmClient {
                 name: String(cString: name), base: Self.base(n.node_state), flags: Self.flags(n.node_state),
                 cpus: Int(n.cpus), weight: Int(n.weight),
                 partitions: n.partitions.map { String(cString: $0).split(separator: ",").map(String.init) } ?? [],
-                reason: n.reason.map { String(cString: $0) } ?? "", bootTime: Int64(n.boot_time)))
+                reason: n.reason.map { String(cString: $0) } ?? "", bootTime: Int64(n.boot_time),
+                lastBusy: Int64(n.last_busy)))
         }
         return out
     }
@@ -278,6 +288,17 @@ public final class LibSlurmClient: SlurmClient {
         guard slurm_update_node(&message) == SLURM_SUCCESS else {
             throw failure("slurm_update_node \(nodes) \(request)")
         }
+    }
+
+    public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
+        var conf: UnsafeMutablePointer<slurm_conf_t>?
+        guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
+            throw failure("slurm_load_ctl_conf")
+        }
+        defer { slurm_free_ctl_conf(c) }
+        let nodes = c.pointee.suspend_exc_nodes.map { String(cString: $0) } ?? ""
+        let parts = c.pointee.suspend_exc_parts.map { String(cString: $0) } ?? ""
+        return (nodes, parts.split(separator: ",").map(String.init))
     }
 
     static func base(_ state: UInt32) -> NodeBaseState {

@@ -1,0 +1,115 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// prewarmd: every Interval seconds (and at once when the job_submit plugin signals a submission) it reads the
+// cluster through libslurm, forecasts demand per partition and runs the adjustment policy; in `enforce` mode it
+// asks Slurm to power nodes up or down, in `forecast-only` it logs what it would do. Runs in the foreground
+// (systemd), logs one line per decision to stdout, SIGTERM/SIGINT stop it, SIGHUP re-reads the configuration.
+//
+// Not yet here (issue #5): the history store, retraining, learned arrivals, metrics.
+
+import Foundation
+import PrewarmCore
+import SlurmKit
+
+nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
+nonisolated(unsafe) var reloadRequested: sig_atomic_t = 0
+
+@main
+struct PrewarmDaemon {
+    static func log(_ message: String) {
+        var t = time(nil)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let stamp = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let line = Array("\(stamp) \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }  // unbuffered: journald sees it at once
+    }
+
+    static func loadConfiguration(_ path: String) -> DaemonConfiguration? {
+        guard FileManager.default.fileExists(atPath: path) else {
+            log("no configuration at \(path): defaults (mode forecast-only)")
+            return DaemonConfiguration()
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            log("error: cannot read \(path)")
+            return nil
+        }
+        do {
+            return try DaemonConfiguration.parse(String(decoding: data, as: UTF8.self), file: path)
+        } catch {
+            log("error: \(error)")
+            return nil
+        }
+    }
+
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var configPath = ProcessInfo.processInfo.environment["PREWARMD_CONF"] ?? "/etc/slurm/prewarmd.conf"
+        var once = false
+        while let a = args.first {
+            args.removeFirst()
+            switch a {
+            case "--config":
+                guard let p = args.first else { log("error: --config needs a file"); exit(2) }
+                configPath = p
+                args.removeFirst()
+            case "--once": once = true
+            case "--help", "-h":
+                print("usage: prewarmd [--config FILE] [--once]   (default config /etc/slurm/prewarmd.conf)")
+                exit(0)
+            default:
+                log("error: unknown argument \(a)")
+                exit(2)
+            }
+        }
+        guard var configuration = loadConfiguration(configPath) else { exit(1) }
+        // libslurm exits the process when it finds no configuration: check first.
+        let slurmConf = ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf"
+        guard FileManager.default.fileExists(atPath: slurmConf) else {
+            log("error: no Slurm configuration at \(slurmConf) (set SLURM_CONF)")
+            exit(1)
+        }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGHUP) { _ in reloadRequested = 1 }
+        signal(SIGPIPE, SIG_IGN)
+
+        var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
+        let listener = configuration.notifySocket.isEmpty ? nil : SubmissionListener(path: configuration.notifySocket)
+        if !configuration.notifySocket.isEmpty && listener == nil {
+            log("warning: cannot bind \(configuration.notifySocket); cycles run on the timer only")
+        }
+        log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
+            + "\(configuration.policy.bootLeadTime)s, config \(configPath)")
+        while stopRequested == 0 {
+            let wait = loop.runCycle(now: Int64(time(nil)))
+            if once { break }
+            // Sleep until the next cycle, a submission notification (at most one early cycle per 5 s), or a signal.
+            let deadline = Date().addingTimeInterval(Double(wait))
+            var woke = false
+            while stopRequested == 0 && reloadRequested == 0 && Date() < deadline && !woke {
+                let ms = Int32(max(0, min(1000, deadline.timeIntervalSinceNow * 1000)))
+                if let listener, listener.wait(milliseconds: ms) > 0 {
+                    loop.submissionsSeen += 1
+                    if Date().timeIntervalSince(loop.lastCycle) >= 5 { woke = true }
+                } else if listener == nil {
+                    usleep(useconds_t(ms) * 1000)
+                }
+            }
+            if reloadRequested != 0 {
+                reloadRequested = 0
+                if let c = loadConfiguration(configPath) {
+                    configuration = c
+                    loop.configuration = c
+                    log("configuration reloaded: mode \(c.mode.rawValue)")
+                } else {
+                    log("configuration not reloaded; keeping the previous one")
+                }
+            }
+        }
+        log("prewarmd stopping")
+    }
+}

@@ -1,0 +1,78 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// One adjustment cycle on live state: the simulator's AdjustmentPolicy run per partition on the live forecast,
+// with the safety rules of a production daemon (exclusions, unavailable nodes, one command per node at a time,
+// hourly cap).
+
+import PrewarmCore
+
+/// A power action for a named node, with the policy's reason.
+public struct PlannedAction: Sendable, Equatable {
+    public var node: String
+    public var request: PowerRequest
+    public var reason: String
+}
+
+public enum LiveAdjustment {
+    /// How the policy sees a live node. Down, drained, failed, not-responding or maintenance nodes are
+    /// `unavailable` and never touched; allocated, mixed or completing nodes are `busy`.
+    public static func power(of n: SlurmNode, now: Int64) -> NodePower {
+        let f = n.flags
+        if n.base == .down || f.contains(.drain) || f.contains(.fail) || f.contains(.maintenance)
+            || (f.contains(.notResponding) && !f.contains(.poweredDown) && !f.contains(.poweringUp))
+        {
+            return .unavailable
+        }
+        if f.contains(.poweringDown) { return .poweringDown }
+        if f.contains(.poweredDown) { return f.contains(.powerUpRequested) ? .booting : .off }
+        if f.contains(.poweringUp) { return .booting }
+        if n.base == .allocated || n.base == .mixed || f.contains(.completing) || f.contains(.planned) { return .busy }
+        let since = n.lastBusy > 0 ? n.lastBusy : (n.bootTime > 0 ? n.bootTime : now)
+        return .idle(since: Swift.min(since, now))
+    }
+
+    /// Plans one cycle.
+    /// - Parameters:
+    ///   - excluded: node names never touched (Slurm's `SuspendExcNodes`/`SuspendExcParts` members and the
+    ///     daemon's own exclusions).
+    ///   - inFlight: nodes with a command issued whose state change Slurm has not shown yet: left alone.
+    ///   - budget: actions still allowed this hour.
+    /// - Returns: at most `budget` actions, power-ups first; a node appears at most once (a node in several
+    ///   partitions that one wants up and another down is powered up).
+    public static func plan(
+        nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64,
+        configuration: AdjustmentConfiguration, excluded: Set<String>, inFlight: Set<String>, budget: Int,
+        arrivals: ArrivalModel = ArrivalModel()
+    ) -> [PlannedAction] {
+        let forecasts = LiveForecast.forecast(
+            nodes: nodes, partitions: partitions, jobs: jobs, now: now, arrivals: arrivals)
+        var up: [String: String] = [:]
+        var down: [String: String] = [:]
+        for f in forecasts {
+            let members = nodes.filter { $0.partitions.contains(f.partition) }
+            let policyNodes = members.enumerated().map { i, n in
+                PolicyNode(
+                    index: i, power: power(of: n, now: now), weight: n.weight,
+                    excluded: excluded.contains(n.name) || inFlight.contains(n.name))
+            }
+            let actions = AdjustmentPolicy.decide(
+                now: now, nodes: policyNodes, forecast: f.forecast, configuration: configuration)
+            for a in actions where a.node >= 0 && a.node < members.count {
+                let name = members[a.node].name
+                switch a.kind {
+                case .powerUp: up[name] = "partition \(f.partition): \(a.reason)"
+                case .powerDown: down[name] = "partition \(f.partition): \(a.reason)"
+                }
+            }
+        }
+        var out: [PlannedAction] = []
+        for name in up.keys.sorted() {
+            if let reason = up[name] { out.append(PlannedAction(node: name, request: .up, reason: reason)) }
+        }
+        for name in down.keys.sorted() where up[name] == nil {
+            if let reason = down[name] { out.append(PlannedAction(node: name, request: .down, reason: reason)) }
+        }
+        return Array(out.prefix(Swift.max(0, budget)))
+    }
+}
