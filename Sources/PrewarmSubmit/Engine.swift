@@ -181,7 +181,7 @@ final class Engine: @unchecked Sendable {
 
         var sent: Bool?
         if !isModify, let notifier {
-            sent = notifier.send(SubmitProfiler.notification(request: request, prediction: prediction))
+            sent = notifier.send { SubmitProfiler.notification(request: request, prediction: prediction) }
         }
         let elapsed = monotonicNanoseconds() &- t0
         let cpu = threadCPUNanoseconds() &- c0
@@ -207,14 +207,7 @@ final class Engine: @unchecked Sendable {
 
     // MARK: Stats
 
-    func statsLine() -> String {
-        locked {
-            "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
-                + "modified=\(counters.modified) notified=\(counters.notified) "
-                + "notify_dropped=\(counters.notifyDropped) reloads=\(counters.reloads) "
-                + "reload_failures=\(counters.reloadFailures) latency: \(histogram.summary) cpu: \(cpuHistogram.summary)"
-        }
-    }
+    func statsLine() -> String { locked { statsLineUnlocked() } }
 
     /// Rewrites the stats file (temp file + rename) when something changed since the last write.
     func writeStatsIfChanged(force: Bool = false) {

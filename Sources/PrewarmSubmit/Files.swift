@@ -115,10 +115,11 @@ final class DatagramNotifier: @unchecked Sendable {
     private var quietUntil: UInt64 = 0
 
     /// Sends one datagram; false when nobody listens or the socket buffer is full (the caller counts a drop).
-    func send(_ message: String) -> Bool {
+    /// The message is built only when a send is attempted (not during the quiet period).
+    func send(_ message: () -> String) -> Bool {
         let now = monotonicNanoseconds()
         if now < quietUntil { return false }
-        var m = Array(message.utf8)
+        var m = Array(message().utf8)
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let n = m.withUnsafeMutableBytes { buffer -> Int in
             withUnsafePointer(to: &address) { a in
