@@ -58,6 +58,9 @@ struct Simulate: ParsableCommand {
         "Scale check: simulate this many synthetic jobs (1–64 nodes, up to 2 h, ~70 % load) instead of a log.",
         visibility: .hidden))
     var syntheticJobs: Int?
+    @Option(help: ArgumentHelp("Write each run's job outcomes as CSV files into this directory (analysis).",
+                               visibility: .hidden))
+    var outcomes: String?
 
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
@@ -102,6 +105,13 @@ struct Simulate: ParsableCommand {
             let started = CLISupport.now()
             let r = Simulator.run(jobs: loaded.jobs, cluster: cluster, policy: &p)
             rows.append((label, r.metrics, CLISupport.now() - started))
+            if let outcomes {
+                var csv = "submit,nodes,placed,start,end\n"
+                for o in r.outcomes where o.skipped == nil {
+                    csv += "\(o.submit),\(o.nodes),\(o.placed),\(o.start),\(o.end)\n"
+                }
+                try? AtomicFile.write(Array(csv.utf8), to: "\(outcomes)/\(label).csv")
+            }
             if report != nil && ["always_on", "reactive", "prewarm", "oracle"].contains(label) {
                 reportRuns.append(SimulationReport.Run(label: label, result: r))
             }
