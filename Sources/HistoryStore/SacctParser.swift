@@ -233,7 +233,7 @@ public enum SacctParser {
             rest = rest[..<dot]
         }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1 ... 3).contains(parts.count), !(days > 0 && parts.count == 1) else {
+        guard (1 ... 3).contains(parts.count) else {
             throw FieldProblem(field: "TotalCPU", message: "not a duration: '\(s)'")
         }
         var numbers: [Int64] = []
