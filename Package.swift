@@ -7,6 +7,8 @@
 //                  online replay and metrics. No Foundation, no I/O. Runs inside slurmctld.
 //   CZlib        – system zlib, for reading .swf.gz workload logs.
 //   Traces       – edge: workload log readers (SWF), local-time conversion, file I/O helpers.
+//   HistoryStore – edge: the finished-job history in SQLite (system libsqlite3 via CSQLite), ingestion,
+//                  sacct parsing, retraining. Daemon and CLI only.
 //   PrewarmSubmit – edge inside slurmctld: the C ABI the job_submit plugin (CShim/) calls; stdlib + Glibc only.
 //   prewarm      – the command-line tool, thin over the libraries.
 import PackageDescription
@@ -36,6 +38,9 @@ let package = Package(
         // libslurm's public API (libslurm-dev) for the daemon and the CLI; never linked into slurmctld.
         .systemLibrary(name: "CSlurm", path: "Sources/CSlurm", providers: [.apt(["libslurm-dev"])]),
         .target(name: "SlurmKit", dependencies: ["CSlurm", "PrewarmCore"]),
+        // The system SQLite (libsqlite3-dev) for the job history store; daemon and CLI only, never in slurmctld.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "HistoryStore", dependencies: ["PrewarmCore", "CSQLite", "SlurmKit", "Traces"]),
         .target(name: "PrewarmSubmit", dependencies: ["PrewarmCore", "CPrewarmSubmit"]),
         .target(
             name: "PrewarmSubmitLibrary",
@@ -51,17 +56,18 @@ let package = Package(
         .executableTarget(
             name: "PrewarmCLI",
             dependencies: [
-                "PrewarmCore", "Traces", "SlurmKit",
+                "PrewarmCore", "Traces", "SlurmKit", "HistoryStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]
         ),
-        .executableTarget(name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit"]),
+        .executableTarget(name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit", "HistoryStore"]),
         // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
         .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
+        .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "PrewarmCore", "SlurmKit", "Traces"]),
         .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
     ]
 )

@@ -28,6 +28,10 @@ static const uint32_t CS_NODE_STATE_POWER_DRAIN = NODE_STATE_POWER_DRAIN;
 static const uint32_t CS_JOB_STATE_BASE = JOB_STATE_BASE;
 static const uint32_t CS_NO_VAL = NO_VAL;
 static const uint32_t CS_INFINITE = INFINITE;
+static const uint64_t CS_NO_VAL64 = NO_VAL64;
+static const uint64_t CS_INFINITE64 = INFINITE64;
+static const uint64_t CS_MEM_PER_CPU = MEM_PER_CPU;
+static const uint16_t CS_NO_VAL16 = NO_VAL16;
 static const uint16_t CS_WAIT_HELD = WAIT_HELD;
 static const uint16_t CS_WAIT_HELD_USER = WAIT_HELD_USER;
 

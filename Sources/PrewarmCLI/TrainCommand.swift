@@ -2,21 +2,30 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
+import HistoryStore
 import PrewarmCore
 import Traces
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the model the job_submit plugin loads, from a workload log.",
+        abstract: "Train the model the job_submit plugin loads, from a workload log or the history store.",
         discussion: """
             Replays the log (leakage-free features, as `evaluate`), trains the runtime model on the newest
             finished jobs, calibrates its p90 on a held-out tail, and writes a model file (with the job history
             its features need) atomically: the plugin inside slurmctld picks up the new file within its
-            ReloadInterval. The daemon (prewarmd) retrains from the cluster's own history the same way.
+            ReloadInterval. With --db the jobs come from the history store (prewarm history, prewarmd) in submit
+            order, the newest --max-jobs of them. The daemon (prewarmd) retrains from the cluster's own history
+            the same way (see `prewarm retrain`).
             """)
 
     @Option(help: "Standard Workload Format log (.swf or .swf.gz); default: the bundled KTH-SP2 slice.")
     var trace: String?
+
+    @Option(help: "Train on the history store (SQLite) instead of a workload log.")
+    var db: String?
+
+    @Option(help: "With --db: newest stored jobs read at most.")
+    var maxJobs = 100_000
 
     @Option(help: "Where to write the model (replaced atomically).")
     var out: String
@@ -38,15 +47,35 @@ struct Train: ParsableCommand {
         guard window >= SubmitModel.minimumJobs else {
             throw ValidationError("--window must be at least \(SubmitModel.minimumJobs)")
         }
-        let path = try trace ?? CLISupport.bundledTrace()
+        guard trace == nil || db == nil else { throw ValidationError("give --trace or --db, not both") }
+        guard maxJobs >= SubmitModel.minimumJobs else {
+            throw ValidationError("--max-jobs must be at least \(SubmitModel.minimumJobs)")
+        }
         let t0 = CLISupport.now()
-        let loaded = try CLISupport.loadTrace(path, lenient: lenient)
+        let path: String
+        let jobs: [JobRecord]
+        let capacity: Int64
+        if let db {
+            path = db
+            do {
+                jobs = try HistoryStore(path: db, readOnly: true).jobs(newest: maxJobs).map(\.jobRecord)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(1)
+            }
+            capacity = 0  // the load features are masked for the plugin anyway
+        } else {
+            path = try trace ?? CLISupport.bundledTrace()
+            let loaded = try CLISupport.loadTrace(path, lenient: lenient)
+            jobs = loaded.jobs
+            capacity = Int64(loaded.header.maxProcs ?? 0)
+        }
         var parameters = RuntimeModelParameters()
         parameters.forest.treeCount = trees
         let model: SubmitModel
         do {
             model = try SubmitModel.train(
-                jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0), window: window,
+                jobs: jobs, capacityProcs: capacity, window: window,
                 parameters: parameters, source: (path as NSString).lastPathComponent)
         } catch {
             CLISupport.note("prewarm: \(path): \(error)")

@@ -115,6 +115,19 @@ public struct SlurmJob: Sendable, Equatable {
     public var nodes: String
     public var adminComment: String
     public var dependency: String
+    // Set by the libslurm client after `init` (the history store reads them; defaults elsewhere):
+    /// The cluster the job ran on (`ClusterName`), "" when unknown.
+    public var cluster = ""
+    public var userName = ""
+    public var qos = ""
+    /// Requested tasks and CPUs per task (0 when not given).
+    public var tasks = 0
+    public var cpusPerTask = 0
+    /// Requested memory in MB, per CPU when `memoryPerCPU`, else per node (0 when not given).
+    public var memoryMB: Int64 = 0
+    public var memoryPerCPU = false
+    /// The job's exit status as `wait` reports it (exit code << 8 | signal), -1 when unknown.
+    public var exitStatus: Int64 = -1
 
     public init(
         id: UInt32, arrayJobID: UInt32, arrayTaskID: UInt32, userID: UInt32, account: String, name: String,
@@ -270,6 +283,17 @@ public final class LibSlurmClient: SlurmClient {
                 timeLimitMinutes: (j.time_limit == CS_INFINITE || j.time_limit == CS_NO_VAL) ? -1 : Int64(j.time_limit),
                 cpus: Int(j.num_cpus), nodeCount: Int(j.num_nodes), nodes: text(j.nodes),
                 adminComment: text(j.admin_comment), dependency: text(j.dependency)))
+            out[out.count - 1].cluster = text(j.cluster)
+            out[out.count - 1].userName = text(j.user_name)
+            out[out.count - 1].qos = text(j.qos)
+            out[out.count - 1].tasks = j.num_tasks == CS_NO_VAL ? 0 : Int(j.num_tasks)
+            out[out.count - 1].cpusPerTask = j.cpus_per_task == CS_NO_VAL16 ? 0 : Int(j.cpus_per_task)
+            let memory = j.pn_min_memory
+            if memory != CS_NO_VAL64 && memory != CS_INFINITE64 {
+                out[out.count - 1].memoryPerCPU = memory & CS_MEM_PER_CPU != 0
+                out[out.count - 1].memoryMB = Int64(clamping: memory & ~CS_MEM_PER_CPU)
+            }
+            out[out.count - 1].exitStatus = j.exit_code == CS_NO_VAL ? -1 : Int64(j.exit_code)
         }
         return out
     }

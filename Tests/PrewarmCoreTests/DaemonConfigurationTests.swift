@@ -59,3 +59,29 @@ import Testing
     #expect(failure("ModelFile=model")?.key == "ModelFile")
     #expect(failure("Mode=off\nmode=enforce")?.message == "given more than once")
 }
+
+@Test func daemonConfigurationHistoryAndRetrainingKeys() throws {
+    let defaults = try DaemonConfiguration.parse("", file: "x")
+    #expect(defaults.historyDatabase == "/var/lib/prewarm/history.db")
+    #expect(defaults.retrainInterval == 86_400)
+    #expect(defaults.retrainHoldout == 1000)
+    #expect(defaults.retrainMaxJobs == 100_000)
+    let c = try DaemonConfiguration.parse(
+        "HistoryDatabase=\nRetrainInterval=0\nRetrainHoldout=500\nRetrainMaxJobs=20000", file: "x")
+    #expect(c.historyDatabase == "")  // disabled
+    #expect(c.retrainInterval == 0)  // disabled
+    #expect(c.retrainHoldout == 500)
+    #expect(c.retrainMaxJobs == 20_000)
+    func failure(_ text: String) -> ConfigurationError? {
+        do {
+            _ = try DaemonConfiguration.parse(text, file: "/etc/slurm/prewarmd.conf")
+            return nil
+        } catch {
+            return error
+        }
+    }
+    #expect(failure("RetrainInterval=60")?.description
+        == "/etc/slurm/prewarmd.conf:1: RetrainInterval: must be 0 (never) or from 300 to 2592000 seconds, found '60'")
+    #expect(failure("RetrainHoldout=5")?.key == "RetrainHoldout")
+    #expect(failure("HistoryDatabase=history.db")?.key == "HistoryDatabase")
+}

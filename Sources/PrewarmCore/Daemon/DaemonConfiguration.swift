@@ -25,10 +25,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Partitions whose nodes are never touched, besides Slurm's `SuspendExcParts`.
     public var excludePartitions: [String] = []
     public var modelFile = "/var/lib/prewarm/prewarm.model"
-    public var historyDatabase = "/var/lib/prewarm/history.sqlite"
+    /// The finished-job history (SQLite); empty disables the history and retraining.
+    public var historyDatabase = "/var/lib/prewarm/history.db"
     public var notifySocket = "/run/prewarm/prewarmd.sock"
-    /// Seconds between retraining attempts.
+    /// Seconds between retraining attempts; 0 disables retraining.
     public var retrainInterval = 86_400
+    /// Newest finished jobs held out to compare a retrained model with the published one.
+    public var retrainHoldout = 1000
+    /// Newest stored jobs a retraining reads at most (bounds its time and memory on a big history).
+    public var retrainMaxJobs = 100_000
     /// node_exporter textfile for the metrics; empty disables it.
     public var metricsFile = ""
 
@@ -38,6 +43,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "Mode", "Interval", "BootLeadTime", "Threshold", "Aggressiveness", "MinIdleBeforePowerDown",
         "PowerDownMargin", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "MetricsFile",
+        "RetrainHoldout", "RetrainMaxJobs",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
@@ -85,14 +91,22 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "ExcludePartitions":
                 c.excludePartitions = v.split(separator: ",").map { String($0).filter { $0 != " " } }.filter { !$0.isEmpty }
             case "ModelFile": c.modelFile = try path(emptyAllowed: false)
-            case "HistoryDatabase": c.historyDatabase = try path(emptyAllowed: false)
+            case "HistoryDatabase": c.historyDatabase = try path(emptyAllowed: true)
             case "NotifySocket":
                 c.notifySocket = try path(emptyAllowed: true)
                 guard c.notifySocket.utf8.count < 108 else {
                     throw e.error("path longer than a Unix socket allows (107 bytes)", file: file)
                 }
             case "RetrainInterval":
-                c.retrainInterval = try KeyValueFile.integer(e, in: 300 ... 30 * 86_400, unit: "seconds", file: file)
+                let seconds = try KeyValueFile.integer(e, in: 0 ... 30 * 86_400, unit: "seconds", file: file)
+                guard seconds == 0 || seconds >= 300 else {
+                    throw e.error("must be 0 (never) or from 300 to 2592000 seconds, found '\(v)'", file: file)
+                }
+                c.retrainInterval = seconds
+            case "RetrainHoldout":
+                c.retrainHoldout = try KeyValueFile.integer(e, in: 20 ... 1_000_000, unit: "jobs", file: file)
+            case "RetrainMaxJobs":
+                c.retrainMaxJobs = try KeyValueFile.integer(e, in: 100 ... 100_000_000, unit: "jobs", file: file)
             case "MetricsFile": c.metricsFile = try path(emptyAllowed: true)
             default: throw e.error("not handled", file: file)
             }

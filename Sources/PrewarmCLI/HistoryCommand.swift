@@ -1,0 +1,232 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Foundation
+import HistoryStore
+import PrewarmCore
+import Traces
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The finished-job history prewarmd keeps (SQLite): import and inspect it.",
+        discussion: """
+            prewarmd stores every finished job it sees (HistoryDatabase= in prewarmd.conf). Bootstrap the store
+            from a workload log or from Slurm accounting; a job already stored (same cluster, job id and submit
+            time) is never stored twice, so imports can be repeated.
+            """,
+        subcommands: [HistoryImport.self, HistoryStats.self])
+}
+
+/// Where the store is, shared by the history commands, `train --db` and `retrain`.
+struct DatabaseOption: ParsableArguments {
+    @Option(help: "The history database (SQLite).")
+    var db: String = HistoryStore.defaultPath
+}
+
+struct HistoryImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add finished jobs from a workload log (--trace) or from sacct (--sacct) to the history.",
+        discussion: """
+            --trace reads a Standard Workload Format log (.swf or .swf.gz); its jobs are stored under the cluster
+            name --cluster (default: the file name without extensions). --sacct runs
+            `sacct --parsable2 --noheader --allusers --duplicates` (Slurm accounting, slurmdbd) for the time range
+            --start/--end (sacct's -S/-E syntax; default: everything since 1970) and stores the finished jobs with
+            their usage (TotalCPU, peak MaxRSS over the steps). All rows of one import are one transaction.
+            """)
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: "Standard Workload Format log (.swf or .swf.gz).")
+    var trace: String?
+
+    @Flag(help: "Import from Slurm accounting with sacct.")
+    var sacct = false
+
+    @Option(help: "sacct --starttime (e.g. 2026-01-01, now-7days).")
+    var start: String?
+
+    @Option(help: "sacct --endtime.")
+    var end: String?
+
+    @Option(help: "The sacct program.")
+    var sacctProgram = "sacct"
+
+    @Option(help: "Cluster name for the rows (--trace: default the file name; --sacct: when sacct gives none).")
+    var cluster: String?
+
+    @Flag(help: "Skip malformed lines instead of stopping at the first.")
+    var lenient = false
+
+    mutating func validate() throws {
+        guard (trace != nil) != sacct else { throw ValidationError("give exactly one of --trace FILE and --sacct") }
+        if trace != nil && (start != nil || end != nil) { throw ValidationError("--start/--end go with --sacct") }
+    }
+
+    mutating func run() throws {
+        let rows: [HistoryJob]
+        let what: String
+        if let trace {
+            let loaded = try CLISupport.loadTrace(trace, lenient: lenient)
+            let clock = LocalClock(timeZoneString: loaded.header.timeZoneString, fallbackOffset: loaded.header.timeZone)
+            let file = (trace as NSString).lastPathComponent
+            var name = file
+            for suffix in [".gz", ".swf"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+            let clusterName = cluster ?? name
+            rows = loaded.jobs.map {
+                HistoryJob($0, cluster: clusterName, utcOffset: Int64(clock.utcOffset(at: $0.submit)), source: "swf:\(file)")
+            }
+            what = "\(rows.count) jobs from \(trace)"
+        } else {
+            let argv = SacctRunner.arguments(program: sacctProgram, start: start ?? "1970-01-01T00:00:00", end: end)
+            let output: String
+            do {
+                output = try SacctRunner.run(argv)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(1)
+            }
+            let parsed: SacctParser.Result
+            do {
+                parsed = try SacctParser.parse(
+                    output, source: "sacct output", delimiter: SacctRunner.delimiter, cluster: cluster ?? "default",
+                    localToUTC: SacctRunner.localToUTC, utcOffset: HistoryIngest.localUTCOffset, lenient: lenient)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(2)
+            }
+            if let first = parsed.errors.first {
+                CLISupport.note("prewarm: skipped \(parsed.errors.count) malformed line(s) of sacct output; first: \(first)")
+            }
+            rows = parsed.jobs
+            what = "\(rows.count) finished jobs from sacct (\(parsed.unfinished) not finished, not stored)"
+        }
+        let added: Int
+        let total: Int
+        do {
+            let store = try HistoryStore(path: database.db)
+            added = try store.insert(rows)
+            total = try store.count()
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
+        let already = rows.count - added
+        print("\(database.db): read \(what); \(added) new, \(already) already stored; \(total) jobs in the history")
+        if added == 0 && !rows.isEmpty { print("nothing new: every job was already stored") }
+    }
+}
+
+struct HistoryStats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Counts over the stored jobs: jobs, time span, users, partitions, sources.")
+
+    @OptionGroup var database: DatabaseOption
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    mutating func run() throws {
+        let st: HistoryStatistics
+        do {
+            st = try HistoryStore(path: database.db, readOnly: true).statistics()
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
+        let utc = LocalClock.utc
+        func when(_ t: Int64?) -> String { t.map { utc.format($0) } ?? "-" }
+        if json {
+            print(JSON.object([
+                ("db", .string(database.db)), ("jobs", .int(st.jobs)), ("finished_jobs", .int(st.finishedJobs)),
+                ("first_submit", st.firstSubmit.map { .int(Int($0)) } ?? .null),
+                ("last_submit", st.lastSubmit.map { .int(Int($0)) } ?? .null),
+                ("last_end", st.lastEnd.map { .int(Int($0)) } ?? .null),
+                ("users", .int(st.users)), ("partitions", .int(st.partitions)),
+                ("clusters", .array(st.clusters.map { .string($0) })),
+                ("sources", .object(st.sources.map { ($0.source, .int($0.jobs)) })),
+            ]).text)
+            return
+        }
+        print("\(database.db)")
+        print("jobs        \(st.jobs) (\(st.finishedJobs) with a start and an end)")
+        print("submitted   \(when(st.firstSubmit)) … \(when(st.lastSubmit)) (UTC)")
+        if let first = st.firstSubmit, let last = st.lastSubmit {
+            print(String(format: "span        %.1f days", Double(last - first) / 86_400))
+        }
+        print("users       \(st.users)")
+        print("partitions  \(st.partitions)")
+        print("clusters    \(st.clusters.joined(separator: ", "))")
+        for s in st.sources { print("source      \(s.source): \(s.jobs) jobs") }
+    }
+}
+
+struct Retrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Retrain the model from the history and publish it only if it is no worse than the current one.",
+        discussion: """
+            Trains on the stored jobs submitted before the --holdout newest finished ones, scores the new and the
+            published model (--model) on those held-out jobs (accuracy and p90 coverage, as `train` reports), and
+            replaces --model atomically only when the new model is no worse (accuracy not lower, p90 coverage not
+            lower than min(published, 0.9) − 0.02) or no usable model is published. prewarmd does the same every
+            RetrainInterval seconds. Exit status 0 in both cases; the decision is printed.
+            """)
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: "The published model (ModelFile in prewarm.conf).")
+    var model: String
+
+    @Option(help: "Newest finished jobs held out for the comparison.")
+    var holdout = 1000
+
+    @Option(help: "Newest stored jobs read at most.")
+    var maxJobs = 100_000
+
+    @Option(help: "Newest finished jobs to train on.")
+    var window = 20_000
+
+    @Option(help: "Trees in the forest.")
+    var trees = 100
+
+    @Flag(help: "Print the decision as JSON.")
+    var json = false
+
+    mutating func run() throws {
+        guard trees >= 1, trees <= 2000 else { throw ValidationError("--trees must be from 1 to 2000") }
+        guard holdout >= 20 else { throw ValidationError("--holdout must be at least 20") }
+        guard window >= SubmitModel.minimumJobs else {
+            throw ValidationError("--window must be at least \(SubmitModel.minimumJobs)")
+        }
+        guard maxJobs > holdout else { throw ValidationError("--max-jobs must be larger than --holdout") }
+        var options = Retraining.Options()
+        options.holdout = holdout
+        options.maxJobs = maxJobs
+        options.window = window
+        options.trees = trees
+        let decision: Retraining.Decision
+        do {
+            let store = try HistoryStore(path: database.db, readOnly: true)
+            decision = try Retraining.run(store: store, modelPath: model, options: options)
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            func score(_ s: Retraining.Score?) -> JSON {
+                s.map { .object([("accuracy", .number($0.accuracy)), ("p90_coverage", .number($0.p90Coverage))]) }
+                    ?? .null
+            }
+            print(JSON.object([
+                ("published", .bool(decision.published)), ("reason", .string(decision.reason)),
+                ("model", .string(model)), ("id", decision.modelID.map { .string($0) } ?? .null),
+                ("new", score(decision.candidate)), ("current", score(decision.current)),
+                ("held_out", .int(decision.heldOut)), ("training_jobs", .int(decision.trainingJobs)),
+                ("seconds", .number(decision.seconds)),
+            ]).text)
+        } else {
+            print((decision.published ? "published \(model) (model \(decision.modelID ?? "?")): " : "kept \(model): ")
+                + decision.reason)
+        }
+    }
+}

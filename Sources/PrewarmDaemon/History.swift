@@ -1,0 +1,123 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// The daemon's job history and retraining (issue #5, items 2 and 3): each cycle stores the finished jobs the
+// cycle loaded from Slurm (`HistoryDatabase=`); every `RetrainInterval` seconds a background thread retrains the
+// plugin's model from the history and publishes it only if it is no worse (`HistoryStore.Retraining`).
+//
+// Hooks (the daemon's loop owns the calls):
+//   AdjustmentLoop:           var history: HistoryKeeper?
+//   AdjustmentLoop.runCycle, after `failures = 0`:   history?.record(jobs: jobs, now: now)
+//   Daemon.main, after `var loop = …`:               loop.history = HistoryKeeper(configuration: configuration, log: log)
+//   Daemon.main, after `loop.runCycle(…)`:           loop.history?.retrainIfDue(now: Int64(time(nil)))
+//   Daemon.main, on SIGHUP with the new `c`:         loop.history?.configuration = c
+
+import Foundation
+import HistoryStore
+import PrewarmCore
+import SlurmKit
+
+final class HistoryKeeper: @unchecked Sendable {
+    /// Replaced on SIGHUP; a changed `HistoryDatabase` reopens the store at the next `record`.
+    var configuration: DaemonConfiguration
+    private let log: @Sendable (String) -> Void
+    private var store: HistoryStore?
+    private var openFailedAt: Int64?
+    /// Unix time of the last retraining attempt (initially the published model's modification time).
+    private var lastRetrain: Int64?
+    private let lock = NSLock()
+    /// Under `lock`: a retraining thread is running; when the last one failed, the time to try again.
+    private var retraining = false
+    private var retryAt: Int64?
+
+    /// A store that cannot be opened is retried after this long.
+    static let reopenDelay: Int64 = 300
+    /// A retraining that failed (too few jobs, I/O) is retried after this long (or the interval, if shorter).
+    static let retryDelay: Int64 = 3600
+
+    init(configuration: DaemonConfiguration, log: @escaping @Sendable (String) -> Void) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    private var enabled: Bool { !configuration.historyDatabase.isEmpty }
+
+    /// Stores the finished jobs among `jobs` (one transaction). Never throws: problems are logged.
+    /// - Returns: how many rows were new (0 when disabled or on error).
+    @discardableResult
+    func record(jobs: [SlurmJob], now: Int64) -> Int {
+        guard enabled else { return 0 }
+        if let s = store, s.path != configuration.historyDatabase { store = nil }
+        if store == nil {
+            if let failed = openFailedAt, now - failed < Self.reopenDelay { return 0 }
+            do {
+                store = try HistoryStore(path: configuration.historyDatabase)
+                openFailedAt = nil
+                log("history: \(configuration.historyDatabase) open")
+            } catch {
+                openFailedAt = now
+                log("error: history: \(error); retrying in \(Self.reopenDelay)s")
+                return 0
+            }
+        }
+        guard let store else { return 0 }
+        do {
+            let added = try HistoryIngest.ingest(jobs: jobs, into: store, cluster: "default", now: now)
+            if added > 0 { log("history: stored \(added) finished job(s)") }
+            return added
+        } catch {
+            log("error: history: \(error)")
+            self.store = nil  // reopen (and re-check) next cycle
+            return 0
+        }
+    }
+
+    /// Starts a retraining on a background thread when `RetrainInterval` has passed since the last one (or since
+    /// the published model was written) and none is running. Cheap when not due.
+    func retrainIfDue(now: Int64) {
+        let c = configuration
+        guard enabled, c.retrainInterval > 0 else { return }
+        if lastRetrain == nil {
+            var st = stat()
+            lastRetrain = stat(c.modelFile, &st) == 0 ? Int64(st.st_mtim.tv_sec) : 0
+        }
+        let interval = Int64(c.retrainInterval)
+        if let retry = lock.withLock({ () -> Int64? in
+            defer { retryAt = nil }
+            return retryAt
+        }) {
+            lastRetrain = retry - interval
+        }
+        guard let last = lastRetrain, now - last >= interval else { return }
+        let busy = lock.withLock { () -> Bool in
+            if retraining { return true }
+            retraining = true
+            return false
+        }
+        guard !busy else { return }
+        lastRetrain = now
+        var options = Retraining.Options()
+        options.holdout = c.retrainHoldout
+        options.maxJobs = c.retrainMaxJobs
+        let database = c.historyDatabase
+        let model = c.modelFile
+        let log = self.log
+        let thread = Thread { [self, options] in
+            log("retrain: started from \(database) (newest \(options.maxJobs) jobs, \(options.holdout) held out)")
+            do {
+                let store = try HistoryStore(path: database, readOnly: true)
+                let d = try Retraining.run(store: store, modelPath: model, options: options)
+                let verdict = d.published ? "published \(model) (model \(d.modelID ?? "?"))" : "kept \(model)"
+                log("retrain: \(verdict): \(d.reason); \(d.trainingJobs) training jobs, "
+                    + String(format: "%.1fs", d.seconds))
+            } catch {
+                let delay = min(Self.retryDelay, interval)
+                log("retrain: failed: \(error); retrying in \(delay)s")
+                self.lock.withLock { self.retryAt = now + delay }
+            }
+            self.lock.withLock { self.retraining = false }
+        }
+        thread.name = "prewarmd-retrain"
+        thread.start()
+    }
+}

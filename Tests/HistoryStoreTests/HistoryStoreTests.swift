@@ -1,0 +1,241 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+@testable import HistoryStore
+import PrewarmCore
+import SlurmKit
+import Testing
+import Traces
+
+/// A fresh temporary directory, removed by `remove()`.
+final class TempDir {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "prewarm-history-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The bundled real slice (first 10,000 jobs of KTH-SP2).
+let kthSlice = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Sources/PrewarmCLI/Resources/KTH-SP2-slice.swf.gz").path
+
+func sampleJob(_ id: Int64, submit: Int64 = 1_700_000_000, cluster: String = "c1") -> HistoryJob {
+    var j = HistoryJob(cluster: cluster, jobID: id, submitTime: submit, source: "test")
+    j.startTime = submit + 10
+    j.endTime = submit + 10 + 100 * id
+    j.userID = 1000
+    j.userName = "alice"
+    j.account = "physics"
+    j.partition = "batch"
+    j.qos = "normal"
+    j.name = "job\(id)"
+    j.requestedCPUs = 4
+    j.allocatedCPUs = 4
+    j.requestedNodes = 1
+    j.timeLimit = 3600
+    j.state = "COMPLETED"
+    j.exitCode = 0
+    j.exitSignal = 0
+    j.annotation = "prewarm:v1 rt=100 model=none exe=lmp"
+    j.utcOffset = 3600
+    return j
+}
+
+@Suite struct HistoryStoreSchemaTests {
+    @Test func createsVersionedSchemaInWALMode() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let path = dir.path + "/sub/dir/history.db"  // directories are created
+        let store = try HistoryStore(path: path)
+        #expect(try store.journalMode() == "wal")
+        #expect(try store.db.scalar("PRAGMA user_version").integer == HistoryStore.schemaVersion)
+        #expect(try store.db.scalar("PRAGMA synchronous").integer == 1)  // NORMAL
+        #expect(try store.db.scalar("PRAGMA busy_timeout").integer == Int64(HistoryStore.busyTimeoutMilliseconds))
+        #expect(try store.count() == 0)
+        // Reopening (read-only too) keeps the schema.
+        let again = try HistoryStore(path: path, readOnly: true)
+        #expect(try again.count() == 0)
+        #expect(try again.journalMode() == "wal")
+    }
+
+    @Test func refusesNewerSchemaCorruptAndMissingFilesNamingThePath() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let newer = dir.path + "/newer.db"
+        do {
+            let db = try SQLiteDatabase(path: newer)
+            try db.execute("PRAGMA user_version=99")
+        }
+        #expect(throws: HistoryStoreError.self) { try HistoryStore(path: newer) }
+        do {
+            _ = try HistoryStore(path: newer)
+        } catch {
+            #expect(error.description == "\(newer): history schema version 99 is newer than this prewarm's (1)")
+        }
+
+        let garbage = dir.path + "/garbage.db"
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: garbage))
+        do {
+            _ = try HistoryStore(path: garbage)
+            Issue.record("a file of junk was opened as a history")
+        } catch {
+            #expect(error.path == garbage)
+            #expect(error.description.hasPrefix("\(garbage): not a Prewarm history database, or damaged"))
+        }
+        let missing = dir.path + "/missing.db"
+        do {
+            _ = try HistoryStore(path: missing, readOnly: true)
+            Issue.record("a missing file was opened")
+        } catch {
+            #expect(error.description.hasPrefix("\(missing): open:"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))  // read-only never creates
+    }
+}
+
+@Suite struct HistoryStoreInsertTests {
+    @Test func storesEachJobOnceAndRoundTripsEveryField() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.path + "/h.db")
+        var jobs = (1 ... 3).map { sampleJob($0, submit: 1_700_000_000 + $0) }
+        jobs[1].cpuTime = 42
+        jobs[1].maxRSSKB = 123_456
+        jobs[2].arrayJobID = 7
+        jobs[2].arrayTaskID = 2
+        jobs[2].eligibleTime = 1_700_000_005
+        #expect(try store.insert(jobs, now: 1) == 3)
+        #expect(try store.insert(jobs, now: 2) == 0)  // the same poll again
+        #expect(try store.jobs() == jobs)
+        // Same id, later submit (ids wrap): a different job. Same id and submit on another cluster: different too.
+        var wrapped = sampleJob(1, submit: 1_800_000_000)
+        wrapped.name = "after the id reset"
+        #expect(try store.insert([wrapped, sampleJob(1, submit: 1_700_000_001, cluster: "c2")], now: 3) == 2)
+        // A re-seen job with other values is not stored twice, and the first row is kept.
+        var changed = jobs[0]
+        changed.name = "changed"
+        #expect(try store.insert([changed], now: 4) == 0)
+        #expect(try store.jobs().first?.name == "job1")
+        #expect(try store.count() == 5)
+        // Newest-first cap, returned in submit order.
+        #expect(try store.jobs(newest: 2).map(\.submitTime) == [1_700_000_003, 1_800_000_000])
+        let st = try store.statistics()
+        #expect(st.jobs == 5)
+        #expect(st.users == 1)
+        #expect(st.partitions == 1)
+        #expect(st.clusters == ["c1", "c2"])
+        #expect(st.firstSubmit == 1_700_000_001)
+    }
+
+    @Test func jobRecordMapsNamesAsThePluginDoes() {
+        var j = sampleJob(5, submit: 1_700_000_000)  // 2023-11-14 22:13:20 UTC, a Tuesday; +1 h local
+        var request = SubmitRequest()
+        request.uid = 1000
+        request.account = "physics"
+        request.partition = "batch"
+        request.qos = "normal"
+        request.name = "job5"
+        request.tasks = 4
+        request.timeLimitMinutes = 60
+        request.submitTime = j.submitTime
+        request.hourOfDay = 23
+        request.dayOfWeek = 2
+        let plugin = SubmitProfiler.record(for: request, script: nil)
+        let r = j.jobRecord
+        #expect(r.user == plugin.user)
+        #expect(r.group == plugin.group)
+        #expect(r.queue == plugin.queue)
+        #expect(r.partition == plugin.partition)
+        #expect(r.requestedTime == plugin.requestedTime)
+        #expect(r.hourOfDay == 23)
+        #expect(r.dayOfWeek == 2)
+        #expect(r.application == BatchScriptAnalysis.stableID("lmp"))  // exe= from the annotation
+        #expect(r.wait == 10)
+        #expect(r.runtime == 500)
+        #expect(r.status == 1)
+        j.annotation = nil
+        #expect(j.jobRecord.application == plugin.application)  // else the job name, as the plugin does
+        j.startTime = nil
+        #expect(j.jobRecord.wait == -1)
+        #expect(j.jobRecord.runtime == -1)
+    }
+
+    /// Importing a workload log and reading it back gives exactly the records `prewarm train --trace` uses, so
+    /// `train --db` on an imported log trains the same model.
+    @Test func bundledTraceSliceRoundTripsThroughTheStore() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let loaded = try TraceFile.readJobs(path: kthSlice)
+        let clock = LocalClock(timeZoneString: loaded.header.timeZoneString, fallbackOffset: loaded.header.timeZone)
+        let rows = loaded.jobs.map {
+            HistoryJob($0, cluster: "kth", utcOffset: Int64(clock.utcOffset(at: $0.submit)), source: "swf:kth")
+        }
+        let store = try HistoryStore(path: dir.path + "/h.db")
+        #expect(try store.insert(rows) == 10_000)
+        #expect(try store.insert(rows) == 0)
+        let back = try store.jobs()
+        #expect(back.count == 10_000)
+        #expect(back.map(\.jobRecord) == loaded.jobs)
+        let st = try store.statistics()
+        #expect(st.finishedJobs == 10_000)
+        #expect(st.users == 116)
+    }
+}
+
+@Suite struct HistoryCrashTests {
+    /// A process killed (SIGKILL) in the middle of a transaction, with uncommitted pages already spilled to the
+    /// WAL: reopening keeps every committed row and none of the uncommitted ones.
+    @Test func killedMidTransactionLosesNothingCommittedAndKeepsNoPartialRows() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let path = dir.path + "/h.db"
+        let committed = (1 ... 100).map { sampleJob($0, submit: 1_600_000_000 + $0) }
+        let uncommitted = (101 ... 20_100).map { sampleJob($0, submit: 1_600_000_000 + $0) }
+        _ = try HistoryStore(path: path)  // schema created before the fork
+
+        let pid = fork()
+        if pid == 0 {
+            // Child: real store code, then killed while its second batch is open.
+            guard let store = try? HistoryStore(path: path), (try? store.insert(committed)) == 100 else { _exit(3) }
+            guard (try? store.db.execute("PRAGMA cache_size=8")) != nil,  // spill pages to the WAL early
+                (try? store.db.execute("BEGIN IMMEDIATE")) != nil,
+                let statement = try? store.db.prepare(
+                    "INSERT OR IGNORE INTO jobs (\((HistoryStore.columns + ["ingested_at"]).joined(separator: ", "))) "
+                        + "VALUES (" + Array(repeating: "?", count: HistoryStore.columns.count + 1).joined(separator: ", ")
+                        + ")")
+            else { _exit(4) }
+            for j in uncommitted {
+                guard (try? statement.run(HistoryStore.values(j) + [.integer(0)])) != nil else { _exit(5) }
+            }
+            kill(getpid(), SIGKILL)
+            _exit(6)
+        }
+        #expect(pid > 0)
+        var status: Int32 = 0
+        var waited: pid_t = 0
+        for _ in 0 ..< 1200 {  // up to 60 s
+            waited = waitpid(pid, &status, WNOHANG)
+            if waited != 0 { break }
+            usleep(50_000)
+        }
+        if waited == 0 {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            Issue.record("the child did not finish in 60 s")
+            return
+        }
+        let signalled = status & 0x7F
+        #expect(signalled == SIGKILL, "child exit status \(status >> 8), signal \(signalled)")
+        // The uncommitted batch reached the WAL file before the kill (so recovery had something to discard).
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(wal > 1_000_000)
+
+        let store = try HistoryStore(path: path)
+        #expect(try store.count() == 100)
+        #expect(try store.jobs() == committed)
+        #expect(try store.db.scalar("PRAGMA integrity_check").text == "ok")
+        #expect(try store.insert(uncommitted) == 20_000)  // and the store is usable
+    }
+}

@@ -1,0 +1,183 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+@testable import HistoryStore
+import PrewarmCore
+import SlurmKit
+import Testing
+
+/// sacct --parsable2 --noheader output in the field order of `SacctParser.fields` (captured format; Unix-second
+/// stamps as with SLURM_TIME_FORMAT=%s, and ISO stamps as sacct prints them by default).
+let sacctSample = """
+    101|101|dev|alice|1000|physics|batch|normal|1700000000|1700000000|1700000060|1700003660|01:00:00|4|4|1|4000M|COMPLETED|0:0|03:59:10|4000K|sim|prewarm:v1 rt=3500 model=abc exe=lmp
+    101.batch|101.batch|dev||||||1700000060|1700000060|1700000060|1700003660||4|4|1||COMPLETED|0:0|00:10.500|52100K|batch|
+    101.0|101.0|dev||||||1700000061|1700000061|1700000061|1700003650||4|4|1||COMPLETED|0:0|03:49:00|1.5G|lmp|
+    102|102|dev|bob|1001|chem|batch|long|2023-11-14T22:13:20|2023-11-14T22:13:20|Unknown|2023-11-14T22:20:00|1-02:03:04|16|0|2|2Gc|CANCELLED by 1001|0:0|00:00:00||wait|
+    103|103|dev|bob|1001|chem|batch|long|1700000100|1700000100|1700000200|Unknown|UNLIMITED|1|1|1|1G|RUNNING|0:0|00:00:00||still going|
+    107|104_3|dev|carol|1002|bio|gpu|normal|1700000300|1700000300|1700000400|1700000900|30:00|2|2|1|0|FAILED|1:0|10:00||arr|note | with a bar
+    """
+
+func utc(_ wall: Int64) -> Int64 { wall }
+
+@Suite struct SacctParserTests {
+    @Test func parsesJobsStepsStatesAndTimeFormats() throws {
+        let r = try SacctParser.parse(sacctSample, cluster: "fallback", localToUTC: utc, utcOffset: { _ in 3600 })
+        #expect(r.unfinished == 1)  // 103 RUNNING
+        #expect(r.errors.isEmpty)
+        #expect(r.jobs.map(\.jobID) == [101, 102, 107])
+        let a = r.jobs[0]
+        #expect(a.cluster == "dev")
+        #expect(a.submitTime == 1_700_000_000)
+        #expect(a.startTime == 1_700_000_060)
+        #expect(a.endTime == 1_700_003_660)
+        #expect(a.timeLimit == 3600)
+        #expect(a.userName == "alice")
+        #expect(a.userID == 1000)
+        #expect(a.requestedMemoryKBPerCPU == 1_024_000)  // per node, one node, 4 CPUs
+        #expect(a.cpuTime == 14_350)  // 03:59:10
+        #expect(a.maxRSSKB == 1_572_864)  // the steps' peak: 1.5G
+        #expect(a.annotation == "prewarm:v1 rt=3500 model=abc exe=lmp")
+        #expect(a.utcOffset == 3600)
+        #expect(a.source == "sacct")
+        let b = r.jobs[1]
+        #expect(b.submitTime == 1_700_000_000)  // 2023-11-14T22:13:20 on a UTC clock
+        #expect(b.startTime == nil)  // Unknown: never started
+        #expect(b.state == "CANCELLED")
+        #expect(b.timeLimit == 93_784)  // 1-02:03:04
+        #expect(b.allocatedCPUs == nil)
+        #expect(b.requestedMemoryKBPerCPU == 2_097_152)  // 2G per CPU
+        let c = r.jobs[2]
+        #expect(c.arrayJobID == 104)
+        #expect(c.arrayTaskID == 3)
+        #expect(c.timeLimit == 1800)
+        #expect(c.exitCode == 1)
+        #expect(c.cpuTime == 600)
+        #expect(c.annotation == "note | with a bar")  // the delimiter inside the last field
+        #expect(c.jobRecord.status == 0)
+    }
+
+    @Test func durationsAndMemorySizes() throws {
+        #expect(try SacctParser.parseDuration("1-02:03:04") == 93_784)
+        #expect(try SacctParser.parseDuration("02:03:04") == 7384)
+        #expect(try SacctParser.parseDuration("03:04") == 184)
+        #expect(try SacctParser.parseDuration("00:01.234") == 1)
+        #expect(try SacctParser.parseDuration("2-00") == 172_800)
+        #expect(throws: SacctParser.FieldProblem.self) { try SacctParser.parseDuration("soon") }
+        #expect(throws: SacctParser.FieldProblem.self) { try SacctParser.parseDuration("1:2:3:4") }
+        #expect(try SacctParser.parseMemoryKB("") == nil)
+        #expect(try SacctParser.parseMemoryKB("2048") == 2)
+        #expect(try SacctParser.parseMemoryKB("12M") == 12_288)
+        #expect(throws: SacctParser.FieldProblem.self) { try SacctParser.parseMemoryKB("12Q") }
+    }
+
+    @Test func badLinesNameLineAndField() throws {
+        func error(_ text: String) -> SacctError? {
+            do {
+                _ = try SacctParser.parse(text, cluster: "c", localToUTC: utc, utcOffset: { _ in 0 })
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let good = sacctSample.split(separator: "\n")[0]
+        #expect(error("\(good)\nonly|three|fields")?.description
+            == "sacct output:2: expected 23 fields separated by '|', found 3")
+        let badSubmit = good.replacingOccurrences(of: "|1700000000|1700000000|", with: "|yesterday|1700000000|")
+        #expect(error("\n\(badSubmit)")?.description
+            == "sacct output:2: Submit: not a time (YYYY-MM-DDTHH:MM:SS or Unix seconds): 'yesterday'")
+        let badLimit = good.replacingOccurrences(of: "|01:00:00|", with: "|an hour|")
+        #expect(error(String(badLimit))?.field == "Timelimit")
+        let badExit = good.replacingOccurrences(of: "|0:0|", with: "|zero|")
+        #expect(error(String(badExit))?.field == "ExitCode")
+        let badRSS = good.replacingOccurrences(of: "|4000K|", with: "|4000Q|")
+        #expect(error(String(badRSS))?.field == "MaxRSS")
+        let endBeforeStart = good.replacingOccurrences(of: "|1700003660|", with: "|1700000001|")
+        #expect(error(String(endBeforeStart))?.description == "sacct output:1: End: before Start")
+
+        // Lenient: the bad line is skipped and reported, the good ones kept.
+        let r = try SacctParser.parse(
+            "\(good)\nonly|three|fields\n\(badSubmit)", cluster: "c", localToUTC: utc, utcOffset: { _ in 0 },
+            lenient: true)
+        #expect(r.jobs.count == 1)
+        #expect(r.errors.map(\.line) == [2, 3])
+    }
+
+    @Test func runnerArgvIsFixedAndNeverAShell() {
+        let argv = SacctRunner.arguments(start: "2026-01-01", end: nil)
+        #expect(argv.first == "sacct")
+        #expect(argv.contains("--parsable2"))
+        #expect(argv.contains("--noheader"))
+        #expect(argv.contains("--allusers"))
+        #expect(argv.contains("--format=" + SacctParser.fields.joined(separator: ",")))
+        #expect(Array(argv.suffix(2)) == ["--starttime", "2026-01-01"])
+    }
+
+    @Test func runnerReportsAFailingProgram() {
+        // /bin/false stands in for an unreachable slurmdbd: a non-zero exit is an error, not empty history.
+        do {
+            _ = try SacctRunner.run(["false"])
+            Issue.record("a failing sacct was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("false failed (exit status 1)"))
+        }
+        #expect((try? SacctRunner.run(["printf", "%s", "a|b"])) == "a|b")
+        #expect((try? SacctRunner.run(["sh", "-c", "printf %s \"$SLURM_TIME_FORMAT\""])) == "%s")
+    }
+}
+
+@Suite struct LiveIngestTests {
+    func slurmJob(_ id: UInt32, state: JobState, submit: Int64 = 1_700_000_000) -> SlurmJob {
+        var j = SlurmJob(
+            id: id, arrayJobID: 0, arrayTaskID: 0, userID: 1000, account: "physics", name: "sim", partition: "batch",
+            state: state, reasonCode: 0, submitTime: submit, eligibleTime: submit, startTime: submit + 60,
+            endTime: submit + 3660, timeLimitMinutes: 60, cpus: 4, nodeCount: 1, nodes: "n1",
+            adminComment: "prewarm:v1 rt=3500 model=abc exe=lmp", dependency: "")
+        j.cluster = "dev"
+        j.userName = "alice"
+        j.qos = "normal"
+        j.memoryMB = 4000
+        j.exitStatus = 1 << 8
+        return j
+    }
+
+    @Test func storesFinishedJobsOnceAndMatchesSacctRows() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.path + "/h.db")
+        let poll = [
+            slurmJob(101, state: .completed), slurmJob(102, state: .running), slurmJob(103, state: .pending),
+            slurmJob(104, state: .failed),
+        ]
+        #expect(try HistoryIngest.ingest(jobs: poll, into: store, cluster: "x", now: 1) == 2)
+        #expect(try HistoryIngest.ingest(jobs: poll, into: store, cluster: "x", now: 2) == 0)  // same poll again
+        let rows = try store.jobs()
+        #expect(rows.map(\.jobID) == [101, 104])
+        let a = rows[0]
+        #expect(a.cluster == "dev")
+        #expect(a.state == "COMPLETED")
+        #expect(a.startTime == 1_700_000_060)
+        #expect(a.endTime == 1_700_003_660)
+        #expect(a.timeLimit == 3600)
+        #expect(a.requestedMemoryKBPerCPU == 1_024_000)
+        #expect(a.annotation == "prewarm:v1 rt=3500 model=abc exe=lmp")
+        #expect(rows[1].exitCode == 1)
+        #expect(rows[1].state == "FAILED")
+
+        // The same job later imported from sacct is not stored again (same cluster, id and submit time).
+        let sacct = try SacctParser.parse(sacctSample, cluster: "dev", localToUTC: utc, utcOffset: { _ in 0 })
+        #expect(try store.insert(sacct.jobs) == 2)  // 102 and 107 of the sample are other jobs; 101 is known
+        #expect(try store.count() == 4)
+    }
+
+    @Test func aJobCancelledWhilePendingHasNoStart() throws {
+        var j = slurmJob(9, state: .cancelled)
+        j.startTime = 0
+        j.endTime = 1_700_000_500
+        let row = try #require(HistoryIngest.row(j, cluster: "c"))
+        #expect(row.startTime == nil)
+        #expect(row.endTime == 1_700_000_500)
+        #expect(row.allocatedCPUs == nil)
+        #expect(row.jobRecord.runtime == -1)
+        #expect(HistoryIngest.row(slurmJob(10, state: .suspended), cluster: "c") == nil)
+    }
+}

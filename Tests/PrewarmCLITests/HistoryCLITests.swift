@@ -1,0 +1,61 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+@Test func historyImportIsIdempotentAndTrainAndRetrainReadTheStore() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-history-cli-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let db = dir.appendingPathComponent("history.db").path
+
+    let first = try prewarm(["history", "import", "--trace", fixture, "--db", db])
+    #expect(first.status == 0, "stderr: \(first.stderr)")
+    #expect(first.stdout.contains("read 2500 jobs from \(fixture); 2500 new, 0 already stored; 2500 jobs in the history"))
+    let again = try prewarm(["history", "import", "--trace", fixture, "--db", db])
+    #expect(again.status == 0)
+    #expect(again.stdout.contains("0 new, 2500 already stored"))
+    #expect(again.stdout.contains("nothing new: every job was already stored"))
+
+    let stats = try prewarm(["history", "stats", "--db", db, "--json"])
+    #expect(stats.status == 0, "stderr: \(stats.stderr)")
+    let s = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    #expect(s["jobs"] as? Int == 2500)
+    #expect(s["clusters"] as? [String] == ["kth-2500"])
+    #expect((s["users"] as? Int ?? 0) > 10)
+    let text = try prewarm(["history", "stats", "--db", db])
+    #expect(text.stdout.contains("jobs        2500"))
+
+    // train --db trains what train --trace trains on the same jobs (same held-out figures).
+    let fromTrace = try prewarm(["train", "--trace", fixture, "--out", dir.appendingPathComponent("t.model").path,
+                                 "--trees", "4", "--json"])
+    let fromDB = try prewarm(["train", "--db", db, "--out", dir.appendingPathComponent("d.model").path,
+                              "--trees", "4", "--json"])
+    #expect(fromDB.status == 0, "stderr: \(fromDB.stderr)")
+    let a = try #require(try JSONSerialization.jsonObject(with: Data(fromTrace.stdout.utf8)) as? [String: Any])
+    let b = try #require(try JSONSerialization.jsonObject(with: Data(fromDB.stdout.utf8)) as? [String: Any])
+    #expect(a["jobs"] as? Int == b["jobs"] as? Int)
+    #expect(a["holdout_accuracy"] as? Double == b["holdout_accuracy"] as? Double)
+
+    // retrain: no model yet → published; the same again → no worse → published; exit 0 both times.
+    let model = dir.appendingPathComponent("prewarm.model").path
+    let r1 = try prewarm(["retrain", "--db", db, "--model", model, "--holdout", "200", "--trees", "4", "--json"])
+    #expect(r1.status == 0, "stderr: \(r1.stderr)")
+    let d1 = try #require(try JSONSerialization.jsonObject(with: Data(r1.stdout.utf8)) as? [String: Any])
+    #expect(d1["published"] as? Bool == true)
+    #expect(d1["held_out"] as? Int == 200)
+    #expect(FileManager.default.fileExists(atPath: model))
+    let r2 = try prewarm(["retrain", "--db", db, "--model", model, "--holdout", "200", "--trees", "1", "--window", "50"])
+    #expect(r2.status == 0)
+    #expect(r2.stdout.hasPrefix("kept \(model): new model less accurate"))
+
+    // Errors name the file.
+    let junk = dir.appendingPathComponent("junk.db").path
+    try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: junk))
+    let bad = try prewarm(["history", "stats", "--db", junk])
+    #expect(bad.status == 1)
+    #expect(bad.stderr.contains("prewarm: \(junk): not a Prewarm history database, or damaged"))
+    let both = try prewarm(["history", "import", "--db", db])
+    #expect(both.status != 0)
+    #expect(both.stderr.contains("give exactly one of --trace FILE and --sacct"))
+}
