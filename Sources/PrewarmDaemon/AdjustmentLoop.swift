@@ -17,6 +17,8 @@ struct AdjustmentLoop {
     var failures = 0
     var lastCycle = Date.distantPast
     var submissionsSeen = 0
+    /// The history store (finished jobs) and the retraining schedule; nil when HistoryDatabase is empty.
+    var history: HistoryKeeper?
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
     static let commandTimeout: Int64 = 600
 
@@ -41,6 +43,7 @@ struct AdjustmentLoop {
         }
         if failures > 0 { log("slurm reachable again after \(failures) failed cycle(s)") }
         failures = 0
+        history?.record(jobs: jobs, now: now)
 
         // Exclusions: Slurm's SuspendExcNodes/SuspendExcParts plus the daemon's own.
         var excluded = Set(configuration.excludeNodes)

@@ -6,7 +6,8 @@
 // asks Slurm to power nodes up or down, in `forecast-only` it logs what it would do. Runs in the foreground
 // (systemd), logs one line per decision to stdout, SIGTERM/SIGINT stop it, SIGHUP re-reads the configuration.
 //
-// Not yet here (issue #5): the history store, retraining, learned arrivals, metrics.
+// Finished jobs go to the history store (HistoryDatabase) and the runtime model is retrained on a schedule
+// (RetrainInterval), published only when no worse. Not yet here (issue #5): learned arrivals, metrics.
 
 import Foundation
 import PrewarmCore
@@ -78,6 +79,7 @@ struct PrewarmDaemon {
         signal(SIGPIPE, SIG_IGN)
 
         var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
+        loop.history = HistoryKeeper(configuration: configuration, log: log)
         let listener = configuration.notifySocket.isEmpty ? nil : SubmissionListener(path: configuration.notifySocket)
         if !configuration.notifySocket.isEmpty && listener == nil {
             log("warning: cannot bind \(configuration.notifySocket); cycles run on the timer only")
@@ -86,6 +88,7 @@ struct PrewarmDaemon {
             + "\(configuration.policy.bootLeadTime)s, config \(configPath)")
         while stopRequested == 0 {
             let wait = loop.runCycle(now: Int64(time(nil)))
+            loop.history?.retrainIfDue(now: Int64(time(nil)))
             if once { break }
             // Sleep until the next cycle, a submission notification (at most one early cycle per 5 s), or a signal.
             let deadline = Date().addingTimeInterval(Double(wait))
@@ -104,6 +107,7 @@ struct PrewarmDaemon {
                 if let c = loadConfiguration(configPath) {
                     configuration = c
                     loop.configuration = c
+                    loop.history?.configuration = c
                     log("configuration reloaded: mode \(c.mode.rawValue)")
                 } else {
                     log("configuration not reloaded; keeping the previous one")

@@ -5,7 +5,7 @@
 // cycle loaded from Slurm (`HistoryDatabase=`); every `RetrainInterval` seconds a background thread retrains the
 // plugin's model from the history and publishes it only if it is no worse (`HistoryStore.Retraining`).
 //
-// Hooks (the daemon's loop owns the calls):
+// Where the daemon calls it:
 //   AdjustmentLoop:           var history: HistoryKeeper?
 //   AdjustmentLoop.runCycle, after `failures = 0`:   history?.record(jobs: jobs, now: now)
 //   Daemon.main, after `var loop = …`:               loop.history = HistoryKeeper(configuration: configuration, log: log)
