@@ -25,12 +25,28 @@ public enum LiveForecast {
     ///
     /// A job's runtime is the annotation's `rt` (late: `rt90`), else its time limit (else an hour). Running jobs
     /// use the conditional remaining-time estimate of ``RunningDemand``; queued jobs start no earlier than
-    /// their eligible time. A job in several partitions (pending `-p a,b`) counts in the first. Arrivals are
+    /// their eligible time, and a job with a dependency no earlier than its parents' predicted ends
+    /// (``dependentStart(_:ends:pending:now:)``). A job in several partitions (pending `-p a,b`) counts in the first. Arrivals are
     /// those `arrivals` has learned (an empty model adds none).
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 }
     ) -> [PartitionForecast] {
+        // Running jobs' predicted ends (by job id, and by array master id: its last task), for dependent jobs.
+        var ends: [UInt32: Int64] = [:]
+        var pendingIDs = Set<UInt32>()
+        for j in jobs {
+            switch j.state {
+            case .running, .suspended:
+                let end = runningDemand(j, now: now).predictedEnd
+                ends[j.id] = Swift.max(ends[j.id] ?? .min, end)
+                if j.arrayJobID != 0 { ends[j.arrayJobID] = Swift.max(ends[j.arrayJobID] ?? .min, end) }
+            case .pending:
+                pendingIDs.insert(j.id)
+                if j.arrayJobID != 0 { pendingIDs.insert(j.arrayJobID) }
+            default: continue
+            }
+        }
         var out: [PartitionForecast] = []
         for p in partitions {
             let members = nodes.filter { $0.partitions.contains(p.name) }
@@ -43,26 +59,22 @@ public enum LiveForecast {
             var pending: [PendingDemand] = []
             var annotated = 0
             for j in jobs where (j.partition.split(separator: ",").first.map(String.init) ?? "") == p.name {
-                let limit: Int64? = j.timeLimitMinutes > 0 ? j.timeLimitMinutes * 60 : nil
-                var rt = limit ?? 3600
-                var late = rt
-                if let a = SubmitProfiler.parse(j.adminComment) {
-                    rt = a.rt
-                    late = Swift.max(a.rt90, a.rt)
-                    annotated += 1
-                }
+                let r = runtimes(j)
+                if r.annotated { annotated += 1 }
                 let nodesNeeded = Swift.max(1, j.nodeCount)
                 switch j.state {
                 case .running, .suspended:
-                    let start = j.startTime > 0 ? j.startTime : now
-                    running.append(RunningDemand(
-                        nodes: nodesNeeded, start: start, now: now, predictedRuntime: rt, lateRuntime: late,
-                        limitEnd: limit.map { start &+ $0 }))
+                    running.append(runningDemand(j, now: now))
                 case .pending:
                     if j.held { continue }  // starts only when released: no demand to plan for
-                    let earliest = j.eligibleTime > now ? j.eligibleTime : nil
+                    var earliest = j.eligibleTime > now ? j.eligibleTime : nil
+                    if let d = JobDependency.parse(j.dependency) {
+                        // From the parents' predicted ends; unknown (a parent still queued) or never: not planned.
+                        guard let start = dependentStart(d, ends: ends, pending: pendingIDs, now: now) else { continue }
+                        if start > now { earliest = Swift.max(earliest ?? start, start) }
+                    }
                     pending.append(PendingDemand(
-                        nodes: nodesNeeded, predictedRuntime: rt, lateRuntime: late, earliestStart: earliest))
+                        nodes: nodesNeeded, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
                 default:
                     continue
                 }
@@ -75,5 +87,42 @@ public enum LiveForecast {
                 runningJobs: running.count, pendingJobs: pending.count, annotatedJobs: annotated, forecast: f))
         }
         return out
+    }
+
+    /// A job's runtime: the annotation's `rt` (late: `rt90`), else its time limit (else an hour).
+    static func runtimes(_ j: SlurmJob) -> (runtime: Int64, late: Int64, limit: Int64?, annotated: Bool) {
+        let limit: Int64? = j.timeLimitMinutes > 0 ? j.timeLimitMinutes * 60 : nil
+        if let a = SubmitProfiler.parse(j.adminComment) { return (a.rt, Swift.max(a.rt90, a.rt), limit, true) }
+        return (limit ?? 3600, limit ?? 3600, limit, false)
+    }
+
+    static func runningDemand(_ j: SlurmJob, now: Int64) -> RunningDemand {
+        let r = runtimes(j)
+        let start = j.startTime > 0 ? j.startTime : now
+        return RunningDemand(
+            nodes: Swift.max(1, j.nodeCount), start: start, now: now, predictedRuntime: r.runtime,
+            lateRuntime: r.late, limitEnd: r.limit.map { start &+ $0 })
+    }
+
+    /// When a dependent job may start: the last of its parents' predicted ends (`?`: the first), plus any
+    /// `+minutes`; a parent that already ended (gone from the list) counts as now. `nil` when it cannot be
+    /// planned: Slurm says it will never be satisfied, or a parent it needs is itself still queued.
+    static func dependentStart(
+        _ d: JobDependency, ends: [UInt32: Int64], pending: Set<UInt32>, now: Int64
+    ) -> Int64? {
+        if d.neverSatisfied { return nil }
+        var starts: [Int64] = []
+        for parent in d.parents {
+            let delay = Int64(parent.delayMinutes) * 60
+            if let end = ends[parent.jobID] {
+                starts.append((parent.kind == .afterStart ? now : end) &+ delay)
+            } else if pending.contains(parent.jobID) {
+                if !d.anyOf { return nil }
+            } else {
+                starts.append(now &+ delay)
+            }
+        }
+        guard !starts.isEmpty else { return d.parents.isEmpty ? now : nil }
+        return d.anyOf ? (starts.min() ?? now) : (starts.max() ?? now)
     }
 }

@@ -52,3 +52,44 @@ private func job(
     #expect(SubmitProfiler.parse("prewarm:v1 model=none") == nil)
     #expect(SubmitProfiler.parse("x prewarm:v1 rt=5 rt50=4 rt90=9 model=ab")?.rt90 == 9)
 }
+
+@Test func dependentJobsArePlannedFromTheirParentsPredictedEnds() {
+    let now: Int64 = 2_000_000
+    let nodes = (1 ... 6).map { i in
+        SlurmNode(name: "n\(i)", base: i <= 2 ? .allocated : .idle, flags: i > 2 ? [.cloud, .poweredDown] : [],
+                  partitions: ["batch"])
+    }
+    func dependent(_ id: UInt32, _ dependency: String) -> SlurmJob {
+        var j = job(id, .pending, nodes: 4, limitMinutes: 10)
+        j.dependency = dependency
+        return j
+    }
+    // The parent runs on 2 nodes and is predicted to end 20 minutes from now (rt 1500 s, started 5 min ago).
+    let parent = job(1, .running, nodes: 2, limitMinutes: 60, start: now - 300,
+                     annotation: "prewarm:v1 rt=1500 rt50=1500 rt90=2000 model=ab")
+    func forecast(_ jobs: [SlurmJob]) -> [Float] {
+        LiveForecast.forecast(
+            nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-6]")], jobs: jobs, now: now)[0]
+            .forecast.expected
+    }
+    // afterok on the running parent: the 4-node child is demand from minute 20, not now.
+    let child = forecast([parent, dependent(2, "afterok:1(unfulfilled)")])
+    #expect(child[0] == 2 && child[19] == 2)
+    #expect(child[20] == 4 && child[29] == 4)
+    // +10 minutes after the parent ends.
+    let delayed = forecast([parent, dependent(2, "afterany:1+10(unfulfilled)")])
+    #expect(delayed[19] == 2 && delayed[25] == 0 && delayed[30] == 4)
+    // `after` (once the parent has started): now.
+    #expect(forecast([parent, dependent(2, "after:1(unfulfilled)")])[0] == 6)
+    // Never satisfied, or waiting on a parent that is itself queued: not planned at all.
+    #expect(forecast([parent, dependent(2, "afterok:1(failed)")]).allSatisfy { $0 <= 2 })
+    let queuedParent = job(3, .pending, nodes: 6, limitMinutes: 600, eligible: now + 7200)
+    #expect(forecast([parent, queuedParent, dependent(2, "afterok:3(unfulfilled)")]).allSatisfy { $0 <= 2 })
+    // A parent that already ended is gone from Slurm's list: the child may start now.
+    #expect(forecast([dependent(2, "afterok:99(unfulfilled)")])[0] == 4)
+    // Either of two parents (`?`): the earlier end.
+    let other = job(4, .running, nodes: 1, limitMinutes: 60, start: now - 60,
+                    annotation: "prewarm:v1 rt=660 rt50=660 rt90=700 model=ab")
+    let either = forecast([parent, other, dependent(2, "afterok:1(unfulfilled)?afterok:4(unfulfilled)")])
+    #expect(either[9] == 3 && either[10] == 6)
+}
