@@ -61,6 +61,9 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Write each run's job outcomes as CSV files into this directory (analysis).",
                                visibility: .hidden))
     var outcomes: String?
+    @Option(help: ArgumentHelp("Prewarm: price of keeping a user's nodes for their next submission (0: off).",
+                               visibility: .hidden))
+    var followPrice: Double = SessionModel().followPrice
 
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
@@ -106,9 +109,9 @@ struct Simulate: ParsableCommand {
             let r = Simulator.run(jobs: loaded.jobs, cluster: cluster, policy: &p)
             rows.append((label, r.metrics, CLISupport.now() - started))
             if let outcomes {
-                var csv = "submit,nodes,placed,start,end\n"
-                for o in r.outcomes where o.skipped == nil {
-                    csv += "\(o.submit),\(o.nodes),\(o.placed),\(o.start),\(o.end)\n"
+                var csv = "submit,nodes,placed,start,end,user\n"
+                for (i, o) in r.outcomes.enumerated() where o.skipped == nil {
+                    csv += "\(o.submit),\(o.nodes),\(o.placed),\(o.start),\(o.end),\(loaded.jobs[i].user)\n"
                 }
                 try? AtomicFile.write(Array(csv.utf8), to: "\(outcomes)/\(label).csv")
             }
@@ -125,7 +128,9 @@ struct Simulate: ParsableCommand {
             c.minIdleBeforePowerDown = minIdle
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
-            return PrewarmPolicy(configuration: c, training: Self.training)
+            var sessions = SessionModel()
+            sessions.followPrice = followPrice
+            return PrewarmPolicy(configuration: c, training: Self.training, sessions: sessions)
         }
         if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0

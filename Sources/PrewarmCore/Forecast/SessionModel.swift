@@ -11,6 +11,12 @@
 /// node demand: the nodes the user's jobs freed, times the probability that the user submits again in the
 /// coming minutes given that they have not yet.
 ///
+/// Users also submit in series: a job is often followed, minutes later, by the same user's next job of the
+/// same size (parameter sweeps, chains submitted by hand). On the HPC2N log a third of Slurm's boot-induced
+/// wait falls on jobs whose user had submitted 5–30 minutes before, mostly a job of the same size. The model
+/// learns the same kind of think time from a submission to the user's next one, and keeps (or powers up) the
+/// nodes of the user's last job while another submission is likely enough (``followPrice``).
+///
 /// Only ends and submissions the cluster has shown are used (no peeking).
 public struct SessionModel: Sendable, Equatable {
     /// Minutes after an end within which a submission counts as a resubmission.
@@ -22,6 +28,9 @@ public struct SessionModel: Sendable, Equatable {
     /// boot-induced wait counts per job). 0 = fluid: nodes × probability.
     public var price = 0.05
     public var priceWindowMinutes = 15
+    /// Like ``price``, for a user's next submission after a submission (the nodes of their last job); 0 turns
+    /// the follow-on part off.
+    public var followPrice = 0.05
 
     /// Think-time counts: bins 0 ..< window for a resubmission in that minute after the end, bin `window`
     /// for none within the window.
@@ -30,6 +39,12 @@ public struct SessionModel: Sendable, Equatable {
     private var users: [Int32: [Double]] = [:]
     /// Per user with an unresolved end: the last end and the nodes their jobs freed since their last submission.
     private var open: [Int32: OpenEnd] = [:]
+    /// The same for the time from a submission to the user's next submission.
+    private var followGlobal: [Double]
+    private var followGlobalTotal = 0.0
+    private var followUsers: [Int32: [Double]] = [:]
+    /// Per user whose last submission is within the window: its time and nodes.
+    private var lastSubmission: [Int32: OpenEnd] = [:]
 
     private struct OpenEnd: Sendable, Equatable {
         var end: Int64
@@ -38,6 +53,14 @@ public struct SessionModel: Sendable, Equatable {
 
     public init() {
         global = Array(repeating: 0, count: Self.windowMinutes + 1)
+        followGlobal = global
+    }
+
+    private mutating func recordFollow(user: Int32, bin: Int) {
+        let b = Swift.max(0, Swift.min(bin, Self.windowMinutes))
+        followGlobal[b] += 1
+        followGlobalTotal += 1
+        followUsers[user, default: Array(repeating: 0, count: Self.windowMinutes + 1)][b] += 1
     }
 
     private mutating func record(user: Int32, bin: Int) {
@@ -54,6 +77,10 @@ public struct SessionModel: Sendable, Equatable {
             record(user: user, bin: Self.windowMinutes)
             open[user] = nil
         }
+        for (user, entry) in lastSubmission where now &- entry.end >= horizon {
+            recordFollow(user: user, bin: Self.windowMinutes)
+            lastSubmission[user] = nil
+        }
     }
 
     /// Records that a job of `user` holding `nodes` nodes ended at `time`.
@@ -67,11 +94,17 @@ public struct SessionModel: Sendable, Equatable {
         }
     }
 
-    /// Records a submission by `user` at `time`. Returns whether it followed one of the user's job ends within
-    /// the window (a resubmission).
+    /// Records a submission by `user` at `time` of a job needing `nodes` nodes (0: unknown, the follow-on part
+    /// ignores it). Returns whether it followed one of the user's job ends within the window (a resubmission).
     @discardableResult
-    public mutating func observeSubmission(user: Int32, at time: Int64) -> Bool {
+    public mutating func observeSubmission(user: Int32, nodes: Int = 0, at time: Int64) -> Bool {
         expire(now: time)
+        if nodes > 0 {
+            if let last = lastSubmission[user] {
+                recordFollow(user: user, bin: Int(Swift.max(0, time &- last.end) / 60))
+            }
+            lastSubmission[user] = OpenEnd(end: time, nodes: nodes)
+        }
         guard let entry = open.removeValue(forKey: user) else { return false }
         record(user: user, bin: Int(Swift.max(0, time &- entry.end) / 60))
         return true
@@ -80,43 +113,76 @@ public struct SessionModel: Sendable, Equatable {
     /// Nodes expected to be needed by resubmissions, minute by minute over the next `minutes` minutes from
     /// `now`, for each user with an unresolved recent end: with a ``price``, all the nodes their jobs freed
     /// if worth it; without, those nodes times the probability that they submit by that minute, given they
-    /// have not yet.
-    /// - Complexity: O(users with recent ends × (minutes + window))
+    /// have not yet. Likewise for users whose last submission is recent (``followPrice``, the nodes of that
+    /// job); a user with both counts once, the larger.
+    /// - Complexity: O(users with recent ends or submissions × (minutes + window))
     /// - Parameter allocationUnit: nodes per unit the price is per (``ArrivalModel/allocationUnit``).
     public func expectedDemand(now: Int64, minutes: Int, allocationUnit: Int = 1) -> [Float] {
         let h = Swift.max(0, minutes)
         var demand = [Float](repeating: 0, count: h)
-        guard globalTotal > 0 else { return demand }
-        let w = Self.windowMinutes
-        var p = [Double](repeating: 0, count: w + 1)
-        for (user, entry) in open {
-            let age = Int(Swift.max(0, now &- entry.end) / 60)
-            guard age < w else { continue }
-            let counts = users[user]
-            var total = 0.0
-            for b in 0 ... w {
-                p[b] = (counts?[b] ?? 0) + priorWeight * global[b] / globalTotal
-                total += p[b]
-            }
-            var survivors = 0.0  // weight of outcomes not yet excluded (no submission by `age`)
-            for b in age ... w { survivors += p[b] }
-            guard survivors > 0, total > 0 else { continue }
-            var cumulative = 0.0
-            if price > 0 {
-                var pw = 0.0
-                for b in age ..< Swift.min(w, age + priceWindowMinutes) { pw += p[b] }
-                pw /= survivors
-                if pw * Double(Swift.max(allocationUnit, 1)) / Double(entry.nodes) >= price {
-                    for m in 0 ..< h { demand[m] += Float(entry.nodes) }
+        // Per user: the larger of the resubmission (after an end) and the follow-on (after a submission) demand.
+        var perUser: [Int32: [Float]] = [:]
+        if globalTotal > 0 {
+            for (user, entry) in open {
+                if let d = Self.demand(
+                    entry: entry, now: now, minutes: h, counts: users[user], global: global, globalTotal: globalTotal,
+                    priorWeight: priorWeight, price: price, priceWindow: priceWindowMinutes, unit: allocationUnit)
+                {
+                    perUser[user] = d
                 }
-                continue
-            }
-            for m in 0 ..< h {
-                let b = age + m
-                if b < w { cumulative += p[b] }
-                demand[m] += Float(Double(entry.nodes) * cumulative / survivors)
             }
         }
+        if followGlobalTotal > 0 && followPrice > 0 {
+            for (user, entry) in lastSubmission {
+                guard let d = Self.demand(
+                    entry: entry, now: now, minutes: h, counts: followUsers[user], global: followGlobal,
+                    globalTotal: followGlobalTotal, priorWeight: priorWeight, price: followPrice,
+                    priceWindow: priceWindowMinutes, unit: allocationUnit)
+                else { continue }
+                if let e = perUser[user] {
+                    perUser[user] = zip(e, d).map { Swift.max($0, $1) }
+                } else {
+                    perUser[user] = d
+                }
+            }
+        }
+        for d in perUser.values {
+            for m in 0 ..< h { demand[m] += d[m] }
+        }
         return demand
+    }
+
+    /// One user's demand from one open event (an end, or a submission) `entry.end`, with think-time `counts`.
+    private static func demand(
+        entry: OpenEnd, now: Int64, minutes h: Int, counts: [Double]?, global: [Double], globalTotal: Double,
+        priorWeight: Double, price: Double, priceWindow: Int, unit: Int
+    ) -> [Float]? {
+        let w = windowMinutes
+        let age = Int(Swift.max(0, now &- entry.end) / 60)
+        guard age < w else { return nil }
+        var p = [Double](repeating: 0, count: w + 1)
+        var total = 0.0
+        for b in 0 ... w {
+            p[b] = (counts?[b] ?? 0) + priorWeight * global[b] / globalTotal
+            total += p[b]
+        }
+        var survivors = 0.0  // weight of outcomes not yet excluded (no submission by `age`)
+        for b in age ... w { survivors += p[b] }
+        guard survivors > 0, total > 0 else { return nil }
+        if price > 0 {
+            var pw = 0.0
+            for b in age ..< Swift.min(w, age + priceWindow) { pw += p[b] }
+            pw /= survivors
+            guard pw * Double(Swift.max(unit, 1)) / Double(entry.nodes) >= price else { return nil }
+            return Array(repeating: Float(entry.nodes), count: h)
+        }
+        var d = [Float](repeating: 0, count: h)
+        var cumulative = 0.0
+        for m in 0 ..< h {
+            let b = age + m
+            if b < w { cumulative += p[b] }
+            d[m] = Float(Double(entry.nodes) * cumulative / survivors)
+        }
+        return d
     }
 }

@@ -59,7 +59,8 @@ public struct PrewarmPolicy: PowerPolicy {
         let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
         anchor = (time, how)
         let procs = Int(job.procs)
-        let resubmission = sessions.observeSubmission(user: job.user, at: time)
+        let resubmission = sessions.observeSubmission(
+            user: job.user, nodes: (procs + coresPerNode - 1) / coresPerNode, at: time)
         if !resubmission {
             arrivals.observeArrival(time: time, hourOfWeek: how, nodes: (procs + coresPerNode - 1) / coresPerNode)
         }
