@@ -43,10 +43,12 @@ public enum LiveAdjustment {
     public static func plan(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64,
         configuration: AdjustmentConfiguration, excluded: Set<String>, inFlight: Set<String>, budget: Int,
-        arrivals: ArrivalModel = ArrivalModel()
+        arrivals: ArrivalModel = ArrivalModel(), learned: [String: DemandLearner.Models] = [:],
+        hourOfWeekAt: (Int) -> Int = { _ in 0 }
     ) -> [PlannedAction] {
         let forecasts = LiveForecast.forecast(
-            nodes: nodes, partitions: partitions, jobs: jobs, now: now, arrivals: arrivals)
+            nodes: nodes, partitions: partitions, jobs: jobs, now: now, arrivals: arrivals, hourOfWeekAt: hourOfWeekAt,
+            learned: learned)
         var up: [String: String] = [:]
         var down: [String: String] = [:]
         for f in forecasts {

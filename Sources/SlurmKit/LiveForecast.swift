@@ -26,11 +26,13 @@ public enum LiveForecast {
     /// A job's runtime is the annotation's `rt` (late: `rt90`), else its time limit (else an hour). Running jobs
     /// use the conditional remaining-time estimate of ``RunningDemand``; queued jobs start no earlier than
     /// their eligible time, and a job with a dependency no earlier than its parents' predicted ends
-    /// (``dependentStart(_:ends:pending:now:)``). A job in several partitions (pending `-p a,b`) counts in the first. Arrivals are
+    /// (``dependentStart(_:ends:pending:now:)``). Expected arrivals and resubmissions come from what the daemon
+    /// learned for the partition (`learned`, see ``LiveDemandTracker``), else from `arrivals`. A job in several partitions (pending `-p a,b`) counts in the first. Arrivals are
     /// those `arrivals` has learned (an empty model adds none).
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
-        arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 }
+        arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
+        learned: [String: DemandLearner.Models] = [:]
     ) -> [PartitionForecast] {
         // Running jobs' predicted ends (by job id, and by array master id: its last task), for dependent jobs.
         var ends: [UInt32: Int64] = [:]
@@ -79,8 +81,12 @@ public enum LiveForecast {
                     continue
                 }
             }
+            let models = learned[p.name]
+            let a = models?.arrivals ?? arrivals
             let f = DemandForecaster.forecast(
-                now: now, minutes: minutes, running: running, pending: pending, arrivals: arrivals,
+                now: now, minutes: minutes, running: running, pending: pending, arrivals: a,
+                sessions: models?.sessions.expectedDemand(now: now, minutes: minutes, allocationUnit: a.allocationUnit)
+                    ?? [],
                 hourOfWeekAt: hourOfWeekAt, totalNodes: members.count)
             out.append(PartitionForecast(
                 partition: p.name, nodes: members.count, powered: powered, poweringUp: poweringUp,

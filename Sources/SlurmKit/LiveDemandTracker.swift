@@ -1,0 +1,84 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+//
+// The daemon's learned arrivals: each cycle's job list, diffed against the previous one, feeds the
+// per-partition DemandLearner (submissions and ends, each once), after a replay of the history store.
+
+import PrewarmCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct LiveDemandTracker: Sendable {
+    public private(set) var learner = DemandLearner()
+    private struct Key: Hashable, Sendable {
+        var id: UInt32
+        var submit: Int64
+    }
+    private var submitted = Set<Key>()
+    private var ended = Set<Key>()
+    /// Jobs the history replay already covered: finished jobs submitted up to here, ends up to here.
+    private var seededUntil: Int64 = .min
+
+    public init() {}
+
+    /// Seconds east of UTC at `t` on this host (the local time Slurm's users live in).
+    public static func localUTCOffset(at t: Int64) -> Int64 {
+        var time = time_t(t)
+        var parts = tm()
+        guard localtime_r(&time, &parts) != nil else { return 0 }
+        return Int64(parts.tm_gmtoff)
+    }
+
+    /// The local hour of week of minute `m` from `now`.
+    public static func hourOfWeekAt(now: Int64) -> (Int) -> Int {
+        let offset = localUTCOffset(at: now)
+        return { m in DemandLearner.hourOfWeek(now &+ Int64(m) &* 60, utcOffset: offset) }
+    }
+
+    /// Replays finished jobs from the history store (oldest first or not: they are sorted).
+    public mutating func seed(_ jobs: [DemandLearner.PastJob]) {
+        learner.replay(jobs)
+        for j in jobs { seededUntil = Swift.max(seededUntil, j.end ?? j.submit) }
+    }
+
+    static func partition(of j: SlurmJob) -> String { j.partition.split(separator: ",").first.map(String.init) ?? "" }
+
+    /// Learns from one cycle's job list: new submissions (in submission order), then new ends.
+    public mutating func observe(jobs: [SlurmJob]) {
+        var fresh: [SlurmJob] = []
+        var finished: [SlurmJob] = []
+        var visible = Set<Key>()
+        visible.reserveCapacity(jobs.count)
+        for j in jobs {
+            let key = Key(id: j.id, submit: j.submitTime)
+            visible.insert(key)
+            let done = j.state.isFinished
+            if !submitted.contains(key) {
+                submitted.insert(key)
+                if !(done && j.submitTime <= seededUntil) { fresh.append(j) }
+            }
+            if done && !ended.contains(key) {
+                ended.insert(key)
+                if j.startTime > 0 && j.endTime >= j.startTime && j.endTime > seededUntil { finished.append(j) }
+            }
+        }
+        // Forget jobs Slurm no longer shows: they cannot come back.
+        submitted.formIntersection(visible)
+        ended.formIntersection(visible)
+        fresh.sort { ($0.submitTime, $0.id) < ($1.submitTime, $1.id) }
+        for j in fresh {
+            learner.submitted(
+                partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
+                nodes: Swift.max(1, j.nodeCount), at: j.submitTime,
+                hourOfWeek: DemandLearner.hourOfWeek(j.submitTime, utcOffset: Self.localUTCOffset(at: j.submitTime)))
+        }
+        finished.sort { ($0.endTime, $0.id) < ($1.endTime, $1.id) }
+        for j in finished {
+            learner.ended(
+                partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
+                nodes: Swift.max(1, j.nodeCount), at: j.endTime, runtime: j.endTime &- j.startTime)
+        }
+    }
+}
