@@ -8,6 +8,7 @@
 //   CZlib        – system zlib, for reading .swf.gz workload logs.
 //   Traces       – edge: workload log readers (SWF), local-time conversion, file I/O helpers.
 //   PrewarmSubmit – edge inside slurmctld: the C ABI the job_submit plugin (CShim/) calls; stdlib + Glibc only.
+//   PrewarmOps   – edge for the daemon and CLI: prewarmd's persisted state, status snapshot, metrics.
 //   prewarm      – the command-line tool, thin over the libraries.
 import PackageDescription
 
@@ -36,6 +37,8 @@ let package = Package(
         // libslurm's public API (libslurm-dev) for the daemon and the CLI; never linked into slurmctld.
         .systemLibrary(name: "CSlurm", path: "Sources/CSlurm", providers: [.apt(["libslurm-dev"])]),
         .target(name: "SlurmKit", dependencies: ["CSlurm", "PrewarmCore"]),
+        // prewarmd's operations (Foundation allowed): persisted state, status snapshot, Prometheus metrics.
+        .target(name: "PrewarmOps", dependencies: ["Traces"]),
         .target(name: "PrewarmSubmit", dependencies: ["PrewarmCore", "CPrewarmSubmit"]),
         .target(
             name: "PrewarmSubmitLibrary",
@@ -51,17 +54,19 @@ let package = Package(
         .executableTarget(
             name: "PrewarmCLI",
             dependencies: [
-                "PrewarmCore", "Traces", "SlurmKit",
+                "PrewarmCore", "Traces", "SlurmKit", "PrewarmOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]
         ),
-        .executableTarget(name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit"]),
+        .executableTarget(name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit", "Traces", "PrewarmOps"]),
         // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
         .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
         .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
+        // The adjustment loop (restart safety, back-off), metrics and status, and `prewarm status` on its output.
+        .testTarget(name: "PrewarmDaemonTests", dependencies: ["PrewarmDaemon", "PrewarmOps", "SlurmKit", "PrewarmCLI"]),
     ]
 )
