@@ -11,7 +11,8 @@ struct Status: ParsableCommand {
             prewarmd writes a status snapshot every cycle. This prints, per partition, the forecast against the
             capacity up or booting at +0/+5/+15/+30/+60 minutes, the node states, the commands in flight, the
             recent actions with their reasons, the hourly budget, Slurm's last error and the model. A snapshot
-            older than 3 cycle intervals is flagged: the daemon may be down (exit status 3).
+            older than 3 cycle intervals (or 2 intervals past its announced next cycle while the daemon backs off
+            from Slurm errors) is flagged: the daemon may be down (exit status 3).
             """)
 
     @Option(help: "prewarmd's StateDirectory.")
@@ -34,7 +35,7 @@ struct Status: ParsableCommand {
         }
         let now = Int64(Date().timeIntervalSince1970)
         let age = max(0, now - s.time)
-        let stale = age > 3 * Int64(max(1, s.interval))
+        let stale = s.isStale(now: now)
         if json {
             let raw = (try? String(contentsOfFile: directory.statusFile, encoding: .utf8)) ?? "{}"
             let body = raw.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -67,8 +68,11 @@ struct Status: ParsableCommand {
         let age = max(0, now - s.time)
         out += "prewarmd (pid \(s.pid)), mode \(s.mode), every \(s.interval)s, boot lead \(s.bootLeadTime)s\n"
         out += "snapshot \(clock(s.time)) (\(ago(age))), cycle took \(String(format: "%.3f", s.cycleSeconds))s\n"
-        if age > 3 * Int64(max(1, s.interval)) {
-            out += "WARNING: the snapshot is \(age)s old, more than 3 intervals: prewarmd may be down\n"
+        if s.isStale(now: now) {
+            out += "WARNING: the snapshot is \(age)s old and the next cycle was due \(ago(max(0, now - s.nextCycle))): "
+                + "prewarmd may be down\n"
+        } else if s.nextCycle > s.time + Int64(s.interval) {
+            out += "next cycle at \(clock(s.nextCycle)) (backing off)\n"
         }
         if s.slurm.reachable {
             out += "slurm: reachable"

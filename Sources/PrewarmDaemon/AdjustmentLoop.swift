@@ -61,7 +61,7 @@ struct AdjustmentLoop {
         let started = DispatchTime.now().uptimeNanoseconds
         counters.cycles += 1
         guard configuration.mode != .off else {
-            publish(now: now, started: started, partitions: [])
+            publish(now: now, started: started, partitions: [], wait: configuration.interval)
             return configuration.interval
         }
         let nodes: [SlurmNode]
@@ -80,7 +80,7 @@ struct AdjustmentLoop {
             let backoff = min(300, configuration.interval * (1 << min(failures, 5)))
             log("slurm unreachable (\(error)); retrying in \(backoff)s")
             // The partitions of the last good cycle stay in the snapshot; slurm.reachable says they are old.
-            publish(now: now, started: started, partitions: status?.partitions ?? [])
+            publish(now: now, started: started, partitions: status?.partitions ?? [], wait: backoff)
             return backoff
         }
         if failures > 0 { log("slurm reachable again after \(failures) failed cycle(s)") }
@@ -121,7 +121,7 @@ struct AdjustmentLoop {
         let summaries = forecasts.map {
             summary(of: $0, nodes: nodes, excluded: excluded, inFlight: requested, policy: policy, now: now)
         }
-        publish(now: now, started: started, partitions: summaries)
+        publish(now: now, started: started, partitions: summaries, wait: configuration.interval)
         return configuration.interval
     }
 
@@ -226,7 +226,7 @@ struct AdjustmentLoop {
 
     /// Saves the state and writes status.json and the metrics textfile (each atomically). Failures are logged
     /// and the daemon goes on (the next cycle tries again).
-    mutating func publish(now: Int64, started: UInt64, partitions: [PartitionStatus]) {
+    mutating func publish(now: Int64, started: UInt64, partitions: [PartitionStatus], wait: Int) {
         state.issuedTimes.removeAll { now - $0 >= 3600 }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var model: ModelStatus?
@@ -237,6 +237,7 @@ struct AdjustmentLoop {
         }
         status = StatusSnapshot(
             time: now, pid: getpid(), mode: configuration.mode.rawValue, interval: configuration.interval,
+            nextCycle: now + Int64(seconds) + Int64(wait),
             bootLeadTime: configuration.policy.bootLeadTime > 0 ? configuration.policy.bootLeadTime : 300,
             cycleSeconds: (seconds * 1e6).rounded() / 1e6,
             slurm: SlurmHealth(

@@ -113,8 +113,11 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var time: Int64
     public var pid: Int32
     public var mode: String
-    /// Seconds between cycles (a reader calls the snapshot stale after 3 of them).
+    /// Seconds between cycles.
     public var interval: Int
+    /// Unix time the next cycle is due (later than `time + interval` while backing off from Slurm errors).
+    /// A reader calls the snapshot stale when the next one is 2 intervals overdue (3 intervals old normally).
+    public var nextCycle: Int64
     public var bootLeadTime: Int64
     public var cycleSeconds: Double
     public var slurm: SlurmHealth
@@ -126,8 +129,11 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var maxActionsPerHour: Int
     public var model: ModelStatus?
 
+    /// Whether a reader at `now` should doubt that the daemon still runs.
+    public func isStale(now: Int64) -> Bool { now > nextCycle + 2 * Int64(Swift.max(1, interval)) }
+
     public init(
-        time: Int64, pid: Int32, mode: String, interval: Int, bootLeadTime: Int64, cycleSeconds: Double,
+        time: Int64, pid: Int32, mode: String, interval: Int, nextCycle: Int64, bootLeadTime: Int64, cycleSeconds: Double,
         slurm: SlurmHealth, partitions: [PartitionStatus], inFlight: [InFlightCommand], recentActions: [ActionRecord],
         actionsLastHour: Int, maxActionsPerHour: Int, model: ModelStatus?
     ) {
@@ -135,6 +141,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         self.pid = pid
         self.mode = mode
         self.interval = interval
+        self.nextCycle = nextCycle
         self.bootLeadTime = bootLeadTime
         self.cycleSeconds = cycleSeconds
         self.slurm = slurm

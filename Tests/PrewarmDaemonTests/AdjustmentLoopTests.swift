@@ -106,7 +106,16 @@ struct AdjustmentLoopTests {
         let log = LogLines()
         var loop = AdjustmentLoop(slurm: faults, configuration: configuration(dir), log: log.append)
         var waits: [Int] = []
-        for i in 0 ..< 5 { waits.append(loop.runCycle(now: now + Int64(i) * 60)) }
+        var snapshots: [StatusSnapshot] = []
+        for i in 0 ..< 5 {
+            waits.append(loop.runCycle(now: now + Int64(i) * 60))
+            snapshots.append(try #require(loop.status))
+        }
+        // While backing off, the snapshot announces the later cycle, so `prewarm status` does not call the
+        // daemon down 3 intervals after it.
+        #expect(snapshots[2].nextCycle == now + 120 + 300 && !snapshots[2].slurm.reachable)
+        #expect(!snapshots[2].isStale(now: now + 120 + 300 + 60))
+        #expect(snapshots[2].isStale(now: now + 120 + 300 + 121))
         #expect(waits == [120, 240, 300, 300, 60])
         #expect(log.lines.filter { $0.contains("slurm unreachable") }.count == 4)
         #expect(log.lines.first?.contains("Unable to contact slurm controller") == true)

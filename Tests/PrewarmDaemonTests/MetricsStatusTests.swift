@@ -168,7 +168,7 @@ struct MetricsStatusTests {
         _ = old.runCycle(now: t - 1000)
         let stale = try run(["status", "--state-dir", dir])
         #expect(stale.status == 3)
-        #expect(stale.stdout.contains("WARNING: the snapshot is") && stale.stdout.contains("prewarmd may be down"))
+        #expect(stale.stdout.contains("WARNING: the snapshot is 10") && stale.stdout.contains("prewarmd may be down"))
         // No snapshot: a clear error naming the file.
         let none = try run(["status", "--state-dir", dir + "/nowhere"])
         #expect(none.status == 2)
