@@ -69,7 +69,8 @@ struct Status: ParsableCommand {
         out += "prewarmd (pid \(s.pid)), mode \(s.mode), every \(s.interval)s, boot lead \(s.bootLeadTime)s\n"
         out += "snapshot \(clock(s.time)) (\(ago(age))), cycle took \(String(format: "%.3f", s.cycleSeconds))s\n"
         if s.isStale(now: now) {
-            out += "WARNING: the snapshot is \(age)s old and the next cycle was due \(ago(max(0, now - s.nextCycle))): "
+            out +=
+                "WARNING: the snapshot is \(age)s old and the next cycle was due \(ago(max(0, now - s.nextCycle))): "
                 + "prewarmd may be down\n"
         } else if s.nextCycle > s.time + Int64(s.interval) {
             out += "next cycle at \(clock(s.nextCycle)) (backing off)\n"
@@ -77,16 +78,21 @@ struct Status: ParsableCommand {
         if s.slurm.reachable {
             out += "slurm: reachable"
         } else {
-            out += "slurm: UNREACHABLE for \(s.slurm.consecutiveFailures) cycle(s); figures below are from the last good cycle"
+            out +=
+                "slurm: UNREACHABLE for \(s.slurm.consecutiveFailures) cycle(s); figures below are from the last good cycle"
         }
-        if let e = s.slurm.lastError, let t = s.slurm.lastErrorTime { out += "; last error \(ago(max(0, now - t))): \(e)" }
+        if let e = s.slurm.lastError, let t = s.slurm.lastErrorTime {
+            out += "; last error \(ago(max(0, now - t))): \(e)"
+        }
         out += "\n"
         let marks = [0, 5, 15, 30, 60]
         for p in s.partitions {
-            out += "\npartition \(p.name): \(p.nodes) nodes: \(p.busy) busy, \(p.idle) idle, \(p.booting) booting, "
+            out +=
+                "\npartition \(p.name): \(p.nodes) nodes: \(p.busy) busy, \(p.idle) idle, \(p.booting) booting, "
                 + "\(p.poweringDown) powering down, \(p.off) off, \(p.unavailable) unavailable"
                 + (p.excluded > 0 ? " (\(p.excluded) excluded)" : "") + "\n"
-            out += "  jobs: \(p.runningJobs) running, \(p.pendingJobs) pending; policy wants \(p.neededNodes) up or "
+            out +=
+                "  jobs: \(p.runningJobs) running, \(p.pendingJobs) pending; policy wants \(p.neededNodes) up or "
                 + "booting within the boot lead\n"
             func row(_ label: String, _ values: [String]) -> String {
                 label.padding(toLength: 22, withPad: " ", startingAt: 0)
@@ -121,8 +127,11 @@ struct Status: ParsableCommand {
             out += "model: \(m.file) "
             if m.present {
                 out += "(written \(m.modified.map { clock($0) } ?? "?"))"
-                out += m.quality.isEmpty ? "; quality not scored yet\n"
-                    : "; " + m.quality.keys.sorted().map { "\($0) \(m.quality[$0] ?? .nan)" }.joined(separator: ", ") + "\n"
+                out +=
+                    m.quality.isEmpty
+                    ? "; quality not scored yet\n"
+                    : "; " + m.quality.keys.sorted().map { "\($0) \(m.quality[$0] ?? .nan)" }.joined(separator: ", ")
+                        + "\n"
             } else {
                 out += "(missing: the plugin annotates nothing and runtimes fall back to time limits)\n"
             }

@@ -113,7 +113,8 @@ struct AdjustmentLoop {
         act(on: plan, now: now)
         if plan.isEmpty {
             let pending = jobs.filter { $0.state == .pending && !$0.held }.count
-            log("cycle: \(nodes.count) nodes, \(pending) pending jobs, no action (\(state.inFlight.count) command(s) in flight)")
+            log("cycle: \(nodes.count) nodes, \(pending) pending jobs, no action "
+                + "(\(state.inFlight.count) command(s) in flight)")
         }
         // Node states as the policy now sees them: a node just asked to power up counts as booting.
         var requested: [String: PowerRequest] = [:]
@@ -157,7 +158,8 @@ struct AdjustmentLoop {
         if configuration.mode == .forecastOnly {
             for a in plan {
                 log("would \(a.request.verb) \(a.node): \(a.reason)")
-                state.record(ActionRecord(time: now, node: a.node, action: a.request.action, outcome: .would, reason: a.reason))
+                state.record(ActionRecord(
+                    time: now, node: a.node, action: a.request.action, outcome: .would, reason: a.reason))
                 counters.would[a.request.action, default: 0] += 1
             }
             return
@@ -179,7 +181,8 @@ struct AdjustmentLoop {
         for a in plan {
             do {
                 try slurm.updatePower(nodes: a.node, a.request)
-                state.record(ActionRecord(time: now, node: a.node, action: a.request.action, outcome: .issued, reason: a.reason))
+                state.record(ActionRecord(
+                    time: now, node: a.node, action: a.request.action, outcome: .issued, reason: a.reason))
                 counters.issued[a.request.action, default: 0] += 1
                 log("\(a.request.verb) \(a.node): \(a.reason)")
             } catch {
@@ -233,7 +236,8 @@ struct AdjustmentLoop {
         if !configuration.modelFile.isEmpty {
             var st = stat()
             let present = stat(configuration.modelFile, &st) == 0
-            model = ModelStatus(file: configuration.modelFile, present: present, modified: present ? Int64(st.st_mtim.tv_sec) : nil)
+            model = ModelStatus(
+                file: configuration.modelFile, present: present, modified: present ? Int64(st.st_mtim.tv_sec) : nil)
         }
         status = StatusSnapshot(
             time: now, pid: getpid(), mode: configuration.mode.rawValue, interval: configuration.interval,

@@ -128,7 +128,9 @@ struct PrewarmDaemon {
             if reloadRequested != 0 {
                 reloadRequested = 0
                 if let c = loadConfiguration(configPath) {
-                    if c.stateDirectory != configuration.stateDirectory || c.metricsListen != configuration.metricsListen {
+                    if c.stateDirectory != configuration.stateDirectory
+                        || c.metricsListen != configuration.metricsListen
+                    {
                         log("note: StateDirectory and MetricsListen take effect at the next start")
                     }
                     var c = c

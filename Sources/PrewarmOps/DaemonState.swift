@@ -53,7 +53,9 @@ public struct ActionRecord: Codable, Sendable, Equatable {
     public var reason: String
     public var error: String?
 
-    public init(time: Int64, node: String, action: NodePowerAction, outcome: Outcome, reason: String, error: String? = nil) {
+    public init(
+        time: Int64, node: String, action: NodePowerAction, outcome: Outcome, reason: String, error: String? = nil
+    ) {
         self.time = time
         self.node = node
         self.action = action
@@ -124,13 +126,16 @@ public struct StateDirectory: Sendable {
     /// (and overwrite) one state. Returns the descriptor (kept open).
     public func lock() throws(StateError) -> Int32 {
         let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StateError(path: lockFile, message: "open failed: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StateError(path: lockFile, message: "open failed: \(String(cString: strerror(errno)))")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             close(fd)
             throw StateError(
                 path: lockFile,
-                message: e == EWOULDBLOCK ? "held by another prewarmd" : "flock failed: \(String(cString: strerror(e)))")
+                message: e == EWOULDBLOCK ? "held by another prewarmd" : "flock failed: \(String(cString: strerror(e)))"
+            )
         }
         return fd
     }
@@ -152,7 +157,8 @@ public struct StateDirectory: Sendable {
             throw StateError(path: stateFile, message: "not a prewarmd state file: \(error)")
         }
         guard state.version == DaemonState.formatVersion else {
-            throw StateError(path: stateFile, message: "format version \(state.version), expected \(DaemonState.formatVersion)")
+            throw StateError(
+                path: stateFile, message: "format version \(state.version), expected \(DaemonState.formatVersion)")
         }
         return state
     }

@@ -76,12 +76,14 @@ extension String {
 }
 
 public enum DaemonMetrics {
-    /// The names and help texts, in the order they are written (the README's table is checked against it).
+    /// The exposition for one cycle: gauges from its snapshot, counters since start. Every family the README's
+    /// metrics table lists (a test checks that each name written here is in the table).
     public static func exposition(status s: StatusSnapshot, counters c: DaemonCounters) -> String {
         var m = MetricsText()
         let lead = Int((s.bootLeadTime + 59) / 60)
-        m.add("prewarm_mode", .gauge, "1 for the daemon's current mode (enforce, forecast-only, off).",
-              ["enforce", "forecast-only", "off"].map { ([("mode", $0)], $0 == s.mode ? 1 : 0) })
+        m.add(
+            "prewarm_mode", .gauge, "1 for the daemon's current mode (enforce, forecast-only, off).",
+            ["enforce", "forecast-only", "off"].map { ([("mode", $0)], $0 == s.mode ? 1 : 0) })
         m.add("prewarm_last_cycle_timestamp_seconds", .gauge, "Unix time of the last adjustment cycle.", Double(s.time))
         m.add("prewarm_cycle_duration_seconds", .gauge, "Wall time of the last adjustment cycle.", s.cycleSeconds)
         m.add("prewarm_slurm_up", .gauge, "1 if slurmctld answered in the last cycle.", s.slurm.reachable ? 1 : 0)
@@ -89,47 +91,66 @@ public enum DaemonMetrics {
             ("busy", \.busy), ("idle", \.idle), ("booting", \.booting), ("powering_down", \.poweringDown),
             ("off", \.off), ("unavailable", \.unavailable),
         ]
-        m.add("prewarm_nodes", .gauge, "Nodes per partition by power state (exclusive states).",
-              s.partitions.flatMap { p in states.map { st in ([("partition", p.name), ("state", st.0)], Double(st.1(p))) } })
-        m.add("prewarm_nodes_powered", .gauge, "Nodes up (busy or idle) per partition.",
-              s.partitions.map { ([("partition", $0.name)], Double($0.powered)) })
-        m.add("prewarm_nodes_excluded", .gauge, "Nodes never touched (SuspendExc*, Exclude*) per partition.",
-              s.partitions.map { ([("partition", $0.name)], Double($0.excluded)) })
-        m.add("prewarm_pending_jobs", .gauge, "Pending jobs (not held) per partition.",
-              s.partitions.map { ([("partition", $0.name)], Double($0.pendingJobs)) })
-        m.add("prewarm_running_jobs", .gauge, "Running jobs per partition.",
-              s.partitions.map { ([("partition", $0.name)], Double($0.runningJobs)) })
-        m.add("prewarm_forecast_nodes", .gauge, "Forecast busy nodes at now + boot lead time, expected and upper band.",
-              s.partitions.flatMap { p in
-                  [("expected", p.forecast.expected), ("upper", p.forecast.upper)].compactMap { band, series in
-                      ForecastCurve.value(series, atMinute: lead).map { ([("partition", p.name), ("band", band)], $0) }
-                  }
-              })
-        m.add("prewarm_needed_nodes", .gauge, "Nodes the policy plans to have up or booting within the boot lead time.",
-              s.partitions.map { ([("partition", $0.name)], Double($0.neededNodes)) })
-        m.add("prewarm_in_flight_commands", .gauge, "Nodes with a power change requested and not yet shown by Slurm.",
-              Double(s.inFlight.count))
-        m.add("prewarm_actions_last_hour", .gauge, "Power commands issued in the last hour (the hourly cap counts them).",
-              Double(s.actionsLastHour))
-        m.add("prewarm_max_actions_per_hour", .gauge, "The hourly cap (MaxActionsPerHour).", Double(s.maxActionsPerHour))
+        m.add(
+            "prewarm_nodes", .gauge, "Nodes per partition by power state (exclusive states).",
+            s.partitions.flatMap { p in
+                states.map { st in ([("partition", p.name), ("state", st.0)], Double(st.1(p))) }
+            })
+        m.add(
+            "prewarm_nodes_powered", .gauge, "Nodes up (busy or idle) per partition.",
+            s.partitions.map { ([("partition", $0.name)], Double($0.powered)) })
+        m.add(
+            "prewarm_nodes_excluded", .gauge, "Nodes never touched (SuspendExc*, Exclude*) per partition.",
+            s.partitions.map { ([("partition", $0.name)], Double($0.excluded)) })
+        m.add(
+            "prewarm_pending_jobs", .gauge, "Pending jobs (not held) per partition.",
+            s.partitions.map { ([("partition", $0.name)], Double($0.pendingJobs)) })
+        m.add(
+            "prewarm_running_jobs", .gauge, "Running jobs per partition.",
+            s.partitions.map { ([("partition", $0.name)], Double($0.runningJobs)) })
+        m.add(
+            "prewarm_forecast_nodes", .gauge, "Forecast busy nodes at now + boot lead time, expected and upper band.",
+            s.partitions.flatMap { p in
+                [("expected", p.forecast.expected), ("upper", p.forecast.upper)].compactMap { band, series in
+                    ForecastCurve.value(series, atMinute: lead).map { ([("partition", p.name), ("band", band)], $0) }
+                }
+            })
+        m.add(
+            "prewarm_needed_nodes", .gauge, "Nodes the policy plans to have up or booting within the boot lead time.",
+            s.partitions.map { ([("partition", $0.name)], Double($0.neededNodes)) })
+        m.add(
+            "prewarm_in_flight_commands", .gauge, "Nodes with a power change requested and not yet shown by Slurm.",
+            Double(s.inFlight.count))
+        m.add(
+            "prewarm_actions_last_hour", .gauge, "Power commands issued in the last hour (the hourly cap counts them).",
+            Double(s.actionsLastHour))
+        m.add(
+            "prewarm_max_actions_per_hour", .gauge, "The hourly cap (MaxActionsPerHour).", Double(s.maxActionsPerHour))
         let kinds: [NodePowerAction] = [.powerUp, .powerDown]
-        m.add("prewarm_actions_total", .counter,
-              "Power actions since start: mode=enforced (issued to Slurm) or would (forecast-only).",
-              kinds.flatMap { k in
-                  [([("action", k.rawValue), ("mode", "enforced")], Double(c.issued[k, default: 0])),
-                   ([("action", k.rawValue), ("mode", "would")], Double(c.would[k, default: 0]))]
-              })
+        m.add(
+            "prewarm_actions_total", .counter,
+            "Power actions since start: mode=enforced (issued to Slurm) or would (forecast-only).",
+            kinds.flatMap { k in
+                [
+                    ([("action", k.rawValue), ("mode", "enforced")], Double(c.issued[k, default: 0])),
+                    ([("action", k.rawValue), ("mode", "would")], Double(c.would[k, default: 0])),
+                ]
+            })
         m.add("prewarm_commands_refused_total", .counter, "Power commands Slurm refused.", Double(c.refused))
-        m.add("prewarm_slurm_errors_total", .counter, "Failed libslurm calls (loads and power updates).",
-              Double(c.slurmErrors))
+        m.add(
+            "prewarm_slurm_errors_total", .counter, "Failed libslurm calls (loads and power updates).",
+            Double(c.slurmErrors))
         m.add("prewarm_cycles_total", .counter, "Adjustment cycles run.", Double(c.cycles))
-        m.add("prewarm_submissions_notified_total", .counter, "Submission notifications from the job_submit plugin.",
-              Double(c.submissions))
+        m.add(
+            "prewarm_submissions_notified_total", .counter, "Submission notifications from the job_submit plugin.",
+            Double(c.submissions))
         if let model = s.model {
             m.add("prewarm_model_present", .gauge, "1 if the runtime model file exists.", model.present ? 1 : 0)
             if !model.quality.isEmpty {
-                m.add("prewarm_model_quality", .gauge, "Quality of the runtime model on recent finished jobs, by measure.",
-                      model.quality.keys.sorted().map { ([("measure", $0)], model.quality[$0] ?? .nan) })
+                m.add(
+                    "prewarm_model_quality", .gauge,
+                    "Quality of the runtime model on recent finished jobs, by measure.",
+                    model.quality.keys.sorted().map { ([("measure", $0)], model.quality[$0] ?? .nan) })
             }
         }
         return m.text

@@ -36,10 +36,15 @@ public final class MetricsServer: @unchecked Sendable {
                 throw StateError(path: "MetricsListen=\(name)", message: "not an IPv6 address")
             }
             rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
             var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            if rc == 0, withUnsafeMutablePointer(to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0 {
+            if rc == 0,
+                withUnsafeMutablePointer(
+                    to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0
+            {
                 boundPort = Int(UInt16(bigEndian: a.sin6_port))
             }
         } else {
@@ -51,10 +56,15 @@ public final class MetricsServer: @unchecked Sendable {
                 throw StateError(path: "MetricsListen=\(name)", message: "not an IPv4 address")
             }
             rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            if rc == 0, withUnsafeMutablePointer(to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0 {
+            if rc == 0,
+                withUnsafeMutablePointer(
+                    to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0
+            {
                 boundPort = Int(UInt16(bigEndian: a.sin_port))
             }
         }
@@ -112,8 +122,9 @@ public final class MetricsServer: @unchecked Sendable {
             let n = recv(c, &buffer, buffer.count, 0)
             if n < 0, errno == EINTR { continue }
             if n <= 0 { break }
-            request += buffer[0 ..< n]
-            if request.count >= 4, request.suffix(from: Swift.max(0, request.count - n - 3)).firstRange(of: end) != nil {
+            request += buffer[0..<n]
+            if request.count >= 4, request.suffix(from: Swift.max(0, request.count - n - 3)).firstRange(of: end) != nil
+            {
                 break
             }
         }
@@ -138,7 +149,8 @@ public final class MetricsServer: @unchecked Sendable {
         let payload = Array(text.utf8)
         let type = status.hasPrefix("200") ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8"
         var response = Array(
-            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\n\(headers)Connection: close\r\n\r\n".utf8)
+            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\n\(headers)Connection: close\r\n\r\n"
+                .utf8)
         if parts.first != "HEAD" { response += payload }
         var offset = 0
         while offset < response.count {

@@ -133,7 +133,8 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public func isStale(now: Int64) -> Bool { now > nextCycle + 2 * Int64(Swift.max(1, interval)) }
 
     public init(
-        time: Int64, pid: Int32, mode: String, interval: Int, nextCycle: Int64, bootLeadTime: Int64, cycleSeconds: Double,
+        time: Int64, pid: Int32, mode: String, interval: Int, nextCycle: Int64, bootLeadTime: Int64,
+        cycleSeconds: Double,
         slurm: SlurmHealth, partitions: [PartitionStatus], inFlight: [InFlightCommand], recentActions: [ActionRecord],
         actionsLastHour: Int, maxActionsPerHour: Int, model: ModelStatus?
     ) {

@@ -64,7 +64,8 @@ public enum LiveAdjustment {
         }
     }
 
-    /// Plans one cycle on forecasts already made (``LiveForecast/forecast(nodes:partitions:jobs:now:minutes:arrivals:hourOfWeekAt:)``).
+    /// Plans one cycle on forecasts already made
+    /// (``LiveForecast/forecast(nodes:partitions:jobs:now:minutes:arrivals:hourOfWeekAt:)``).
     /// - Parameters:
     ///   - excluded: node names never touched.
     ///   - inFlight: nodes with a command whose change Slurm has not shown yet, and the command: left alone and

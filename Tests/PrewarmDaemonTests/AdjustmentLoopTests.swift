@@ -2,10 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import PrewarmCore
-@testable import PrewarmDaemon
 import PrewarmOps
 import SlurmKit
 import Testing
+
+@testable import PrewarmDaemon
 
 private func configuration(_ dir: String, mode: DaemonMode = .enforce, perHour: Int = 200) -> DaemonConfiguration {
     var c = DaemonConfiguration()
@@ -107,7 +108,7 @@ struct AdjustmentLoopTests {
         var loop = AdjustmentLoop(slurm: faults, configuration: configuration(dir), log: log.append)
         var waits: [Int] = []
         var snapshots: [StatusSnapshot] = []
-        for i in 0 ..< 5 {
+        for i in 0..<5 {
             waits.append(loop.runCycle(now: now + Int64(i) * 60))
             snapshots.append(try #require(loop.status))
         }

@@ -2,10 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import PrewarmCore
-@testable import PrewarmDaemon
 import PrewarmOps
 import SlurmKit
 import Testing
+
+@testable import PrewarmDaemon
 
 private func enforce(_ dir: String) -> DaemonConfiguration {
     var c = DaemonConfiguration()
@@ -69,9 +70,10 @@ struct MetricsStatusTests {
             #expect(text.contains(line + "\n"), "\(line)")
         }
         // Every family has HELP and TYPE; every sample line is `name{labels} value`.
-        let names = Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
-            String($0.prefix { $0 != "{" && $0 != " " })
-        })
+        let names = Set(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+                String($0.prefix { $0 != "{" && $0 != " " })
+            })
         for n in names {
             #expect(text.contains("# HELP \(n) ") && text.contains("# TYPE \(n) "), "\(n)")
         }
@@ -83,13 +85,31 @@ struct MetricsStatusTests {
         let s = try StateDirectory(path: dir).loadStatus()
         #expect(s.time == now && s.mode == "enforce" && s.interval == 60)
         let p = try #require(s.partitions.first)
-        #expect(p.name == "debug" && p.nodes == 6 && p.off == 2 && p.booting == 2 && p.powered == 2 && p.pendingJobs == 1)
+        #expect(
+            p.name == "debug" && p.nodes == 6 && p.off == 2 && p.booting == 2 && p.powered == 2 && p.pendingJobs == 1)
         #expect(p.forecast.expected.count == 61 && p.forecast.upper.count == 61 && p.forecast.lower == nil)
         #expect(Set(s.inFlight.map(\.node)) == ["cloud1", "cloud2"])
         #expect(s.recentActions.map(\.outcome) == [.issued, .issued])
         #expect(s.recentActions.first?.reason.contains("forecast needs 4 nodes") == true)
         #expect(s.actionsLastHour == 2 && s.maxActionsPerHour == 200)
         #expect(s.model?.present == false)
+    }
+
+    /// Every metric family the daemon writes (model quality included) is in the README's table.
+    @Test func everyMetricIsDocumentedInTheReadme() throws {
+        let dir = temporaryDirectory("readme")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var loop = AdjustmentLoop(slurm: smallCluster(pendingNodes: 2), configuration: enforce(dir), log: { _ in })
+        _ = loop.runCycle(now: now)
+        var status = try #require(loop.status)
+        status.model?.quality = ["mae_seconds": 1]
+        let text = DaemonMetrics.exposition(status: status, counters: loop.counters)
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let families = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        #expect(families.count >= 20)
+        for f in families { #expect(readme.contains("`\(f)`"), "\(f) is not in the README's metrics table") }
     }
 
     @Test func labelValuesAreEscaped() {
@@ -111,7 +131,9 @@ struct MetricsStatusTests {
             a.sin_port = in_port_t(UInt16(server.port).bigEndian)
             a.sin_addr.s_addr = inet_addr("127.0.0.1")
             let rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard rc == 0 else { return "connect failed" }
             _ = Array(text.utf8).withUnsafeBytes { send(s, $0.baseAddress, $0.count, 0) }
@@ -120,7 +142,7 @@ struct MetricsStatusTests {
             while true {
                 let n = recv(s, &buffer, buffer.count, 0)
                 if n <= 0 { break }
-                out += buffer[0 ..< n]
+                out += buffer[0..<n]
             }
             return String(decoding: out, as: UTF8.self)
         }
@@ -148,7 +170,9 @@ struct MetricsStatusTests {
         #expect(r.stdout.contains("mode enforce, every 60s, boot lead 300s"))
         #expect(r.stdout.contains("slurm: reachable"))
         #expect(r.stdout.contains("partition debug: 6 nodes: 1 busy, 1 idle, 2 booting, 0 powering down, 2 off"))
-        #expect(r.stdout.contains("  minutes ahead            +0     +5    +15    +30    +60\n  forecast expected       4.0"))
+        #expect(
+            r.stdout.contains(
+                "  minutes ahead            +0     +5    +15    +30    +60\n  forecast expected       4.0"))
         #expect(r.stdout.contains("  up or booting now         4      4      4      4      4"))
         #expect(r.stdout.contains("in flight (2):\n  cloud1 power_up since 0s ago (issued)\n  cloud2 power_up"))
         #expect(r.stdout.contains("hourly budget: 2 of 200"))

@@ -27,7 +27,8 @@ final class ClusterState: SlurmClient {
     func updatePower(nodes names: String, _ request: PowerRequest) throws(SlurmError) {
         commands.append((names, request))
         guard let i = nodes.firstIndex(where: { $0.name == names }) else {
-            throw SlurmError(operation: "slurm_update_node \(names)", code: 2001, message: "Invalid node name specified")
+            throw SlurmError(
+                operation: "slurm_update_node \(names)", code: 2001, message: "Invalid node name specified")
         }
         nodes[i].flags.insert(request == .up ? .powerUpRequested : .powerDownRequested)
     }
@@ -50,7 +51,9 @@ final class FaultInjector: SlurmClient {
     func loadNodes() throws(SlurmError) -> [SlurmNode] {
         if failingLoads > 0 {
             failingLoads -= 1
-            throw SlurmError(operation: "slurm_load_node", code: 1007, message: "Unable to contact slurm controller (connect failure)")
+            throw SlurmError(
+                operation: "slurm_load_node", code: 1007,
+                message: "Unable to contact slurm controller (connect failure)")
         }
         return try wrapped.loadNodes()
     }
@@ -77,15 +80,16 @@ func smallCluster(pendingNodes: Int?, at now: Int64 = now) -> ClusterState {
         SlurmNode(name: "node1", base: .idle, flags: [], partitions: ["debug"], lastBusy: now - 7200),
         SlurmNode(name: "node2", base: .allocated, flags: [], partitions: ["debug"]),
     ]
-    for i in 1 ... 4 {
+    for i in 1...4 {
         nodes.append(SlurmNode(name: "cloud\(i)", base: .idle, flags: [.cloud, .poweredDown], partitions: ["debug"]))
     }
     var jobs: [SlurmJob] = []
     if let n = pendingNodes {
-        jobs.append(SlurmJob(
-            id: 9, arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "", name: "j", partition: "debug",
-            state: .pending, reasonCode: 0, submitTime: now, eligibleTime: now, startTime: 0, endTime: 0,
-            timeLimitMinutes: 30, cpus: 2, nodeCount: n, nodes: "", adminComment: "", dependency: ""))
+        jobs.append(
+            SlurmJob(
+                id: 9, arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "", name: "j", partition: "debug",
+                state: .pending, reasonCode: 0, submitTime: now, eligibleTime: now, startTime: 0, endTime: 0,
+                timeLimitMinutes: 30, cpus: 2, nodeCount: n, nodes: "", adminComment: "", dependency: ""))
     }
     return ClusterState(
         nodes: nodes, partitions: [SlurmPartition(name: "debug", nodes: "node[1-2],cloud[1-4]")], jobs: jobs)
