@@ -10,6 +10,7 @@
 //   HistoryStore – edge: the finished-job history in SQLite (system libsqlite3 via CSQLite), ingestion,
 //                  sacct parsing, retraining. Daemon and CLI only.
 //   PrewarmSubmit – edge inside slurmctld: the C ABI the job_submit plugin (CShim/) calls; stdlib + Glibc only.
+//   PrewarmOps   – edge for the daemon and CLI: prewarmd's persisted state, status snapshot, metrics.
 //   prewarm      – the command-line tool, thin over the libraries.
 import PackageDescription
 
@@ -41,6 +42,8 @@ let package = Package(
         // The system SQLite (libsqlite3-dev) for the job history store; daemon and CLI only, never in slurmctld.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "HistoryStore", dependencies: ["PrewarmCore", "CSQLite", "SlurmKit", "Traces"]),
+        // prewarmd's operations (Foundation allowed): persisted state, status snapshot, Prometheus metrics.
+        .target(name: "PrewarmOps", dependencies: ["Traces"]),
         .target(name: "PrewarmSubmit", dependencies: ["PrewarmCore", "CPrewarmSubmit"]),
         .target(
             name: "PrewarmSubmitLibrary",
@@ -56,12 +59,13 @@ let package = Package(
         .executableTarget(
             name: "PrewarmCLI",
             dependencies: [
-                "PrewarmCore", "Traces", "SlurmKit", "HistoryStore",
+                "PrewarmCore", "Traces", "SlurmKit", "HistoryStore", "PrewarmOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]
         ),
-        .executableTarget(name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit", "HistoryStore"]),
+        .executableTarget(
+            name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit", "Traces", "HistoryStore", "PrewarmOps"]),
         // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
@@ -69,5 +73,7 @@ let package = Package(
         .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
         .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "PrewarmCore", "SlurmKit", "Traces"]),
         .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
+        // The adjustment loop (restart safety, back-off), metrics and status, and `prewarm status` on its output.
+        .testTarget(name: "PrewarmDaemonTests", dependencies: ["PrewarmDaemon", "PrewarmOps", "SlurmKit", "PrewarmCLI"]),
     ]
 )

@@ -9,7 +9,8 @@ struct Prewarm: ParsableCommand {
         abstract: "Predict job runtimes and cluster demand so Slurm nodes are powered before jobs need them.",
         subcommands: [
             Evaluate.self, Features.self, TraceInfo.self, ForestBench.self, PredictBench.self, Simulate.self,
-            Train.self, Retrain.self, History.self, Predict.self, Forecast.self, Resume.self, Suspend.self, ResumeFail.self, SlurmProbe.self,
+            Train.self, Retrain.self, History.self, Predict.self, Forecast.self, Status.self, Resume.self, Suspend.self,
+            ResumeFail.self, SlurmProbe.self,
         ]
     )
 }

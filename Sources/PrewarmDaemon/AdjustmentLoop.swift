@@ -3,29 +3,71 @@
 
 import Foundation
 import PrewarmCore
+import PrewarmOps
 import SlurmKit
+import Traces
 
 /// One adjustment cycle at a time: read Slurm, plan, act (or log), with the daemon's safety state.
+///
+/// Restart safety: the in-flight commands and the actions of the last hour live in ``state``, which is saved to
+/// `StateDirectory/state.json` (atomically) *before* a cycle's commands are sent, so a daemon killed at any
+/// point restarts knowing every command it may have sent: it repeats none of them and keeps its hourly budget.
+/// Nodes Slurm shows powering up or down are in flight too, whoever asked.
 struct AdjustmentLoop {
     let slurm: SlurmClient
     var configuration: DaemonConfiguration
     let log: (String) -> Void
-    /// Nodes with a command whose effect Slurm has not shown yet, and when it was issued.
-    var inFlight: [String: (request: PowerRequest, at: Int64)] = [:]
-    /// Times of the actions taken in the last hour (the hourly cap).
-    var recentActions: [Int64] = []
+    /// What survives a restart.
+    var state = DaemonState()
+    var counters = DaemonCounters()
+    /// The snapshot of the last cycle (status.json, and the source of the metrics' gauges).
+    var status: StatusSnapshot?
     var failures = 0
+    var lastError: (text: String, at: Int64)?
     var lastCycle = Date.distantPast
     var submissionsSeen = 0
     /// The history store (finished jobs) and the retraining schedule; nil when HistoryDatabase is empty.
     var history: HistoryKeeper?
+    /// Arrivals and users' resubmissions learned per partition (seeded from the history at start-up).
+    var demand = LiveDemandTracker()
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
     static let commandTimeout: Int64 = 600
+
+    var directory: StateDirectory { StateDirectory(path: configuration.stateDirectory) }
+
+    /// A loop that resumes from the state saved in `configuration.stateDirectory`, if any.
+    init(slurm: SlurmClient, configuration: DaemonConfiguration, log: @escaping (String) -> Void) {
+        self.slurm = slurm
+        self.configuration = configuration
+        self.log = log
+        do {
+            if let saved = try directory.loadState() {
+                state = saved
+                log("state restored from \(directory.stateFile): \(saved.inFlight.count) command(s) in flight, "
+                    + "\(saved.issuedTimes.count) recent action(s), saved at \(saved.savedAt)")
+            }
+        } catch {
+            log("error: \(error); starting without saved state (nodes Slurm shows powering are still left alone)")
+        }
+    }
+
+    /// The metrics text for the last cycle.
+    var metricsText: String {
+        guard let status else { return "" }
+        var c = counters
+        c.submissions = submissionsSeen
+        return DaemonMetrics.exposition(status: status, counters: c)
+    }
 
     /// Runs one cycle; returns the seconds to wait before the next one (longer after Slurm errors).
     mutating func runCycle(now: Int64) -> Int {
         lastCycle = Date()
-        guard configuration.mode != .off else { return configuration.interval }
+        let started = DispatchTime.now().uptimeNanoseconds
+        counters.cycles += 1
+        guard configuration.mode != .off else {
+            publish(now: now, started: started, partitions: [], wait: configuration.interval)
+            return configuration.interval
+        }
         let nodes: [SlurmNode]
         let partitions: [SlurmPartition]
         let jobs: [SlurmJob]
@@ -37,13 +79,18 @@ struct AdjustmentLoop {
             exclusions = try slurm.loadPowerExclusions()
         } catch {
             failures += 1
+            counters.slurmErrors += 1
+            lastError = ("\(error)", now)
             let backoff = min(300, configuration.interval * (1 << min(failures, 5)))
             log("slurm unreachable (\(error)); retrying in \(backoff)s")
+            // The partitions of the last good cycle stay in the snapshot; slurm.reachable says they are old.
+            publish(now: now, started: started, partitions: status?.partitions ?? [], wait: backoff)
             return backoff
         }
         if failures > 0 { log("slurm reachable again after \(failures) failed cycle(s)") }
         failures = 0
         history?.record(jobs: jobs, now: now)
+        demand.observe(jobs: jobs)
 
         // Exclusions: Slurm's SuspendExcNodes/SuspendExcParts plus the daemon's own.
         var excluded = Set(configuration.excludeNodes)
@@ -51,44 +98,202 @@ struct AdjustmentLoop {
         let excludedPartitions = Set(exclusions.partitions + configuration.excludePartitions)
         for n in nodes where !excludedPartitions.isDisjoint(with: n.partitions) { excluded.insert(n.name) }
 
-        // Forget commands whose effect is visible (or that timed out).
-        for n in nodes {
-            guard let c = inFlight[n.name] else { continue }
-            let p = LiveAdjustment.power(of: n, now: now)
-            let done: Bool
-            switch (c.request, p) {
-            case (.up, .idle), (.up, .busy), (.up, .unavailable): done = true
-            case (.down, .off), (.downAsap, .off), (.down, .unavailable), (.downAsap, .unavailable): done = true
-            default: done = false
-            }
-            if done || now - c.at > Self.commandTimeout { inFlight[n.name] = nil }
-        }
-        recentActions.removeAll { now - $0 >= 3600 }
+        updateInFlight(nodes: nodes, now: now)
+        state.issuedTimes.removeAll { now - $0 >= 3600 }
         var policy = configuration.policy
         if policy.bootLeadTime <= 0 { policy.bootLeadTime = 300 }
-        let plan = LiveAdjustment.plan(
-            nodes: nodes, partitions: partitions, jobs: jobs, now: now, configuration: policy, excluded: excluded,
-            inFlight: Set(inFlight.keys), budget: configuration.maxActionsPerHour - recentActions.count)
-        for a in plan {
-            let verb = a.request == .up ? "power up" : "power down"
-            if configuration.mode == .forecastOnly {
-                log("would \(verb) \(a.node): \(a.reason)")
-                continue
-            }
-            do {
-                try slurm.updatePower(nodes: a.node, a.request)
-                inFlight[a.node] = (a.request, now)
-                recentActions.append(now)
-                log("\(verb) \(a.node): \(a.reason)")
-            } catch {
-                log("error: \(verb) \(a.node) refused: \(error)")
-            }
+        // 61 minutes so the status shows +60; the policy sees the same hour as before.
+        let forecasts = LiveForecast.forecast(
+            nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
+            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: demand.learner.trusted())
+        let planned = forecasts.map { f -> PartitionForecast in
+            var t = f
+            t.forecast = DemandForecast(
+                start: f.forecast.start, expected: Array(f.forecast.expected.prefix(60)),
+                upper: Array(f.forecast.upper.prefix(60)))
+            return t
         }
+        var inFlight: [String: PowerRequest] = [:]
+        for c in state.inFlight { inFlight[c.node] = c.action.request }
+        let plan = LiveAdjustment.plan(
+            forecasts: planned, nodes: nodes, now: now, configuration: policy, excluded: excluded, inFlight: inFlight,
+            budget: configuration.maxActionsPerHour - state.issuedTimes.count)
+        act(on: plan, now: now)
         if plan.isEmpty {
             let pending = jobs.filter { $0.state == .pending && !$0.held }.count
-            log("cycle: \(nodes.count) nodes, \(pending) pending jobs, no action (\(inFlight.count) command(s) in flight)")
+            log("cycle: \(nodes.count) nodes, \(pending) pending jobs, no action "
+                + "(\(state.inFlight.count) command(s) in flight)")
         }
+        // Node states as the policy now sees them: a node just asked to power up counts as booting.
+        var requested: [String: PowerRequest] = [:]
+        for c in state.inFlight { requested[c.node] = c.action.request }
+        let summaries = forecasts.map {
+            summary(of: $0, nodes: nodes, excluded: excluded, inFlight: requested, policy: policy, now: now)
+        }
+        publish(now: now, started: started, partitions: summaries, wait: configuration.interval)
         return configuration.interval
+    }
+
+    /// Forgets commands whose effect is visible (or that timed out), and adopts nodes Slurm shows powering up or
+    /// down (after a restart, or a command from someone else) as in flight.
+    mutating func updateInFlight(nodes: [SlurmNode], now: Int64) {
+        let byName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        state.inFlight.removeAll { c in
+            guard let n = byName[c.node] else { return true }  // removed from Slurm
+            let done: Bool
+            switch (c.action, LiveAdjustment.power(of: n, now: now)) {
+            case (.powerUp, .idle), (.powerUp, .busy), (.powerUp, .unavailable): done = true
+            case (.powerDown, .off), (.powerDownAsap, .off), (.powerDown, .unavailable), (.powerDownAsap, .unavailable):
+                done = true
+            default: done = false
+            }
+            return done || now - c.since > Self.commandTimeout
+        }
+        for n in nodes where state.inFlight(n.name) == nil {
+            let f = n.flags
+            if f.contains(.poweringUp) || f.contains(.powerUpRequested) {
+                state.inFlight.append(InFlightCommand(node: n.name, action: .powerUp, since: now, origin: .observed))
+            } else if f.contains(.poweringDown) || f.contains(.powerDownRequested) {
+                state.inFlight.append(InFlightCommand(node: n.name, action: .powerDown, since: now, origin: .observed))
+            }
+        }
+    }
+
+    /// Issues (enforce) or logs (forecast-only) the planned actions. In enforce mode they are recorded as in
+    /// flight and saved first: if the state cannot be saved, nothing is sent.
+    mutating func act(on plan: [PlannedAction], now: Int64) {
+        guard !plan.isEmpty else { return }
+        if configuration.mode == .forecastOnly {
+            for a in plan {
+                log("would \(a.request.verb) \(a.node): \(a.reason)")
+                state.record(ActionRecord(
+                    time: now, node: a.node, action: a.request.action, outcome: .would, reason: a.reason))
+                counters.would[a.request.action, default: 0] += 1
+            }
+            return
+        }
+        let before = state
+        for a in plan {
+            state.inFlight.append(InFlightCommand(node: a.node, action: a.request.action, since: now, origin: .issued))
+            state.issuedTimes.append(now)
+        }
+        do {
+            state.savedAt = now
+            try directory.save(state)
+        } catch {
+            state = before
+            log("error: cannot save the daemon state (\(error)); \(plan.count) power command(s) not sent, "
+                + "since a restart could not know about them")
+            return
+        }
+        for a in plan {
+            do {
+                try slurm.updatePower(nodes: a.node, a.request)
+                state.record(ActionRecord(
+                    time: now, node: a.node, action: a.request.action, outcome: .issued, reason: a.reason))
+                counters.issued[a.request.action, default: 0] += 1
+                log("\(a.request.verb) \(a.node): \(a.reason)")
+            } catch {
+                state.inFlight.removeAll { $0.node == a.node && $0.origin == .issued && $0.since == now }
+                if let i = state.issuedTimes.lastIndex(of: now) { state.issuedTimes.remove(at: i) }
+                state.record(ActionRecord(
+                    time: now, node: a.node, action: a.request.action, outcome: .refused, reason: a.reason,
+                    error: "\(error)"))
+                counters.refused += 1
+                counters.slurmErrors += 1
+                lastError = ("\(error)", now)
+                log("error: \(a.request.verb) \(a.node) refused: \(error)")
+            }
+        }
+    }
+
+    /// A partition's line of the status snapshot.
+    func summary(
+        of f: PartitionForecast, nodes: [SlurmNode], excluded: Set<String>, inFlight: [String: PowerRequest],
+        policy: AdjustmentConfiguration, now: Int64
+    ) -> PartitionStatus {
+        var busy = 0, idle = 0, booting = 0, poweringDown = 0, off = 0, unavailable = 0, excludedCount = 0
+        for n in nodes where n.partitions.contains(f.partition) {
+            if excluded.contains(n.name) { excludedCount += 1 }
+            switch LiveAdjustment.expectedPower(of: n, now: now, inFlight: inFlight[n.name]) {
+            case .busy: busy += 1
+            case .idle: idle += 1
+            case .booting: booting += 1
+            case .poweringDown: poweringDown += 1
+            case .off: off += 1
+            case .unavailable: unavailable += 1
+            }
+        }
+        let lead = Int(max(1, (policy.bootLeadTime + 59) / 60))
+        let needed = Int(f.forecast.peak(minutes: 0 ..< lead + 1, aggressiveness: policy.aggressiveness).rounded(.up))
+        func rounded(_ a: [Float]) -> [Double] { a.map { (Double($0) * 100).rounded() / 100 } }
+        return PartitionStatus(
+            name: f.partition, nodes: f.nodes, busy: busy, idle: idle, booting: booting, poweringDown: poweringDown,
+            off: off, unavailable: unavailable, excluded: excludedCount, runningJobs: f.runningJobs,
+            pendingJobs: f.pendingJobs, neededNodes: needed,
+            forecast: ForecastCurve(
+                start: f.forecast.start, expected: rounded(f.forecast.expected), upper: rounded(f.forecast.upper)))
+    }
+
+    /// Saves the state and writes status.json and the metrics textfile (each atomically). Failures are logged
+    /// and the daemon goes on (the next cycle tries again).
+    mutating func publish(now: Int64, started: UInt64, partitions: [PartitionStatus], wait: Int) {
+        state.issuedTimes.removeAll { now - $0 >= 3600 }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        var model: ModelStatus?
+        if !configuration.modelFile.isEmpty {
+            var st = stat()
+            let present = stat(configuration.modelFile, &st) == 0
+            model = ModelStatus(
+                file: configuration.modelFile, present: present, modified: present ? Int64(st.st_mtim.tv_sec) : nil)
+        }
+        status = StatusSnapshot(
+            time: now, pid: getpid(), mode: configuration.mode.rawValue, interval: configuration.interval,
+            nextCycle: now + Int64(seconds) + Int64(wait),
+            bootLeadTime: configuration.policy.bootLeadTime > 0 ? configuration.policy.bootLeadTime : 300,
+            cycleSeconds: (seconds * 1e6).rounded() / 1e6,
+            slurm: SlurmHealth(
+                reachable: failures == 0, consecutiveFailures: failures, lastError: lastError?.text,
+                lastErrorTime: lastError?.at),
+            partitions: partitions, inFlight: state.inFlight, recentActions: state.recentActions,
+            actionsLastHour: state.issuedTimes.count, maxActionsPerHour: configuration.maxActionsPerHour, model: model)
+        do {
+            state.savedAt = now
+            try directory.save(state)
+        } catch {
+            log("error: cannot save the daemon state: \(error)")
+        }
+        if let status {
+            do { try directory.saveStatus(status) } catch { log("error: cannot write the status snapshot: \(error)") }
+        }
+        if !configuration.metricsTextfile.isEmpty {
+            do {
+                try AtomicFile.write(Array(metricsText.utf8), to: configuration.metricsTextfile)
+            } catch {
+                log("error: cannot write the metrics textfile: \(error)")
+            }
+        }
+    }
+}
+
+extension PowerRequest {
+    var action: NodePowerAction {
+        switch self {
+        case .up: return .powerUp
+        case .down: return .powerDown
+        case .downAsap: return .powerDownAsap
+        }
+    }
+    var verb: String { self == .up ? "power up" : "power down" }
+}
+
+extension NodePowerAction {
+    var request: PowerRequest {
+        switch self {
+        case .powerUp: return .up
+        case .powerDown: return .down
+        case .powerDownAsap: return .downAsap
+        }
     }
 }
 

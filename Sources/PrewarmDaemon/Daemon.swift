@@ -6,11 +6,14 @@
 // asks Slurm to power nodes up or down, in `forecast-only` it logs what it would do. Runs in the foreground
 // (systemd), logs one line per decision to stdout, SIGTERM/SIGINT stop it, SIGHUP re-reads the configuration.
 //
-// Finished jobs go to the history store (HistoryDatabase) and the runtime model is retrained on a schedule
-// (RetrainInterval), published only when no worse. Not yet here (issue #5): learned arrivals, metrics.
+// Each cycle it saves its state (in-flight commands, recent actions) and a status snapshot under StateDirectory
+// (`prewarm status` prints it) and exports Prometheus metrics (MetricsTextfile, MetricsListen). Finished jobs go
+// to the history store (HistoryDatabase), which also seeds the learned arrivals at start-up; the runtime model
+// is retrained on a schedule (RetrainInterval) and published only when no worse.
 
 import Foundation
 import PrewarmCore
+import PrewarmOps
 import SlurmKit
 
 nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
@@ -78,8 +81,33 @@ struct PrewarmDaemon {
         signal(SIGHUP) { _ in reloadRequested = 1 }
         signal(SIGPIPE, SIG_IGN)
 
+        // The state directory holds what a restart needs; one daemon per directory.
+        let directory = StateDirectory(path: configuration.stateDirectory)
+        let lockFD: Int32
+        do {
+            try directory.create()
+            lockFD = try directory.lock()
+        } catch {
+            log("error: \(error)")
+            exit(1)
+        }
+        defer { close(lockFD) }
+        var server: MetricsServer?
+        if let a = configuration.metricsListen {
+            do {
+                server = try MetricsServer(host: a.host, port: a.port, ipv6: a.isIPv6)
+                log("metrics on http://\(a)/metrics")
+            } catch {
+                log("warning: \(error); metrics endpoint disabled")
+            }
+        }
+
         var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
         loop.history = HistoryKeeper(configuration: configuration, log: log)
+        if let past = loop.history?.pastJobs(newest: 200_000), !past.isEmpty {
+            loop.demand.seed(past)
+            log("arrivals: learned from \(past.count) stored jobs in \(loop.demand.learner.partitions.count) partition(s)")
+        }
         let listener = configuration.notifySocket.isEmpty ? nil : SubmissionListener(path: configuration.notifySocket)
         if !configuration.notifySocket.isEmpty && listener == nil {
             log("warning: cannot bind \(configuration.notifySocket); cycles run on the timer only")
@@ -89,6 +117,7 @@ struct PrewarmDaemon {
         while stopRequested == 0 {
             let wait = loop.runCycle(now: Int64(time(nil)))
             loop.history?.retrainIfDue(now: Int64(time(nil)))
+            server?.publish(loop.metricsText)
             if once { break }
             // Sleep until the next cycle, a submission notification (at most one early cycle per 5 s), or a signal.
             let deadline = Date().addingTimeInterval(Double(wait))
@@ -105,6 +134,13 @@ struct PrewarmDaemon {
             if reloadRequested != 0 {
                 reloadRequested = 0
                 if let c = loadConfiguration(configPath) {
+                    if c.stateDirectory != configuration.stateDirectory
+                        || c.metricsListen != configuration.metricsListen
+                    {
+                        log("note: StateDirectory and MetricsListen take effect at the next start")
+                    }
+                    var c = c
+                    c.stateDirectory = configuration.stateDirectory
                     configuration = c
                     loop.configuration = c
                     loop.history?.configuration = c

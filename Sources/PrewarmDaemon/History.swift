@@ -42,6 +42,23 @@ final class HistoryKeeper: @unchecked Sendable {
 
     private var enabled: Bool { !configuration.historyDatabase.isEmpty }
 
+    /// The newest `newest` stored jobs, as the demand learner replays them (empty when disabled or on error).
+    func pastJobs(newest: Int) -> [DemandLearner.PastJob] {
+        guard enabled, FileManager.default.fileExists(atPath: configuration.historyDatabase) else { return [] }
+        do {
+            let store = try HistoryStore(path: configuration.historyDatabase, readOnly: true)
+            return try store.jobs(newest: newest).map { j in
+                DemandLearner.PastJob(
+                    partition: (j.partition ?? "").split(separator: ",").first.map(String.init) ?? "",
+                    user: Int32(truncatingIfNeeded: j.userID ?? -1), nodes: Int(max(1, j.requestedNodes ?? 1)),
+                    submit: j.submitTime, start: j.startTime, end: j.endTime, utcOffset: j.utcOffset)
+            }
+        } catch {
+            log("error: history: \(error); arrivals are learned from live jobs only")
+            return []
+        }
+    }
+
     /// Stores the finished jobs among `jobs` (one transaction). Never throws: problems are logged.
     /// - Returns: how many rows were new (0 when disabled or on error).
     @discardableResult

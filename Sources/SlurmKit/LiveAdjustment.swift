@@ -49,14 +49,42 @@ public enum LiveAdjustment {
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, arrivals: arrivals, hourOfWeekAt: hourOfWeekAt,
             learned: learned)
+        return plan(
+            forecasts: forecasts, nodes: nodes, now: now, configuration: configuration,
+            excluded: excluded.union(inFlight), inFlight: [:], budget: budget)
+    }
+
+    /// How the policy should count a node with a command in flight: as what it was asked to become (powered
+    /// down and asked up: booting; idle and asked down: powering down), so that a command Slurm has accepted
+    /// but not yet shown is neither repeated on another node nor planned around.
+    public static func expectedPower(of n: SlurmNode, now: Int64, inFlight request: PowerRequest?) -> NodePower {
+        let p = power(of: n, now: now)
+        switch (request, p) {
+        case (.up?, .off): return .booting
+        case (.down?, .idle), (.downAsap?, .idle): return .poweringDown
+        default: return p
+        }
+    }
+
+    /// Plans one cycle on forecasts already made
+    /// (``LiveForecast/forecast(nodes:partitions:jobs:now:minutes:arrivals:hourOfWeekAt:learned:)``).
+    /// - Parameters:
+    ///   - excluded: node names never touched.
+    ///   - inFlight: nodes with a command whose change Slurm has not shown yet, and the command: left alone and
+    ///     counted as ``expectedPower(of:now:inFlight:)`` says.
+    ///   - budget: actions still allowed this hour.
+    public static func plan(
+        forecasts: [PartitionForecast], nodes: [SlurmNode], now: Int64, configuration: AdjustmentConfiguration,
+        excluded: Set<String>, inFlight: [String: PowerRequest], budget: Int
+    ) -> [PlannedAction] {
         var up: [String: String] = [:]
         var down: [String: String] = [:]
         for f in forecasts {
             let members = nodes.filter { $0.partitions.contains(f.partition) }
             let policyNodes = members.enumerated().map { i, n in
                 PolicyNode(
-                    index: i, power: power(of: n, now: now), weight: n.weight,
-                    excluded: excluded.contains(n.name) || inFlight.contains(n.name))
+                    index: i, power: expectedPower(of: n, now: now, inFlight: inFlight[n.name]), weight: n.weight,
+                    excluded: excluded.contains(n.name) || inFlight[n.name] != nil)
             }
             let actions = AdjustmentPolicy.decide(
                 now: now, nodes: policyNodes, forecast: f.forecast, configuration: configuration)

@@ -23,7 +23,9 @@ import Testing
         HistoryDatabase=/var/lib/prewarm/h.sqlite
         NotifySocket=
         RetrainInterval=3600
-        MetricsFile=/var/lib/node_exporter/prewarm.prom
+        StateDirectory=/srv/prewarm/state
+        MetricsTextfile=/var/lib/node_exporter/prewarm.prom
+        MetricsListen=[::1]:9520
         """, file: "prewarmd.conf")
     #expect(c.mode == .enforce)
     #expect(c.interval == 30)
@@ -39,9 +41,15 @@ import Testing
     #expect(c.excludePartitions == ["debug", "interactive"])
     #expect(c.notifySocket == "")
     #expect(c.retrainInterval == 3600)
-    #expect(c.metricsFile == "/var/lib/node_exporter/prewarm.prom")
-    // Safe default: decide and log, change nothing.
-    #expect(try DaemonConfiguration.parse("", file: "x").mode == .forecastOnly)
+    #expect(c.stateDirectory == "/srv/prewarm/state")
+    #expect(c.metricsTextfile == "/var/lib/node_exporter/prewarm.prom")
+    #expect(c.metricsListen == ListenAddress("[::1]:9520"))
+    #expect(c.metricsListen?.isLoopback == true && c.metricsListen?.isIPv6 == true && c.metricsListen?.port == 9520)
+    // Safe default: decide and log, change nothing; state in /var/lib/prewarm; no metrics.
+    let d = try DaemonConfiguration.parse("", file: "x")
+    #expect(d.mode == .forecastOnly)
+    #expect(d.stateDirectory == "/var/lib/prewarm")
+    #expect(d.metricsTextfile.isEmpty && d.metricsListen == nil)
 
     func failure(_ text: String) -> ConfigurationError? {
         do {
@@ -58,6 +66,33 @@ import Testing
     #expect(failure("ExcludeNodes=n[5-3]")?.message.contains("reversed range") == true)
     #expect(failure("ModelFile=model")?.key == "ModelFile")
     #expect(failure("Mode=off\nmode=enforce")?.message == "given more than once")
+    #expect(failure("StateDirectory=")?.key == "StateDirectory")
+    #expect(failure("StateDirectory=/var/lib/prewarm/")?.key == "StateDirectory")
+}
+
+@Test func metricsListenIsLoopbackUnlessAllowed() throws {
+    func parse(_ text: String) throws(ConfigurationError) -> DaemonConfiguration {
+        try DaemonConfiguration.parse(text, file: "/etc/slurm/prewarmd.conf")
+    }
+    #expect(try parse("MetricsListen=127.0.0.1:9520").metricsListen?.description == "127.0.0.1:9520")
+    #expect(try parse("MetricsListen=127.1.2.3:1").metricsListen?.isLoopback == true)
+    #expect(try parse("MetricsListen=").metricsListen == nil)
+    // A non-loopback address is refused, naming the line and key, unless MetricsAllowRemote=yes.
+    do {
+        _ = try parse("Mode=enforce\nMetricsListen=10.0.0.5:9520")
+        Issue.record("a non-loopback address was accepted")
+    } catch {
+        #expect(error.line == 2 && error.key == "MetricsListen")
+        #expect(error.message.contains("not a loopback address"))
+    }
+    #expect(try parse("MetricsListen=0.0.0.0:9520\nMetricsAllowRemote=yes").metricsListen?.host == "0.0.0.0")
+    #expect(try parse("MetricsListen=[2001:db8::1]:9520\nMetricsAllowRemote=yes").metricsListen?.isLoopback == false)
+    for bad in ["localhost:9520", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "256.0.0.1:80", "127.0.0.1:+80",
+                "[::1]", "::1:9520", "1.2.3:80"] {
+        #expect(throws: ConfigurationError.self, "\(bad)") { try parse("MetricsListen=\(bad)") }
+    }
+    #expect(ListenAddress("[0:0:0:0:0:0:0:1]:80")?.isLoopback == true)
+    #expect(throws: ConfigurationError.self) { try parse("MetricsAllowRemote=maybe") }
 }
 
 @Test func daemonConfigurationHistoryAndRetrainingKeys() throws {

@@ -237,3 +237,49 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     #expect(s.expectedDemand(now: 30 * 86_400, minutes: 5, allocationUnit: 32) == Array(repeating: 32, count: 5))
     #expect(s.expectedDemand(now: 30 * 86_400, minutes: 5, allocationUnit: 1).allSatisfy { $0 == 0 })
 }
+
+@Test func sessionModelKeepsTheNodesOfUsersWhoSubmitInSeries() {
+    var s = SessionModel()
+    let day: Int64 = 86_400
+    // User 1 submits a 2-node job every 3 minutes for half an hour each day; user 2 a 4-node job once a day.
+    for k in 0 ..< 20 {
+        for i in 0 ..< 10 { s.observeSubmission(user: 1, nodes: 2, at: Int64(k) * day + Int64(i) * 180) }
+        s.observeSubmission(user: 2, nodes: 4, at: Int64(k) * day + 7200)
+    }
+    let now = 30 * day
+    s.observeSubmission(user: 1, nodes: 2, at: now)
+    s.observeSubmission(user: 2, nodes: 4, at: now)
+    // Only user 1's next job is likely enough: its 2 nodes are demand (no job has ended: no resubmission part).
+    #expect(s.expectedDemand(now: now + 60, minutes: 5) == Array(repeating: 2, count: 5))
+    // Long past the user's usual gap with no new job: nothing is kept.
+    #expect(s.expectedDemand(now: now + 29 * 60, minutes: 5).allSatisfy { $0 == 0 })
+    var off = s
+    off.followPrice = 0
+    #expect(off.expectedDemand(now: now + 60, minutes: 5).allSatisfy { $0 == 0 })
+    // A user with both a recent end and a recent submission counts once (the larger).
+    var both = s
+    both.observeEnd(user: 1, nodes: 2, at: now + 30)
+    #expect(both.expectedDemand(now: now + 60, minutes: 5).allSatisfy { $0 <= 2 })
+}
+
+@Test func demandLearnerReplaysHistoryInTimeOrderPerPartition() {
+    // Sunday 2026-11-29 00:00 UTC is hour 0 of the week; 1970-01-01 (a Thursday) is hour 96.
+    #expect(DemandLearner.hourOfWeek(1_795_910_400, utcOffset: 0) == 0)
+    #expect(DemandLearner.hourOfWeek(0, utcOffset: 0) == 96)
+    #expect(DemandLearner.hourOfWeek(1_795_910_400, utcOffset: 3600) == 1)
+    #expect(DemandLearner.hourOfWeek(1_795_910_400, utcOffset: -3600) == 167)
+    var l = DemandLearner()
+    var jobs: [DemandLearner.PastJob] = []
+    for i in 0 ..< 60 {
+        let submit = Int64(i) * 600
+        let partition = i % 3 == 0 ? "gpu" : "batch"
+        jobs.append(DemandLearner.PastJob(
+            partition: partition, user: Int32(i % 5), nodes: 2, submit: submit, start: submit + 10,
+            end: submit + 310, utcOffset: 0))
+    }
+    l.replay(jobs.reversed())  // order does not matter: events are sorted
+    #expect(l.submissions == 60 && l.ends == 60)
+    #expect(l.partitions["batch"]?.submissions == 40 && l.partitions["gpu"]?.submissions == 20)
+    #expect(l.trusted(minimumSubmissions: 30).keys.sorted() == ["batch"])
+    #expect(l.partitions["batch"]?.arrivals.survival[6] == 0)  // every job ran 5 minutes
+}

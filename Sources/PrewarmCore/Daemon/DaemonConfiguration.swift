@@ -34,21 +34,29 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var retrainHoldout = 1000
     /// Newest stored jobs a retraining reads at most (bounds its time and memory on a big history).
     public var retrainMaxJobs = 100_000
-    /// node_exporter textfile for the metrics; empty disables it.
-    public var metricsFile = ""
+    /// Where the daemon keeps what must survive a restart (in-flight power commands, recent actions for the
+    /// hourly cap) and its status snapshot (`status.json`, read by `prewarm status`).
+    public var stateDirectory = "/var/lib/prewarm"
+    /// node_exporter textfile for the metrics (written atomically each cycle); empty disables it.
+    public var metricsTextfile = ""
+    /// Loopback HTTP endpoint serving `GET /metrics`; nil disables it.
+    public var metricsListen: ListenAddress?
+    /// Allow `MetricsListen` on a non-loopback address (the endpoint has no authentication).
+    public var metricsAllowRemote = false
 
     public init() {}
 
     public static let keys = [
         "Mode", "Interval", "BootLeadTime", "Threshold", "Aggressiveness", "MinIdleBeforePowerDown",
         "PowerDownMargin", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
-        "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "MetricsFile",
-        "RetrainHoldout", "RetrainMaxJobs",
+        "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "StateDirectory",
+        "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
         var c = DaemonConfiguration()
+        var listenEntry: KeyValueFile.Entry?
         for e in try KeyValueFile.entries(text, file: file, keys: keys) {
             let v = e.value
             func path(emptyAllowed: Bool) throws(ConfigurationError) -> String {
@@ -107,10 +115,84 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 c.retrainHoldout = try KeyValueFile.integer(e, in: 20 ... 1_000_000, unit: "jobs", file: file)
             case "RetrainMaxJobs":
                 c.retrainMaxJobs = try KeyValueFile.integer(e, in: 100 ... 100_000_000, unit: "jobs", file: file)
-            case "MetricsFile": c.metricsFile = try path(emptyAllowed: true)
+            case "StateDirectory": c.stateDirectory = try path(emptyAllowed: false)
+            case "MetricsTextfile": c.metricsTextfile = try path(emptyAllowed: true)
+            case "MetricsListen":
+                if v.isEmpty {
+                    c.metricsListen = nil
+                } else {
+                    guard let a = ListenAddress(v) else {
+                        throw e.error(
+                            "must be IPv4:PORT or [IPv6]:PORT with a literal address and a port from 1 to 65535 "
+                                + "(e.g. 127.0.0.1:9520), or empty, found '\(v)'", file: file)
+                    }
+                    c.metricsListen = a
+                    listenEntry = e
+                }
+            case "MetricsAllowRemote":
+                switch v.lowercased() {
+                case "yes", "true", "1": c.metricsAllowRemote = true
+                case "no", "false", "0": c.metricsAllowRemote = false
+                default: throw e.error("must be yes or no, found '\(v)'", file: file)
+                }
             default: throw e.error("not handled", file: file)
             }
         }
+        if let a = c.metricsListen, let e = listenEntry, !a.isLoopback, !c.metricsAllowRemote {
+            throw e.error(
+                "\(a) is not a loopback address; the metrics endpoint has no authentication "
+                    + "(set MetricsAllowRemote=yes to allow it)", file: file)
+        }
         return c
     }
+}
+
+/// A literal IP address and TCP port (`127.0.0.1:9520`, `[::1]:9520`).
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The address as written, without brackets.
+    public var host: String
+    public var port: Int
+    public var isIPv6: Bool
+
+    /// Parses `IPv4:PORT` or `[IPv6]:PORT`; nil when malformed. Host names are refused (no resolver here).
+    public init?(_ text: String) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex) ..< close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+            guard !host.isEmpty, host.allSatisfy({ $0 == ":" || $0 == "." || $0.isHexDigit }),
+                host.contains(":")
+            else { return nil }
+            isIPv6 = true
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            func isOctet(_ o: Substring) -> Bool {
+                o.count >= 1 && o.count <= 3 && o.allSatisfy { $0.isASCII && $0.isNumber } && (Int(o) ?? 256) <= 255
+            }
+            guard octets.count == 4, octets.allSatisfy(isOctet) else { return nil }
+            isIPv6 = false
+        }
+        guard portText.count <= 5, !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let port = Int(portText), port >= 1, port <= 65535
+        else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    /// 127.0.0.0/8 or ::1 (also written in full, e.g. `0:0:0:0:0:0:0:1`).
+    public var isLoopback: Bool {
+        if !isIPv6 { return host.split(separator: ".").first == "127" }
+        let groups = host.split(separator: ":", omittingEmptySubsequences: true)
+        guard let last = groups.last, UInt16(last, radix: 16) == 1 else { return false }
+        return groups.dropLast().allSatisfy { UInt16($0, radix: 16) == 0 }
+    }
+
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -8,6 +8,8 @@ public struct DemandLearner: Sendable {
     public struct Models: Sendable {
         public var arrivals = ArrivalModel()
         public var sessions = SessionModel()
+        /// Submissions seen in this partition.
+        public var submissions = 0
         public init() {}
     }
 
@@ -20,6 +22,12 @@ public struct DemandLearner: Sendable {
 
     public init() {}
 
+    /// The partitions with at least `minimumSubmissions` submissions seen: a model learned from a handful of
+    /// jobs would keep nodes up for patterns it has not really seen.
+    public func trusted(minimumSubmissions: Int = 50) -> [String: Models] {
+        partitions.filter { $0.value.submissions >= minimumSubmissions }
+    }
+
     /// A job of `user` needing `nodes` nodes was submitted to `partition` at `time` (local hour of week
     /// `hourOfWeek`, 0 = Sunday 00:00).
     public mutating func submitted(partition: String, user: Int32, nodes: Int, at time: Int64, hourOfWeek: Int) {
@@ -28,6 +36,7 @@ public struct DemandLearner: Sendable {
         var m = partitions[partition] ?? Models()
         let resubmission = m.sessions.observeSubmission(user: user, nodes: n, at: time)
         if !resubmission { m.arrivals.observeArrival(time: time, hourOfWeek: hourOfWeek, nodes: n) }
+        m.submissions += 1
         partitions[partition] = m
         submissions += 1
     }

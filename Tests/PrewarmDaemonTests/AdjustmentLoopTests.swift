@@ -1,0 +1,179 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import PrewarmCore
+import PrewarmOps
+import SlurmKit
+import Testing
+
+@testable import PrewarmDaemon
+
+private func configuration(_ dir: String, mode: DaemonMode = .enforce, perHour: Int = 200) -> DaemonConfiguration {
+    var c = DaemonConfiguration()
+    c.mode = mode
+    c.interval = 60
+    c.policy.bootLeadTime = 300
+    c.policy.minIdleBeforePowerDown = 3600 * 24
+    c.maxActionsPerHour = perHour
+    c.stateDirectory = dir
+    c.modelFile = dir + "/prewarm.model"
+    return c
+}
+
+@Suite("prewarmd adjustment loop", .serialized)
+struct AdjustmentLoopTests {
+    /// SIGKILL right after the first power command: the state on disk at that moment lists every command of the
+    /// cycle (saved before any was sent), so a new daemon built from it sends none of them again.
+    @Test func killedAfterTheFirstPowerCommandRestartsWithoutDuplicates() throws {
+        let dir = temporaryDirectory("kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A 4-node job waits; node1 (idle) and node2 (busy) are up: cloud1 and cloud2 are powered up.
+        let cluster = smallCluster(pendingNodes: 4)
+        let faults = FaultInjector(cluster)
+        faults.killAtPowerCommand = 2
+        faults.stateFile = StateDirectory(path: dir).stateFile
+        let log = LogLines()
+        var first = AdjustmentLoop(slurm: faults, configuration: configuration(dir), log: log.append)
+        _ = first.runCycle(now: now)
+        #expect(cluster.commands.map(\.node) == ["cloud1"])  // the second never reached Slurm
+        let disk = try #require(faults.diskAtKill)
+        // What the killed process left: put it back (the old loop went on after the throw; a killed one cannot).
+        try disk.write(to: URL(fileURLWithPath: faults.stateFile))
+
+        let restartLog = LogLines()
+        var second = AdjustmentLoop(slurm: cluster, configuration: configuration(dir), log: restartLog.append)
+        #expect(Set(second.state.inFlight.map(\.node)) == ["cloud1", "cloud2"])
+        #expect(second.state.issuedTimes.count == 2)
+        #expect(restartLog.lines.first?.contains("2 command(s) in flight") == true)
+        _ = second.runCycle(now: now + 30)
+        #expect(cluster.commands.map(\.node) == ["cloud1"], "no duplicate, and no other node powered up instead")
+        #expect(restartLog.lines.contains { $0.contains("no action (2 command(s) in flight)") })
+    }
+
+    /// The hourly cap counts the commands of the killed daemon.
+    @Test func theHourlyBudgetSurvivesARestart() throws {
+        let dir = temporaryDirectory("budget")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cluster = smallCluster(pendingNodes: 4)
+        var first = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, perHour: 3), log: { _ in })
+        _ = first.runCycle(now: now)
+        #expect(cluster.commands.count == 2)
+        // The job grows to 6 nodes; a restarted daemon may send only 1 more command this hour.
+        cluster.jobs[0].nodeCount = 6
+        var second = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, perHour: 3), log: { _ in })
+        _ = second.runCycle(now: now + 60)
+        #expect(cluster.commands.map(\.node) == ["cloud1", "cloud2", "cloud3"])
+        // An hour after the first two, they no longer count.
+        var third = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, perHour: 3), log: { _ in })
+        _ = third.runCycle(now: now + 3601)
+        #expect(cluster.commands.map(\.node) == ["cloud1", "cloud2", "cloud3", "cloud4"])
+    }
+
+    /// With no saved state, nodes Slurm already shows powering up or down are in flight: no command for them.
+    @Test func nodesSlurmShowsPoweringAreInFlightAtStartup() throws {
+        let dir = temporaryDirectory("observed")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // No demand: node1 (idle 2 h) would be powered down, but a power-down was already requested;
+        // cloud1 is booting (someone asked for it), cloud2 is powering down.
+        let cluster = smallCluster(pendingNodes: nil)
+        cluster.nodes[0].flags.insert(.powerDownRequested)
+        cluster.nodes[2].flags = [.cloud, .poweringUp]
+        cluster.nodes[3].flags = [.cloud, .poweringDown]
+        var c = configuration(dir)
+        c.policy.minIdleBeforePowerDown = 60
+        var loop = AdjustmentLoop(slurm: cluster, configuration: c, log: { _ in })
+        _ = loop.runCycle(now: now)
+        #expect(cluster.commands.isEmpty)
+        let observed = loop.state.inFlight.filter { $0.origin == .observed }
+        #expect(Set(observed.map(\.node)) == ["node1", "cloud1", "cloud2"])
+        #expect(loop.state.inFlight(cloud: "cloud1")?.action == .powerUp)
+        // Once Slurm shows the result, they are no longer in flight.
+        cluster.nodes[0].flags = [.poweredDown]
+        cluster.nodes[2].flags = [.cloud]
+        cluster.nodes[2].lastBusy = now + 60
+        cluster.nodes[3].flags = [.cloud, .poweredDown]
+        _ = loop.runCycle(now: now + 60)
+        #expect(loop.state.inFlight.isEmpty)
+    }
+
+    /// slurmctld unreachable for 4 cycles: the wait grows (capped at 300 s), one log line per failed cycle, and
+    /// the loop resumes at the normal interval when Slurm answers.
+    @Test func slurmOutageBacksOffOneLineEachAndResumes() throws {
+        let dir = temporaryDirectory("outage")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cluster = smallCluster(pendingNodes: nil)
+        let faults = FaultInjector(cluster)
+        faults.failingLoads = 4
+        let log = LogLines()
+        var loop = AdjustmentLoop(slurm: faults, configuration: configuration(dir), log: log.append)
+        var waits: [Int] = []
+        var snapshots: [StatusSnapshot] = []
+        for i in 0..<5 {
+            waits.append(loop.runCycle(now: now + Int64(i) * 60))
+            snapshots.append(try #require(loop.status))
+        }
+        // While backing off, the snapshot announces the later cycle, so `prewarm status` does not call the
+        // daemon down 3 intervals after it.
+        #expect(snapshots[2].nextCycle == now + 120 + 300 && !snapshots[2].slurm.reachable)
+        #expect(!snapshots[2].isStale(now: now + 120 + 300 + 60))
+        #expect(snapshots[2].isStale(now: now + 120 + 300 + 121))
+        #expect(waits == [120, 240, 300, 300, 60])
+        #expect(log.lines.filter { $0.contains("slurm unreachable") }.count == 4)
+        #expect(log.lines.first?.contains("Unable to contact slurm controller") == true)
+        #expect(log.lines.contains("slurm reachable again after 4 failed cycle(s)"))
+        #expect(loop.counters.slurmErrors == 4)
+        // The snapshot after the outage says Slurm answers and keeps the last error.
+        let s = try StateDirectory(path: dir).loadStatus()
+        #expect(s.slurm.reachable && s.slurm.consecutiveFailures == 0)
+        #expect(s.slurm.lastError?.contains("slurm_load_node") == true)
+    }
+
+    /// If the state cannot be saved, no command is sent (a restart could not know about it).
+    @Test func noCommandWhenTheStateCannotBeSaved() throws {
+        let dir = temporaryDirectory("unsaved")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = FileManager.default.createFile(atPath: dir + "/file", contents: Data())
+        let cluster = smallCluster(pendingNodes: 4)
+        let log = LogLines()
+        var loop = AdjustmentLoop(slurm: cluster, configuration: configuration(dir + "/file/state"), log: log.append)
+        _ = loop.runCycle(now: now)
+        #expect(cluster.commands.isEmpty)
+        #expect(loop.state.inFlight.isEmpty)
+        #expect(log.lines.contains { $0.contains("cannot save the daemon state") && $0.contains("not sent") })
+    }
+
+    /// A refused command is recorded as refused, counted, and not left in flight.
+    @Test func refusedCommandsAreNotInFlight() throws {
+        let dir = temporaryDirectory("refused")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cluster = smallCluster(pendingNodes: 3)
+        // Every power command fails.
+        let faults = FaultInjector(cluster)
+        faults.killAtPowerCommand = 1
+        var loop = AdjustmentLoop(slurm: faults, configuration: configuration(dir), log: { _ in })
+        _ = loop.runCycle(now: now)
+        #expect(loop.state.inFlight.isEmpty)
+        #expect(loop.state.issuedTimes.isEmpty)
+        #expect(loop.state.recentActions.last?.outcome == .refused)
+        #expect(loop.counters.refused == 1)
+        let saved = try #require(try StateDirectory(path: dir).loadState())
+        #expect(saved.inFlight.isEmpty)
+    }
+
+    /// forecast-only: decisions are recorded as "would", counted, and nothing is in flight.
+    @Test func forecastOnlyRecordsWhatItWouldDo() throws {
+        let dir = temporaryDirectory("would")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cluster = smallCluster(pendingNodes: 4)
+        var loop = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, mode: .forecastOnly), log: { _ in })
+        _ = loop.runCycle(now: now)
+        #expect(cluster.commands.isEmpty)
+        #expect(loop.state.recentActions.map(\.outcome) == [.would, .would])
+        #expect(loop.counters.would[.powerUp] == 2)
+        #expect(loop.state.inFlight.isEmpty)
+    }
+}
+
+extension DaemonState {
+    fileprivate func inFlight(cloud name: String) -> InFlightCommand? { inFlight(name) }
+}
