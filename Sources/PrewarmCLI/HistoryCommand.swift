@@ -55,11 +55,17 @@ struct HistoryImport: ParsableCommand {
     @Option(help: "Cluster name for the rows (--trace: default the file name; --sacct: when sacct gives none).")
     var cluster: String?
 
+    @Option(help: ArgumentHelp(
+        "Partition name for the rows of --trace (a workload log numbers its partitions; prewarmd learns arrivals "
+            + "per Slurm partition name)."))
+    var partition: String?
+
     @Flag(help: "Skip malformed lines instead of stopping at the first.")
     var lenient = false
 
     mutating func validate() throws {
         guard (trace != nil) != sacct else { throw ValidationError("give exactly one of --trace FILE and --sacct") }
+        if partition != nil && trace == nil { throw ValidationError("--partition goes with --trace") }
         if trace != nil && (start != nil || end != nil) { throw ValidationError("--start/--end go with --sacct") }
     }
 
@@ -74,7 +80,10 @@ struct HistoryImport: ParsableCommand {
             for suffix in [".gz", ".swf"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
             let clusterName = cluster ?? name
             rows = loaded.jobs.map {
-                HistoryJob($0, cluster: clusterName, utcOffset: Int64(clock.utcOffset(at: $0.submit)), source: "swf:\(file)")
+                var row = HistoryJob(
+                    $0, cluster: clusterName, utcOffset: Int64(clock.utcOffset(at: $0.submit)), source: "swf:\(file)")
+                if let partition { row.partition = partition }
+                return row
             }
             what = "\(rows.count) jobs from \(trace)"
         } else {

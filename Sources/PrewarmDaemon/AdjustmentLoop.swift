@@ -30,6 +30,7 @@ struct AdjustmentLoop {
     var history: HistoryKeeper?
     /// Arrivals and users' resubmissions learned per partition (seeded from the history at start-up).
     var demand = LiveDemandTracker()
+    private var demandSeeded = false
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
     static let commandTimeout: Int64 = 600
 
@@ -89,6 +90,18 @@ struct AdjustmentLoop {
         }
         if failures > 0 { log("slurm reachable again after \(failures) failed cycle(s)") }
         failures = 0
+        if !demandSeeded, let history {
+            // Once, at the first cycle that reaches Slurm: replay the history (node counts of jobs that give only
+            // CPUs from the partition's largest node).
+            demandSeeded = true
+            var cores: [String: Int] = [:]
+            for n in nodes { for p in n.partitions { cores[p] = max(cores[p] ?? 1, n.cpus) } }
+            let past = history.pastJobs(newest: 200_000) { cores[$0] ?? 1 }
+            if !past.isEmpty {
+                demand.seed(past)
+                log("arrivals: learned from \(past.count) stored jobs in \(demand.learner.partitions.count) partition(s)")
+            }
+        }
         history?.record(jobs: jobs, now: now)
         demand.observe(jobs: jobs)
 
@@ -105,7 +118,7 @@ struct AdjustmentLoop {
         // 61 minutes so the status shows +60; the policy sees the same hour as before.
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
-            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: demand.learner.trusted())
+            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: configuration.learnedArrivals ? demand.learner.trusted() : [:])
         let planned = forecasts.map { f -> PartitionForecast in
             var t = f
             t.forecast = DemandForecast(

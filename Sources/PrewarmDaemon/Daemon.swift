@@ -104,10 +104,6 @@ struct PrewarmDaemon {
 
         var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
         loop.history = HistoryKeeper(configuration: configuration, log: log)
-        if let past = loop.history?.pastJobs(newest: 200_000), !past.isEmpty {
-            loop.demand.seed(past)
-            log("arrivals: learned from \(past.count) stored jobs in \(loop.demand.learner.partitions.count) partition(s)")
-        }
         let listener = configuration.notifySocket.isEmpty ? nil : SubmissionListener(path: configuration.notifySocket)
         if !configuration.notifySocket.isEmpty && listener == nil {
             log("warning: cannot bind \(configuration.notifySocket); cycles run on the timer only")

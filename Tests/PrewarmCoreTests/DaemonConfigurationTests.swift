@@ -119,4 +119,8 @@ import Testing
         == "/etc/slurm/prewarmd.conf:1: RetrainInterval: must be 0 (never) or from 300 to 2592000 seconds, found '60'")
     #expect(failure("RetrainHoldout=5")?.key == "RetrainHoldout")
     #expect(failure("HistoryDatabase=history.db")?.key == "HistoryDatabase")
+    #expect(defaults.learnedArrivals)
+    #expect(try DaemonConfiguration.parse("LearnedArrivals=no", file: "x").learnedArrivals == false)
+    #expect(failure("LearnedArrivals=maybe")?.description
+        == "/etc/slurm/prewarmd.conf:1: LearnedArrivals: must be yes or no, found 'maybe'")
 }

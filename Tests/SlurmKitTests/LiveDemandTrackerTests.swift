@@ -35,3 +35,47 @@ private func job(_ id: UInt32, _ state: JobState, submit: Int64, start: Int64 = 
     #expect(t.learner.partitions.keys.sorted() == ["batch"])
     #expect(t.learner.partitions["batch"]?.submissions == 4)
 }
+
+@Test func aSeededWeeklyBurstIsForecastWithNothingQueued() {
+    // Four past weeks in which, around this time of the week, a 4-node job came every 4 minutes for two hours
+    // (from many users: a user's own resubmissions are the session model's, learned live).
+    let now: Int64 = 1_796_000_000
+    var past: [DemandLearner.PastJob] = []
+    for week in 1 ... 4 {
+        let base = now - Int64(week) * 7 * 86_400 - 1800
+        for k in 0 ..< 30 {
+            let t = base + Int64(k) * 240
+            past.append(DemandLearner.PastJob(
+                partition: "debug", user: Int32(1000 + week * 100 + k), nodes: 4, submit: t, start: t + 5, end: t + 305,
+                utcOffset: 0))
+        }
+    }
+    var tracker = LiveDemandTracker()
+    tracker.seed(past)
+    let nodes = (1 ... 6).map { i in
+        SlurmNode(name: i <= 2 ? "node\(i)" : "cloud\(i - 2)", base: .idle,
+                  flags: i <= 2 ? [] : [.cloud, .poweredDown], partitions: ["debug"])
+    }
+    let partitions = [SlurmPartition(name: "debug", nodes: "node[1-2],cloud[1-4]")]
+    let hourOfWeekAt: (Int) -> Int = { m in DemandLearner.hourOfWeek(now + Int64(m) * 60, utcOffset: 0) }
+    let learned = LiveForecast.forecast(
+        nodes: nodes, partitions: partitions, jobs: [], now: now, hourOfWeekAt: hourOfWeekAt,
+        learned: tracker.learner.trusted())[0].forecast
+    // A 4-node job's worth of nodes is expected, though nothing is queued...
+    #expect(learned.expected[0] >= 4 && learned.expected[5] >= 4)
+    // ...which the policy turns into powering up two CLOUD nodes beside the two that are up.
+    var c = AdjustmentConfiguration()
+    c.bootLeadTime = 60
+    let plan = LiveAdjustment.plan(
+        nodes: nodes, partitions: partitions, jobs: [], now: now, configuration: c, excluded: [], inFlight: [],
+        budget: 10, learned: tracker.learner.trusted(), hourOfWeekAt: hourOfWeekAt)
+    #expect(plan.filter { $0.request == .up }.count == 2)
+    // Without the learned arrivals (or twelve hours later, outside the burst hours) nothing is expected.
+    let plain = LiveForecast.forecast(nodes: nodes, partitions: partitions, jobs: [], now: now)[0].forecast
+    #expect(plain.expected.allSatisfy { $0 == 0 })
+    let later: (Int) -> Int = { m in DemandLearner.hourOfWeek(now + 43_200 + Int64(m) * 60, utcOffset: 0) }
+    let quiet = LiveForecast.forecast(
+        nodes: nodes, partitions: partitions, jobs: [], now: now + 43_200, hourOfWeekAt: later,
+        learned: tracker.learner.trusted())[0].forecast
+    #expect(quiet.expected[0] < 4)
+}

@@ -27,6 +27,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var modelFile = "/var/lib/prewarm/prewarm.model"
     /// The finished-job history (SQLite); empty disables the history and retraining.
     public var historyDatabase = "/var/lib/prewarm/history.db"
+    /// Add the arrivals learned from the history and live submissions (hour of week, recent rate, users'
+    /// series) to the forecast; off: plan for the queue and running jobs only.
+    public var learnedArrivals = true
     public var notifySocket = "/run/prewarm/prewarmd.sock"
     /// Seconds between retraining attempts; 0 disables retraining.
     public var retrainInterval = 86_400
@@ -50,7 +53,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "Mode", "Interval", "BootLeadTime", "Threshold", "Aggressiveness", "MinIdleBeforePowerDown",
         "PowerDownMargin", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "StateDirectory",
-        "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs",
+        "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "LearnedArrivals",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
@@ -133,6 +136,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 switch v.lowercased() {
                 case "yes", "true", "1": c.metricsAllowRemote = true
                 case "no", "false", "0": c.metricsAllowRemote = false
+                default: throw e.error("must be yes or no, found '\(v)'", file: file)
+                }
+            case "LearnedArrivals":
+                switch v.lowercased() {
+                case "yes", "true", "1": c.learnedArrivals = true
+                case "no", "false", "0": c.learnedArrivals = false
                 default: throw e.error("must be yes or no, found '\(v)'", file: file)
                 }
             default: throw e.error("not handled", file: file)

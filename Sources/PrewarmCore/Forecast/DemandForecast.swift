@@ -231,10 +231,18 @@ public struct ArrivalModel: Sendable, Equatable {
     /// spans, the largest share of prewarm's idle node-hours). Without a price: the expected busy nodes and a
     /// Poisson 90 % bound on the number of arriving jobs times the mean nodes per job.
     /// - Parameter hourOfWeekAt: the local hour of week of minute `m` from now.
-    public func arrivalDemand(minutes: Int, hourOfWeekAt: (Int) -> Int) -> (expected: [Float], upper: [Float]) {
+    /// - Parameter now: the time of minute 0; the recent rate decays from the last arrival to it (a quiet
+    ///   spell since then lowers it). `nil`: minute 0 is the last arrival.
+    public func arrivalDemand(
+        minutes: Int, now: Int64? = nil, hourOfWeekAt: (Int) -> Int
+    ) -> (expected: [Float], upper: [Float]) {
         let h = Swift.max(0, Swift.min(minutes, Self.horizonMinutes))
+        var quiet = 0
+        if let now, lastArrival != .min, now > lastArrival {
+            quiet = Int(Swift.min((now &- lastArrival) / 60, 1_000_000))
+        }
         var rates = [Double](repeating: 0, count: h)
-        for m in 0 ..< h { rates[m] = rate(hourOfWeek: hourOfWeekAt(m), minutesAhead: m) }
+        for m in 0 ..< h { rates[m] = rate(hourOfWeek: hourOfWeekAt(m), minutesAhead: quiet + m) }
         var expected = [Float](repeating: 0, count: h)
         var upper = [Float](repeating: 0, count: h)
         for m in 0 ..< h {
@@ -358,7 +366,7 @@ public enum DemandForecaster {
         }
         let expectedBusy = project(late: false)
         let lateBusy = project(late: true)
-        let a = arrivals.arrivalDemand(minutes: h, hourOfWeekAt: hourOfWeekAt)
+        let a = arrivals.arrivalDemand(minutes: h, now: now, hourOfWeekAt: hourOfWeekAt)
         var expected = [Float](repeating: 0, count: h)
         var upper = [Float](repeating: 0, count: h)
         let cap = Float(total)
