@@ -9,9 +9,12 @@ import Traces
 enum CLISupport {
     /// The real trace slice bundled with the tool (first 10,000 jobs of KTH-SP2, see README).
     static func bundledTrace() throws -> String {
-        if let url = Bundle.module.url(forResource: "KTH-SP2-slice.swf", withExtension: "gz") {
-            return url.path
-        }
+        // SwiftPM puts the resources in `prewarm_PrewarmCLI.resources` next to the executable (also in the Debian
+        // package, under a symlink). Looked up by hand: `Bundle.module` ends the process when the folder is missing.
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let candidate = executable.deletingLastPathComponent()
+            .appendingPathComponent("prewarm_PrewarmCLI.resources/KTH-SP2-slice.swf.gz").path
+        if FileManager.default.isReadableFile(atPath: candidate) { return candidate }
         throw CLIError("the bundled trace KTH-SP2-slice.swf.gz is missing from the installation; pass --trace FILE")
     }
 
