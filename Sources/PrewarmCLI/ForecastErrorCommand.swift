@@ -39,6 +39,12 @@ struct ForecastError: ParsableCommand {
     var every = 5
     @Option(help: "Simulate under always_on (busy = demand) or prewarm (the policy's own decisions).")
     var under = "always_on"
+    @Option(help: """
+        Arrival terms of the forecast: planning (the policy's own: idle buffers and users' freed nodes kept only \
+        when worth their price) or expectation (no prices: expected arriving nodes, resubmissions weighted by \
+        their probability, no follow-on term).
+        """)
+    var arrivals = "planning"
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -49,6 +55,9 @@ struct ForecastError: ParsableCommand {
             throw ValidationError("--under must be always_on or prewarm")
         }
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
+        guard ["planning", "expectation"].contains(arrivals) else {
+            throw ValidationError("--arrivals must be planning or expectation")
+        }
     }
 
     func run() throws {
@@ -61,8 +70,17 @@ struct ForecastError: ParsableCommand {
             nodes: nodes ?? header.maxNodes ?? header.maxProcs ?? 128, coresPerNode: cores, bootTime: bootTime)
         var c = AdjustmentConfiguration()
         c.bootLeadTime = bootTime
+        var arrivalModel = ArrivalModel()
+        var sessions = SessionModel()
+        if arrivals == "expectation" {
+            arrivalModel.bufferPrice = 0
+            arrivalModel.upperBufferPrice = 0
+            sessions.price = 0
+            sessions.followPrice = 0
+        }
         var recorder = ForecastRecorder(
-            inner: PrewarmPolicy(configuration: c, training: Simulate.training), applyDecisions: under == "prewarm",
+            inner: PrewarmPolicy(configuration: c, training: Simulate.training, arrivals: arrivalModel, sessions: sessions),
+            applyDecisions: under == "prewarm",
             horizonMinutes: horizon, every: Int64(every) * 60)
         let result = Simulator.run(
             jobs: loaded.jobs, cluster: cluster, policy: &recorder, options: SimulationOptions(sampleInterval: 0))
@@ -77,7 +95,7 @@ struct ForecastError: ParsableCommand {
         if json {
             print(JSON.object([
                 ("trace", .string(name)), ("jobs", .int(loaded.jobs.count)), ("nodes", .int(cluster.nodes)),
-                ("under", .string(under)), ("horizon_min", .int(horizon)), ("every_min", .int(every)),
+                ("under", .string(under)), ("arrivals", .string(arrivals)), ("horizon_min", .int(horizon)), ("every_min", .int(every)),
                 ("forecasts_made", .int(recorder.samples.count)), ("forecasts_scored", .int(s.count)),
                 ("mae_prewarm", .number(s.prewarm)), ("mae_naive", .number(s.naive)),
                 ("mae_seasonal", .number(s.seasonal)), ("bias_prewarm", .number(s.prewarmBias)),
@@ -92,7 +110,7 @@ struct ForecastError: ParsableCommand {
             return
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes, under \(under); forecasts of busy "
-            + "nodes +\(horizon) min every \(every) min: \(recorder.samples.count) made, \(s.count) scored "
+            + "nodes +\(horizon) min every \(every) min (\(arrivals) arrivals): \(recorder.samples.count) made, \(s.count) scored "
             + String(format: "(mean busy %.1f)", s.meanActual))
         print("forecast      MAE nodes   MAE / nodes   prewarm ratio")
         print(String(format: "prewarm     %11.2f %13.4f   (bias %+.2f)", s.prewarm, s.prewarm / n, s.prewarmBias))
