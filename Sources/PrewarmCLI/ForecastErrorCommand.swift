@@ -79,7 +79,8 @@ struct ForecastError: ParsableCommand {
             sessions.followPrice = 0
         }
         var recorder = ForecastRecorder(
-            inner: PrewarmPolicy(configuration: c, training: Simulate.training, arrivals: arrivalModel, sessions: sessions),
+            inner: PrewarmPolicy(
+                configuration: c, training: Simulate.training, arrivals: arrivalModel, sessions: sessions),
             applyDecisions: under == "prewarm",
             horizonMinutes: horizon, every: Int64(every) * 60)
         let result = Simulator.run(
@@ -95,7 +96,8 @@ struct ForecastError: ParsableCommand {
         if json {
             print(JSON.object([
                 ("trace", .string(name)), ("jobs", .int(loaded.jobs.count)), ("nodes", .int(cluster.nodes)),
-                ("under", .string(under)), ("arrivals", .string(arrivals)), ("horizon_min", .int(horizon)), ("every_min", .int(every)),
+                ("under", .string(under)), ("arrivals", .string(arrivals)), ("horizon_min", .int(horizon)),
+                ("every_min", .int(every)),
                 ("forecasts_made", .int(recorder.samples.count)), ("forecasts_scored", .int(s.count)),
                 ("mae_prewarm", .number(s.prewarm)), ("mae_naive", .number(s.naive)),
                 ("mae_seasonal", .number(s.seasonal)), ("bias_prewarm", .number(s.prewarmBias)),
@@ -110,7 +112,8 @@ struct ForecastError: ParsableCommand {
             return
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes, under \(under); forecasts of busy "
-            + "nodes +\(horizon) min every \(every) min (\(arrivals) arrivals): \(recorder.samples.count) made, \(s.count) scored "
+            + "nodes +\(horizon) min every \(every) min (\(arrivals) arrivals): \(recorder.samples.count) made, "
+            + "\(s.count) scored "
             + String(format: "(mean busy %.1f)", s.meanActual))
         print("forecast      MAE nodes   MAE / nodes   prewarm ratio")
         print(String(format: "prewarm     %11.2f %13.4f   (bias %+.2f)", s.prewarm, s.prewarm / n, s.prewarmBias))
