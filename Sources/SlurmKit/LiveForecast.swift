@@ -49,6 +49,9 @@ public enum LiveForecast {
             default: continue
             }
         }
+        // Each job's partition (the first of a pending job's list), computed once: jobs by partition, in list order.
+        var byPartition: [String: [Int]] = [:]
+        for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
         var out: [PartitionForecast] = []
         for p in partitions {
             let members = nodes.filter { $0.partitions.contains(p.name) }
@@ -60,7 +63,8 @@ public enum LiveForecast {
             var running: [RunningDemand] = []
             var pending: [PendingDemand] = []
             var annotated = 0
-            for j in jobs where (j.partition.split(separator: ",").first.map(String.init) ?? "") == p.name {
+            for i in byPartition[p.name] ?? [] {
+                let j = jobs[i]
                 let r = runtimes(j)
                 if r.annotated { annotated += 1 }
                 let nodesNeeded = Swift.max(1, j.nodeCount)
@@ -93,6 +97,13 @@ public enum LiveForecast {
                 runningJobs: running.count, pendingJobs: pending.count, annotatedJobs: annotated, forecast: f))
         }
         return out
+    }
+
+    /// The first partition of a job's (comma-separated) list, "" when none: what `split(separator: ",").first`
+    /// gives, without splitting the usual single name.
+    static func firstPartition(_ list: String) -> String {
+        guard list.utf8.contains(UInt8(ascii: ",")) else { return list }
+        return list.split(separator: ",").first.map(String.init) ?? ""
     }
 
     /// A job's runtime: the annotation's `rt` (late: `rt90`), else its time limit (else an hour).

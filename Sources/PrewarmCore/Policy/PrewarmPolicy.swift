@@ -32,6 +32,8 @@ public struct PrewarmPolicy: PowerPolicy {
     private var bootLeadSet = false
     /// Anchor for the local hour of week of future minutes: a submit time and its hour of week.
     private var anchor: (time: Int64, hourOfWeek: Int) = (0, 0)
+    /// The demand forecast the last ``decide(_:)`` planned with (read-only; `prewarm forecast-error` scores it).
+    public private(set) var lastForecast: DemandForecast?
 
     public init(
         configuration: AdjustmentConfiguration = AdjustmentConfiguration(),
@@ -134,6 +136,7 @@ public struct PrewarmPolicy: PowerPolicy {
             }
             nodes.append(PolicyNode(index: n, power: power))
         }
+        lastForecast = forecast
         let actions = AdjustmentPolicy.decide(now: now, nodes: nodes, forecast: forecast, configuration: configuration)
         let up = actions.filter { $0.kind == .powerUp }.map(\.node)
         let down = actions.filter { $0.kind == .powerDown }.map(\.node)

@@ -1,0 +1,99 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import PrewarmCore
+import SlurmKit
+import Testing
+
+@testable import PrewarmCLI
+
+// The arithmetic of the issue #5 benchmarks (`prewarm forecast-error`, `prewarm cycle-bench`).
+
+@Test func stepSeriesIsZeroBeforeItsFirstChangeAndHoldsEachValue() {
+    let s = StepSeries(times: [100, 200, 300], values: [2, 5, 1])
+    #expect(s.value(at: 99) == 0)
+    #expect(s.value(at: 100) == 2)
+    #expect(s.value(at: 199) == 2)
+    #expect(s.value(at: 200) == 5)
+    #expect(s.value(at: 10_000) == 1)
+    #expect(StepSeries(times: [], values: []).value(at: 5) == 0)
+}
+
+@Test func forecastScoringOnAHandMadeSeries() {
+    // Busy nodes: 10 during the first week, then 4 from t = week on, 8 from t = week + 3600 on.
+    let week = ForecastScoring.week
+    let busy = StepSeries(times: [0, week, week + 3600], values: [10, 4, 8])
+    let h: Int64 = 1800
+    // Forecasts made at week + 1800 (target week + 3600: actual 8, naive 4, seasonal busy(3600) = 10) and at
+    // week + 3600 (target week + 5400: actual 8, naive 8, seasonal 10); one too early for a seasonal reference
+    // (target - week < 0) and one past the end are left out.
+    let samples: [(time: Int64, forecast: Double)] = [
+        (-1800 - 1, 0), (week + 1800, 7), (week + 3600, 9.5), (week + 7200, 100),
+    ]
+    let s = ForecastScoring.score(samples: samples, busy: busy, horizon: h, season: week, from: 0, until: week + 6000)
+    #expect(s.count == 2)
+    #expect(abs(s.prewarm - (1 + 1.5) / 2) < 1e-12)
+    #expect(abs(s.naive - (4 + 0) / 2) < 1e-12)
+    #expect(abs(s.seasonal - (2 + 2) / 2) < 1e-12)
+    #expect(abs(s.prewarmBias - (-1 + 1.5) / 2) < 1e-12)
+    #expect(abs(s.meanActual - 8) < 1e-12)
+}
+
+@Test func forecastScoringWithNothingToScoreIsZero() {
+    let s = ForecastScoring.score(
+        samples: [(0, 3)], busy: StepSeries(times: [0], values: [1]), horizon: 60, season: ForecastScoring.week,
+        from: 0, until: 1_000_000)
+    #expect(s == ForecastScoring.Scores())
+}
+
+@Test func medianOfOddAndEvenCounts() {
+    #expect(BenchSupport.median([3, 1, 2]) == 2)
+    #expect(BenchSupport.median([4, 1, 3, 2]) == 2.5)
+    #expect(BenchSupport.median([]) == 0)
+}
+
+@Test func peakMemoryIsReadAndAtLeastTheCurrent() {
+    let current = BenchSupport.currentRSSMegabytes()
+    #expect(current > 0)
+    BenchSupport.resetPeakRSS()
+    #expect(BenchSupport.peakRSSMegabytes() >= current * 0.5)
+}
+
+@Test func syntheticSlurmStateHasTheRequestedShape() {
+    let s = SyntheticSlurmState.make(nodes: 200, pending: 2_000, running: 100, finished: 50, seed: 1)
+    #expect(s.nodes.count == 200)
+    #expect(Set(s.nodes.map(\.name)).count == 200)
+    #expect(s.partitions.map(\.name) == ["batch", "gpu", "cloud", "debug"])
+    let c = s.counts
+    #expect(c.pending == 2_000 && c.running == 100 && c.finished == 50)
+    #expect(c.held > 0 && c.held < 200)
+    #expect(c.dependent > 0)
+    #expect(c.annotated > 1_500 && c.annotated < 2_000)
+    #expect(s.nodes.contains { $0.flags.contains(.poweredDown) })
+    #expect(s.nodes.contains { $0.flags.contains(.cloud) })
+    #expect(s.nodes.contains { $0.base == .allocated })
+    let inBatch = s.nodes.filter { $0.partitions.contains("batch") }.count
+    #expect(inBatch > s.nodes.filter { $0.partitions == ["batch"] }.count)  // debug's nodes are in batch too
+    // The cycle runs on it and the learner trusts the partitions it has seen enough of.
+    var tracker = LiveDemandTracker()
+    let t = CycleBench.cycle(s, jobs: s.jobs, tracker: &tracker)
+    #expect(t.trustedPartitions >= 3)
+    #expect(t.total > 0)
+    // Fresh submissions are new jobs, distinct per batch.
+    let a = s.freshSubmissions(count: 10, batch: 0, seed: 1)
+    let b = s.freshSubmissions(count: 10, batch: 1, seed: 1)
+    #expect(Set(a.map(\.id)).isDisjoint(with: b.map(\.id)))
+    #expect(Set(a.map(\.id)).isDisjoint(with: s.jobs.map(\.id)))
+}
+
+@Test func forecastErrorCommandScoresTheFixture() throws {
+    let r = try prewarm(["forecast-error", "--trace", fixture, "--every", "10", "--json"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let scored = try #require(obj["forecasts_scored"] as? Int)
+    #expect(scored > 100)
+    for key in ["mae_prewarm", "mae_naive", "mae_seasonal"] {
+        let v = try #require(obj[key] as? Double ?? (obj[key] as? Int).map(Double.init), "missing \(key)")
+        #expect(v > 0 && v < 100, "\(key) = \(v)")
+    }
+}
