@@ -33,7 +33,8 @@ public struct DemandLearner: Sendable {
     public mutating func submitted(partition: String, user: Int32, nodes: Int, at time: Int64, hourOfWeek: Int) {
         guard partitions[partition] != nil || partitions.count < Self.maxPartitions else { return }
         let n = Swift.max(1, nodes)
-        var m = partitions[partition] ?? Models()
+        // Taken out of the dictionary while it changes: a second reference would copy the per-user tables.
+        var m = partitions.removeValue(forKey: partition) ?? Models()
         let resubmission = m.sessions.observeSubmission(user: user, nodes: n, at: time)
         if !resubmission { m.arrivals.observeArrival(time: time, hourOfWeek: hourOfWeek, nodes: n) }
         m.submissions += 1
@@ -43,7 +44,7 @@ public struct DemandLearner: Sendable {
 
     /// A job of `user` that held `nodes` nodes in `partition` ended at `time` after running `runtime` seconds.
     public mutating func ended(partition: String, user: Int32, nodes: Int, at time: Int64, runtime: Int64) {
-        guard var m = partitions[partition] else { return }
+        guard var m = partitions.removeValue(forKey: partition) else { return }
         m.sessions.observeEnd(user: user, nodes: Swift.max(1, nodes), at: time)
         m.arrivals.observeRuntime(runtime)
         partitions[partition] = m
