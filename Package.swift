@@ -74,6 +74,8 @@ let package = Package(
         .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "PrewarmCore", "SlurmKit", "Traces"]),
         .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI"], exclude: ["Fixtures"]),
         // The adjustment loop (restart safety, back-off), metrics and status, and `prewarm status` on its output.
-        .testTarget(name: "PrewarmDaemonTests", dependencies: ["PrewarmDaemon", "PrewarmOps", "SlurmKit", "PrewarmCLI"]),
+        .testTarget(
+            name: "PrewarmDaemonTests",
+            dependencies: ["PrewarmDaemon", "PrewarmOps", "SlurmKit", "PrewarmCLI", "HistoryStore", "Traces"]),
     ]
 )

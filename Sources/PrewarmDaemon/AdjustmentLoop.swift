@@ -258,7 +258,8 @@ struct AdjustmentLoop {
             var st = stat()
             let present = stat(configuration.modelFile, &st) == 0
             model = ModelStatus(
-                file: configuration.modelFile, present: present, modified: present ? Int64(st.st_mtim.tv_sec) : nil)
+                file: configuration.modelFile, present: present, modified: present ? Int64(st.st_mtim.tv_sec) : nil,
+                quality: history?.modelQuality ?? [:])
         }
         status = StatusSnapshot(
             time: now, pid: getpid(), mode: configuration.mode.rawValue, interval: configuration.interval,

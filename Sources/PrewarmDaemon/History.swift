@@ -29,6 +29,14 @@ final class HistoryKeeper: @unchecked Sendable {
     /// Under `lock`: a retraining thread is running; when the last one failed, the time to try again.
     private var retraining = false
     private var retryAt: Int64?
+    /// Under `lock`: the published model's scores at the last retraining (held-out newest finished jobs).
+    private var lastScore: Retraining.Score?
+
+    /// The published model's quality as the last retraining measured it (empty before one has run).
+    var modelQuality: [String: Double] {
+        guard let s = lock.withLock({ lastScore }) else { return [:] }
+        return ["holdout_accuracy": s.accuracy, "p90_coverage": s.p90Coverage]
+    }
 
     /// A store that cannot be opened is retried after this long.
     static let reopenDelay: Int64 = 300
@@ -131,6 +139,7 @@ final class HistoryKeeper: @unchecked Sendable {
             do {
                 let store = try HistoryStore(path: database, readOnly: true)
                 let d = try Retraining.run(store: store, modelPath: model, options: options)
+                self.lock.withLock { self.lastScore = d.published ? d.candidate : (d.current ?? d.candidate) }
                 let verdict = d.published ? "published \(model) (model \(d.modelID ?? "?"))" : "kept \(model)"
                 log("retrain: \(verdict): \(d.reason); \(d.trainingJobs) training jobs, "
                     + String(format: "%.1fs", d.seconds))
