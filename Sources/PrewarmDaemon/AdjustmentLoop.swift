@@ -31,6 +31,9 @@ struct AdjustmentLoop {
     /// Arrivals and users' resubmissions learned per partition (seeded from the history at start-up).
     var demand = LiveDemandTracker()
     private var demandSeeded = false
+    /// The learned boot lead time last logged, and the lead time the last cycle planned with.
+    private var learnedBootLead: Int64?
+    private(set) var effectiveBootLead: Int64 = 300
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
     static let commandTimeout: Int64 = 600
 
@@ -41,6 +44,7 @@ struct AdjustmentLoop {
         self.slurm = slurm
         self.configuration = configuration
         self.log = log
+        effectiveBootLead = configuration.policy.bootLeadTime > 0 ? configuration.policy.bootLeadTime : 300
         do {
             if let saved = try directory.loadState() {
                 state = saved
@@ -115,6 +119,17 @@ struct AdjustmentLoop {
         state.issuedTimes.removeAll { now - $0 >= 3600 }
         var policy = configuration.policy
         if policy.bootLeadTime <= 0 { policy.bootLeadTime = 300 }
+        if configuration.bootLeadLearned,
+            let learned = BootLeadEstimator.lead(samples: state.bootDurations ?? [], interval: configuration.interval)
+        {
+            if learned != learnedBootLead {
+                log("boot lead time learned: \(learned)s (90th percentile of \(state.bootDurations?.count ?? 0) "
+                    + "measured power-ups plus one cycle)")
+                learnedBootLead = learned
+            }
+            policy.bootLeadTime = learned
+        }
+        effectiveBootLead = policy.bootLeadTime
         // 61 minutes so the status shows +60; the policy sees the same hour as before.
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
@@ -151,17 +166,23 @@ struct AdjustmentLoop {
     /// down (after a restart, or a command from someone else) as in flight.
     mutating func updateInFlight(nodes: [SlurmNode], now: Int64) {
         let byName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var measured = state.bootDurations ?? []
         state.inFlight.removeAll { c in
             guard let n = byName[c.node] else { return true }  // removed from Slurm
             let done: Bool
             switch (c.action, LiveAdjustment.power(of: n, now: now)) {
-            case (.powerUp, .idle), (.powerUp, .busy), (.powerUp, .unavailable): done = true
+            case (.powerUp, .idle), (.powerUp, .busy):
+                done = true
+                // A power-up this daemon asked for, now accepting jobs: how long this cluster's boots take.
+                if c.origin == .issued { BootLeadEstimator.record(now - c.since, into: &measured) }
+            case (.powerUp, .unavailable): done = true
             case (.powerDown, .off), (.powerDownAsap, .off), (.powerDown, .unavailable), (.powerDownAsap, .unavailable):
                 done = true
             default: done = false
             }
             return done || now - c.since > Self.commandTimeout
         }
+        if !measured.isEmpty { state.bootDurations = measured }
         for n in nodes where state.inFlight(n.name) == nil {
             let f = n.flags
             if f.contains(.poweringUp) || f.contains(.powerUpRequested) {
@@ -264,7 +285,7 @@ struct AdjustmentLoop {
         status = StatusSnapshot(
             time: now, pid: getpid(), mode: configuration.mode.rawValue, interval: configuration.interval,
             nextCycle: now + Int64(seconds) + Int64(wait),
-            bootLeadTime: configuration.policy.bootLeadTime > 0 ? configuration.policy.bootLeadTime : 300,
+            bootLeadTime: effectiveBootLead,
             cycleSeconds: (seconds * 1e6).rounded() / 1e6,
             slurm: SlurmHealth(
                 reachable: failures == 0, consecutiveFailures: failures, lastError: lastError?.text,

@@ -79,6 +79,8 @@ public struct DaemonState: Codable, Sendable, Equatable {
     public var issuedTimes: [Int64] = []
     /// The last ``recentLimit`` decisions, oldest first.
     public var recentActions: [ActionRecord] = []
+    /// Measured power-up durations, seconds (``BootLeadEstimator``); absent in files from before 2026-12-01.
+    public var bootDurations: [Int64]?
 
     public init() {}
 

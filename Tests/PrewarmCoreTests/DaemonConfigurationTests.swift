@@ -120,6 +120,10 @@ import Testing
     #expect(failure("RetrainHoldout=5")?.key == "RetrainHoldout")
     #expect(failure("HistoryDatabase=history.db")?.key == "HistoryDatabase")
     #expect(defaults.learnedArrivals)
+    #expect(!defaults.bootLeadLearned)
+    let auto = try DaemonConfiguration.parse("BootLeadTime=auto", file: "x")
+    #expect(auto.bootLeadLearned && auto.policy.bootLeadTime == defaults.policy.bootLeadTime)
+    #expect(failure("BootLeadTime=soon")?.key == "BootLeadTime")
     #expect(try DaemonConfiguration.parse("LearnedArrivals=no", file: "x").learnedArrivals == false)
     #expect(failure("LearnedArrivals=maybe")?.description
         == "/etc/slurm/prewarmd.conf:1: LearnedArrivals: must be yes or no, found 'maybe'")

@@ -177,3 +177,46 @@ struct AdjustmentLoopTests {
 extension DaemonState {
     fileprivate func inFlight(cloud name: String) -> InFlightCommand? { inFlight(name) }
 }
+
+/// `BootLeadTime=auto`: the lead time is learned from the power-ups the daemon saw complete.
+@Test func theBootLeadTimeIsLearnedFromMeasuredPowerUps() throws {
+    #expect(BootLeadEstimator.lead(samples: [40, 50], interval: 5) == nil)  // too few
+    #expect(BootLeadEstimator.lead(samples: [40, 50, 45], interval: 5) == 55)  // 90th percentile + a cycle
+    var samples: [Int64] = []
+    for s in 1 ... 60 { BootLeadEstimator.record(Int64(s), into: &samples) }
+    BootLeadEstimator.record(-5, into: &samples)  // a clock step: ignored
+    #expect(samples.count == 50 && samples.first == 11)
+    #expect(BootLeadEstimator.lead(samples: samples, interval: 0) == 55)
+
+    let dir = temporaryDirectory("bootlead")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var c = configuration(dir)
+    c.bootLeadLearned = true
+    c.interval = 10
+    let log = LogLines()
+    let cluster = smallCluster(pendingNodes: 4)
+    var loop = AdjustmentLoop(slurm: cluster, configuration: c, log: log.append)
+    var t = now
+    // Three rounds: the job's two CLOUD nodes are powered up, take 40, 50 and 70 s to come up, then power down.
+    for boot: Int64 in [40, 50, 70] {
+        _ = loop.runCycle(now: t)
+        let asked = cluster.commands.suffix(2).map(\.node)
+        #expect(asked.count == 2 && asked.allSatisfy { $0.hasPrefix("cloud") })
+        for i in cluster.nodes.indices where asked.contains(cluster.nodes[i].name) {
+            cluster.nodes[i].flags = [.cloud]  // up and idle
+            cluster.nodes[i].bootTime = t + boot
+        }
+        _ = loop.runCycle(now: t + boot)
+        for i in cluster.nodes.indices where cluster.nodes[i].name.hasPrefix("cloud") {
+            cluster.nodes[i].flags = [.cloud, .poweredDown]
+        }
+        t += 3600
+    }
+    // Measured 40, 40, 50, 50, 70, 70: the 90th percentile (70) plus one 10 s cycle.
+    #expect(loop.state.bootDurations == [40, 40, 50, 50, 70, 70])
+    #expect(loop.effectiveBootLead == 80)
+    #expect(log.lines.contains { $0.contains("boot lead time learned: 80s") })
+    // Persisted: a restarted daemon plans with it at once.
+    let restarted = AdjustmentLoop(slurm: cluster, configuration: c, log: { _ in })
+    #expect(restarted.state.bootDurations?.count == 6)
+}

@@ -18,6 +18,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var interval = 60
     /// The adjustment policy's knobs; `bootLeadTime` 0 means "learn it from observed resumes".
     public var policy = AdjustmentConfiguration()
+    /// `BootLeadTime=auto`: learn the lead time from how long this cluster's power-ups really take
+    /// (``BootLeadEstimator``), `policy.bootLeadTime` until enough have been measured.
+    public var bootLeadLearned = false
     /// Power actions allowed per rolling hour (on top of the per-cycle caps in `policy`).
     public var maxActionsPerHour = 200
     /// Nodes never touched, besides Slurm's own `SuspendExcNodes` (hostlist syntax).
@@ -76,7 +79,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 c.mode = m
             case "Interval": c.interval = try KeyValueFile.integer(e, in: 5 ... 3600, unit: "seconds", file: file)
             case "BootLeadTime":
-                c.policy.bootLeadTime = Int64(try KeyValueFile.integer(e, in: 0 ... 86_400, unit: "seconds", file: file))
+                if v.lowercased() == "auto" {
+                    c.bootLeadLearned = true
+                } else {
+                    c.bootLeadLearned = false
+                    c.policy.bootLeadTime = Int64(
+                        try KeyValueFile.integer(e, in: 0 ... 86_400, unit: "seconds or auto", file: file))
+                }
             case "Threshold": c.policy.threshold = try KeyValueFile.integer(e, in: 0 ... 100_000, unit: "nodes", file: file)
             case "Aggressiveness":
                 guard let a = Float(v), a >= 0, a <= 1 else {
