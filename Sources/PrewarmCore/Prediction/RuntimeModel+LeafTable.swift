@@ -47,28 +47,112 @@ struct LeafTable: Sendable {
     let outputs: Int
     /// Words per leaf header: `outputs` Floats, a Double, the entry count and the first entry.
     var headerWords: Int { outputs &+ 4 }
-    /// Per global leaf index, the offset of its header in ``records``.
-    let leafOffset: [UInt32]
-    /// The leaf headers.
-    let records: [UInt32]
-    /// The entries, `outputs + 1` halves each.
-    let entries: [UInt16]
+    /// Trees, leaves, nodes, header words and entry halves in ``region``.
+    let trees: Int
+    let leafCount: Int
+    let nodeCount: Int
+    let recordCount: Int
+    let entryCount: Int
+    /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes
+    /// (``ForestNode``, 16 bytes each) with each leaf's `leaf` field replaced by its global leaf index, the first
+    /// node of every tree (`trees + 1` Int32), the leaf headers (UInt32 words, leaf after leaf, in global leaf
+    /// order) and the entries (UInt16 halves).
+    let region: PredictionRegion?
+
+    var nodes: UnsafePointer<ForestNode> { UnsafePointer(region!.base.assumingMemoryBound(to: ForestNode.self)) }
+    var treeNodeStart: UnsafePointer<Int32> {
+        UnsafePointer((region!.base + nodeCount &* MemoryLayout<ForestNode>.stride).assumingMemoryBound(to: Int32.self))
+    }
+    var records: UnsafePointer<UInt32> {
+        UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
+    }
+    var entries: UnsafePointer<UInt16> {
+        UnsafePointer((region!.base + (recordsByteOffset &+ recordCount &* 4)).assumingMemoryBound(to: UInt16.self))
+    }
+    private var recordsByteOffset: Int {
+        (nodeCount &* MemoryLayout<ForestNode>.stride &+ (trees &+ 1) &* 4 &+ 15) & ~15
+    }
 
     /// An empty table (predictions fall back).
     init() {
-        self.init(outputs: 0, leafOffset: [], records: [], entries: [])
-    }
-
-    private init(outputs: Int, leafOffset: [UInt32], records: [UInt32], entries: [UInt16]) {
-        self.outputs = outputs
-        self.leafOffset = leafOffset
-        self.records = records
-        self.entries = entries
+        outputs = 0
+        trees = 0
+        leafCount = 0
+        nodeCount = 0
+        recordCount = 0
+        entryCount = 0
+        region = nil
     }
 
     /// Whether the table has a record for every leaf of a forest with `leaves` leaves and `outputs` outputs.
     func matches(leaves: Int, outputs: Int) -> Bool {
-        self.outputs == outputs && outputs > 0 && leafOffset.count == leaves && leaves > 0
+        self.outputs == outputs && outputs > 0 && leafCount == leaves && leaves > 0 && region != nil
+    }
+
+    private init(outputs: Int, forest: RandomForest, records: [UInt32], entries: [UInt16]) {
+        self.outputs = outputs
+        trees = forest.treeCount
+        leafCount = forest.leafCount
+        nodeCount = forest.nodeCount
+        recordCount = records.count
+        entryCount = entries.count
+        let nodeBytes = nodeCount &* MemoryLayout<ForestNode>.stride
+        let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 15) & ~15
+        let size = recordsAt &+ records.count &* 4 &+ entries.count &* 2
+        guard let region = PredictionRegion(bytes: size) else {
+            self.region = nil
+            return
+        }
+        let nodes = region.base.bindMemory(to: ForestNode.self, capacity: nodeCount)
+        for t in 0 ..< trees {
+            let leafBase = Int32(truncatingIfNeeded: forest.treeLeafStart[t])
+            for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
+                var node = forest.nodes[i]
+                if node.isLeaf { node.leaf = leafBase &+ node.leaf }
+                (nodes + i).initialize(to: node)
+            }
+        }
+        let starts = (region.base + nodeBytes).bindMemory(to: Int32.self, capacity: trees &+ 1)
+        for t in 0 ... trees { starts[t] = Int32(truncatingIfNeeded: forest.treeNodeStart[t]) }
+        let r = (region.base + recordsAt).bindMemory(to: UInt32.self, capacity: records.count)
+        for i in records.indices { r[i] = records[i] }
+        let e = (region.base + (recordsAt &+ records.count &* 4)).bindMemory(to: UInt16.self, capacity: entries.count)
+        for i in entries.indices { e[i] = entries[i] }
+        self.region = region
+    }
+
+    /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values), ``RandomForest/lockstepTrees`` at a
+    /// time, as the forest's own walk does (branch-free; a leaf loops onto itself), and writes the offset of the
+    /// reached leaf's header in ``records`` for every tree to `out`.
+    @inline(__always)
+    func reachedHeaders(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) {
+        let nodes = self.nodes
+        let nodeStart = treeNodeStart
+        let header = headerWords
+        let group = RandomForest.lockstepTrees
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: group) { current in
+            var first = 0
+            while first < trees {
+                let count = Swift.min(group, trees &- first)
+                for j in 0 ..< count { current[j] = Int(nodeStart[first &+ j]) }
+                var moving = true
+                while moving {
+                    moving = false
+                    for j in 0 ..< count {
+                        let index = current[j]
+                        let node = nodes[index]
+                        let left = index &+ 1
+                        let jump = Int(nodeStart[first &+ j]) &+ Int(node.right) &- left
+                        let goesLeft = x[Int(node.feature)] <= node.threshold
+                        let next = left &+ (jump & (Int(unsafeBitCast(goesLeft, to: UInt8.self)) &- 1))
+                        moving = moving || next != index
+                        current[j] = next
+                    }
+                }
+                for j in 0 ..< count { out[first &+ j] = Int(nodes[current[j]].leaf) &* header }
+                first &+= count
+            }
+        }
     }
 
     /// Builds the records of `forest`'s leaves; `logRatios` is `trainingRows × outputCount`, row-major. Gives an
@@ -97,10 +181,14 @@ struct LeafTable: Sendable {
             self.init()
             return
         }
+        guard forest.nodeCount < Int(Int32.max), leaves < Int(Int32.max), forest.treeNodeStart.count == trees + 1
+        else {
+            self.init()
+            return
+        }
         var records = [UInt32](repeating: 0, count: headerTotal.partialValue)
         var entries: [UInt16] = []
         entries.reserveCapacity(entryTotal.partialValue)
-        var offsets = [UInt32](repeating: 0, count: leaves)
         let treeScale = Double(trees)
         for t in 0 ..< trees {
             let sampleBase = forest.treeSampleStart[t]
@@ -110,7 +198,6 @@ struct LeafTable: Sendable {
                 let end = leaf + 1 < leafEnd
                     ? sampleBase + Int(forest.leafSampleOffset[leaf + 1]) : forest.treeSampleStart[t + 1]
                 let at = leaf * header
-                offsets[leaf] = UInt32(at)
                 for o in 0 ..< k { records[at + o] = forest.leafValues[leaf * k + o].bitPattern }
                 var multiplicity = 0
                 if first < end {
@@ -135,7 +222,41 @@ struct LeafTable: Sendable {
                 records[at + k + 2] = UInt32(n)
             }
         }
-        self.init(outputs: k, leafOffset: offsets, records: records, entries: entries)
+        self.init(outputs: k, forest: forest, records: records, entries: entries)
+    }
+}
+
+/// One read-mostly allocation for a model's prediction tables, in 2 MB pages where the kernel gives them
+/// (`madvise(MADV_HUGEPAGE)`; transparent huge pages are commonly in `madvise` mode): a prediction touches a few
+/// hundred scattered cache lines of a table of several MB, and with 4 KB pages nearly every one of them also
+/// needs a page walk when the TLB is cold, as it is in slurmctld between two submissions.
+final class PredictionRegion: @unchecked Sendable {
+    static let hugePage = 2 << 20
+    let base: UnsafeMutableRawPointer
+    private let mapping: UnsafeMutableRawPointer?
+    private let mappedBytes: Int
+
+    /// Zero-filled memory of at least `bytes` bytes (nil only when no memory can be had at all).
+    init?(bytes: Int) {
+        let size = Swift.max(bytes, 16)
+        let rounded = (size &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1)
+        let mapped = rounded &+ Self.hugePage
+        if let m = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), m != MAP_FAILED {
+            let aligned = (Int(bitPattern: m) &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1)
+            base = UnsafeMutableRawPointer(bitPattern: aligned)!
+            _ = madvise(base, rounded, Int32(MADV_HUGEPAGE))  // a hint: 4 KB pages still work
+            mapping = m
+            mappedBytes = mapped
+        } else {
+            base = .allocate(byteCount: size, alignment: 64)
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+            mapping = nil
+            mappedBytes = 0
+        }
+    }
+
+    deinit {
+        if let mapping { munmap(mapping, mappedBytes) } else { base.deallocate() }
     }
 }
 

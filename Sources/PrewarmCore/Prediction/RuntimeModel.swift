@@ -181,7 +181,8 @@ public struct RuntimeModel: Sendable {
         fallback.p50 = fallback.point
         fallback.p90 = fallback.point * 4
         guard snapshot.candidates.count == k, snapshot.features.count == schema.count, forest.outputCount == k,
-            forest.treeCount > 0, leaves.matches(leaves: forest.leafCount, outputs: k)
+            forest.treeCount > 0, snapshot.features.count >= forest.featureCount,
+            leaves.matches(leaves: forest.leafCount, outputs: k)
         else { return fallback }
         let offset = Double(p90Offset ?? self.p90Offset)
         return workspaces.withWorkspace { workspace in
@@ -208,20 +209,19 @@ public struct RuntimeModel: Sendable {
         let k = RuntimeCandidate.count
         let trees = forest.treeCount
         snapshot.features.withUnsafeBufferPointer { x in
-            forest.leafIndices(x, into: reached.baseAddress!)
+            leaves.reachedHeaders(x.baseAddress!, into: reached.baseAddress!)
         }
-        let header = leaves.headerWords
         let stride = k &+ 1
         let bins = LeafTable.bins
         let mapWords = PredictionWorkspace.bitmapWords
-        return leaves.records.withUnsafeBufferPointer { records in
-            leaves.entries.withUnsafeBufferPointer { entries in
-            leaves.leafOffset.withUnsafeBufferPointer { leafOffset in
+        let records = leaves.records
+        let entries = leaves.entries
+        do {
+            do {
                 // Mean outputs: the average over trees of the leaf means (tree order, as the forest sums them).
                 for o in 0 ..< k { means[o] = 0 }
                 for t in 0 ..< trees {
-                    let at = Int(leafOffset[reached[t]])
-                    reached[t] = at  // from here on: the header's offset
+                    let at = reached[t]
                     for o in 0 ..< k { means[o] += Float(bitPattern: records[at &+ o]) }
                 }
                 let meanScale = 1 / Float(trees)
@@ -309,7 +309,6 @@ public struct RuntimeModel: Sendable {
                     candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
                     scale: Float(exp(bestShift)),
                     expectedAccuracy: Float(best))
-            }
             }
         }
     }
