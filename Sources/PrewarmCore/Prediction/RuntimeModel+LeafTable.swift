@@ -121,36 +121,43 @@ struct LeafTable: Sendable {
         self.region = region
     }
 
-    /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values), ``RandomForest/lockstepTrees`` at a
-    /// time, as the forest's own walk does (branch-free; a leaf loops onto itself), and writes the offset of the
+    /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
+    /// still walking per round: their node loads are independent, so their cache misses overlap. A tree leaves
+    /// the round as soon as it reaches its leaf (trees differ much in depth: walking every tree down to the
+    /// deepest one, as a branch-free lockstep walk does, costs several times the work). Writes the offset of the
     /// reached leaf's header in ``records`` for every tree to `out`.
     @inline(__always)
     func reachedHeaders(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) {
         let nodes = self.nodes
         let nodeStart = treeNodeStart
         let header = headerWords
-        let group = RandomForest.lockstepTrees
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: group) { current in
-            var first = 0
-            while first < trees {
-                let count = Swift.min(group, trees &- first)
-                for j in 0 ..< count { current[j] = Int(nodeStart[first &+ j]) }
-                var moving = true
-                while moving {
-                    moving = false
-                    for j in 0 ..< count {
+        let trees = self.trees
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { current in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { tree in
+                for t in 0 ..< trees {
+                    current[t] = Int(nodeStart[t])
+                    tree[t] = t
+                }
+                var walking = trees
+                while walking > 0 {
+                    var j = 0
+                    while j < walking {
                         let index = current[j]
                         let node = nodes[index]
+                        if node.leaf >= 0 {
+                            out[tree[j]] = Int(node.leaf) &* header
+                            walking &-= 1
+                            current[j] = current[walking]
+                            tree[j] = tree[walking]
+                            continue
+                        }
                         let left = index &+ 1
-                        let jump = Int(nodeStart[first &+ j]) &+ Int(node.right) &- left
+                        let jump = Int(nodeStart[tree[j]]) &+ Int(node.right) &- left
                         let goesLeft = x[Int(node.feature)] <= node.threshold
-                        let next = left &+ (jump & (Int(unsafeBitCast(goesLeft, to: UInt8.self)) &- 1))
-                        moving = moving || next != index
-                        current[j] = next
+                        current[j] = left &+ (jump & (Int(unsafeBitCast(goesLeft, to: UInt8.self)) &- 1))
+                        j &+= 1
                     }
                 }
-                for j in 0 ..< count { out[first &+ j] = Int(nodes[current[j]].leaf) &* header }
-                first &+= count
             }
         }
     }
@@ -260,18 +267,20 @@ final class PredictionRegion: @unchecked Sendable {
     }
 }
 
-/// Scratch memory for one prediction at a time: per refined candidate a weighted histogram over the quantized
-/// log-ratios with a bitmap of its non-empty bins, and one list of neighbours. Between uses the histograms and
-/// bitmaps are zero again (a prediction clears exactly what it touched).
+/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios with a
+/// bitmap of its non-empty bins, and one list of neighbours. Between uses the histogram and bitmap are zero again
+/// (a prediction clears exactly what it touched).
 final class PredictionWorkspace {
     let slots: Int
     static let bitmapWords = LeafTable.bins / 64
-    /// `slots × bins` weights.
+    /// `bins` weights.
     let histogram: UnsafeMutablePointer<Double>
-    /// `slots × bitmapWords` bitmaps of the non-empty bins.
+    /// Bitmap of the non-empty bins.
     let occupied: UnsafeMutablePointer<UInt64>
-    /// The non-empty bins of one candidate in ascending order (at most `bins`).
+    /// The non-empty bins in ascending order (at most `bins`).
     let neighbours: UnsafeMutablePointer<Neighbour>
+    /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
+    var sink: UInt16 = 0
 
     /// One bin of a candidate's neighbour distribution: its log-ratio with `exp(±r)`, and its merged weight.
     struct Neighbour {
@@ -283,10 +292,10 @@ final class PredictionWorkspace {
 
     init(slots: Int) {
         self.slots = max(slots, 1)
-        histogram = .allocate(capacity: self.slots &* LeafTable.bins)
-        histogram.initialize(repeating: 0, count: self.slots &* LeafTable.bins)
-        occupied = .allocate(capacity: self.slots &* Self.bitmapWords)
-        occupied.initialize(repeating: 0, count: self.slots &* Self.bitmapWords)
+        histogram = .allocate(capacity: LeafTable.bins)
+        histogram.initialize(repeating: 0, count: LeafTable.bins)
+        occupied = .allocate(capacity: Self.bitmapWords)
+        occupied.initialize(repeating: 0, count: Self.bitmapWords)
         neighbours = .allocate(capacity: LeafTable.bins)
         neighbours.initialize(repeating: Neighbour(up: 1, down: 1, ratio: 0, weight: 0), count: LeafTable.bins)
     }

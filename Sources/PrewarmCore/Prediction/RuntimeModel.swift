@@ -213,104 +213,96 @@ public struct RuntimeModel: Sendable {
         }
         let stride = k &+ 1
         let bins = LeafTable.bins
-        let mapWords = PredictionWorkspace.bitmapWords
         let records = leaves.records
         let entries = leaves.entries
-        do {
-            do {
-                // Mean outputs: the average over trees of the leaf means (tree order, as the forest sums them).
-                for o in 0 ..< k { means[o] = 0 }
-                for t in 0 ..< trees {
-                    let at = reached[t]
-                    for o in 0 ..< k { means[o] += Float(bitPattern: records[at &+ o]) }
-                }
-                let meanScale = 1 / Float(trees)
-                for o in 0 ..< k { means[o] *= meanScale }
+        // Mean outputs: the average over trees of the leaf means (tree order, as the forest sums them).
+        for o in 0 ..< k { means[o] = 0 }
+        for t in 0 ..< trees {
+            let at = reached[t]
+            for o in 0 ..< k { means[o] += Float(bitPattern: records[at &+ o]) }
+        }
+        let meanScale = 1 / Float(trees)
+        for o in 0 ..< k { means[o] *= meanScale }
 
-                // Candidates by expected accuracy, best first; ties keep the lower index (a stable insertion sort).
-                for j in 0 ..< k {
-                    var i = j
-                    while i > 0 && means[j] > means[ranked[i &- 1]] {
-                        ranked[i] = ranked[i &- 1]
-                        i &-= 1
-                    }
-                    ranked[i] = j
-                }
-                let refine = parameters.refineScale
-                let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
+        // Candidates by expected accuracy, best first; ties keep the lower index (a stable insertion sort).
+        for j in 0 ..< k {
+            var i = j
+            while i > 0 && means[j] > means[ranked[i &- 1]] {
+                ranked[i] = ranked[i &- 1]
+                i &-= 1
+            }
+            ranked[i] = j
+        }
+        let refine = parameters.refineScale
+        let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
 
-                // One pass over the reached leaves' entries: each entry's weight into the bin of its quantized
-                // log-ratio, for every considered candidate.
-                let c0 = ranked[0]
-                let c1 = considered > 1 ? ranked[1] : ranked[0]
-                let c2 = considered > 2 ? ranked[2] : ranked[0]
-                let h0 = ws.histogram
-                let h1 = ws.histogram + bins
-                let h2 = ws.histogram + 2 &* bins
-                let m0 = ws.occupied
-                let m1 = ws.occupied + mapWords
-                let m2 = ws.occupied + 2 &* mapWords
-                var total = 0
-                for t in 0 ..< trees {
-                    let at = reached[t]
-                    let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
-                    let n = Int(records[at &+ k &+ 2])
-                    var e = Int(records[at &+ k &+ 3]) &* stride
-                    total &+= n
-                    for _ in 0 ..< n {
-                        // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
-                        let w = Double(Float(Double(entries[e &+ k]) * scale))
-                        let b0 = Int(entries[e &+ c0]) & (bins &- 1)
-                        h0[b0] += w
-                        m0[b0 &>> 6] |= 1 &<< UInt64(b0 & 63)
-                        if considered > 1 {
-                            let b1 = Int(entries[e &+ c1]) & (bins &- 1)
-                            h1[b1] += w
-                            m1[b1 &>> 6] |= 1 &<< UInt64(b1 & 63)
-                        }
-                        if considered > 2 {
-                            let b2 = Int(entries[e &+ c2]) & (bins &- 1)
-                            h2[b2] += w
-                            m2[b2 &>> 6] |= 1 &<< UInt64(b2 & 63)
-                        }
-                        e &+= stride
-                    }
-                }
-                guard total > 0 else {
-                    for slot in 0 ..< considered { Self.clear(ws, slot: slot) }
-                    return nil
-                }
+        // Touch every cache line of the reached leaves' entries first: a hundred short runs scattered over
+        // the table, loaded independently of each other so that the CPU overlaps their misses, instead of
+        // one miss at a time in the accumulation loops below.
+        var total = 0
+        var touched: UInt16 = 0
+        for t in 0 ..< trees {
+            let at = reached[t]
+            let n = Int(records[at &+ k &+ 2])
+            let first = Int(records[at &+ k &+ 3]) &* stride
+            let end = first &+ n &* stride
+            total &+= n
+            var e = first
+            while e < end {
+                touched |= entries[e]
+                e &+= 32  // halves per 64-byte line
+            }
+            if n > 0 { touched |= entries[end &- 1] }
+        }
+        ws.sink = touched
+        guard total > 0 else { return nil }
 
-                var best = -1.0
-                var bestK = ranked[0]
-                var bestShift = 0.0
-                var q50: Float = 0
-                var q90: Float = 0
-                for slot in 0 ..< considered {
-                    let j = ranked[slot]
-                    let (count, total, above) = Self.binsInOrder(ws, slot: slot)
-                    let neighbours = UnsafeBufferPointer(start: ws.neighbours, count: count)
-                    let (shift, score) = refine ? Self.bestShift(neighbours, above: above) : (0, Double(means[j]))
-                    if score > best {
-                        best = score
-                        bestK = j
-                        bestShift = shift
-                        // Weighted quantiles of log(actual/candidate) for this candidate.
-                        q50 = Self.quantile(0.5, neighbours, total: total)
-                        q90 = Self.quantile(0.9, neighbours, total: total)
-                    }
+        // Per considered candidate: every entry's weight into the bin of its quantized log-ratio (one
+        // histogram, reused), then the non-empty bins in order.
+        let histogram = ws.histogram
+        let map = ws.occupied
+        var best = -1.0
+        var bestK = ranked[0]
+        var bestShift = 0.0
+        var q50: Float = 0
+        var q90: Float = 0
+        for slot in 0 ..< considered {
+            let j = ranked[slot]
+            for t in 0 ..< trees {
+                let at = reached[t]
+                let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
+                let n = Int(records[at &+ k &+ 2])
+                var e = Int(records[at &+ k &+ 3]) &* stride
+                for _ in 0 ..< n {
+                    // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
+                    let w = Double(Float(Double(entries[e &+ k]) * scale))
+                    let b = Int(entries[e &+ j]) & (bins &- 1)
+                    histogram[b] += w
+                    map[b &>> 6] |= 1 &<< UInt64(b & 63)
+                    e &+= stride
                 }
-                let c = Double(snapshot.candidates[bestK])
-                let point = Float(Swift.min(c * exp(bestShift), 1e9))
-                return RuntimePrediction(
-                    point: Swift.max(point, 1),
-                    p50: Swift.max(1, Float(Swift.min(c * exp(Double(q50)), 1e9))),
-                    p90: Swift.max(1, Float(Swift.min(c * exp(Double(q90) + offset), 1e9))),
-                    candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
-                    scale: Float(exp(bestShift)),
-                    expectedAccuracy: Float(best))
+            }
+            let (count, total, above) = Self.binsInOrder(ws)
+            let neighbours = UnsafeBufferPointer(start: ws.neighbours, count: count)
+            let (shift, score) = refine ? Self.bestShift(neighbours, above: above) : (0, Double(means[j]))
+            if score > best {
+                best = score
+                bestK = j
+                bestShift = shift
+                // Weighted quantiles of log(actual/candidate) for this candidate.
+                q50 = Self.quantile(0.5, neighbours, total: total)
+                q90 = Self.quantile(0.9, neighbours, total: total)
             }
         }
+        let c = Double(snapshot.candidates[bestK])
+        let point = Float(Swift.min(c * exp(bestShift), 1e9))
+        return RuntimePrediction(
+            point: Swift.max(point, 1),
+            p50: Swift.max(1, Float(Swift.min(c * exp(Double(q50)), 1e9))),
+            p90: Swift.max(1, Float(Swift.min(c * exp(Double(q90) + offset), 1e9))),
+            candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
+            scale: Float(exp(bestShift)),
+            expectedAccuracy: Float(best))
     }
 
     /// The smallest value whose cumulative weight reaches `level × total` (the last one if rounding leaves it short).
@@ -330,26 +322,12 @@ public struct RuntimeModel: Sendable {
         return last.ratio
     }
 
-    /// Zeroes a slot's histogram and bitmap (only the bins marked non-empty).
-    private static func clear(_ ws: PredictionWorkspace, slot: Int) {
-        let map = ws.occupied + slot &* PredictionWorkspace.bitmapWords
-        let histogram = ws.histogram + slot &* LeafTable.bins
-        for word in 0 ..< PredictionWorkspace.bitmapWords {
-            var b = map[word]
-            map[word] = 0
-            while b != 0 {
-                histogram[word &<< 6 | b.trailingZeroBitCount] = 0
-                b &= b &- 1
-            }
-        }
-    }
-
-    /// Writes the non-empty bins of one slot's histogram in ascending order to the workspace's neighbour list,
-    /// clearing them. - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
+    /// Writes the non-empty bins of the workspace's histogram in ascending order to its neighbour list, clearing
+    /// them. - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
-    private static func binsInOrder(_ ws: PredictionWorkspace, slot: Int) -> (count: Int, total: Double, above: Double) {
-        let map = ws.occupied + slot &* PredictionWorkspace.bitmapWords
-        let histogram = ws.histogram + slot &* LeafTable.bins
+    private static func binsInOrder(_ ws: PredictionWorkspace) -> (count: Int, total: Double, above: Double) {
+        let map = ws.occupied
+        let histogram = ws.histogram
         let out = ws.neighbours
         var count = 0
         var total = 0.0
