@@ -53,15 +53,15 @@ struct LeafTable: Sendable {
     let nodeCount: Int
     let recordCount: Int
     let entryCount: Int
-    /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes
-    /// (``ForestNode``, 16 bytes each) with each leaf's `leaf` field replaced by its global leaf index, the first
+    /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes as
+    /// 8-byte ``CompactNode``s (same order: a split's left child is the next node), the first
     /// node of every tree (`trees + 1` Int32), the leaf headers (UInt32 words, leaf after leaf, in global leaf
     /// order) and the entries (UInt16 halves).
     let region: PredictionRegion?
 
-    var nodes: UnsafePointer<ForestNode> { UnsafePointer(region!.base.assumingMemoryBound(to: ForestNode.self)) }
+    var nodes: UnsafePointer<CompactNode> { UnsafePointer(region!.base.assumingMemoryBound(to: CompactNode.self)) }
     var treeNodeStart: UnsafePointer<Int32> {
-        UnsafePointer((region!.base + nodeCount &* MemoryLayout<ForestNode>.stride).assumingMemoryBound(to: Int32.self))
+        UnsafePointer((region!.base + nodeCount &* MemoryLayout<CompactNode>.stride).assumingMemoryBound(to: Int32.self))
     }
     var records: UnsafePointer<UInt32> {
         UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
@@ -70,7 +70,7 @@ struct LeafTable: Sendable {
         UnsafePointer((region!.base + (recordsByteOffset &+ recordCount &* 4)).assumingMemoryBound(to: UInt16.self))
     }
     private var recordsByteOffset: Int {
-        (nodeCount &* MemoryLayout<ForestNode>.stride &+ (trees &+ 1) &* 4 &+ 15) & ~15
+        (nodeCount &* MemoryLayout<CompactNode>.stride &+ (trees &+ 1) &* 4 &+ 15) & ~15
     }
 
     /// An empty table (predictions fall back).
@@ -96,20 +96,23 @@ struct LeafTable: Sendable {
         nodeCount = forest.nodeCount
         recordCount = records.count
         entryCount = entries.count
-        let nodeBytes = nodeCount &* MemoryLayout<ForestNode>.stride
+        let nodeBytes = nodeCount &* MemoryLayout<CompactNode>.stride
         let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 15) & ~15
         let size = recordsAt &+ records.count &* 4 &+ entries.count &* 2
         guard let region = PredictionRegion(bytes: size) else {
             self.region = nil
             return
         }
-        let nodes = region.base.bindMemory(to: ForestNode.self, capacity: nodeCount)
+        let nodes = region.base.bindMemory(to: CompactNode.self, capacity: nodeCount)
         for t in 0 ..< trees {
-            let leafBase = Int32(truncatingIfNeeded: forest.treeLeafStart[t])
+            let leafBase = forest.treeLeafStart[t]
+            let nodeBase = forest.treeNodeStart[t]
             for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
-                var node = forest.nodes[i]
-                if node.isLeaf { node.leaf = leafBase &+ node.leaf }
-                (nodes + i).initialize(to: node)
+                let node = forest.nodes[i]
+                (nodes + i).initialize(
+                    to: node.isLeaf
+                        ? CompactNode(leaf: leafBase + Int(node.leaf))
+                        : CompactNode(feature: Int(node.feature), threshold: node.threshold, right: nodeBase + Int(node.right)))
             }
         }
         let starts = (region.base + nodeBytes).bindMemory(to: Int32.self, capacity: trees &+ 1)
@@ -144,17 +147,16 @@ struct LeafTable: Sendable {
                     while j < walking {
                         let index = current[j]
                         let node = nodes[index]
-                        if node.leaf >= 0 {
-                            out[tree[j]] = Int(node.leaf) &* header
+                        let feature = Int(node.packed & 0xFF)
+                        let target = Int(node.packed &>> 8)
+                        if feature == CompactNode.leafMark {
+                            out[tree[j]] = target &* header
                             walking &-= 1
                             current[j] = current[walking]
                             tree[j] = tree[walking]
                             continue
                         }
-                        let left = index &+ 1
-                        let jump = Int(nodeStart[tree[j]]) &+ Int(node.right) &- left
-                        let goesLeft = x[Int(node.feature)] <= node.threshold
-                        current[j] = left &+ (jump & (Int(unsafeBitCast(goesLeft, to: UInt8.self)) &- 1))
+                        current[j] = x[feature] <= node.threshold ? index &+ 1 : target
                         j &+= 1
                     }
                 }
@@ -188,7 +190,8 @@ struct LeafTable: Sendable {
             self.init()
             return
         }
-        guard forest.nodeCount < Int(Int32.max), leaves < Int(Int32.max), forest.treeNodeStart.count == trees + 1
+        guard forest.nodeCount < CompactNode.maxIndex, leaves < CompactNode.maxIndex,
+            forest.featureCount < CompactNode.leafMark, forest.treeNodeStart.count == trees + 1
         else {
             self.init()
             return
@@ -230,6 +233,27 @@ struct LeafTable: Sendable {
             }
         }
         self.init(outputs: k, forest: forest, records: records, entries: entries)
+    }
+}
+
+/// A tree node in 8 bytes: the split threshold, and a word holding the feature (low 8 bits; ``leafMark`` for a
+/// leaf) and above it the global index of the right child (a split's left child is the next node) or, for a
+/// leaf, its global leaf index. Half the size of ``ForestNode``: a walk touches fewer cache lines.
+struct CompactNode {
+    static let leafMark = 0xFF
+    /// Node and leaf indices must be below this (24 bits).
+    static let maxIndex = 1 << 24
+    var threshold: Float
+    var packed: UInt32
+
+    init(feature: Int, threshold: Float, right: Int) {
+        self.threshold = threshold
+        packed = UInt32(truncatingIfNeeded: right) << 8 | UInt32(truncatingIfNeeded: feature & 0xFF)
+    }
+
+    init(leaf: Int) {
+        threshold = .nan
+        packed = UInt32(truncatingIfNeeded: leaf) << 8 | UInt32(Self.leafMark)
     }
 }
 
