@@ -40,6 +40,21 @@ static uint64_t _ns(clockid_t clock)
 	return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+/* Resident memory of this process in KB (VmRSS), or -1. */
+static long _rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 static int _cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
@@ -96,6 +111,7 @@ int main(int argc, char **argv)
 		else
 			jobs = strtoul(argv[a], NULL, 10);
 	}
+	long rss0 = _rss_kb();
 	void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		fprintf(stderr, "dlopen: %s\n", dlerror());
@@ -110,6 +126,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	init(argv[2], _log);
+	long rss1 = _rss_kb();
 
 	enum { SCRIPTS = 64 };
 	static char scripts[SCRIPTS][4600];
@@ -172,6 +189,9 @@ int main(int argc, char **argv)
 	}
 	printf("%s caches, %zu varied jobs, 4 KB scripts, mean annotation %zu bytes\n", cold ? "cold" : "warm", jobs,
 	       jobs ? total_len / jobs : 0);
+	if (!quiet)
+		printf("memory: the library with its model added %.1f MB resident after init, %.1f MB after the calls\n",
+		       (rss1 - rss0) / 1024.0, (_rss_kb() - rss0 - (long) (flush_len >> 10)) / 1024.0);
 	_report("cpu", cpu, jobs);
 	_report("wall", wall, jobs);
 	if (!quiet) {
