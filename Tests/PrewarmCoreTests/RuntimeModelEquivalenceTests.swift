@@ -7,9 +7,10 @@ import Testing
 import Glibc
 #endif
 
-/// The straightforward prediction the fast path replaced (gather neighbours, sort them by row to merge
-/// duplicates, build and sort (log-ratio, weight) pairs per candidate). Kept here as the oracle: the fast
-/// ``RuntimeModel/predict(_:p90Offset:)`` must predict the same, up to floating-point summation order.
+/// The straightforward prediction (gather neighbours, sort them by row to merge duplicates, build and sort
+/// (log-ratio, weight) pairs per candidate), with the log-ratios on the grid of ``LeafTable`` (steps of 1/128),
+/// as the fast path sees them. Kept here as the oracle: the fast ``RuntimeModel/predict(_:p90Offset:)`` (per-leaf
+/// records, histograms instead of sorts) must predict the same, up to floating-point summation order.
 private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot) -> RuntimePrediction {
     let k = RuntimeCandidate.count
     var fallback = RuntimePrediction(
@@ -25,17 +26,9 @@ private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot)
         means.withUnsafeMutableBufferPointer { model.forest.predict(x, into: $0) }
     }
     guard !gathered.isEmpty else { return fallback }
-    gathered.sort { $0.row < $1.row }
-    var rows: [Int32] = []
-    var weights: [Float] = []
-    for g in gathered {
-        if let last = rows.last, last == g.row {
-            weights[weights.count - 1] += g.weight
-        } else {
-            rows.append(g.row)
-            weights.append(g.weight)
-        }
-    }
+    // Every (row, weight) pair on its own (equal log-ratios are grouped by the sorts below).
+    let rows = gathered.map(\.row)
+    let weights = gathered.map(\.weight)
     let ranked = (0 ..< k).sorted { means[$0] > means[$1] }
     var best = -1.0
     var bestK = ranked.first ?? RuntimeCandidate.sameRequest.rawValue
@@ -44,7 +37,7 @@ private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot)
     let refine = model.parameters.refineScale
     for j in ranked.prefix(refine ? RuntimeModel.refinedCandidates : 1) {
         pairs.removeAll(keepingCapacity: true)
-        for (i, r) in rows.enumerated() { pairs.append((model.logRatios[Int(r) * k + j], weights[i])) }
+        for (i, r) in rows.enumerated() { pairs.append((quantized(model.logRatios[Int(r) * k + j]), weights[i])) }
         let (shift, score) = refine ? RuntimeModel.bestShiftForTesting(&pairs) : (0, Double(means[j]))
         if score > best {
             best = score
@@ -53,7 +46,7 @@ private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot)
         }
     }
     pairs.removeAll(keepingCapacity: true)
-    for (i, r) in rows.enumerated() { pairs.append((model.logRatios[Int(r) * k + bestK], weights[i])) }
+    for (i, r) in rows.enumerated() { pairs.append((quantized(model.logRatios[Int(r) * k + bestK]), weights[i])) }
     pairs.sort { $0.0 < $1.0 }
     var total = 0.0
     for (_, w) in pairs { total += Double(w) }
@@ -61,7 +54,7 @@ private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot)
         var acc = 0.0
         for (v, w) in pairs {
             acc += Double(w)
-            if acc >= level * total { return v }
+            if acc >= level * total - 1e-9 * total { return v }
         }
         return pairs[pairs.count - 1].0
     }
@@ -75,6 +68,9 @@ private func referencePredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot)
         scale: Float(exp(bestShift)),
         expectedAccuracy: Float(best))
 }
+
+/// A log-ratio on the prediction grid.
+private func quantized(_ r: Float) -> Float { LeafTable.value(Int(LeafTable.quantize(r))) }
 
 /// A varied workload: 40 users, each with a few job kinds (request, processors, application) whose runtimes
 /// are multi-modal (crashes, tests, full runs) with noise, so that neighbour sets, ties and candidates vary.

@@ -229,3 +229,77 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     #expect(p50 >= 1_000_000 && p50 <= 1_190_000, "\(p50)")
     #expect(slow.quantileNanoseconds(1) == 2_000_000_000)
 }
+
+/// The string-interpolating annotation the byte writer replaced, kept as the reference it must match.
+private func referenceAnnotation(
+    request r: SubmitRequest, prediction: RuntimePrediction?, modelID: String?, script: BatchScriptAnalysis?
+) -> String {
+    func formatted(_ v: Double) -> String {
+        guard v.isFinite else { return "-1" }
+        let hundredths = Int64((Swift.min(v, 1e12) * 100).rounded())
+        let frac = hundredths % 100
+        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+    var parts = [SubmitProfiler.marker]
+    if let p = prediction, let modelID {
+        var limit = Double.greatestFiniteMagnitude
+        if r.timeLimitMinutes > 0 { limit = Double(r.timeLimitMinutes) * 60 }
+        func seconds(_ v: Float) -> Int64 { Int64(Swift.max(1, Swift.min(Double(v), limit, 1e9)).rounded()) }
+        let rt = seconds(p.point)
+        parts.append("rt=\(rt)")
+        parts.append("rt50=\(seconds(p.p50))")
+        parts.append("rt90=\(seconds(p.p90))")
+        parts.append("cand=\(p.candidate.name)")
+        parts.append("cpuh=\(formatted(Double(Swift.max(r.processors, 1)) * Double(rt) / 3600))")
+        parts.append("model=\(modelID)")
+    } else {
+        parts.append("model=none")
+    }
+    if let s = script {
+        if !s.isText {
+            parts.append("script=binary")
+        } else {
+            if let exe = s.mainExecutable { parts.append("exe=\(SubmitProfiler.token(exe))") }
+            parts.append("launch=\(s.launchers.isEmpty ? "none" : SubmitProfiler.token(s.launchers.names.joined(separator: "+")))")
+            parts.append("mods=\(s.modules.count)")
+            parts.append("gpu=\(s.gpuHints)")
+            if s.truncated { parts.append("script=truncated") }
+        }
+    }
+    return parts.joined(separator: " ")
+}
+
+@Test func annotationWriterMatchesTheStringReference() {
+    let scripts = [
+        "#!/bin/bash\nmodule load gcc cuda/12\nsrun --gpus=2 python train.py\n",
+        "#!/bin/bash\nmpirun -np 4 ./a.out\ntorchrun x.py\nsrun ./b\n",
+        "#!/bin/bash\n./" + String(repeating: "ü", count: 40) + " arg\n",
+        "#!/bin/bash\necho hi\n", "\u{0}\u{1}binary",
+    ].map { BatchScriptAnalysis.analyze($0) }
+    var truncated = scripts[0]
+    truncated.truncated = true
+    let values: [Float] = [0, 0.4, 1, 59.5, 1830.4, 3600, 86_399.6, 1e9, 3e12, .infinity]
+    var checked = 0
+    for (i, point) in values.enumerated() {
+        for limit: Int64 in [-1, 1, 60, 2880] {
+            for tasks: Int64 in [-1, 1, 64, 1 << 40] {
+                var r = SubmitRequest()
+                r.timeLimitMinutes = limit
+                r.tasks = tasks
+                let p = RuntimePrediction(
+                    point: point, p50: values[(i + 3) % values.count], p90: values[(i + 5) % values.count],
+                    candidate: RuntimeCandidate.allCases[i % RuntimeCandidate.count], scale: 1, expectedAccuracy: 0.5)
+                for script in scripts + [truncated, nil] as [BatchScriptAnalysis?] {
+                    for (prediction, model) in [(p, "0a1b2c3d"), (nil, nil)] as [(RuntimePrediction?, String?)] {
+                        let a = SubmitProfiler.annotation(request: r, prediction: prediction, modelID: model, script: script)
+                        #expect(a == referenceAnnotation(request: r, prediction: prediction, modelID: model, script: script))
+                        checked += 1
+                    }
+                }
+            }
+        }
+    }
+    #expect(checked == 10 * 4 * 4 * 7 * 2)
+    #expect(SubmitProfiler.token("") == "-")
+    #expect(SubmitProfiler.token(String(repeating: "x", count: 60)).utf8.count == 48)
+}

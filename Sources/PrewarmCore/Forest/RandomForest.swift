@@ -252,6 +252,15 @@ public struct RandomForest: Sendable {
         }
     }
 
+    /// Writes the global leaf index `x` reaches in every tree to `out` (``treeCount`` values, in tree order);
+    /// missing trailing features of `x` count as NaN. Allocation-free.
+    /// - Complexity: O(treeCount · depth).
+    func leafIndices(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Int>) {
+        forEachLeafGroup(x) { first, leaves in
+            for j in 0 ..< leaves.count { out[first &+ j] = leaves[j] }
+        }
+    }
+
     /// Mean prediction per output: the average over trees of the leaf means. Allocation-free.
     ///
     /// Writes `min(out.count, outputCount)` values; missing trailing features of `x` count as NaN.

@@ -120,8 +120,8 @@ public struct RuntimeModel: Sendable {
     let logRatios: [Float]
     /// Calibration offset for the 90th percentile at the time the model was saved.
     public var p90Offset: Float
-    /// `logRatios` per candidate in ascending order (built from it, not stored in model files).
-    let order: CandidateOrder
+    /// Per-leaf records of the forest with the quantized log-ratios (built from it, not stored in model files).
+    let leaves: LeafTable
     /// Scratch memory for predictions.
     let workspaces: PredictionWorkspacePool
 
@@ -158,15 +158,21 @@ public struct RuntimeModel: Sendable {
         self.parameters = parameters
         self.logRatios = logRatios
         self.p90Offset = p90Offset
-        order = CandidateOrder(logRatios: logRatios, rows: forest.trainingRows, candidates: RuntimeCandidate.count)
-        workspaces = PredictionWorkspacePool(rows: order.rows, slots: Self.refinedCandidates)
+        leaves = LeafTable(forest: forest, logRatios: logRatios)
+        workspaces = PredictionWorkspacePool(slots: Self.refinedCandidates)
     }
 
     /// Predicts the runtime of the job described by `snapshot`.
     ///
+    /// The job's forest neighbours (quantile regression forest weights) give, per candidate, the distribution of
+    /// `log(actual / candidate)` on the grid of ``LeafTable`` (steps of 1/128). The candidates are ranked by the
+    /// forest's mean expected accuracy; the best ``refinedCandidates`` are scaled to the shift of highest expected
+    /// accuracy under their distribution; the best of those gives the point prediction, and its distribution the
+    /// p50 and the p90 (plus the calibration offset).
+    ///
     /// - Parameter p90Offset: calibration offset (log scale) for the 90th percentile; defaults to the model's.
-    /// - Complexity: O(trees × (depth + leaf size) + rows / 64): one traversal, no sort, no allocation (after
-    ///   the first prediction of each concurrent thread).
+    /// - Complexity: O(trees × (depth + leaf size) + bins / 64): one traversal, one pass over the reached leaves'
+    ///   records, no sort, no allocation (after the first prediction of each concurrent thread).
     public func predict(_ snapshot: SubmitSnapshot, p90Offset: Float? = nil) -> RuntimePrediction {
         let k = RuntimeCandidate.count
         var fallback = RuntimePrediction(
@@ -174,58 +180,51 @@ public struct RuntimeModel: Sendable {
             candidate: .sameRequest, scale: 1, expectedAccuracy: 0)
         fallback.p50 = fallback.point
         fallback.p90 = fallback.point * 4
-        guard snapshot.candidates.count == k, snapshot.features.count == schema.count else { return fallback }
-
-        let n = order.rows
-        guard n > 0, n == forest.trainingRows, forest.outputCount == k else { return fallback }
+        guard snapshot.candidates.count == k, snapshot.features.count == schema.count, forest.outputCount == k,
+            forest.treeCount > 0, snapshot.features.count >= forest.featureCount,
+            leaves.matches(leaves: forest.leafCount, outputs: k)
+        else { return fallback }
         let offset = Double(p90Offset ?? self.p90Offset)
         return workspaces.withWorkspace { workspace in
-            guard workspace.rows == n, workspace.slots >= Self.refinedCandidates else { return fallback }
-            return withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { means in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { ranked in
-                    predict(snapshot, offset: offset, workspace: workspace, means: means, ranked: ranked)
-                } ?? fallback
-            }
+            guard workspace.slots >= Self.refinedCandidates else { return fallback }
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: forest.treeCount) { reached in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { means in
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { ranked in
+                        predict(
+                            snapshot, offset: offset, workspace: workspace, reached: reached, means: means,
+                            ranked: ranked)
+                    }
+                }
+            } ?? fallback
         }
     }
 
-    /// The prediction proper, with the scratch memory given (see ``CandidateOrder`` for the method).
-    ///
-    /// One forest traversal gives the mean outputs and the neighbour rows, whose weights are merged per row in
-    /// the workspace's dense accumulator; then, for each candidate considered, the neighbours are read in
-    /// ascending log-ratio order from the rank bitmap. Allocation-free; leaves the workspace zeroed.
-    /// - Returns: nil when `x` has no neighbours (the caller's fallback applies).
+    /// The prediction proper, with the scratch memory given. Allocation-free; leaves the workspace zeroed.
+    /// - Returns: nil when the reached leaves hold no neighbour (the caller's fallback applies).
     private func predict(
         _ snapshot: SubmitSnapshot, offset: Double, workspace ws: PredictionWorkspace,
-        means: UnsafeMutableBufferPointer<Float>, ranked: UnsafeMutableBufferPointer<Int>
+        reached: UnsafeMutableBufferPointer<Int>, means: UnsafeMutableBufferPointer<Float>,
+        ranked: UnsafeMutableBufferPointer<Int>
     ) -> RuntimePrediction? {
         let k = RuntimeCandidate.count
-        let n = order.rows
-        let weights = ws.weights
-        let touched = ws.touched
-        var touchedCount = 0
+        let trees = forest.treeCount
         snapshot.features.withUnsafeBufferPointer { x in
-            forest.predict(x, into: means, neighbours: { row, weight in
-                let r = Int(row)
-                guard r >= 0, r < n else { return }
-                // A row is new while its weight is still 0 (neighbour weights are positive in any valid forest).
-                // Branch-free, as whether a row is new is unpredictable: the row is always written at the end of
-                // the list and counted only if new; `touched` has room for one more than `rows`, and the count is
-                // capped so that even a zero weight (which would repeat a row) cannot overrun it.
-                let old = weights[r]
-                touched[touchedCount] = row
-                touchedCount = Swift.min(touchedCount &+ (old == 0 ? 1 : 0), n)
-                weights[r] = old + weight
-            })
+            leaves.reachedHeaders(x.baseAddress!, into: reached.baseAddress!)
         }
-        defer {
-            // Leave the workspace as found: zero exactly what this prediction touched.
-            for i in 0 ..< touchedCount { weights[Int(touched[i])] = 0 }
+        let stride = k &+ 1
+        let bins = LeafTable.bins
+        let records = leaves.records
+        let entries = leaves.entries
+        // Mean outputs: the average over trees of the leaf means (tree order, as the forest sums them).
+        for o in 0 ..< k { means[o] = 0 }
+        for t in 0 ..< trees {
+            let at = reached[t]
+            for o in 0 ..< k { means[o] += Float(bitPattern: records[at &+ o]) }
         }
-        guard touchedCount > 0 else { return nil }
+        let meanScale = 1 / Float(trees)
+        for o in 0 ..< k { means[o] *= meanScale }
 
-        // Candidates by expected accuracy, best first; ties keep the lower index (a stable insertion sort, as
-        // the standard library's sort does for so few elements).
+        // Candidates by expected accuracy, best first; ties keep the lower index (a stable insertion sort).
         for j in 0 ..< k {
             var i = j
             while i > 0 && means[j] > means[ranked[i &- 1]] {
@@ -234,101 +233,130 @@ public struct RuntimeModel: Sendable {
             }
             ranked[i] = j
         }
-
-        // Refine the best few by scaling them to the value of highest expected accuracy among the neighbours.
         let refine = parameters.refineScale
         let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
+
+        // Touch every cache line of the reached leaves' entries first: a hundred short runs scattered over
+        // the table, loaded independently of each other so that the CPU overlaps their misses, instead of
+        // one miss at a time in the accumulation loops below.
+        var total = 0
+        var touched: UInt16 = 0
+        for t in 0 ..< trees {
+            let at = reached[t]
+            let n = Int(records[at &+ k &+ 2])
+            let first = Int(records[at &+ k &+ 3]) &* stride
+            let end = first &+ n &* stride
+            total &+= n
+            var e = first
+            while e < end {
+                touched |= entries[e]
+                e &+= 32  // halves per 64-byte line
+            }
+            if n > 0 { touched |= entries[end &- 1] }
+        }
+        ws.sink = touched
+        guard total > 0 else { return nil }
+
+        // Per considered candidate: every entry's weight into the bin of its quantized log-ratio (one
+        // histogram, reused), then the non-empty bins in order.
+        let histogram = ws.histogram
+        let map = ws.occupied
         var best = -1.0
-        var bestSlot = 0
+        var bestK = ranked[0]
         var bestShift = 0.0
-        // Neighbour count and weight total of each considered candidate (at most `refinedCandidates` = 3).
-        var counts = (0, 0, 0)
-        var totals = (0.0, 0.0, 0.0)
-        return order.entries.withUnsafeBufferPointer { allEntries in
-            order.rank.withUnsafeBufferPointer { rank in
-                // Mark every neighbour's rank in each considered candidate's bitmap: one pass over the rows.
-                for i in 0 ..< touchedCount {
-                    let base = Int(touched[i]) &* k
-                    for slot in 0 ..< considered {
-                        let p = Int(rank[base &+ ranked[slot]])
-                        ws.ranks[slot &* ws.words &+ (p &>> 6)] |= 1 &<< UInt64(p & 63)
-                    }
+        var q50: Float = 0
+        var q90: Float = 0
+        for slot in 0 ..< considered {
+            let j = ranked[slot]
+            for t in 0 ..< trees {
+                let at = reached[t]
+                let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
+                let n = Int(records[at &+ k &+ 2])
+                var e = Int(records[at &+ k &+ 3]) &* stride
+                for _ in 0 ..< n {
+                    // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
+                    let w = Double(Float(Double(entries[e &+ k]) * scale))
+                    let b = Int(entries[e &+ j]) & (bins &- 1)
+                    histogram[b] += w
+                    map[b &>> 6] |= 1 &<< UInt64(b & 63)
+                    e &+= stride
                 }
-                for slot in 0 ..< considered {
-                    let j = ranked[slot]
-                    let entries = UnsafeBufferPointer(rebasing: allEntries[(j &* n) ..< (j &* n &+ n)])
-                    let neighbours = ws.slotNeighbours + slot &* n
-                    let (count, total, above) = Self.neighboursInOrder(
-                        bits: ws.ranks + slot &* ws.words, words: ws.words, weights: weights, entries: entries,
-                        into: neighbours)
-                    switch slot {
-                    case 0: (counts.0, totals.0) = (count, total)
-                    case 1: (counts.1, totals.1) = (count, total)
-                    default: (counts.2, totals.2) = (count, total)
-                    }
-                    let (shift, score) = refine
-                        ? Self.bestShift(UnsafeBufferPointer(start: neighbours, count: count), above: above)
-                        : (0, Double(means[j]))
-                    if score > best {
-                        best = score
-                        bestSlot = slot
-                        bestShift = shift
-                    }
-                }
-                let bestK = ranked[bestSlot]
-                let count = bestSlot == 0 ? counts.0 : bestSlot == 1 ? counts.1 : counts.2
-                let bestTotal = bestSlot == 0 ? totals.0 : bestSlot == 1 ? totals.1 : totals.2
-                let neighbours = ws.slotNeighbours + bestSlot &* n
-                // Weighted quantiles of log(actual/candidate) for the chosen candidate.
-                func quantile(_ level: Double) -> Float {
-                    guard count > 0 else { return 0 }
-                    let target = level * bestTotal
-                    var acc = 0.0
-                    for i in 0 ..< count {
-                        acc += Double(neighbours[i].weight)
-                        if acc >= target { return neighbours[i].ratio }
-                    }
-                    return neighbours[count &- 1].ratio
-                }
-                let q50 = quantile(0.5)
-                let q90 = quantile(0.9)
-                let c = Double(snapshot.candidates[bestK])
-                let point = Float(Swift.min(c * exp(bestShift), 1e9))
-                return RuntimePrediction(
-                    point: Swift.max(point, 1),
-                    p50: Swift.max(1, Float(Swift.min(c * exp(Double(q50)), 1e9))),
-                    p90: Swift.max(1, Float(Swift.min(c * exp(Double(q90) + offset), 1e9))),
-                    candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
-                    scale: Float(exp(bestShift)),
-                    expectedAccuracy: Float(best))
+            }
+            let (count, total, above) = Self.binsInOrder(ws)
+            let neighbours = UnsafeBufferPointer(start: ws.neighbours, count: count)
+            let (shift, score) = refine ? Self.bestShift(neighbours, above: above) : (0, Double(means[j]))
+            if score > best {
+                best = score
+                bestK = j
+                bestShift = shift
+                // Weighted quantiles of log(actual/candidate) for this candidate.
+                q50 = Self.quantile(0.5, neighbours, total: total)
+                q90 = Self.quantile(0.9, neighbours, total: total)
             }
         }
+        let c = Double(snapshot.candidates[bestK])
+        let point = Float(Swift.min(c * exp(bestShift), 1e9))
+        return RuntimePrediction(
+            point: Swift.max(point, 1),
+            p50: Swift.max(1, Float(Swift.min(c * exp(Double(q50)), 1e9))),
+            p90: Swift.max(1, Float(Swift.min(c * exp(Double(q90) + offset), 1e9))),
+            candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
+            scale: Float(exp(bestShift)),
+            expectedAccuracy: Float(best))
     }
 
-    /// Writes the neighbours of one candidate in ascending log-ratio order (ties by row) to `out`: reads the set
-    /// bits of the candidate's rank bitmap `bits` in order, clearing them.
-    /// - Returns: the number of neighbours, the sum of their weights and Σ w·e^(−r), both summed in that order.
+    /// The smallest value whose cumulative weight reaches `level × total` (the last one if rounding leaves it short).
+    /// A cumulative weight within 10⁻⁹ of the target counts as reaching it, so that summation order cannot decide
+    /// a quantile that lands exactly on a boundary between two values (frequent with few trees).
     @inline(__always)
-    private static func neighboursInOrder(
-        bits: UnsafeMutablePointer<UInt64>, words: Int, weights: UnsafeMutablePointer<Float>,
-        entries: UnsafeBufferPointer<CandidateOrder.Entry>, into out: UnsafeMutablePointer<PredictionWorkspace.Neighbour>
-    ) -> (count: Int, total: Double, above: Double) {
+    private static func quantile(
+        _ level: Double, _ neighbours: UnsafeBufferPointer<PredictionWorkspace.Neighbour>, total: Double
+    ) -> Float {
+        guard let last = neighbours.last else { return 0 }
+        let target = level * total - 1e-9 * total
+        var acc = 0.0
+        for n in neighbours {
+            acc += Double(n.weight)
+            if acc >= target { return n.ratio }
+        }
+        return last.ratio
+    }
+
+    /// Writes the non-empty bins of the workspace's histogram in ascending order to its neighbour list, clearing
+    /// them. - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
+    @inline(__always)
+    private static func binsInOrder(_ ws: PredictionWorkspace) -> (count: Int, total: Double, above: Double) {
+        let map = ws.occupied
+        let histogram = ws.histogram
+        let out = ws.neighbours
         var count = 0
         var total = 0.0
         var above = 0.0
-        for word in 0 ..< words {
-            var b = bits[word]
-            guard b != 0 else { continue }
-            bits[word] = 0
-            while b != 0 {
-                let p = word &<< 6 | b.trailingZeroBitCount
-                b &= b &- 1
-                let e = entries[p]
-                let w = weights[Int(e.row)]
-                out[count] = PredictionWorkspace.Neighbour(up: e.up, down: e.down, ratio: e.ratio, weight: w)
-                count &+= 1
-                total += Double(w)
-                above += Double(w) * e.down
+        BinExponent.high.withUnsafeBufferPointer { high in
+            BinExponent.low.withUnsafeBufferPointer { low in
+                BinExponent.highDown.withUnsafeBufferPointer { highDown in
+                    BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
+                        for word in 0 ..< PredictionWorkspace.bitmapWords {
+                            var b = map[word]
+                            guard b != 0 else { continue }
+                            map[word] = 0
+                            while b != 0 {
+                                let low6 = b.trailingZeroBitCount
+                                b &= b &- 1
+                                let p = word &<< 6 | low6
+                                let w = histogram[p]
+                                histogram[p] = 0
+                                let down = highDown[word] * lowDown[low6]
+                                out[count] = PredictionWorkspace.Neighbour(
+                                    up: high[word] * low[low6], down: down,
+                                    ratio: LeafTable.value(p &- LeafTable.binOffset), weight: w)
+                                count &+= 1
+                                total += w
+                                above += w * down
+                            }
+                        }
+                    }
+                }
             }
         }
         return (count, total, above)

@@ -59,6 +59,14 @@ enum Byte {
         return (wordSpecialHigh >> UInt64(c &- 64)) & 1 == 0
     }
 
+    /// ``isPlainWordByte(_:)`` as 256 flags, read with one load per byte in the scanner's word loop (written once,
+    /// at first use, then only read).
+    nonisolated(unsafe) static let plainWordTable: UnsafePointer<Bool> = {
+        let table = UnsafeMutablePointer<Bool>.allocate(capacity: 256)
+        for c in 0 ..< 256 { table[c] = isPlainWordByte(UInt8(c)) }
+        return UnsafePointer(table)
+    }()
+
     @inline(__always) static func isIdentifier(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || isDigit(c) || c == underscore
     }
@@ -152,6 +160,7 @@ struct ScriptScanner {
     mutating func scanBody(from start: Int) {
         let b = self.b
         let n = self.n
+        let plain = Byte.plainWordTable
         var i = start
         var inWord = false
         var wordStart = 0
@@ -182,9 +191,9 @@ struct ScriptScanner {
                     i &+= 1
                     continue
                 }
-                if Byte.isPlainWordByte(c) {
+                if plain[Int(c)] {
                     i &+= 1
-                    while i < n && Byte.isPlainWordByte(b[i]) { i &+= 1 }
+                    while i < n && plain[Int(b[i])] { i &+= 1 }
                     continue
                 }
                 var separator = false

@@ -1,0 +1,384 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything a prediction reads about the leaves of the forest, one short record per leaf, built once per
+/// model (when it is trained or deserialized; nothing of it is stored in model files).
+///
+/// A prediction reaches one leaf per tree and needs, from each, the leaf's mean outputs (the expected accuracy
+/// of every candidate) and its in-bag training rows with their weights and log-ratios `log(actual/candidate)`.
+/// Before, those came from four tables indexed by row (sample list → row → rank → per-candidate order), a cache
+/// miss per neighbour and candidate, several thousand per prediction when the caches are cold, as they are in
+/// slurmctld between two submissions. Here a leaf is a 52-byte header and one contiguous run of entries:
+///
+///     header  (records, UInt32 words): [k Float: mean outputs] [Double: weight per unit of multiplicity]
+///                                      [UInt32: entries n] [UInt32: first entry]
+///     entries (UInt16 halves):         n × [k UInt16: quantized log-ratio bin per candidate] [UInt16: multiplicity]
+///
+/// so a prediction reads about a hundred headers and a hundred short runs (k = 9: 20 bytes per entry).
+///
+/// Log-ratios are quantized to steps of 1/128 (a factor of 1.0078: a runtime off by at most 0.39 %), clamped to
+/// ±16 (a factor of 8.9 million); a log-ratio of exactly 0 (the candidate was right) stays exactly 0. The
+/// neighbour distribution of a candidate is then a weighted histogram over ``bins`` values, merged without any
+/// sort: see ``RuntimeModel/predict(_:p90Offset:)``.
+struct LeafTable: Sendable {
+    /// Quantization steps per unit of log-ratio.
+    static let stepsPerUnit: Float = 128
+    /// Bins of quantized log-ratios; bin `b` stands for the log-ratio `(b - binOffset) / stepsPerUnit`.
+    static let bins = 4096
+    static let binOffset = 2048
+
+    /// The quantized log-ratio of `r` (NaN gives 0), in `-binOffset ..< bins - binOffset`.
+    @inline(__always)
+    static func quantize(_ r: Float) -> Int16 {
+        guard r == r else { return 0 }
+        let q = (r * stepsPerUnit).rounded()
+        return Int16(Swift.max(Swift.min(q, Float(bins - binOffset - 1)), Float(-binOffset)))
+    }
+
+    /// The log-ratio a quantized value stands for.
+    @inline(__always)
+    static func value(_ q: Int) -> Float { Float(q) / stepsPerUnit }
+
+    /// Outputs (candidates) per leaf.
+    let outputs: Int
+    /// Words per leaf header: `outputs` Floats, a Double, the entry count and the first entry.
+    var headerWords: Int { outputs &+ 4 }
+    /// Trees, leaves, nodes, header words and entry halves in ``region``.
+    let trees: Int
+    let leafCount: Int
+    let nodeCount: Int
+    let recordCount: Int
+    let entryCount: Int
+    /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes as
+    /// 8-byte ``CompactNode``s (same order: a split's left child is the next node), the first
+    /// node of every tree (`trees + 1` Int32), the leaf headers (UInt32 words, leaf after leaf, in global leaf
+    /// order) and the entries (UInt16 halves).
+    let region: PredictionRegion?
+
+    var nodes: UnsafePointer<CompactNode> { UnsafePointer(region!.base.assumingMemoryBound(to: CompactNode.self)) }
+    var treeNodeStart: UnsafePointer<Int32> {
+        UnsafePointer((region!.base + nodeCount &* MemoryLayout<CompactNode>.stride).assumingMemoryBound(to: Int32.self))
+    }
+    var records: UnsafePointer<UInt32> {
+        UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
+    }
+    var entries: UnsafePointer<UInt16> {
+        UnsafePointer((region!.base + (recordsByteOffset &+ recordCount &* 4)).assumingMemoryBound(to: UInt16.self))
+    }
+    private var recordsByteOffset: Int {
+        (nodeCount &* MemoryLayout<CompactNode>.stride &+ (trees &+ 1) &* 4 &+ 15) & ~15
+    }
+
+    /// An empty table (predictions fall back).
+    init() {
+        outputs = 0
+        trees = 0
+        leafCount = 0
+        nodeCount = 0
+        recordCount = 0
+        entryCount = 0
+        region = nil
+    }
+
+    /// Whether the table has a record for every leaf of a forest with `leaves` leaves and `outputs` outputs.
+    func matches(leaves: Int, outputs: Int) -> Bool {
+        self.outputs == outputs && outputs > 0 && leafCount == leaves && leaves > 0 && region != nil
+    }
+
+    private init(outputs: Int, forest: RandomForest, records: [UInt32], entries: [UInt16]) {
+        self.outputs = outputs
+        trees = forest.treeCount
+        leafCount = forest.leafCount
+        nodeCount = forest.nodeCount
+        recordCount = records.count
+        entryCount = entries.count
+        let nodeBytes = nodeCount &* MemoryLayout<CompactNode>.stride
+        let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 15) & ~15
+        let size = recordsAt &+ records.count &* 4 &+ entries.count &* 2
+        guard let region = PredictionRegion(bytes: size) else {
+            self.region = nil
+            return
+        }
+        let nodes = region.base.bindMemory(to: CompactNode.self, capacity: nodeCount)
+        for t in 0 ..< trees {
+            let leafBase = forest.treeLeafStart[t]
+            let nodeBase = forest.treeNodeStart[t]
+            for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
+                let node = forest.nodes[i]
+                (nodes + i).initialize(
+                    to: node.isLeaf
+                        ? CompactNode(leaf: leafBase + Int(node.leaf))
+                        : CompactNode(feature: Int(node.feature), threshold: node.threshold, right: nodeBase + Int(node.right)))
+            }
+        }
+        let starts = (region.base + nodeBytes).bindMemory(to: Int32.self, capacity: trees &+ 1)
+        for t in 0 ... trees { starts[t] = Int32(truncatingIfNeeded: forest.treeNodeStart[t]) }
+        let r = (region.base + recordsAt).bindMemory(to: UInt32.self, capacity: records.count)
+        for i in records.indices { r[i] = records[i] }
+        let e = (region.base + (recordsAt &+ records.count &* 4)).bindMemory(to: UInt16.self, capacity: entries.count)
+        for i in entries.indices { e[i] = entries[i] }
+        self.region = region
+    }
+
+    /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
+    /// still walking per round: their node loads are independent, so their cache misses overlap. A tree leaves
+    /// the round as soon as it reaches its leaf (trees differ much in depth: walking every tree down to the
+    /// deepest one, as a branch-free lockstep walk does, costs several times the work). Writes the offset of the
+    /// reached leaf's header in ``records`` for every tree to `out`.
+    @inline(__always)
+    func reachedHeaders(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) {
+        let nodes = self.nodes
+        let nodeStart = treeNodeStart
+        let header = headerWords
+        let trees = self.trees
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { current in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { tree in
+                for t in 0 ..< trees {
+                    current[t] = Int(nodeStart[t])
+                    tree[t] = t
+                }
+                var walking = trees
+                while walking > 0 {
+                    var j = 0
+                    while j < walking {
+                        let index = current[j]
+                        let node = nodes[index]
+                        let feature = Int(node.packed & 0xFF)
+                        let target = Int(node.packed &>> 8)
+                        if feature == CompactNode.leafMark {
+                            out[tree[j]] = target &* header
+                            walking &-= 1
+                            current[j] = current[walking]
+                            tree[j] = tree[walking]
+                            continue
+                        }
+                        current[j] = x[feature] <= node.threshold ? index &+ 1 : target
+                        j &+= 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Builds the records of `forest`'s leaves; `logRatios` is `trainingRows × outputCount`, row-major. Gives an
+    /// empty table when the shapes do not match or the table would not fit 32-bit offsets. The entry weights are
+    /// computed exactly as ``RandomForest/forEachNeighbour(_:_:)`` computes them.
+    init(forest: RandomForest, logRatios: [Float]) {
+        let k = forest.outputCount
+        let rows = forest.trainingRows
+        let trees = forest.treeCount
+        let leaves = forest.leafCount
+        let product = rows.multipliedReportingOverflow(by: k)
+        guard k > 0, k < 1 << 12, rows > 0, trees > 0, !product.overflow, product.partialValue == logRatios.count,
+            forest.leafValues.count == leaves &* k, forest.treeLeafStart.count == trees + 1,
+            forest.treeSampleStart.count == trees + 1, forest.sampleRows.count == forest.sampleCounts.count
+        else {
+            self.init()
+            return
+        }
+        let header = k + 4
+        let stride = k + 1
+        let headerTotal = leaves.multipliedReportingOverflow(by: header)
+        let entryTotal = forest.sampleRows.count.multipliedReportingOverflow(by: stride)
+        guard !headerTotal.overflow, !entryTotal.overflow, headerTotal.partialValue < Int(UInt32.max),
+            entryTotal.partialValue < Int(UInt32.max)
+        else {
+            self.init()
+            return
+        }
+        guard forest.nodeCount < CompactNode.maxIndex, leaves < CompactNode.maxIndex,
+            forest.featureCount < CompactNode.leafMark, forest.treeNodeStart.count == trees + 1
+        else {
+            self.init()
+            return
+        }
+        var records = [UInt32](repeating: 0, count: headerTotal.partialValue)
+        var entries: [UInt16] = []
+        entries.reserveCapacity(entryTotal.partialValue)
+        let treeScale = Double(trees)
+        for t in 0 ..< trees {
+            let sampleBase = forest.treeSampleStart[t]
+            let leafEnd = forest.treeLeafStart[t + 1]
+            for leaf in forest.treeLeafStart[t] ..< leafEnd {
+                let first = sampleBase + Int(forest.leafSampleOffset[leaf])
+                let end = leaf + 1 < leafEnd
+                    ? sampleBase + Int(forest.leafSampleOffset[leaf + 1]) : forest.treeSampleStart[t + 1]
+                let at = leaf * header
+                for o in 0 ..< k { records[at + o] = forest.leafValues[leaf * k + o].bitPattern }
+                var multiplicity = 0
+                if first < end {
+                    for i in first ..< end { multiplicity += Int(forest.sampleCounts[i]) }
+                }
+                let scale = multiplicity > 0 ? 1 / (Double(multiplicity) * treeScale) : 0
+                records[at + k] = UInt32(truncatingIfNeeded: scale.bitPattern)
+                records[at + k + 1] = UInt32(truncatingIfNeeded: scale.bitPattern >> 32)
+                records[at + k + 3] = UInt32(entries.count / stride)
+                var n = 0
+                if first < end && multiplicity > 0 {
+                    for i in first ..< end {
+                        let row = Int(forest.sampleRows[i])
+                        guard row >= 0, row < rows, forest.sampleCounts[i] > 0 else { continue }
+                        for o in 0 ..< k {
+                            entries.append(UInt16(Int(Self.quantize(logRatios[row * k + o])) + Self.binOffset))
+                        }
+                        entries.append(UInt16(forest.sampleCounts[i]))
+                        n += 1
+                    }
+                }
+                records[at + k + 2] = UInt32(n)
+            }
+        }
+        self.init(outputs: k, forest: forest, records: records, entries: entries)
+    }
+}
+
+/// A tree node in 8 bytes: the split threshold, and a word holding the feature (low 8 bits; ``leafMark`` for a
+/// leaf) and above it the global index of the right child (a split's left child is the next node) or, for a
+/// leaf, its global leaf index. Half the size of ``ForestNode``: a walk touches fewer cache lines.
+struct CompactNode {
+    static let leafMark = 0xFF
+    /// Node and leaf indices must be below this (24 bits).
+    static let maxIndex = 1 << 24
+    var threshold: Float
+    var packed: UInt32
+
+    init(feature: Int, threshold: Float, right: Int) {
+        self.threshold = threshold
+        packed = UInt32(truncatingIfNeeded: right) << 8 | UInt32(truncatingIfNeeded: feature & 0xFF)
+    }
+
+    init(leaf: Int) {
+        threshold = .nan
+        packed = UInt32(truncatingIfNeeded: leaf) << 8 | UInt32(Self.leafMark)
+    }
+}
+
+/// One read-mostly allocation for a model's prediction tables, in 2 MB pages where the kernel gives them
+/// (`madvise(MADV_HUGEPAGE)`; transparent huge pages are commonly in `madvise` mode): a prediction touches a few
+/// hundred scattered cache lines of a table of several MB, and with 4 KB pages nearly every one of them also
+/// needs a page walk when the TLB is cold, as it is in slurmctld between two submissions.
+final class PredictionRegion: @unchecked Sendable {
+    static let hugePage = 2 << 20
+    let base: UnsafeMutableRawPointer
+    private let mapping: UnsafeMutableRawPointer?
+    private let mappedBytes: Int
+
+    /// Zero-filled memory of at least `bytes` bytes (nil only when no memory can be had at all).
+    init?(bytes: Int) {
+        let size = Swift.max(bytes, 16)
+        let rounded = (size &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1)
+        let mapped = rounded &+ Self.hugePage
+        if let m = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), m != MAP_FAILED {
+            let aligned = (Int(bitPattern: m) &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1)
+            base = UnsafeMutableRawPointer(bitPattern: aligned)!
+            _ = madvise(base, rounded, Int32(MADV_HUGEPAGE))  // a hint: 4 KB pages still work
+            mapping = m
+            mappedBytes = mapped
+        } else {
+            base = .allocate(byteCount: size, alignment: 64)
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+            mapping = nil
+            mappedBytes = 0
+        }
+    }
+
+    deinit {
+        if let mapping { munmap(mapping, mappedBytes) } else { base.deallocate() }
+    }
+}
+
+/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios with a
+/// bitmap of its non-empty bins, and one list of neighbours. Between uses the histogram and bitmap are zero again
+/// (a prediction clears exactly what it touched).
+final class PredictionWorkspace {
+    let slots: Int
+    static let bitmapWords = LeafTable.bins / 64
+    /// `bins` weights.
+    let histogram: UnsafeMutablePointer<Double>
+    /// Bitmap of the non-empty bins.
+    let occupied: UnsafeMutablePointer<UInt64>
+    /// The non-empty bins in ascending order (at most `bins`).
+    let neighbours: UnsafeMutablePointer<Neighbour>
+    /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
+    var sink: UInt16 = 0
+
+    /// One bin of a candidate's neighbour distribution: its log-ratio with `exp(±r)`, and its merged weight.
+    struct Neighbour {
+        var up: Double
+        var down: Double
+        var ratio: Float
+        var weight: Double
+    }
+
+    init(slots: Int) {
+        self.slots = max(slots, 1)
+        histogram = .allocate(capacity: LeafTable.bins)
+        histogram.initialize(repeating: 0, count: LeafTable.bins)
+        occupied = .allocate(capacity: Self.bitmapWords)
+        occupied.initialize(repeating: 0, count: Self.bitmapWords)
+        neighbours = .allocate(capacity: LeafTable.bins)
+        neighbours.initialize(repeating: Neighbour(up: 1, down: 1, ratio: 0, weight: 0), count: LeafTable.bins)
+    }
+
+    deinit {
+        histogram.deallocate()
+        occupied.deallocate()
+        neighbours.deallocate()
+    }
+}
+
+/// `exp(q / 128)` for a quantized log-ratio `q` as the product of two entries of small tables (64 + 64 values
+/// each way, always in cache), instead of an `exp` call per bin.
+enum BinExponent {
+    static let high: [Double] = (0 ..< 64).map { exp(Double($0 * 64 - LeafTable.binOffset) / 128) }
+    static let low: [Double] = (0 ..< 64).map { exp(Double($0) / 128) }
+    static let highDown: [Double] = (0 ..< 64).map { exp(-Double($0 * 64 - LeafTable.binOffset) / 128) }
+    static let lowDown: [Double] = (0 ..< 64).map { exp(-Double($0) / 128) }
+}
+
+/// Workspaces of one model, reused across predictions. ``RuntimeModel`` is a `Sendable` value used from
+/// several threads at once (evaluation, simulation): each prediction takes a workspace for itself and gives it
+/// back. The mutex is only ever *tried*, never waited for — when another thread holds it for its pop or push,
+/// the prediction uses a fresh workspace (and drops it) — so it adds no blocking to slurmctld's submit path.
+final class PredictionWorkspacePool: @unchecked Sendable {
+    /// Workspaces kept for reuse (about the number of threads that predict concurrently).
+    static let capacity = 8
+
+    let slots: Int
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // Guarded by mutex.
+    private var free: [PredictionWorkspace] = []
+
+    init(slots: Int) {
+        self.slots = slots
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        free.reserveCapacity(Self.capacity)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with a workspace no other thread uses meanwhile.
+    func withWorkspace<R>(_ body: (PredictionWorkspace) -> R) -> R {
+        var reused: PredictionWorkspace?
+        if pthread_mutex_trylock(mutex) == 0 {
+            reused = free.popLast()
+            pthread_mutex_unlock(mutex)
+        }
+        let workspace = reused ?? PredictionWorkspace(slots: slots)
+        let result = body(workspace)
+        if pthread_mutex_trylock(mutex) == 0 {
+            if free.count < Self.capacity { free.append(workspace) }
+            pthread_mutex_unlock(mutex)
+        }
+        return result
+    }
+}

@@ -1,0 +1,203 @@
+/*
+ * Prewarm — predictive power management for Slurm.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Per-call cost of libprewarm_submit.so outside slurmctld: dlopens the library, initialises it with a
+ * configuration naming MODEL, and calls prewarm_submit_profile on JOBS varied jobs (uids, limits, CPUs, names,
+ * partitions) with a 4 KB batch script, as the job_submit plugin does. Prints percentiles of the per-call thread
+ * CPU time and wall time. With --cold, a buffer larger than the last-level cache is walked between calls (not
+ * timed), so that every call starts with cold caches, as it does inside slurmctld between submissions.
+ *
+ * Usage: submit-latency LIB CONF [JOBS] [--cold] [--quiet]
+ * (bench/submit-latency builds this and writes CONF; run that.)
+ */
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "prewarm_submit.h"
+
+typedef int (*init_fn)(const char *, prewarm_log_fn);
+typedef int (*profile_fn)(const prewarm_job_t *, char *, size_t, int *);
+typedef size_t (*stats_fn)(char *, size_t);
+typedef void (*fini_fn)(void);
+
+static int quiet;
+
+static void _log(int level, const char *message)
+{
+	if (!quiet)
+		fprintf(stderr, "%s: %s\n", level ? "error" : "info", message);
+}
+
+static uint64_t _ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Resident memory of this process in KB (VmRSS), or -1. */
+static long _rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int _cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+	return x < y ? -1 : x > y;
+}
+
+static void _report(const char *what, uint64_t *v, size_t n)
+{
+	double sum = 0;
+	size_t i;
+	if (!n)
+		return;
+	qsort(v, n, sizeof(*v), _cmp);
+	for (i = 0; i < n; i++)
+		sum += (double) v[i];
+	printf("%-5s per call (us): mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (%zu calls)\n", what,
+	       sum / n / 1000, v[n / 2] / 1000.0, v[n * 9 / 10] / 1000.0, v[n * 99 / 100] / 1000.0,
+	       v[n - 1] / 1000.0, n);
+}
+
+/* A 4 KB batch script like bench/submit-throughput's, with a per-job executable and module list. */
+static size_t _script(char *buf, size_t cap, unsigned k)
+{
+	static const char *exes[] = { "lmp", "gmx_mpi", "vasp_std", "python3 train.py", "namd2", "./a.out", "cp2k.psmp" };
+	static const char *mods[] = { "gcc/12 openmpi/4.1", "intel/2023 impi", "cuda/12.2 python/3.11", "gromacs/2023" };
+	size_t n = 0;
+	int i = 0;
+	n += snprintf(buf + n, cap - n,
+		      "#!/bin/bash\n#SBATCH --time=%u:00:00\n#SBATCH --ntasks=%u\n#SBATCH --mem-per-cpu=100\n"
+		      "#SBATCH --job-name=run%u\nmodule load %s\nexport OMP_NUM_THREADS=1\n",
+		      1 + k % 12, 1 << (k % 6), k % 97, mods[k % 4]);
+	while (n < 4000 && cap - n > 200) {
+		n += snprintf(buf + n, cap - n, "cp input.%d work/  # stage the input of step %d for the solver run\n", i, i);
+		i++;
+	}
+	n += snprintf(buf + n, cap - n, "srun %s -in in.lj\n", exes[k % 7]);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s LIB CONF [JOBS] [--cold] [--quiet]\n", argv[0]);
+		return 2;
+	}
+	size_t jobs = 20000;
+	int cold = 0;
+	int no_script = getenv("PREWARM_BENCH_NO_SCRIPT") != NULL; /* to split the cost: no batch script */
+	for (int a = 3; a < argc; a++) {
+		if (!strcmp(argv[a], "--cold"))
+			cold = 1;
+		else if (!strcmp(argv[a], "--quiet"))
+			quiet = 1;
+		else
+			jobs = strtoul(argv[a], NULL, 10);
+	}
+	long rss0 = _rss_kb();
+	void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		fprintf(stderr, "dlopen: %s\n", dlerror());
+		return 1;
+	}
+	init_fn init = (init_fn) dlsym(lib, "prewarm_submit_init");
+	profile_fn profile = (profile_fn) dlsym(lib, "prewarm_submit_profile");
+	stats_fn stats = (stats_fn) dlsym(lib, "prewarm_submit_stats");
+	fini_fn fini = (fini_fn) dlsym(lib, "prewarm_submit_fini");
+	if (!init || !profile || !stats || !fini) {
+		fprintf(stderr, "missing prewarm_submit_* symbols\n");
+		return 1;
+	}
+	init(argv[2], _log);
+	long rss1 = _rss_kb();
+
+	enum { SCRIPTS = 64 };
+	static char scripts[SCRIPTS][4600];
+	static size_t lengths[SCRIPTS];
+	for (unsigned s = 0; s < SCRIPTS; s++)
+		lengths[s] = _script(scripts[s], sizeof(scripts[s]), s);
+	static const char *parts[] = { "debug", "batch", "gpu", "long" };
+	static const char *accounts[] = { "phys", "chem", "bio", "cs", "astro" };
+	size_t flush_len = cold ? (size_t) 64 << 20 : 0;
+	volatile unsigned char *flush = cold ? calloc(flush_len, 1) : NULL;
+	uint64_t *cpu = calloc(jobs, sizeof(uint64_t)), *wall = calloc(jobs, sizeof(uint64_t));
+	char out[2048], name[32];
+	size_t total_len = 0;
+	int field;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < jobs + 200; i++) {
+		unsigned k = (unsigned) (i * 2654435761u);
+		prewarm_job_t j;
+		memset(&j, 0, sizeof(j));
+		j.abi = PREWARM_SUBMIT_ABI;
+		j.uid = 1 + (k >> 8) % 60; /* users the bundled trace (and so the model's history) knows */
+		j.gid = 100;
+		j.job_id = -1;
+		j.min_cpus = -1;
+		j.min_nodes = 1 + (k >> 4) % 4;
+		j.num_tasks = 1 << ((k >> 12) % 6);
+		j.cpus_per_task = -1;
+		j.mem_per_node_mb = -1;
+		j.mem_per_cpu_mb = 100;
+		j.time_limit_min = 60 * (1 + (k >> 16) % 12);
+		j.time_min_min = -1;
+		j.nice = -1;
+		j.priority = -1;
+		j.begin_time = -1;
+		j.submit_time = now + (time_t) i;
+		j.account = accounts[(k >> 20) % 5];
+		j.partition = parts[(k >> 22) % 4];
+		j.qos = "normal";
+		snprintf(name, sizeof(name), "run%u", (k >> 10) % 97);
+		j.name = name;
+		j.tres = (k >> 22) % 4 == 2 ? "gres/gpu:1" : "";
+		j.admin_comment = NULL;
+		j.comment = NULL;
+		j.script = scripts[(k >> 6) % SCRIPTS];
+		j.script_len = no_script ? 0 : lengths[(k >> 6) % SCRIPTS];
+		if (cold) {
+			for (size_t b = 0; b < flush_len; b += 64)
+				flush[b]++;
+		}
+		uint64_t c0 = _ns(CLOCK_THREAD_CPUTIME_ID), w0 = _ns(CLOCK_MONOTONIC);
+		int n = profile(&j, out, sizeof(out), &field);
+		uint64_t w1 = _ns(CLOCK_MONOTONIC), c1 = _ns(CLOCK_THREAD_CPUTIME_ID);
+		if (i >= 200) { /* the first calls warm up */
+			cpu[i - 200] = c1 - c0;
+			wall[i - 200] = w1 - w0;
+			total_len += (size_t) n;
+		}
+		if (i == 200 && !quiet)
+			printf("annotation: %s\n", out);
+	}
+	printf("%s caches, %zu varied jobs, 4 KB scripts, mean annotation %zu bytes\n", cold ? "cold" : "warm", jobs,
+	       jobs ? total_len / jobs : 0);
+	if (!quiet)
+		printf("memory: the library with its model added %.1f MB resident after init, %.1f MB after the calls\n",
+		       (rss1 - rss0) / 1024.0, (_rss_kb() - rss0 - (long) (flush_len >> 10)) / 1024.0);
+	_report("cpu", cpu, jobs);
+	_report("wall", wall, jobs);
+	if (!quiet) {
+		stats(out, sizeof(out));
+		printf("library stats: %s\n", out);
+	}
+	fini();
+	return 0;
+}
