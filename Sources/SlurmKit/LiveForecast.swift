@@ -26,9 +26,11 @@ public enum LiveForecast {
     /// A job's runtime is the annotation's `rt` (late: `rt90`), else its time limit (else an hour). Running jobs
     /// use the conditional remaining-time estimate of ``RunningDemand``; queued jobs start no earlier than
     /// their eligible time, and a job with a dependency no earlier than its parents' predicted ends
-    /// (``dependentStart(_:ends:pending:now:)``). Expected arrivals and resubmissions come from what the daemon
-    /// learned for the partition (`learned`, see ``LiveDemandTracker``), else from `arrivals`. A job in several partitions (pending `-p a,b`) counts in the first. Arrivals are
-    /// those `arrivals` has learned (an empty model adds none).
+    /// (``dependentStart(_:ends:pending:now:)``), and a job held back by a limit (an array's `%N` throttle, a
+    /// per-user or per-group job/CPU/node limit) no earlier than a running job of the same array, user or group is
+    /// predicted to end (``LimitWaits``). Expected arrivals and resubmissions come from what the daemon learned for
+    /// the partition (`learned`, see ``LiveDemandTracker``), else from `arrivals` (an empty model adds none). A job
+    /// in several partitions (pending `-p a,b`) counts in the first.
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
@@ -49,6 +51,7 @@ public enum LiveForecast {
             default: continue
             }
         }
+        var limits = LimitWaits(jobs: jobs, now: now)
         // Each job's partition (the first of a pending job's list), computed once: jobs by partition, in list order.
         var byPartition: [String: [Int]] = [:]
         for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
@@ -78,6 +81,11 @@ public enum LiveForecast {
                         // From the parents' predicted ends; unknown (a parent still queued) or never: not planned.
                         guard let start = dependentStart(d, ends: ends, pending: pendingIDs, now: now) else { continue }
                         if start > now { earliest = Swift.max(earliest ?? start, start) }
+                    }
+                    switch limits.start(of: j, runtime: r.runtime) {
+                    case .notLimited: break
+                    case .never: continue  // nothing running that would clear the limit: not planned
+                    case .at(let start): if start > now { earliest = Swift.max(earliest ?? start, start) }
                     }
                     pending.append(PendingDemand(
                         nodes: nodesNeeded, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
@@ -141,5 +149,71 @@ public enum LiveForecast {
         }
         guard !starts.isEmpty else { return d.parents.isEmpty ? now : nil }
         return d.anyOf ? (starts.min() ?? now) : (starts.max() ?? now)
+    }
+}
+
+/// Pending jobs held back by a limit that clears when a running job of the same group ends: a job array's running
+/// task limit (`--array=…%N`: the array), Slurm's per-user QOS/association limits (`MaxJobsPerUser`,
+/// `MaxTRESPerUser` CPU or node, association `MaxJobs`: the user) and group job limits (QOS `GrpJobs`: the QOS,
+/// association `GrpJobs`: the account). The k-th such waiting job of a group (in Slurm's list order) starts when
+/// the k-th of the group's running jobs is predicted to end, and when the group has fewer running jobs than waiting
+/// ones, one predicted runtime after an earlier waiting job of the same slot.
+struct LimitWaits {
+    enum Start: Equatable {
+        case notLimited
+        /// Waiting on a limit with nothing running that would clear it.
+        case never
+        case at(Int64)
+    }
+
+    private enum Group: Hashable {
+        case array(UInt32)
+        case user(UInt32)
+        case account(String)
+        case qos(String)
+    }
+
+    static let arrayReasons = SlurmJob.limitReasons.array
+    static let userReasons = SlurmJob.limitReasons.user
+    static let accountReasons = SlurmJob.limitReasons.account
+    static let qosReasons = SlurmJob.limitReasons.qos
+
+    /// Sorted predicted ends of the running jobs, per group.
+    private var ends: [Group: [Int64]] = [:]
+    /// Per group: when each slot frees next (starts as `ends`, advanced by each waiting job placed on it).
+    private var slots: [Group: [Int64]] = [:]
+    private var placed: [Group: Int] = [:]
+
+    init(jobs: [SlurmJob], now: Int64) {
+        for j in jobs where j.state == .running || j.state == .suspended {
+            let end = LiveForecast.runningDemand(j, now: now).predictedEnd
+            if j.arrayJobID != 0 { ends[.array(j.arrayJobID), default: []].append(end) }
+            ends[.user(j.userID), default: []].append(end)
+            ends[.account(j.account), default: []].append(end)
+            if !j.qos.isEmpty { ends[.qos(j.qos), default: []].append(end) }
+        }
+        for k in ends.keys { ends[k]?.sort() }
+        slots = ends
+    }
+
+    private static func group(of j: SlurmJob) -> Group? {
+        if arrayReasons.contains(j.reasonCode) { return j.arrayJobID != 0 ? .array(j.arrayJobID) : nil }
+        if userReasons.contains(j.reasonCode) { return .user(j.userID) }
+        if accountReasons.contains(j.reasonCode) { return .account(j.account) }
+        if qosReasons.contains(j.reasonCode) { return .qos(j.qos) }
+        return nil
+    }
+
+    /// When a pending job may start, given the limit it waits on (call in Slurm's list order, once per job).
+    mutating func start(of j: SlurmJob, runtime: Int64) -> Start {
+        guard let g = Self.group(of: j) else { return .notLimited }
+        guard var s = slots[g], !s.isEmpty else { return .never }
+        let k = placed[g, default: 0]
+        placed[g] = k + 1
+        let slot = k % s.count
+        let start = s[slot]
+        s[slot] = start &+ Swift.max(60, runtime)
+        slots[g] = s
+        return .at(start)
     }
 }

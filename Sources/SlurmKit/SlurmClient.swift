@@ -101,6 +101,14 @@ public struct SlurmJob: Sendable, Equatable {
     public var held: Bool { reasonCode == Self.heldReasons.0 || reasonCode == Self.heldReasons.1 }
     /// `WAIT_HELD` and `WAIT_HELD_USER`.
     public static let heldReasons: (UInt16, UInt16) = (CS_WAIT_HELD, CS_WAIT_HELD_USER)
+    /// Pending reasons of limits that clear when a running job of the same array (`JobArrayTaskLimit`), user
+    /// (QOS `MaxJobsPerUser`, `MaxTRESPerUser` CPU/node, association `MaxJobs`), account (association
+    /// `GrpJobs`) or QOS (`GrpJobs`) ends.
+    public static let limitReasons: (array: Set<UInt16>, user: Set<UInt16>, account: Set<UInt16>, qos: Set<UInt16>) = (
+        [CS_WAIT_ARRAY_TASK_LIMIT],
+        [CS_WAIT_QOS_MAX_JOB_PER_USER, CS_WAIT_QOS_MAX_CPU_PER_USER, CS_WAIT_QOS_MAX_NODE_PER_USER, CS_WAIT_ASSOC_MAX_JOBS],
+        [CS_WAIT_ASSOC_GRP_JOB], [CS_WAIT_QOS_GRP_JOB]
+    )
     public var submitTime: Int64
     public var eligibleTime: Int64
     /// Actual start (running/finished) or Slurm's expected start (pending; 0 when unknown).

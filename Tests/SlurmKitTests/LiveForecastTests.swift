@@ -93,3 +93,46 @@ private func job(
     let either = forecast([parent, other, dependent(2, "afterok:1(unfulfilled)?afterok:4(unfulfilled)")])
     #expect(either[9] == 3 && either[10] == 6)
 }
+
+@Test func jobsHeldBackByALimitStartWhenTheirGroupFreesASlot() throws {
+    let now: Int64 = 3_000_000
+    let nodes = (1 ... 8).map { i in
+        SlurmNode(name: "n\(i)", base: i <= 3 ? .allocated : .idle, flags: [], partitions: ["batch"])
+    }
+    let arrayLimit = try #require(SlurmJob.limitReasons.array.first)
+    let userLimit = try #require(SlurmJob.limitReasons.user.first)
+    func task(_ id: UInt32, _ state: JobState, rt: Int64, start: Int64 = 0, reason: UInt16 = 0, user: UInt32 = 1000)
+        -> SlurmJob
+    {
+        var j = job(id, state, nodes: 1, limitMinutes: 120, start: start,
+                    annotation: "prewarm:v1 rt=\(rt) rt50=\(rt) rt90=\(rt) model=ab")
+        j.arrayJobID = id < 100 ? 7 : 0
+        j.reasonCode = reason
+        j.userID = user
+        return j
+    }
+    // An array with a %2 throttle: two tasks run (ending in 10 and 20 minutes), four wait (15 minutes each).
+    var jobs = [task(1, .running, rt: 600, start: now), task(2, .running, rt: 1200, start: now)]
+    for id: UInt32 in 3 ... 6 { jobs.append(task(id, .pending, rt: 900, reason: arrayLimit)) }
+    func expected(_ jobs: [SlurmJob]) -> [Float] {
+        LiveForecast.forecast(
+            nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-8]")], jobs: jobs, now: now)[0]
+            .forecast.expected
+    }
+    let e = expected(jobs)
+    // Never more than the throttle's two tasks at once, though six nodes are free (slots free at 10 and 20 min).
+    #expect(e[0] == 2 && e[9] == 2 && e[10] == 2 && e[30] == 2 && e[40] == 1 && e[49] == 1)
+    #expect(e.allSatisfy { $0 <= 2 })
+    #expect(e[50] == 0)  // the last waiting task: from minute 35 (20 + 15) to minute 50
+    // Without the reason (no throttle) all four would start now.
+    var free = jobs
+    for i in 2 ..< 6 { free[i].reasonCode = 0 }
+    #expect(expected(free)[0] == 6)
+    // A per-user limit: user 2000's job waits for the user's running job (30 minutes) to end.
+    let limited = [task(101, .running, rt: 1800, start: now, user: 2000),
+                   task(102, .pending, rt: 600, reason: userLimit, user: 2000)]
+    let u = expected(limited)
+    #expect(u[0] == 1 && u[29] == 1 && u[30] == 1 && u[39] == 1 && u[40] == 0)
+    // Waiting on a limit with nothing of the user's running: not planned at all.
+    #expect(expected([task(103, .pending, rt: 600, reason: userLimit, user: 3000)]).allSatisfy { $0 == 0 })
+}

@@ -352,6 +352,12 @@ public enum DemandForecaster {
                     // alongside the head for its whole predicted run, or ends (late) before the head starts.
                     if earliest == 0 && (fits(0) || (lateDuration <= headStart && fitsUntil(headStart))) {
                         for m in 0 ..< Swift.min(h, duration) { busy[m] += n }
+                    } else if earliest > 0 {
+                        // Not startable before `earliest` (a --begin time, a parent's or a limit's predicted end):
+                        // it joins the queue then, so it is planned from there, where it fits.
+                        var start = earliest
+                        while start < h && !fits(start) { start += 1 }
+                        if start < h { for m in start ..< Swift.min(h, start + duration) { busy[m] += n } }
                     }
                     continue
                 }
