@@ -37,7 +37,9 @@ struct Forecast: ParsableCommand {
             throw ExitCode(1)
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let result = LiveForecast.forecast(nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes)
+        let reservations = (try? slurm.loadReservations()) ?? []
+        let result = LiveForecast.forecast(
+            nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes, reservations: reservations)
         if json {
             let items: [JSON] = result.map { p in
                 .object([

@@ -131,9 +131,12 @@ struct AdjustmentLoop {
         }
         effectiveBootLead = policy.bootLeadTime
         // 61 minutes so the status shows +60; the policy sees the same hour as before.
+        // Advance reservations only move jobs later: a failed load is not worth a failed cycle.
+        let reservations = (try? slurm.loadReservations()) ?? []
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
-            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: configuration.learnedArrivals ? demand.learner.trusted() : [:])
+            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now),
+            learned: configuration.learnedArrivals ? demand.learner.trusted() : [:], reservations: reservations)
         let planned = forecasts.map { f -> PartitionForecast in
             var t = f
             t.forecast = DemandForecast(

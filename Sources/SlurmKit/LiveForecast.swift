@@ -28,14 +28,17 @@ public enum LiveForecast {
     /// their eligible time, and a job with a dependency no earlier than its parents' predicted ends
     /// (``dependentStart(_:ends:pending:now:)``), and a job held back by a limit (an array's `%N` throttle, a
     /// per-user or per-group job/CPU/node limit) no earlier than a running job of the same array, user or group is
-    /// predicted to end (``LimitWaits``). Expected arrivals and resubmissions come from what the daemon learned for
+    /// predicted to end (``LimitWaits``), and a job in an advance reservation no earlier than its start
+    /// (`reservations`). Expected arrivals and resubmissions come from what the daemon learned for
     /// the partition (`learned`, see ``LiveDemandTracker``), else from `arrivals` (an empty model adds none). A job
     /// in several partitions (pending `-p a,b`) counts in the first.
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
-        learned: [String: DemandLearner.Models] = [:]
+        learned: [String: DemandLearner.Models] = [:], reservations: [SlurmReservation] = []
     ) -> [PartitionForecast] {
+        var reservationStart: [String: Int64] = [:]
+        for r in reservations { reservationStart[r.name] = r.start }
         // Running jobs' predicted ends (by job id, and by array master id: its last task), for dependent jobs.
         var ends: [UInt32: Int64] = [:]
         var pendingIDs = Set<UInt32>()
@@ -81,6 +84,10 @@ public enum LiveForecast {
                         // From the parents' predicted ends; unknown (a parent still queued) or never: not planned.
                         guard let start = dependentStart(d, ends: ends, pending: pendingIDs, now: now) else { continue }
                         if start > now { earliest = Swift.max(earliest ?? start, start) }
+                    }
+                    // A job in an advance reservation that has not started yet: from the reservation's start.
+                    if !j.reservation.isEmpty, let start = reservationStart[j.reservation], start > now {
+                        earliest = Swift.max(earliest ?? start, start)
                     }
                     switch limits.start(of: j, runtime: r.runtime) {
                     case .notLimited: break

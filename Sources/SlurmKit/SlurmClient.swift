@@ -128,6 +128,8 @@ public struct SlurmJob: Sendable, Equatable {
     public var cluster = ""
     public var userName = ""
     public var qos = ""
+    /// The advance reservation the job runs in (`--reservation`), "" when none.
+    public var reservation = ""
     /// Requested tasks and CPUs per task (0 when not given).
     public var tasks = 0
     public var cpusPerTask = 0
@@ -162,6 +164,24 @@ public struct SlurmJob: Sendable, Equatable {
         self.nodes = nodes
         self.adminComment = adminComment
         self.dependency = dependency
+    }
+}
+
+/// An advance reservation (`scontrol show reservation`): jobs submitted to it start no earlier than its start.
+public struct SlurmReservation: Sendable, Equatable {
+    public var name: String
+    public var start: Int64
+    public var end: Int64
+    /// Reserved nodes (hostlist syntax, or `ALL`).
+    public var nodes: String
+    public var partition: String
+
+    public init(name: String, start: Int64, end: Int64, nodes: String, partition: String = "") {
+        self.name = name
+        self.start = start
+        self.end = end
+        self.nodes = nodes
+        self.partition = partition
     }
 }
 
@@ -205,6 +225,12 @@ public protocol SlurmClient: AnyObject {
     func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError)
     /// Slurm's own power-saving exclusions: `SuspendExcNodes` (hostlist) and `SuspendExcParts`.
     func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String])
+    /// Advance reservations (a client that knows none returns none).
+    func loadReservations() throws(SlurmError) -> [SlurmReservation]
+}
+
+extension SlurmClient {
+    public func loadReservations() throws(SlurmError) -> [SlurmReservation] { [] }
 }
 
 /// The real client, over libslurm (the `SLURM_CONF` environment variable picks the cluster).
@@ -269,6 +295,24 @@ public final class LibSlurmClient: SlurmClient {
         return out
     }
 
+    public func loadReservations() throws(SlurmError) -> [SlurmReservation] {
+        var message: UnsafeMutablePointer<reserve_info_msg_t>?
+        guard slurm_load_reservations(0, &message) == SLURM_SUCCESS, let m = message else {
+            throw failure("slurm_load_reservations")
+        }
+        defer { slurm_free_reservation_info_msg(m) }
+        var out: [SlurmReservation] = []
+        guard let array = m.pointee.reservation_array else { return out }
+        for i in 0 ..< Int(m.pointee.record_count) {
+            let r = array[i]
+            guard let name = r.name else { continue }
+            out.append(SlurmReservation(
+                name: String(cString: name), start: Int64(r.start_time), end: Int64(r.end_time),
+                nodes: r.node_list.map { String(cString: $0) } ?? "", partition: r.partition.map { String(cString: $0) } ?? ""))
+        }
+        return out
+    }
+
     public func loadJobs() throws(SlurmError) -> [SlurmJob] {
         var message: UnsafeMutablePointer<job_info_msg_t>?
         guard slurm_load_jobs(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
@@ -294,6 +338,7 @@ public final class LibSlurmClient: SlurmClient {
             out[out.count - 1].cluster = text(j.cluster)
             out[out.count - 1].userName = text(j.user_name)
             out[out.count - 1].qos = text(j.qos)
+            out[out.count - 1].reservation = text(j.resv_name)
             out[out.count - 1].tasks = j.num_tasks == CS_NO_VAL ? 0 : Int(j.num_tasks)
             out[out.count - 1].cpusPerTask = j.cpus_per_task == CS_NO_VAL16 ? 0 : Int(j.cpus_per_task)
             let memory = j.pn_min_memory

@@ -136,3 +136,21 @@ private func job(
     // Waiting on a limit with nothing of the user's running: not planned at all.
     #expect(expected([task(103, .pending, rt: 600, reason: userLimit, user: 3000)]).allSatisfy { $0 == 0 })
 }
+
+@Test func aJobInAFutureReservationIsPlannedFromItsStart() {
+    let now: Int64 = 4_000_000
+    let nodes = (1 ... 4).map { i in SlurmNode(name: "n\(i)", base: .idle, flags: [], partitions: ["batch"]) }
+    var j = job(1, .pending, nodes: 2, limitMinutes: 10)
+    j.reservation = "maint"
+    let reservations = [SlurmReservation(name: "maint", start: now + 1800, end: now + 3600, nodes: "n[1-2]")]
+    func expected(_ r: [SlurmReservation]) -> [Float] {
+        LiveForecast.forecast(
+            nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-4]")], jobs: [j], now: now,
+            reservations: r)[0].forecast.expected
+    }
+    let e = expected(reservations)
+    #expect(e[0] == 0 && e[29] == 0 && e[30] == 2 && e[39] == 2 && e[40] == 0)
+    // A reservation already started (or unknown to the client): the job may start now.
+    #expect(expected([SlurmReservation(name: "maint", start: now - 60, end: now + 3600, nodes: "n[1-2]")])[0] == 2)
+    #expect(expected([])[0] == 2)
+}
