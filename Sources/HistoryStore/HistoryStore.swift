@@ -192,7 +192,17 @@ public final class HistoryStore {
     /// Stores `jobs` in one transaction; a job already stored (same cluster, id and submit time) is left as it is.
     /// - Returns: how many rows were new.
     @discardableResult
-    public func insert(_ jobs: [HistoryJob], now: Int64 = Int64(time(nil))) throws(HistoryStoreError) -> Int {
+    /// Bounds SQLite's page cache of this connection to `pages` pages: less memory, and a large transaction
+    /// spills its pages to the WAL early.
+    public func limitPageCache(pages: Int) throws(HistoryStoreError) {
+        do { try db.execute("PRAGMA cache_size=\(max(1, pages))") } catch { throw HistoryStoreError(error) }
+    }
+
+    /// - Parameter beforeCommit: called once every row is written, just before the commit (the crash test kills
+    ///   the process there).
+    public func insert(
+        _ jobs: [HistoryJob], now: Int64 = Int64(time(nil)), beforeCommit: (() -> Void)? = nil
+    ) throws(HistoryStoreError) -> Int {
         guard !jobs.isEmpty else { return 0 }
         do {
             return try db.transaction { () throws(SQLiteError) -> Int in
@@ -211,6 +221,7 @@ public final class HistoryStore {
                     try statement.run(Self.values(j) + [.integer(now)])
                     added += db.changes
                 }
+                beforeCommit?()
                 return added
             }
         } catch {

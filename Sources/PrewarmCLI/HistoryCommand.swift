@@ -14,7 +14,7 @@ struct History: ParsableCommand {
             from a workload log or from Slurm accounting; a job already stored (same cluster, job id and submit
             time) is never stored twice, so imports can be repeated.
             """,
-        subcommands: [HistoryImport.self, HistoryStats.self])
+        subcommands: [HistoryImport.self, HistoryStats.self, HistoryCrashWriter.self])
 }
 
 /// Where the store is, shared by the history commands, `train --db` and `retrain`.
@@ -237,5 +237,40 @@ struct Retrain: ParsableCommand {
             print((decision.published ? "published \(model) (model \(decision.modelID ?? "?")): " : "kept \(model): ")
                 + decision.reason)
         }
+    }
+}
+
+/// The crash-safety test's writer (hidden): commits `--committed` rows, then writes `--uncommitted` more in one
+/// transaction and kills itself with SIGKILL just before the commit. A separate process, so the test never forks
+/// its own multithreaded process.
+struct HistoryCrashWriter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crash-writer", abstract: "Test helper: dies by SIGKILL inside an open transaction.",
+        shouldDisplay: false)
+
+    @OptionGroup var database: DatabaseOption
+    @Option var committed = 100
+    @Option var uncommitted = 20_000
+
+    func run() throws {
+        let store = try HistoryStore(path: database.db)
+        func rows(_ range: ClosedRange<Int>) -> [HistoryJob] {
+            range.map { i in
+                var j = HistoryJob(cluster: "crash", jobID: Int64(i), submitTime: 1_600_000_000 + Int64(i), source: "test")
+                j.startTime = j.submitTime + 10
+                j.endTime = j.submitTime + 70
+                j.userID = Int64(i % 7)
+                j.partition = "batch"
+                j.requestedCPUs = 4
+                j.name = "job-\(i)-with-a-longer-name-so-that-pages-fill-up"
+                return j
+            }
+        }
+        _ = try store.insert(rows(1 ... committed))
+        try store.limitPageCache(pages: 8)  // spill the open transaction's pages to the WAL early
+        _ = try store.insert(rows(committed + 1 ... committed + uncommitted)) {
+            kill(getpid(), SIGKILL)
+        }
+        throw ExitCode(6)  // not reached
     }
 }
