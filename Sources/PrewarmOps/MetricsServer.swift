@@ -25,8 +25,21 @@ public final class MetricsServer: @unchecked Sendable {
         guard s >= 0 else { throw fail("socket", errno) }
         var one: Int32 = 1
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var rc: Int32
-        var boundPort = port
+        /// Binds `s` to `address` (a `sockaddr_in` or `sockaddr_in6`); returns bind's result and the bound port.
+        func bindTo<A>(_ address: A, port: KeyPath<A, in_port_t>) -> (rc: Int32, port: Int?) {
+            var a = address
+            let size = socklen_t(MemoryLayout<A>.size)
+            let rc = withUnsafePointer(to: &a) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) }
+            }
+            var len = size
+            guard rc == 0,
+                withUnsafeMutablePointer(
+                    to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0
+            else { return (rc, nil) }
+            return (rc, Int(UInt16(bigEndian: a[keyPath: port])))
+        }
+        let bound: (rc: Int32, port: Int?)
         if ipv6 {
             var a = sockaddr_in6()
             a.sin6_family = sa_family_t(AF_INET6)
@@ -35,18 +48,7 @@ public final class MetricsServer: @unchecked Sendable {
                 close(s)
                 throw StateError(path: "MetricsListen=\(name)", message: "not an IPv6 address")
             }
-            rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
-            var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            if rc == 0,
-                withUnsafeMutablePointer(
-                    to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0
-            {
-                boundPort = Int(UInt16(bigEndian: a.sin6_port))
-            }
+            bound = bindTo(a, port: \.sin6_port)
         } else {
             var a = sockaddr_in()
             a.sin_family = sa_family_t(AF_INET)
@@ -55,19 +57,10 @@ public final class MetricsServer: @unchecked Sendable {
                 close(s)
                 throw StateError(path: "MetricsListen=\(name)", message: "not an IPv4 address")
             }
-            rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            if rc == 0,
-                withUnsafeMutablePointer(
-                    to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }) == 0
-            {
-                boundPort = Int(UInt16(bigEndian: a.sin_port))
-            }
+            bound = bindTo(a, port: \.sin_port)
         }
+        let rc = bound.rc
+        let boundPort = bound.port ?? port
         guard rc == 0 else {
             let e = errno
             close(s)

@@ -42,10 +42,12 @@ public enum LiveForecast {
         // Running jobs' predicted ends (by job id, and by array master id: its last task), for dependent jobs.
         var ends: [UInt32: Int64] = [:]
         var pendingIDs = Set<UInt32>()
+        var limits = LimitWaits()
         for j in jobs {
             switch j.state {
             case .running, .suspended:
                 let end = runningDemand(j, now: now).predictedEnd
+                limits.addRunning(j, end: end)
                 ends[j.id] = Swift.max(ends[j.id] ?? .min, end)
                 if j.arrayJobID != 0 { ends[j.arrayJobID] = Swift.max(ends[j.arrayJobID] ?? .min, end) }
             case .pending:
@@ -54,7 +56,6 @@ public enum LiveForecast {
             default: continue
             }
         }
-        var limits = LimitWaits(jobs: jobs, now: now)
         // Each job's partition (the first of a pending job's list), computed once: jobs by partition, in list order.
         var byPartition: [String: [Int]] = [:]
         for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
@@ -185,22 +186,19 @@ struct LimitWaits {
     static let accountReasons = SlurmJob.limitReasons.account
     static let qosReasons = SlurmJob.limitReasons.qos
 
-    /// Sorted predicted ends of the running jobs, per group.
-    private var ends: [Group: [Int64]] = [:]
-    /// Per group: when each slot frees next (starts as `ends`, advanced by each waiting job placed on it).
+    /// Per group: when each slot frees next (the running jobs' predicted ends, sorted, each advanced by the
+    /// waiting jobs placed on it).
     private var slots: [Group: [Int64]] = [:]
+    private var sorted = true
     private var placed: [Group: Int] = [:]
 
-    init(jobs: [SlurmJob], now: Int64) {
-        for j in jobs where j.state == .running || j.state == .suspended {
-            let end = LiveForecast.runningDemand(j, now: now).predictedEnd
-            if j.arrayJobID != 0 { ends[.array(j.arrayJobID), default: []].append(end) }
-            ends[.user(j.userID), default: []].append(end)
-            ends[.account(j.account), default: []].append(end)
-            if !j.qos.isEmpty { ends[.qos(j.qos), default: []].append(end) }
-        }
-        for k in ends.keys { ends[k]?.sort() }
-        slots = ends
+    /// Adds a running job and its predicted end (before the first ``start(of:runtime:)``).
+    mutating func addRunning(_ j: SlurmJob, end: Int64) {
+        if j.arrayJobID != 0 { slots[.array(j.arrayJobID), default: []].append(end) }
+        slots[.user(j.userID), default: []].append(end)
+        slots[.account(j.account), default: []].append(end)
+        if !j.qos.isEmpty { slots[.qos(j.qos), default: []].append(end) }
+        sorted = false
     }
 
     private static func group(of j: SlurmJob) -> Group? {
@@ -214,6 +212,10 @@ struct LimitWaits {
     /// When a pending job may start, given the limit it waits on (call in Slurm's list order, once per job).
     mutating func start(of j: SlurmJob, runtime: Int64) -> Start {
         guard let g = Self.group(of: j) else { return .notLimited }
+        if !sorted {
+            for k in slots.keys { slots[k]?.sort() }
+            sorted = true
+        }
         guard var s = slots[g], !s.isEmpty else { return .never }
         let k = placed[g, default: 0]
         placed[g] = k + 1

@@ -141,18 +141,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     c.metricsListen = a
                     listenEntry = e
                 }
-            case "MetricsAllowRemote":
-                switch v.lowercased() {
-                case "yes", "true", "1": c.metricsAllowRemote = true
-                case "no", "false", "0": c.metricsAllowRemote = false
-                default: throw e.error("must be yes or no, found '\(v)'", file: file)
-                }
-            case "LearnedArrivals":
-                switch v.lowercased() {
-                case "yes", "true", "1": c.learnedArrivals = true
-                case "no", "false", "0": c.learnedArrivals = false
-                default: throw e.error("must be yes or no, found '\(v)'", file: file)
-                }
+            case "MetricsAllowRemote": c.metricsAllowRemote = try KeyValueFile.boolean(e, file: file)
+            case "LearnedArrivals": c.learnedArrivals = try KeyValueFile.boolean(e, file: file)
             default: throw e.error("not handled", file: file)
             }
         }

@@ -63,12 +63,7 @@ public struct SubmitConfiguration: Sendable, Equatable {
                 c.reloadInterval = try KeyValueFile.integer(e, in: 1 ... 86_400, unit: "seconds", file: file)
             case "MaxScriptBytes":
                 c.maxScriptBytes = try KeyValueFile.integer(e, in: 0 ... 16 << 20, unit: "bytes", file: file)
-            case "Enabled":
-                switch value.lowercased() {
-                case "yes", "true", "1": c.enabled = true
-                case "no", "false", "0": c.enabled = false
-                default: throw fail("must be yes or no, found '\(value)'")
-                }
+            case "Enabled": c.enabled = try KeyValueFile.boolean(e, file: file)
             case "StatsFile":
                 guard value.isEmpty || value.hasPrefix("/") else {
                     throw fail("must be an absolute path or empty, found '\(value)'")

@@ -77,6 +77,15 @@ public enum KeyValueFile {
         return v
     }
 
+    /// `yes`/`true`/`1` or `no`/`false`/`0` (any case), or an error naming the entry.
+    public static func boolean(_ e: Entry, file: String) throws(ConfigurationError) -> Bool {
+        switch e.value.lowercased() {
+        case "yes", "true", "1": return true
+        case "no", "false", "0": return false
+        default: throw e.error("must be yes or no, found '\(e.value)'", file: file)
+        }
+    }
+
     /// The line up to a `#` outside double quotes.
     static func stripComment(_ line: Substring) -> Substring {
         var inQuote = false
