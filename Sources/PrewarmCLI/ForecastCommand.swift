@@ -11,7 +11,9 @@ struct Forecast: ParsableCommand {
         discussion: """
             Reads nodes, partitions and jobs through libslurm (SLURM_CONF picks the cluster) and runs the demand
             forecast the simulator and prewarmd use: running jobs until their predicted end, queued jobs
-            projected as EASY backfilling would start them. Runtimes come from the job_submit plugin's
+            projected as EASY backfilling would start them, no earlier than their --begin time, their parents'
+            predicted ends (dependencies), the end of a running job of their array, user or group (jobs held back
+            by a limit) or their reservation's start. Runtimes come from the job_submit plugin's
             annotations (else the time limit). Arrivals of jobs not yet submitted need prewarmd's learned
             history and are not included here.
             """)
