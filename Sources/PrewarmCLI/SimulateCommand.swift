@@ -64,6 +64,15 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Prewarm: price of keeping a user's nodes for their next submission (0: off).",
                                visibility: .hidden))
     var followPrice: Double = SessionModel().followPrice
+    @Option(help: ArgumentHelp("Prewarm: multiply every buffer and session price by this (experiments).",
+                               visibility: .hidden))
+    var priceScale: Double = 1
+    @Option(help: ArgumentHelp("Prewarm: multiply the arrival buffer's prices by this (experiments).",
+                               visibility: .hidden))
+    var bufferPriceScale: Double = 1
+    @Option(help: ArgumentHelp("Prewarm: multiply the resubmission price by this (experiments).",
+                               visibility: .hidden))
+    var sessionPriceScale: Double = 1
 
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
@@ -129,8 +138,12 @@ struct Simulate: ParsableCommand {
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
             var sessions = SessionModel()
-            sessions.followPrice = followPrice
-            return PrewarmPolicy(configuration: c, training: Self.training, sessions: sessions)
+            sessions.followPrice = followPrice * priceScale
+            sessions.price *= priceScale * sessionPriceScale
+            var arrivals = ArrivalModel()
+            arrivals.bufferPrice *= priceScale * bufferPriceScale
+            arrivals.upperBufferPrice *= priceScale * bufferPriceScale
+            return PrewarmPolicy(configuration: c, training: Self.training, arrivals: arrivals, sessions: sessions)
         }
         if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
@@ -188,7 +201,10 @@ struct Simulate: ParsableCommand {
                     ("mean_wait_s", .number(m.meanWait)), ("p95_wait_s", .number(m.p95Wait)),
                     ("boot_wait_s", .number(m.meanBootWait)), ("boot_delayed_share", .number(m.bootDelayedShare)),
                     ("bounded_slowdown", .number(m.boundedSlowdown)), ("idle_node_hours", .number(m.idleNodeHours)),
-                    ("busy_node_hours", .number(m.busyNodeHours)), ("energy_kwh", .number(m.energyKWh)),
+                    ("busy_node_hours", .number(m.busyNodeHours)),
+                    ("booting_node_hours", .number(m.bootingNodeHours)),
+                    ("powering_down_node_hours", .number(m.poweringDownNodeHours)),
+                    ("held_idle_node_hours", .number(m.heldIdleNodeHours)), ("energy_kwh", .number(m.energyKWh)),
                     ("power_cycles", .int(m.powerCycles)), ("cloud_cost", .number(m.cloudCost)),
                     ("seconds", .number(seconds)),
                 ]))

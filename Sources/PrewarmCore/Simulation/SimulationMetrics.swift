@@ -114,6 +114,11 @@ public struct SimulationMetrics: Sendable, Equatable {
     public var busyNodeHours = 0.0
     /// Node-hours off.
     public var offNodeHours = 0.0
+    /// Parts of ``idleNodeHours``: booting, powering down, and up but allocated to a job that waits for its
+    /// other nodes to boot (the rest is up and unallocated).
+    public var bootingNodeHours = 0.0
+    public var poweringDownNodeHours = 0.0
+    public var heldIdleNodeHours = 0.0
     /// Energy in kWh (booting and powering down draw idle watts).
     public var energyKWh = 0.0
     /// Boots (power cycles).

@@ -158,6 +158,9 @@ final class SimulationEngine {
     var busyNodeSeconds: Int64 = 0
     var idleNodeSeconds: Int64 = 0
     var offNodeSeconds: Int64 = 0
+    var bootingNodeSeconds: Int64 = 0
+    var poweringDownNodeSeconds: Int64 = 0
+    var heldIdleNodeSeconds: Int64 = 0
     var powerCycles = 0
     var ignoredActions = 0
     var violations = 0
@@ -262,6 +265,9 @@ final class SimulationEngine {
         busyNodeSeconds += Int64(stateCounts[Int(NodePowerState.busy.rawValue)]) * dt
         offNodeSeconds += Int64(stateCounts[Int(NodePowerState.off.rawValue)]) * dt
         idleNodeSeconds += Int64(cluster.nodes - count(.busy) - count(.off)) * dt
+        bootingNodeSeconds += Int64(count(.booting)) * dt
+        poweringDownNodeSeconds += Int64(count(.poweringDown)) * dt
+        heldIdleNodeSeconds += Int64(count(.idle) - idlePool.count) * dt
         while nextSample < t {
             samples.append(
                 SimulationSample(
@@ -647,6 +653,9 @@ final class SimulationEngine {
         metrics.idleNodeHours = Double(idleNodeSeconds) / 3600
         metrics.busyNodeHours = Double(busyNodeSeconds) / 3600
         metrics.offNodeHours = Double(offNodeSeconds) / 3600
+        metrics.bootingNodeHours = Double(bootingNodeSeconds) / 3600
+        metrics.poweringDownNodeHours = Double(poweringDownNodeSeconds) / 3600
+        metrics.heldIdleNodeHours = Double(heldIdleNodeSeconds) / 3600
         metrics.energyKWh =
             (metrics.offNodeHours * cluster.offWatts + metrics.idleNodeHours * cluster.idleWatts
                 + metrics.busyNodeHours * cluster.busyWatts) / 1000
