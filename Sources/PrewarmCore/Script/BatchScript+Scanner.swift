@@ -124,6 +124,8 @@ struct ScriptScanner {
     var gpuHinted = false
     var loops = 0
     var arrayHint = false
+    /// Whether ``skipUtilityLine(from:)`` may take simple utility command lines off the general tokeniser.
+    var fastPaths = true
 
     init(_ bytes: UnsafeRawBufferPointer) {
         b = bytes
@@ -307,6 +309,15 @@ struct ScriptScanner {
                     quoted = true
                 }
             default:
+                // Most lines of a script run a utility with plain arguments (`cp a b  # comment`): they change
+                // nothing of the analysis, so they are skipped without the general tokeniser when nothing is
+                // pending (no words, here-document, redirection or case pattern).
+                if fastPaths && words.isEmpty && heredocState == 0 && !casePattern && !redirect,
+                    let next = skipUtilityLine(from: i)
+                {
+                    i = next
+                    continue
+                }
                 inWord = true
                 wordStart = i
                 quote = 0
@@ -319,6 +330,55 @@ struct ScriptScanner {
     }
 
     static let forHash = ScriptText.hash("for")
+
+    /// The fast path of ``scanBody(from:)`` for a command starting at `start` (nothing pending): when the line
+    /// is a utility (``ScriptVocabulary/Kind/utility``, named without `/` or `=`) followed by words of plain bytes
+    /// (``Byte/plainWordTable``) separated by spaces or tabs, perhaps a `#` comment, and a newline, the general
+    /// tokeniser would find one command that changes nothing (a utility is never the application, and no word
+    /// holds an identifier run long enough for ``scanIdentifiers(_:)``). Returns the index after that newline;
+    /// nil for any other line (quotes, escapes, separators, redirections, `$(`/`${`, CR, a last line without a
+    /// newline, an identifier of 18 bytes or more, …), which the caller then tokenises as usual.
+    /// - Complexity: O(line length).
+    func skipUtilityLine(from start: Int) -> Int? {
+        let b = self.b
+        let n = self.n
+        let plain = Byte.plainWordTable
+        var i = start
+        while i < n && plain[Int(b[i])] {
+            let c = b[i]
+            if c == Byte.slash || c == Byte.eq { return nil }
+            i &+= 1
+        }
+        guard i > start, i &- start <= Self.maxKnownWord, i < n,
+            b[i] == Byte.space || b[i] == Byte.tab || b[i] == Byte.nl,
+            Vocabulary.commands[ScriptText.hash(b, start ..< i)]?.kind == .utility
+        else { return nil }
+        var atWordStart = false
+        var identifierRun = 0
+        while i < n {
+            let c = b[i]
+            if c == Byte.nl { return i &+ 1 }
+            if c == Byte.space || c == Byte.tab {
+                atWordStart = true
+                identifierRun = 0
+            } else if atWordStart && c == Byte.hash {
+                let e = lineEnd(from: i)
+                return e < n ? e &+ 1 : n
+            } else if plain[Int(c)] {
+                atWordStart = false
+                if Byte.isIdentifier(c) {
+                    identifierRun &+= 1
+                    if identifierRun >= 18 { return nil }
+                } else {
+                    identifierRun = 0
+                }
+            } else {
+                return nil
+            }
+            i &+= 1
+        }
+        return nil
+    }
 
     /// Index of the next newline at or after `start`, or `n` (memchr: comments are much of a script).
     @inline(__always) func lineEnd(from start: Int) -> Int {
