@@ -67,6 +67,31 @@ enum Byte {
         return UnsafePointer(table)
     }()
 
+    /// Byte classes of ``ScriptScanner/skipUtilityLine(from:)``, as bits of ``lineClasses``: a plain word byte
+    /// (``isPlainWordByte(_:)``), an identifier byte (plain too), a space or tab, the newline, and `/` or `=`
+    /// (plain, but not in a command name the fast path takes).
+    static let plainClass: UInt8 = 1
+    static let identifierClass: UInt8 = 2
+    static let blankClass: UInt8 = 4
+    static let newlineClass: UInt8 = 8
+    static let nameStopClass: UInt8 = 16
+
+    /// The classes of all 256 bytes, one load per byte (written once, at first use, then only read).
+    nonisolated(unsafe) static let lineClasses: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for c in 0 ..< 256 {
+            let byte = UInt8(c)
+            var k: UInt8 = 0
+            if isPlainWordByte(byte) { k |= plainClass }
+            if isIdentifier(byte) { k |= identifierClass }
+            if byte == space || byte == tab { k |= blankClass }
+            if byte == nl { k |= newlineClass }
+            if byte == slash || byte == eq { k |= nameStopClass }
+            table[c] = k
+        }
+        return UnsafePointer(table)
+    }()
+
     @inline(__always) static func isIdentifier(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || isDigit(c) || c == underscore
     }
@@ -342,38 +367,38 @@ struct ScriptScanner {
     func skipUtilityLine(from start: Int) -> Int? {
         let b = self.b
         let n = self.n
-        let plain = Byte.plainWordTable
+        let classes = Byte.lineClasses
         var i = start
-        while i < n && plain[Int(b[i])] {
-            let c = b[i]
-            if c == Byte.slash || c == Byte.eq { return nil }
+        while i < n {
+            let k = classes[Int(b[i])]
+            guard k & (Byte.plainClass | Byte.nameStopClass) == Byte.plainClass else { break }
             i &+= 1
         }
         guard i > start, i &- start <= Self.maxKnownWord, i < n,
-            b[i] == Byte.space || b[i] == Byte.tab || b[i] == Byte.nl,
+            classes[Int(b[i])] & (Byte.blankClass | Byte.newlineClass) != 0,
             Vocabulary.commands[ScriptText.hash(b, start ..< i)]?.kind == .utility
         else { return nil }
         var atWordStart = false
         var identifierRun = 0
         while i < n {
             let c = b[i]
-            if c == Byte.nl { return i &+ 1 }
-            if c == Byte.space || c == Byte.tab {
+            let k = classes[Int(c)]
+            if k & Byte.identifierClass != 0 {
+                identifierRun &+= 1
+                if identifierRun >= 18 { return nil }
+                atWordStart = false
+            } else if k & Byte.blankClass != 0 {
                 atWordStart = true
                 identifierRun = 0
-            } else if atWordStart && c == Byte.hash {
-                let e = lineEnd(from: i)
-                return e < n ? e &+ 1 : n
-            } else if plain[Int(c)] {
-                atWordStart = false
-                if Byte.isIdentifier(c) {
-                    identifierRun &+= 1
-                    if identifierRun >= 18 { return nil }
-                } else {
-                    identifierRun = 0
+            } else if k & Byte.plainClass != 0 {
+                if atWordStart && c == Byte.hash {
+                    let e = lineEnd(from: i)
+                    return e < n ? e &+ 1 : n
                 }
+                atWordStart = false
+                identifierRun = 0
             } else {
-                return nil
+                return k & Byte.newlineClass != 0 ? i &+ 1 : nil
             }
             i &+= 1
         }
