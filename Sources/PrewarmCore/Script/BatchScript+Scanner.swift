@@ -67,6 +67,31 @@ enum Byte {
         return UnsafePointer(table)
     }()
 
+    /// Byte classes of ``ScriptScanner/skipUtilityLine(from:)``, as bits of ``lineClasses``: a plain word byte
+    /// (``isPlainWordByte(_:)``), an identifier byte (plain too), a space or tab, the newline, and `/` or `=`
+    /// (plain, but not in a command name the fast path takes).
+    static let plainClass: UInt8 = 1
+    static let identifierClass: UInt8 = 2
+    static let blankClass: UInt8 = 4
+    static let newlineClass: UInt8 = 8
+    static let nameStopClass: UInt8 = 16
+
+    /// The classes of all 256 bytes, one load per byte (written once, at first use, then only read).
+    nonisolated(unsafe) static let lineClasses: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for c in 0 ..< 256 {
+            let byte = UInt8(c)
+            var k: UInt8 = 0
+            if isPlainWordByte(byte) { k |= plainClass }
+            if isIdentifier(byte) { k |= identifierClass }
+            if byte == space || byte == tab { k |= blankClass }
+            if byte == nl { k |= newlineClass }
+            if byte == slash || byte == eq { k |= nameStopClass }
+            table[c] = k
+        }
+        return UnsafePointer(table)
+    }()
+
     @inline(__always) static func isIdentifier(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || isDigit(c) || c == underscore
     }
@@ -124,6 +149,8 @@ struct ScriptScanner {
     var gpuHinted = false
     var loops = 0
     var arrayHint = false
+    /// Whether ``skipUtilityLine(from:)`` may take simple utility command lines off the general tokeniser.
+    var fastPaths = true
 
     init(_ bytes: UnsafeRawBufferPointer) {
         b = bytes
@@ -307,6 +334,15 @@ struct ScriptScanner {
                     quoted = true
                 }
             default:
+                // Most lines of a script run a utility with plain arguments (`cp a b  # comment`): they change
+                // nothing of the analysis, so they are skipped without the general tokeniser when nothing is
+                // pending (no words, here-document, redirection or case pattern).
+                if fastPaths && words.isEmpty && heredocState == 0 && !casePattern && !redirect,
+                    let next = skipUtilityLine(from: i)
+                {
+                    i = next
+                    continue
+                }
                 inWord = true
                 wordStart = i
                 quote = 0
@@ -319,6 +355,55 @@ struct ScriptScanner {
     }
 
     static let forHash = ScriptText.hash("for")
+
+    /// The fast path of ``scanBody(from:)`` for a command starting at `start` (nothing pending): when the line
+    /// is a utility (``ScriptVocabulary/Kind/utility``, named without `/` or `=`) followed by words of plain bytes
+    /// (``Byte/plainWordTable``) separated by spaces or tabs, perhaps a `#` comment, and a newline, the general
+    /// tokeniser would find one command that changes nothing (a utility is never the application, and no word
+    /// holds an identifier run long enough for ``scanIdentifiers(_:)``). Returns the index after that newline;
+    /// nil for any other line (quotes, escapes, separators, redirections, `$(`/`${`, CR, a last line without a
+    /// newline, an identifier of 18 bytes or more, …), which the caller then tokenises as usual.
+    /// - Complexity: O(line length).
+    func skipUtilityLine(from start: Int) -> Int? {
+        let b = self.b
+        let n = self.n
+        let classes = Byte.lineClasses
+        var i = start
+        while i < n {
+            let k = classes[Int(b[i])]
+            guard k & (Byte.plainClass | Byte.nameStopClass) == Byte.plainClass else { break }
+            i &+= 1
+        }
+        guard i > start, i &- start <= Self.maxKnownWord, i < n,
+            classes[Int(b[i])] & (Byte.blankClass | Byte.newlineClass) != 0,
+            Vocabulary.commands[ScriptText.hash(b, start ..< i)]?.kind == .utility
+        else { return nil }
+        var atWordStart = false
+        var identifierRun = 0
+        while i < n {
+            let c = b[i]
+            let k = classes[Int(c)]
+            if k & Byte.identifierClass != 0 {
+                identifierRun &+= 1
+                if identifierRun >= 18 { return nil }
+                atWordStart = false
+            } else if k & Byte.blankClass != 0 {
+                atWordStart = true
+                identifierRun = 0
+            } else if k & Byte.plainClass != 0 {
+                if atWordStart && c == Byte.hash {
+                    let e = lineEnd(from: i)
+                    return e < n ? e &+ 1 : n
+                }
+                atWordStart = false
+                identifierRun = 0
+            } else {
+                return k & Byte.newlineClass != 0 ? i &+ 1 : nil
+            }
+            i &+= 1
+        }
+        return nil
+    }
 
     /// Index of the next newline at or after `start`, or `n` (memchr: comments are much of a script).
     @inline(__always) func lineEnd(from start: Int) -> Int {

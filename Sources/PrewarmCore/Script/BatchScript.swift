@@ -139,6 +139,12 @@ public struct BatchScriptAnalysis: Sendable, Equatable {
     public static func analyze(_ bytes: UnsafeRawBufferPointer, maxBytes: Int = defaultMaxBytes)
         -> BatchScriptAnalysis
     {
+        analyze(bytes, maxBytes: maxBytes, fastPaths: true)
+    }
+
+    /// ``analyze(_:maxBytes:)-(UnsafeRawBufferPointer,_)`` with the scanner's fast path for simple utility
+    /// command lines turned on or off (off: every line through the general tokeniser; the tests compare both).
+    static func analyze(_ bytes: UnsafeRawBufferPointer, maxBytes: Int, fastPaths: Bool) -> BatchScriptAnalysis {
         let n = Swift.min(bytes.count, Swift.max(0, maxBytes))
         let view = UnsafeRawBufferPointer(rebasing: bytes[0 ..< n])
         var a = BatchScriptAnalysis()
@@ -149,6 +155,7 @@ public struct BatchScriptAnalysis: Sendable, Equatable {
         a.isText = check.isText
         guard a.isText, n > 0 else { return a }
         var scanner = ScriptScanner(view)
+        scanner.fastPaths = fastPaths
         scanner.run()
         scanner.fill(&a)
         return a
