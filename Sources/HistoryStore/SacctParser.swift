@@ -24,11 +24,14 @@ public enum SacctParser {
         "JobName", "AdminComment",
     ]
 
-    /// States of a job that has left the system (sacct's names).
-    public static let finishedStates: Set<String> = [
-        "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",
-        "OUT_OF_MEMORY",
+    /// States of a job that has left the system: sacct's name and its `--state` code.
+    public static let finishedStateCodes: KeyValuePairs<String, String> = [
+        "BOOT_FAIL": "BF", "CANCELLED": "CA", "COMPLETED": "CD", "DEADLINE": "DL", "FAILED": "F", "NODE_FAIL": "NF",
+        "OUT_OF_MEMORY": "OOM", "PREEMPTED": "PR", "TIMEOUT": "TO",
     ]
+
+    /// States of a job that has left the system (sacct's names).
+    public static let finishedStates = Set(finishedStateCodes.map(\.key))
 
     public struct Result: Sendable {
         /// Finished jobs (job allocations; steps only contribute their peak memory).
@@ -160,6 +163,7 @@ public enum SacctParser {
         j.startTime = try time("Start")
         j.endTime = try time("End")
         if let s = j.startTime, let e = j.endTime, e < s { throw fail("End", "before Start") }
+        // (A job cancelled before it started has Start `None` and, in sacct 22.05, AllocCPUS 1: it had none.)
         j.userName = optionalText("User")
         j.userID = try integer("UID")
         j.account = optionalText("Account")
@@ -178,14 +182,17 @@ public enum SacctParser {
         }
         j.requestedCPUs = try integer("ReqCPUS")
         j.allocatedCPUs = try integer("AllocCPUS")
-        if j.allocatedCPUs == 0 { j.allocatedCPUs = nil }  // never ran
+        if j.allocatedCPUs == 0 || j.startTime == nil { j.allocatedCPUs = nil }  // never ran
         j.requestedNodes = try integer("ReqNodes")
         do {
-            if let (kb, perCPU) = try parseRequestedMemory(value("ReqMem")), kb > 0 {
-                if perCPU {
-                    j.requestedMemoryKBPerCPU = kb
-                } else if let cpus = j.requestedCPUs, cpus > 0 {
+            if let (kb, per) = try parseRequestedMemory(value("ReqMem")), kb > 0 {
+                let cpus = j.requestedCPUs ?? 0
+                switch per {
+                case .cpu: j.requestedMemoryKBPerCPU = kb
+                case .node where cpus > 0:
                     j.requestedMemoryKBPerCPU = Swift.max(1, kb * Swift.max(j.requestedNodes ?? 1, 1) / cpus)
+                case .job where cpus > 0: j.requestedMemoryKBPerCPU = Swift.max(1, kb / cpus)
+                default: break
                 }
             }
         } catch {
@@ -281,19 +288,31 @@ public enum SacctParser {
         return Int64((v * scale).rounded())
     }
 
-    /// `4000M`, `4G`, `4000Mc` (per CPU), `4000Mn` (per node) → (KB, per CPU); empty or `0` → `nil`.
-    static func parseRequestedMemory(_ s: String) throws(FieldProblem) -> (Int64, Bool)? {
+    /// What a `ReqMem` value is counted per.
+    enum MemoryPer: Equatable {
+        /// The whole job: Slurm 21.08 and later print the job's memory request (its `mem` TRES), no suffix. Seen
+        /// from sacct 22.05.8: `2000M` for `-N 2` with 1000 MB per node, `400M` for `--mem-per-cpu=200 -n 2`.
+        case job
+        /// `…n`: per node (Slurm before 21.08).
+        case node
+        /// `…c`: per CPU (Slurm before 21.08).
+        case cpu
+    }
+
+    /// `4000M`, `4G` (the job's total), `4000Mc` (per CPU), `4000Mn` (per node) → (KB, per what); empty or `0` →
+    /// `nil`. A bare number is MB.
+    static func parseRequestedMemory(_ s: String) throws(FieldProblem) -> (Int64, MemoryPer)? {
         guard !s.isEmpty, s != "0" else { return nil }
         var t = s
-        var perCPU = false
+        var per = MemoryPer.job
         if t.hasSuffix("c") || t.hasSuffix("n") {
-            perCPU = t.hasSuffix("c")
+            per = t.hasSuffix("c") ? .cpu : .node
             t.removeLast()
         }
-        if let last = t.last, last.isNumber { t += "M" }  // sacct prints MB without a unit in some versions
+        if let last = t.last, last.isNumber { t += "M" }  // convert_num_unit with UNIT_MEGA: MB when no unit
         do {
             guard let kb = try parseMemoryKB(t) else { return nil }
-            return (kb, perCPU)
+            return (kb, per)
         } catch {
             throw FieldProblem(field: "ReqMem", message: "not a memory size: '\(s)'")
         }
