@@ -134,6 +134,9 @@ func utc(_ wall: Int64) -> Int64 { wall }
         #expect(timeout.timeLimit == 60)
         #expect(timeout.endTime! - timeout.startTime! == 60)
         #expect(timeout.maxRSSKB == 3180)  // from 5.batch, CANCELLED 0:15
+        // The job line says 0:0 (recorded at the time limit, before the script died); slurmctld and 5.batch say 0:15.
+        #expect(timeout.exitCode == 0 && timeout.exitSignal == 15)
+        #expect(job(7).exitSignal == 0)  // cancelled while running: 0:0 in sacct and in slurmctld, no batch line here
         #expect(job(7).state == "CANCELLED")  // "CANCELLED by 0"
         let held = job(8)
         #expect(held.state == "CANCELLED")
@@ -141,11 +144,38 @@ func utc(_ wall: Int64) -> Int64 { wall }
         #expect(held.startTime == nil)  // None
         #expect(held.endTime == 1_796_141_351)
         #expect(held.allocatedCPUs == nil)  // sacct says 1; it never had any
+        // Another run: held and cancelled in the second it was submitted. sacct shows Start = End = that second.
+        let sameSecond = "57|57|prewarmdev|root|0|root|debug|normal|1796141996|Unknown|1796141996|1796141996|00:10:00"
+            + "|1|1|1|1000M|CANCELLED by 0|0:0|00:00:00||held|prewarm:v1 model=none launch=none mods=0 gpu=0"
+        let quick = try SacctParser.parse(sameSecond, cluster: "c", localToUTC: utc, utcOffset: { _ in 0 }).jobs
+        #expect(quick.count == 1 && quick[0].startTime == nil && quick[0].allocatedCPUs == nil)
+        #expect(quick[0].endTime == 1_796_141_996)
         #expect(job(9).arrayJobID == 6 && job(9).arrayTaskID == 1)
         #expect(job(6).arrayJobID == 6 && job(6).arrayTaskID == 3)
         #expect(job(11).timeLimit == 31_536_000)  // 365-00:00:00
         #expect(job(12).timeLimit == 86_400)
         #expect(job(12).requestedMemoryKBPerCPU == 204_800)  // 400M for the job over 2 CPUs
+    }
+
+    @Test func stepsBelongToTheRunBeforeThem() throws {
+        // Job 13 of the real output, requeued: its first run (REQUEUED, 13.batch CANCELLED 0:15), then a second run
+        // that completed (made from the first run's lines: the capture ended before it ran). The first run's step
+        // must not give the completed run its 0:15 or its memory.
+        let lines = sacctReal2205.split(separator: "\n").map(String.init)
+        let firstRun = lines.filter { $0.hasPrefix("13|") || $0.hasPrefix("13.batch|") }.prefix(2)
+        #expect(firstRun.count == 2)
+        let secondRun = "13|13|prewarmdev|root|0|root|debug|normal|1796141455|1796141576|1796141576|1796141580"
+            + "|00:05:00|1|1|1|1000M|COMPLETED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0"
+        let secondBatch = "13.batch|13.batch|prewarmdev|||root|||1796141576|1796141576|1796141576|1796141580"
+            + "||1|1|1||COMPLETED|0:0|00:00.002|2000K|batch|"
+        let r = try SacctParser.parse(
+            (firstRun + [secondRun, secondBatch]).joined(separator: "\n"), cluster: "c", localToUTC: utc,
+            utcOffset: { _ in 0 })
+        #expect(r.unfinished == 1)
+        #expect(r.jobs.count == 1)
+        #expect(r.jobs.first?.submitTime == 1_796_141_455)
+        #expect(r.jobs.first?.exitSignal == 0)
+        #expect(r.jobs.first?.maxRSSKB == 2000)
     }
 
     @Test func realSacctDefaultTimeFormat() throws {
