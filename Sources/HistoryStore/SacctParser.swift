@@ -24,11 +24,14 @@ public enum SacctParser {
         "JobName", "AdminComment",
     ]
 
-    /// States of a job that has left the system (sacct's names).
-    public static let finishedStates: Set<String> = [
-        "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",
-        "OUT_OF_MEMORY",
+    /// States of a job that has left the system: sacct's name and its `--state` code.
+    public static let finishedStateCodes: KeyValuePairs<String, String> = [
+        "BOOT_FAIL": "BF", "CANCELLED": "CA", "COMPLETED": "CD", "DEADLINE": "DL", "FAILED": "F", "NODE_FAIL": "NF",
+        "OUT_OF_MEMORY": "OOM", "PREEMPTED": "PR", "TIMEOUT": "TO",
     ]
+
+    /// States of a job that has left the system (sacct's names).
+    public static let finishedStates = Set(finishedStateCodes.map(\.key))
 
     public struct Result: Sendable {
         /// Finished jobs (job allocations; steps only contribute their peak memory).
@@ -55,7 +58,10 @@ public enum SacctParser {
         localToUTC: (Int64) -> Int64, utcOffset: (Int64) -> Int64, lenient: Bool = false
     ) throws(SacctError) -> Result {
         var result = Result()
-        var stepRSS: [Int64: Int64] = [:]  // job id -> peak MaxRSS over its steps
+        // Steps belong to the job line before them with their id: with --duplicates a requeued job has one job
+        // line per run (the first REQUEUED, not stored), each followed by that run's steps.
+        var owner: [Int64: Int?] = [:]  // job id -> index in result.jobs of its latest job line, nil: not stored
+        var orphans: [(jobID: Int64, Step)] = []  // steps before any job line of theirs (applied by id at the end)
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -66,27 +72,52 @@ public enum SacctParser {
                     line, number: lineNumber, source: source, delimiter: delimiter, cluster: defaultCluster,
                     localToUTC: localToUTC, utcOffset: utcOffset)
                 switch parsed {
-                case .job(let j): result.jobs.append(j)
-                case .step(let id, let rss): if let rss { stepRSS[id] = Swift.max(stepRSS[id] ?? 0, rss) }
-                case .unfinished: result.unfinished += 1
+                case .job(let j):
+                    owner[j.jobID] = result.jobs.count
+                    result.jobs.append(j)
+                case .step(let id, let step):
+                    switch owner[id] {
+                    case .some(.some(let index)): step.apply(to: &result.jobs[index])
+                    case .some(.none): break  // a step of a record not stored
+                    case .none: orphans.append((id, step))
+                    }
+                case .unfinished(let id):
+                    owner[id] = .some(nil)
+                    result.unfinished += 1
                 }
             } catch {
                 if !lenient { throw error }
                 result.errors.append(error)
             }
         }
-        for i in result.jobs.indices {
-            if let rss = stepRSS[result.jobs[i].jobID] {
-                result.jobs[i].maxRSSKB = Swift.max(result.jobs[i].maxRSSKB ?? 0, rss)
-            }
+        for (id, step) in orphans {
+            for i in result.jobs.indices where result.jobs[i].jobID == id { step.apply(to: &result.jobs[i]) }
         }
         return result
     }
 
+    /// What a step line adds to its job.
+    struct Step {
+        var maxRSSKB: Int64?
+        /// The ExitCode of a `.batch` step.
+        var batchExit: (code: Int64, signal: Int64)?
+
+        /// The job's peak RSS is the largest over its steps. A job killed at its time limit is recorded in
+        /// slurmdbd (0:0) before its batch script dies; the script's exit status (0:15) is on the `.batch` step,
+        /// and is what slurmctld reports: take it when the job line says 0:0.
+        func apply(to job: inout HistoryJob) {
+            if let rss = maxRSSKB { job.maxRSSKB = Swift.max(job.maxRSSKB ?? 0, rss) }
+            if let exit = batchExit, exit != (0, 0), job.exitCode == 0, job.exitSignal == 0 {
+                job.exitCode = exit.code
+                job.exitSignal = exit.signal
+            }
+        }
+    }
+
     enum Line {
         case job(HistoryJob)
-        case step(jobID: Int64, maxRSSKB: Int64?)
-        case unfinished
+        case step(jobID: Int64, Step)
+        case unfinished(jobID: Int64)
     }
 
     static func parseLine(
@@ -138,13 +169,17 @@ public enum SacctParser {
             } catch {
                 throw fail("MaxRSS", error.message)
             }
-            return .step(jobID: id, maxRSSKB: rss)
+            var step = Step(maxRSSKB: rss)
+            if rawID[rawID.index(after: dot)...] == "batch" {
+                step.batchExit = try exitStatus(value("ExitCode"), fail)
+            }
+            return .step(jobID: id, step)
         }
         guard let id = Int64(rawID), id >= 0 else { throw fail("JobIDRaw", "not a job id: '\(rawID)'") }
         let stateText = value("State")
         let state = stateText.split(separator: " ").first.map(String.init) ?? ""  // "CANCELLED by 1000"
         guard !state.isEmpty else { throw fail("State", "empty") }
-        guard finishedStates.contains(state) else { return .unfinished }
+        guard finishedStates.contains(state) else { return .unfinished(jobID: id) }
         guard let submit = try time("Submit") else { throw fail("Submit", "missing") }
 
         var j = HistoryJob(cluster: optionalText("Cluster") ?? defaultCluster, jobID: id, submitTime: submit, source: "sacct")
@@ -160,6 +195,10 @@ public enum SacctParser {
         j.startTime = try time("Start")
         j.endTime = try time("End")
         if let s = j.startTime, let e = j.endTime, e < s { throw fail("End", "before Start") }
+        // A job that was never eligible (held, then cancelled: Eligible `Unknown`) never started. sacct 22.05 shows
+        // its Start as `None`, or (seen when it was cancelled in the second it was submitted) as its End, which is
+        // also what `scontrol show job` says; AllocCPUS is 1 either way. It had neither.
+        if ["Unknown", "None"].contains(value("Eligible")) { j.startTime = nil }
         j.userName = optionalText("User")
         j.userID = try integer("UID")
         j.account = optionalText("Account")
@@ -178,28 +217,26 @@ public enum SacctParser {
         }
         j.requestedCPUs = try integer("ReqCPUS")
         j.allocatedCPUs = try integer("AllocCPUS")
-        if j.allocatedCPUs == 0 { j.allocatedCPUs = nil }  // never ran
+        if j.allocatedCPUs == 0 || j.startTime == nil { j.allocatedCPUs = nil }  // never ran
         j.requestedNodes = try integer("ReqNodes")
         do {
-            if let (kb, perCPU) = try parseRequestedMemory(value("ReqMem")), kb > 0 {
-                if perCPU {
-                    j.requestedMemoryKBPerCPU = kb
-                } else if let cpus = j.requestedCPUs, cpus > 0 {
+            if let (kb, per) = try parseRequestedMemory(value("ReqMem")), kb > 0 {
+                let cpus = j.requestedCPUs ?? 0
+                switch per {
+                case .cpu: j.requestedMemoryKBPerCPU = kb
+                case .node where cpus > 0:
                     j.requestedMemoryKBPerCPU = Swift.max(1, kb * Swift.max(j.requestedNodes ?? 1, 1) / cpus)
+                case .job where cpus > 0: j.requestedMemoryKBPerCPU = Swift.max(1, kb / cpus)
+                default: break
                 }
             }
         } catch {
             throw fail("ReqMem", error.message)
         }
         j.state = state
-        let exit = value("ExitCode")
-        if !exit.isEmpty {
-            let parts = exit.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, let code = Int64(parts[0]), let signal = Int64(parts[1]) else {
-                throw fail("ExitCode", "expected CODE:SIGNAL, found '\(exit)'")
-            }
-            j.exitCode = code
-            j.exitSignal = signal
+        if let exit = try exitStatus(value("ExitCode"), fail) {
+            j.exitCode = exit.code
+            j.exitSignal = exit.signal
         }
         do {
             let cpu = value("TotalCPU")
@@ -209,6 +246,18 @@ public enum SacctParser {
             throw fail(error.field, error.message)
         }
         return .job(j)
+    }
+
+    /// `CODE:SIGNAL` (sacct's ExitCode); empty → `nil`.
+    static func exitStatus(
+        _ text: String, _ fail: (String, String) -> SacctError
+    ) throws(SacctError) -> (code: Int64, signal: Int64)? {
+        if text.isEmpty { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let code = Int64(parts[0]), let signal = Int64(parts[1]) else {
+            throw fail("ExitCode", "expected CODE:SIGNAL, found '\(text)'")
+        }
+        return (code, signal)
     }
 
     /// A field value that could not be read (the caller adds the line).
@@ -281,19 +330,31 @@ public enum SacctParser {
         return Int64((v * scale).rounded())
     }
 
-    /// `4000M`, `4G`, `4000Mc` (per CPU), `4000Mn` (per node) → (KB, per CPU); empty or `0` → `nil`.
-    static func parseRequestedMemory(_ s: String) throws(FieldProblem) -> (Int64, Bool)? {
+    /// What a `ReqMem` value is counted per.
+    enum MemoryPer: Equatable {
+        /// The whole job: Slurm 21.08 and later print the job's memory request (its `mem` TRES), no suffix. Seen
+        /// from sacct 22.05.8: `2000M` for `-N 2` with 1000 MB per node, `400M` for `--mem-per-cpu=200 -n 2`.
+        case job
+        /// `…n`: per node (Slurm before 21.08).
+        case node
+        /// `…c`: per CPU (Slurm before 21.08).
+        case cpu
+    }
+
+    /// `4000M`, `4G` (the job's total), `4000Mc` (per CPU), `4000Mn` (per node) → (KB, per what); empty or `0` →
+    /// `nil`. A bare number is MB.
+    static func parseRequestedMemory(_ s: String) throws(FieldProblem) -> (Int64, MemoryPer)? {
         guard !s.isEmpty, s != "0" else { return nil }
         var t = s
-        var perCPU = false
+        var per = MemoryPer.job
         if t.hasSuffix("c") || t.hasSuffix("n") {
-            perCPU = t.hasSuffix("c")
+            per = t.hasSuffix("c") ? .cpu : .node
             t.removeLast()
         }
-        if let last = t.last, last.isNumber { t += "M" }  // sacct prints MB without a unit in some versions
+        if let last = t.last, last.isNumber { t += "M" }  // convert_num_unit with UNIT_MEGA: MB when no unit
         do {
             guard let kb = try parseMemoryKB(t) else { return nil }
-            return (kb, perCPU)
+            return (kb, per)
         } catch {
             throw FieldProblem(field: "ReqMem", message: "not a memory size: '\(s)'")
         }

@@ -14,15 +14,24 @@ public enum SacctRunner {
         public var description: String
     }
 
-    /// The argv: `sacct --parsable2 --noheader --allusers --duplicates --delimiter=… --format=… [-S start] [-E end]`.
+    /// The default `--starttime`: everything. Not the epoch itself: sacct 22.05 with `--state` takes a start time of
+    /// 0 (`1970-01-01T00:00:00` on a UTC clock) as "not given" and prints nothing.
+    public static let defaultStart = "1970-01-02T00:00:00"
+
+    /// The argv: `sacct --parsable2 --noheader --allusers --duplicates --delimiter=… --format=…
+    /// --state=BF,CA,CD,… --starttime START --endtime END`.
+    ///
+    /// With `--state` (the finished states), sacct selects the jobs that were in one of them during the window,
+    /// i.e. that ended in it. Without it, sacct selects jobs by eligibility, which leaves out a job cancelled while
+    /// held (Eligible `Unknown`), and returns running jobs the import does not store. `--state` also needs an
+    /// explicit end (without one, sacct 22.05 prints nothing): `now` by default.
     public static func arguments(program: String = "sacct", start: String?, end: String?) -> [String] {
-        var argv = [
+        [
             program, "--parsable2", "--noheader", "--allusers", "--duplicates", "--delimiter=\(delimiter)",
             "--format=" + SacctParser.fields.joined(separator: ","),
+            "--state=" + SacctParser.finishedStateCodes.map(\.value).joined(separator: ","),
+            "--starttime", start ?? defaultStart, "--endtime", end ?? "now",
         ]
-        if let start { argv += ["--starttime", start] }
-        if let end { argv += ["--endtime", end] }
-        return argv
     }
 
     /// Runs `argv` (argv[0] looked up on `PATH`) with `SLURM_TIME_FORMAT=%s` (Unix seconds in the output), and

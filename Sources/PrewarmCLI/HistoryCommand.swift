@@ -30,9 +30,10 @@ struct HistoryImport: ParsableCommand {
         discussion: """
             --trace reads a Standard Workload Format log (.swf or .swf.gz); its jobs are stored under the cluster
             name --cluster (default: the file name without extensions). --sacct runs
-            `sacct --parsable2 --noheader --allusers --duplicates` (Slurm accounting, slurmdbd) for the time range
-            --start/--end (sacct's -S/-E syntax; default: everything since 1970) and stores the finished jobs with
-            their usage (TotalCPU, peak MaxRSS over the steps). All rows of one import are one transaction.
+            `sacct --parsable2 --noheader --allusers --duplicates --state=<finished states>` (Slurm accounting,
+            slurmdbd) for the time range --start/--end (sacct's -S/-E syntax; default: everything until now), i.e.
+            the jobs that ended in the range, and stores them with their usage (TotalCPU, peak MaxRSS over the
+            steps). All rows of one import are one transaction.
             """)
 
     @OptionGroup var database: DatabaseOption
@@ -43,10 +44,10 @@ struct HistoryImport: ParsableCommand {
     @Flag(help: "Import from Slurm accounting with sacct.")
     var sacct = false
 
-    @Option(help: "sacct --starttime (e.g. 2026-01-01, now-7days).")
+    @Option(help: "sacct --starttime (e.g. 2026-01-01, now-7days; default 1970-01-02T00:00:00).")
     var start: String?
 
-    @Option(help: "sacct --endtime.")
+    @Option(help: "sacct --endtime (default now).")
     var end: String?
 
     @Option(help: "The sacct program.")
@@ -87,7 +88,7 @@ struct HistoryImport: ParsableCommand {
             }
             what = "\(rows.count) jobs from \(trace)"
         } else {
-            let argv = SacctRunner.arguments(program: sacctProgram, start: start ?? "1970-01-01T00:00:00", end: end)
+            let argv = SacctRunner.arguments(program: sacctProgram, start: start, end: end)
             let output: String
             do {
                 output = try SacctRunner.run(argv)

@@ -17,6 +17,33 @@ let sacctSample = """
     107|104_3|dev|carol|1002|bio|gpu|normal|1700000300|1700000300|1700000400|1700000900|30:00|2|2|1|0|FAILED|1:0|10:00||arr|note | with a bar
     """
 
+/// Real output of sacct 22.05.8 (Debian 12) from the dev cluster with PREWARM_DEV_ACCOUNTING=1 (scripts/accounting-test's
+/// jobs, captured with SacctRunner's argv and SLURM_TIME_FORMAT=%s; the 0x1F delimiter shown as `|`). Jobs: 1 root,
+/// 2 nobody (--mem=100), 3 two nodes (-N 2 -n 4, `srun sleep`), 4 `exit 3`, 5 hits its 1-minute limit, 7 cancelled
+/// while running, 8 cancelled while held, 6_1 and 6_3 of an array (raw ids 9 and 6), 11 without -t (partition
+/// INFINITE, shown as a year: power saving is on), 12 --mem-per-cpu=200 -n 2 -t 1-0, 13 requeued (its first run's
+/// record and step, then its pending record as sacct without --state shows it).
+let sacctReal2205 = """
+    1|1|prewarmdev|root|0|root|debug|normal|1796141346|1796141346|1796141348|1796141350|00:02:00|1|1|1|1000M|COMPLETED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    1.batch|1.batch|prewarmdev|||root|||1796141348|1796141348|1796141348|1796141350||1|1|1||COMPLETED|0:0|00:00.002||batch|
+    2|2|prewarmdev|nobody|65534||debug|normal|1796141346|1796141346|1796141348|1796141349|00:03:00|1|1|1|100M|COMPLETED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    3|3|prewarmdev|root|0|root|debug|normal|1796141346|1796141346|1796141370|1796141372|00:05:00|4|4|2|2000M|COMPLETED|0:0|00:00.017||wrap|prewarm:v1 model=none launch=srun mods=0 gpu=0
+    3.batch|3.batch|prewarmdev|||root|||1796141370|1796141370|1796141370|1796141372||2|2|1||COMPLETED|0:0|00:00.010||batch|
+    3.0|3.0|prewarmdev|||root|||1796141370|1796141370|1796141370|1796141372||4|4|2||COMPLETED|0:0|00:00.006|1644K|sleep|
+    4|4|prewarmdev|root|0|root|debug|normal|1796141346|1796141346|1796141370|1796141370|00:02:00|1|1|1|1000M|FAILED|3:0|00:00.001||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    5|5|prewarmdev|root|0|root|debug|normal|1796141346|1796141346|1796141370|1796141430|00:01:00|1|1|1|1000M|TIMEOUT|0:0|00:00.001||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    5.batch|5.batch|prewarmdev|||root|||1796141370|1796141370|1796141370|1796141430||1|1|1||CANCELLED|0:15|00:00.001|3180K|batch|
+    7|7|prewarmdev|root|0|root|debug|normal|1796141346|1796141346|1796141348|1796141351|00:10:00|1|1|1|1000M|CANCELLED by 0|0:0|00:00:00||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    8|8|prewarmdev|root|0|root|debug|normal|1796141346|Unknown|None|1796141351|00:10:00|1|1|1|1000M|CANCELLED by 0|0:0|00:00:00||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    9|6_1|prewarmdev|root|0|root|debug|normal|1796141346|1796141348|1796141370|1796141370|00:02:00|1|1|1|1000M|COMPLETED|0:0|00:00.001||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    6|6_3|prewarmdev|root|0|root|debug|normal|1796141346|1796141348|1796141370|1796141370|00:02:00|1|1|1|1000M|COMPLETED|0:0|00:00.001||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    11|11|prewarmdev|root|0|root|debug|normal|1796141452|1796141452|1796141452|1796141453|365-00:00:00|1|1|1|1000M|COMPLETED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    12|12|prewarmdev|root|0|root|debug|normal|1796141452|1796141452|1796141452|1796141453|1-00:00:00|2|2|1|400M|COMPLETED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    13|13|prewarmdev|root|0|root|debug|normal|1796141452|1796141452|1796141452|1796141455|00:05:00|1|1|1|1000M|REQUEUED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0
+    13.batch|13.batch|prewarmdev|||root|||1796141452|1796141452|1796141452|1796141455||1|1|1||CANCELLED|0:15|00:00.002||batch|
+    13|13|prewarmdev|root|0|root|debug|normal|1796141455|1796141576|Unknown|Unknown|00:05:00|1|1|1|1000M|PENDING|0:0|00:00:00||wrap|
+    """
+
 func utc(_ wall: Int64) -> Int64 { wall }
 
 @Suite struct SacctParserTests {
@@ -33,7 +60,7 @@ func utc(_ wall: Int64) -> Int64 { wall }
         #expect(a.timeLimit == 3600)
         #expect(a.userName == "alice")
         #expect(a.userID == 1000)
-        #expect(a.requestedMemoryKBPerCPU == 1_024_000)  // per node, one node, 4 CPUs
+        #expect(a.requestedMemoryKBPerCPU == 1_024_000)  // the job's 4000M over its 4 CPUs
         #expect(a.cpuTime == 14_350)  // 03:59:10
         #expect(a.maxRSSKB == 1_572_864)  // the steps' peak: 1.5G
         #expect(a.annotation == "prewarm:v1 rt=3500 model=abc exe=lmp")
@@ -54,6 +81,122 @@ func utc(_ wall: Int64) -> Int64 { wall }
         #expect(c.cpuTime == 600)
         #expect(c.annotation == "note | with a bar")  // the delimiter inside the last field
         #expect(c.jobRecord.status == 0)
+    }
+
+    @Test func realSacct2205Output() throws {
+        let r = try SacctParser.parse(sacctReal2205, cluster: "fallback", localToUTC: utc, utcOffset: { _ in 0 })
+        #expect(r.errors.isEmpty)
+        #expect(r.unfinished == 2)  // 13 REQUEUED (its first run) and 13 PENDING
+        // Steps (1.batch, 3.0, 6_3.batch, …) are not jobs; array tasks keep their raw ids.
+        #expect(r.jobs.map(\.jobID) == [1, 2, 3, 4, 5, 7, 8, 9, 6, 11, 12])
+        func job(_ id: Int64) -> HistoryJob { r.jobs.first { $0.jobID == id }! }
+        let a = job(1)
+        #expect(a.cluster == "prewarmdev")
+        #expect(a.submitTime == 1_796_141_346)
+        #expect(a.eligibleTime == 1_796_141_346)
+        #expect(a.startTime == 1_796_141_348)
+        #expect(a.endTime == 1_796_141_350)
+        #expect(a.timeLimit == 120)
+        #expect(a.requestedCPUs == 1)
+        #expect(a.allocatedCPUs == 1)
+        #expect(a.requestedNodes == 1)
+        #expect(a.userName == "root")
+        #expect(a.userID == 0)
+        #expect(a.account == "root")
+        #expect(a.partition == "debug")
+        #expect(a.qos == "normal")
+        #expect(a.name == "wrap")
+        #expect(a.state == "COMPLETED")
+        #expect(a.exitCode == 0 && a.exitSignal == 0)
+        #expect(a.cpuTime == 0)  // 00:00.002
+        #expect(a.maxRSSKB == nil)  // no sample: the job was shorter than the gather interval
+        #expect(a.requestedMemoryKBPerCPU == 1_024_000)  // 1000M, the node's RealMemory (no --mem)
+        #expect(a.annotation == "prewarm:v1 model=none launch=none mods=0 gpu=0")
+        #expect(a.arrayJobID == nil)
+        let nobody = job(2)
+        #expect(nobody.userName == "nobody")
+        #expect(nobody.userID == 65534)
+        #expect(nobody.account == nil)  // no association
+        #expect(nobody.requestedMemoryKBPerCPU == 102_400)  // --mem=100
+        let twoNodes = job(3)
+        #expect(twoNodes.requestedCPUs == 4)
+        #expect(twoNodes.allocatedCPUs == 4)
+        #expect(twoNodes.requestedNodes == 2)
+        #expect(twoNodes.timeLimit == 300)
+        #expect(twoNodes.requestedMemoryKBPerCPU == 512_000)  // 2000M for the job (1000M per node) over 4 CPUs
+        #expect(twoNodes.maxRSSKB == 1644)  // step 3.0
+        #expect(twoNodes.annotation == "prewarm:v1 model=none launch=srun mods=0 gpu=0")
+        let failed = job(4)
+        #expect(failed.state == "FAILED")
+        #expect(failed.exitCode == 3)
+        let timeout = job(5)
+        #expect(timeout.state == "TIMEOUT")
+        #expect(timeout.timeLimit == 60)
+        #expect(timeout.endTime! - timeout.startTime! == 60)
+        #expect(timeout.maxRSSKB == 3180)  // from 5.batch, CANCELLED 0:15
+        // The job line says 0:0 (recorded at the time limit, before the script died); slurmctld and 5.batch say 0:15.
+        #expect(timeout.exitCode == 0 && timeout.exitSignal == 15)
+        #expect(job(7).exitSignal == 0)  // cancelled while running: 0:0 in sacct and in slurmctld, no batch line here
+        #expect(job(7).state == "CANCELLED")  // "CANCELLED by 0"
+        let held = job(8)
+        #expect(held.state == "CANCELLED")
+        #expect(held.eligibleTime == nil)  // Unknown
+        #expect(held.startTime == nil)  // None
+        #expect(held.endTime == 1_796_141_351)
+        #expect(held.allocatedCPUs == nil)  // sacct says 1; it never had any
+        // Another run: held and cancelled in the second it was submitted. sacct shows Start = End = that second.
+        let sameSecond = "57|57|prewarmdev|root|0|root|debug|normal|1796141996|Unknown|1796141996|1796141996|00:10:00"
+            + "|1|1|1|1000M|CANCELLED by 0|0:0|00:00:00||held|prewarm:v1 model=none launch=none mods=0 gpu=0"
+        let quick = try SacctParser.parse(sameSecond, cluster: "c", localToUTC: utc, utcOffset: { _ in 0 }).jobs
+        #expect(quick.count == 1 && quick[0].startTime == nil && quick[0].allocatedCPUs == nil)
+        #expect(quick[0].endTime == 1_796_141_996)
+        #expect(job(9).arrayJobID == 6 && job(9).arrayTaskID == 1)
+        #expect(job(6).arrayJobID == 6 && job(6).arrayTaskID == 3)
+        #expect(job(11).timeLimit == 31_536_000)  // 365-00:00:00
+        #expect(job(12).timeLimit == 86_400)
+        #expect(job(12).requestedMemoryKBPerCPU == 204_800)  // 400M for the job over 2 CPUs
+    }
+
+    @Test func stepsBelongToTheRunBeforeThem() throws {
+        // Job 13 of the real output, requeued: its first run (REQUEUED, 13.batch CANCELLED 0:15), then a second run
+        // that completed (made from the first run's lines: the capture ended before it ran). The first run's step
+        // must not give the completed run its 0:15 or its memory.
+        let lines = sacctReal2205.split(separator: "\n").map(String.init)
+        let firstRun = lines.filter { $0.hasPrefix("13|") || $0.hasPrefix("13.batch|") }.prefix(2)
+        #expect(firstRun.count == 2)
+        let secondRun = "13|13|prewarmdev|root|0|root|debug|normal|1796141455|1796141576|1796141576|1796141580"
+            + "|00:05:00|1|1|1|1000M|COMPLETED|0:0|00:00.002||wrap|prewarm:v1 model=none launch=none mods=0 gpu=0"
+        let secondBatch = "13.batch|13.batch|prewarmdev|||root|||1796141576|1796141576|1796141576|1796141580"
+            + "||1|1|1||COMPLETED|0:0|00:00.002|2000K|batch|"
+        let r = try SacctParser.parse(
+            (firstRun + [secondRun, secondBatch]).joined(separator: "\n"), cluster: "c", localToUTC: utc,
+            utcOffset: { _ in 0 })
+        #expect(r.unfinished == 1)
+        #expect(r.jobs.count == 1)
+        #expect(r.jobs.first?.submitTime == 1_796_141_455)
+        #expect(r.jobs.first?.exitSignal == 0)
+        #expect(r.jobs.first?.maxRSSKB == 2000)
+    }
+
+    @Test func realSacctDefaultTimeFormat() throws {
+        // The same job 1 as sacct prints it without SLURM_TIME_FORMAT (local time; the dev machine runs in UTC).
+        let iso = "1|1|prewarmdev|root|0|root|debug|normal|2026-12-01T16:09:06|2026-12-01T16:09:06|2026-12-01T16:09:08"
+            + "|2026-12-01T16:09:10|00:02:00|1|1|1|1000M|COMPLETED|0:0|00:00.002||wrap|"
+            + "prewarm:v1 model=none launch=none mods=0 gpu=0"
+        let unix = String(sacctReal2205.split(separator: "\n")[0])
+        let a = try SacctParser.parse(iso, cluster: "c", localToUTC: utc, utcOffset: { _ in 0 }).jobs
+        let b = try SacctParser.parse(unix, cluster: "c", localToUTC: utc, utcOffset: { _ in 0 }).jobs
+        #expect(a.count == 1 && a == b)
+    }
+
+    @Test func requestedMemoryForms() throws {
+        #expect(try SacctParser.parseRequestedMemory("2000M")! == (2_048_000, .job))
+        #expect(try SacctParser.parseRequestedMemory("2G")! == (2_097_152, .job))
+        #expect(try SacctParser.parseRequestedMemory("4000Mn")! == (4_096_000, .node))
+        #expect(try SacctParser.parseRequestedMemory("2Gc")! == (2_097_152, .cpu))
+        #expect(try SacctParser.parseRequestedMemory("0") == nil)
+        #expect(try SacctParser.parseRequestedMemory("") == nil)
+        #expect(throws: SacctParser.FieldProblem.self) { try SacctParser.parseRequestedMemory("lots") }
     }
 
     @Test func durationsAndMemorySizes() throws {
@@ -109,7 +252,11 @@ func utc(_ wall: Int64) -> Int64 { wall }
         #expect(argv.contains("--noheader"))
         #expect(argv.contains("--allusers"))
         #expect(argv.contains("--format=" + SacctParser.fields.joined(separator: ",")))
-        #expect(Array(argv.suffix(2)) == ["--starttime", "2026-01-01"])
+        #expect(argv.contains("--state=BF,CA,CD,DL,F,NF,OOM,PR,TO"))
+        #expect(Array(argv.suffix(4)) == ["--starttime", "2026-01-01", "--endtime", "now"])
+        // Defaults: not the epoch itself (sacct 22.05 with --state prints nothing for a start of 0).
+        #expect(Array(SacctRunner.arguments(start: nil, end: nil).suffix(4))
+            == ["--starttime", "1970-01-02T00:00:00", "--endtime", "now"])
     }
 
     @Test func runnerReportsAFailingProgram() {
