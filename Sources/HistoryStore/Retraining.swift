@@ -12,9 +12,9 @@ import Glibc
 /// jobs no worse than the model in use.
 ///
 /// 1. Reads the newest `maxJobs` stored jobs (submit order) and holds out the last `holdout` finished ones.
-/// 2. Trains a candidate (``SubmitModel/train(jobs:capacityProcs:window:holdoutFraction:parameters:source:)``, as
-///    `prewarm train`) on the jobs submitted before the first held-out one; completions after that point are not
-///    seen by training (the replay stops at the last training submission).
+/// 2. Trains a candidate (``SubmitModel/train(jobs:capacityProcs:window:holdoutFraction:parameters:source:knownAt:)``,
+///    as `prewarm train`) on the jobs submitted before the first held-out one that ended before its submission
+///    (what a model trained then could have seen: the held-out jobs are scored without peeking).
 /// 3. Replays all the jobs once more; each held-out job's submit-time features (cluster load masked, as in the
 ///    plugin) are predicted by the candidate and by the published model. Score: mean accuracy
 ///    `min(R,P)/max(R,P)` and the share of jobs that ran no longer than their p90 — the figures `prewarm train`
@@ -99,7 +99,7 @@ public enum Retraining {
         do {
             candidateModel = try SubmitModel.train(
                 jobs: Array(records[..<firstHeld]), capacityProcs: 0, window: options.window, parameters: parameters,
-                source: "history")
+                source: "history", knownAt: records[firstHeld].submit)
         } catch {
             throw Failure("\(store.path): \(error)")
         }
@@ -112,7 +112,7 @@ public enum Retraining {
         var newest: Int64 = 0
         let replay = HistoryReplay(jobs: records, capacityProcs: 0)
         replay.run(
-            history: &history, onCompletion: { (_: HistoryReplay.Completion<Void>) in },
+            history: &history, completing: .allJobs, onCompletion: { (_: HistoryReplay.Completion<Void>) in },
             onSubmit: { index, job, snapshot in
                 newest = Swift.max(newest, job.submit)
                 if heldSet.contains(index) { snapshots.append((SubmitModel.masked(snapshot), Double(job.runtime))) }

@@ -29,7 +29,7 @@ struct Features: ParsableCommand {
         var history = JobHistory()
         var rows = 0
         HistoryReplay(jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0)).run(
-            history: &history,
+            history: &history, completing: .lastSubmission,
             onCompletion: { (_: HistoryReplay.Completion<Void>) in },
             onSubmit: { _, job, snapshot in
                 guard job.runtime > 0 else { return }

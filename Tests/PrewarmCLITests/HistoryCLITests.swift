@@ -59,3 +59,27 @@ import Testing
     #expect(both.status != 0)
     #expect(both.stderr.contains("give exactly one of --trace FILE and --sacct"))
 }
+
+/// `train --db` learns from every stored finished job, also those that ended after the last submission. Until
+/// 2026-12-01 a store where every job was submitted before any ended trained on none ("only 0 finished jobs").
+@Test func trainFromAStoreUsesJobsThatEndedAfterTheLastSubmission() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-train-burst-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // 80 jobs submitted 10 s apart, each running over an hour: all submitted before the first one ends.
+    var swf = "; Version: 2.2\n; MaxProcs: 64\n"
+    for i in 0 ..< 80 {
+        let runtime = 4_000 + 500 * (i % 4) + i
+        swf += "\(i + 1) \(i * 10) 0 \(runtime) 4 -1 -1 4 \(runtime * 2) -1 1 \(i % 4 + 1) 1 -1 1 1 -1 -1\n"
+    }
+    let trace = dir.appendingPathComponent("burst.swf").path
+    try swf.write(toFile: trace, atomically: true, encoding: .utf8)
+    let db = dir.appendingPathComponent("history.db").path
+    let imported = try prewarm(["history", "import", "--trace", trace, "--db", db])
+    #expect(imported.status == 0, "stderr: \(imported.stderr)")
+    let r = try prewarm(["train", "--db", db, "--out", dir.appendingPathComponent("m.model").path, "--trees", "4",
+                         "--json"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    #expect(o["jobs"] as? Int == 80)
+}

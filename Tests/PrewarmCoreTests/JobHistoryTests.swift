@@ -20,7 +20,7 @@ private func snapshots(_ jobs: [JobRecord], capacity: Int64 = 0) -> [Int64: Subm
     var history = JobHistory()
     var out: [Int64: SubmitSnapshot] = [:]
     HistoryReplay(jobs: jobs, capacityProcs: capacity).run(
-        history: &history, onCompletion: { (_: HistoryReplay.Completion<Void>) in },
+        history: &history, completing: .lastSubmission, onCompletion: { (_: HistoryReplay.Completion<Void>) in },
         onSubmit: { _, j, s in out[j.id] = s })
     return out
 }
@@ -181,4 +181,57 @@ private func feature(_ s: SubmitSnapshot, _ name: String) -> Float {
     }
     let missRate = Double(misses) / Double(n / 2)
     #expect(abs(missRate - 0.1) < 0.02)
+}
+
+/// Bit patterns, so that a NaN feature compares equal to itself.
+private func bits(_ s: SubmitSnapshot?) -> [UInt32]? {
+    guard let s else { return nil }
+    return (s.features + s.candidates).map { (x: Float) -> UInt32 in x.bitPattern }
+}
+
+/// Training from a log or store replays to `.allJobs`: every job completes exactly once, in end-time order, also
+/// the ones that end after the last submission (the newest finished jobs), each with the features of its own
+/// submission. Until 2026-12-01 the replay stopped at the last submission, so a burst submitted before any job
+/// ended gave no completion at all.
+@Test func replayToAllJobsCompletesEveryJobOnceWithItsSubmitTimeFeatures() throws {
+    // 30 jobs of three users, all submitted before the first one ends; the later ones end first.
+    var jobs: [JobRecord] = []
+    for i in 0 ..< 30 {
+        let n = Int64(i)
+        jobs.append(job(n, user: Int32(i % 3), submit: n * 10, runtime: 10_000 - n * 100))
+    }
+    var atSubmit: [Int64: SubmitSnapshot] = [:]
+    var completed: [Int64] = []
+    var ends: [Int64] = []
+    var history = JobHistory()
+    HistoryReplay(jobs: jobs, capacityProcs: 0).run(
+        history: &history, completing: .allJobs,
+        onCompletion: { (c: HistoryReplay.Completion<Void>) in
+            completed.append(c.job.id)
+            ends.append(c.job.submit + c.job.wait + c.job.runtime)
+            #expect(bits(c.snapshot) == bits(atSubmit[c.job.id]), "job \(c.job.id): snapshot changed after submission")
+        },
+        onSubmit: { _, j, s in atSubmit[j.id] = s })
+    #expect(completed.count == jobs.count)
+    #expect(Set(completed) == Set(jobs.map(\.id)))
+    #expect(ends == ends.sorted())
+    #expect(completed.first == 29 && completed.last == 0)
+    // No peeking: the features are those of the online replay, where nothing had finished at any submission.
+    let online = snapshots(jobs)
+    for j in jobs { #expect(bits(online[j.id]) == bits(atSubmit[j.id]), "job \(j.id)") }
+    let last = try #require(atSubmit[29])
+    #expect(feature(last, "user_finished_log") == 0)
+    // The history learned every end: a later submission of user 2 sees its ten finished jobs, job 2 (the one that
+    // ended last, at 9,820 s) as its last.
+    let after = history.submit(job(99, user: 2, submit: 20_000, runtime: 1), load: ClusterLoad())
+    #expect(after[.last1] == 9_800)
+    #expect(abs(feature(after, "user_finished_log") - Float(log1p(10.0))) < 1e-4)
+
+    // `.lastSubmission` (what `evaluate` scores with) reports none of them.
+    var reported = 0
+    var online2 = JobHistory()
+    HistoryReplay(jobs: jobs, capacityProcs: 0).run(
+        history: &online2, completing: .lastSubmission,
+        onCompletion: { (_: HistoryReplay.Completion<Void>) in reported += 1 }, onSubmit: { _, _, _ in })
+    #expect(reported == 0)
 }

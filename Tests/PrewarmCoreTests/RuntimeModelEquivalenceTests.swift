@@ -107,7 +107,7 @@ private func trainedOnVaried(
     var window = TrainingWindow(capacity: 1 << 20)
     var snapshots: [SubmitSnapshot] = []
     HistoryReplay(jobs: variedWorkload(jobs: jobs, seed: 11), capacityProcs: 256).run(
-        history: &history,
+        history: &history, completing: .lastSubmission,
         onCompletion: { (c: HistoryReplay.Completion<Void>) in
             guard c.job.id < trainJobs, c.job.runtime > 0 else { return }
             window.append(SubmitModel.masked(c.snapshot), runtime: Float(c.job.runtime))

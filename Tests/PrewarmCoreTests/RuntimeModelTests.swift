@@ -59,7 +59,7 @@ private func trainedModel() throws -> (RuntimeModel, [SubmitSnapshot]) {
     var window = TrainingWindow(capacity: 5000)
     var snapshots: [SubmitSnapshot] = []
     HistoryReplay(jobs: bimodalWorkload(jobs: 1500), capacityProcs: 64).run(
-        history: &history,
+        history: &history, completing: .lastSubmission,
         onCompletion: { (c: HistoryReplay.Completion<Void>) in
             window.append(c.snapshot, runtime: Float(c.job.runtime))
         },

@@ -303,3 +303,32 @@ private func referenceAnnotation(
     #expect(SubmitProfiler.token("") == "-")
     #expect(SubmitProfiler.token(String(repeating: "x", count: 60)).utf8.count == 48)
 }
+
+/// `train` learns from every finished job, also those that ended after the last submission; with `knownAt`, only
+/// from the ones that ended before it. Until 2026-12-01 a history where every job was submitted before any ended
+/// trained on none (`tooFewJobs(found: 0)`).
+@Test func trainingUsesJobsThatEndedAfterTheLastSubmission() throws {
+    // 120 jobs submitted 10 s apart, each running at least 5,000 s: none ends before the last submission.
+    let jobs = (0 ..< 120).map { i in
+        let user = Int32(i % 4)
+        let runtime = Int64(5_000 + 1_000 * Int(user) + (i % 5) * 10)
+        return JobRecord(
+            id: Int64(i), submit: 1_000_000 + Int64(i) * 10, wait: 0, runtime: runtime, allocatedProcs: 4,
+            requestedProcs: 4, requestedTime: runtime * 2, user: user)
+    }
+    var p = RuntimeModelParameters()
+    p.forest.treeCount = 4
+    let model = try SubmitModel.train(jobs: jobs, capacityProcs: 0, parameters: p, source: "burst")
+    #expect(model.trainingJobs == 120)
+    let newest = try SubmitModel.train(jobs: jobs, capacityProcs: 0, window: 50, parameters: p, source: "burst")
+    #expect(newest.trainingJobs == 50)
+
+    // knownAt: what a model trained at that moment could have seen. The first job ends at 1,005,000.
+    #expect(throws: SubmitModel.TrainingError.tooFewJobs(found: 0, needed: SubmitModel.minimumJobs)) {
+        try SubmitModel.train(jobs: jobs, capacityProcs: 0, parameters: p, source: "burst", knownAt: 1_005_000)
+    }
+    let ended = jobs.filter { $0.submit + $0.runtime < 1_007_000 }.count
+    #expect(ended >= SubmitModel.minimumJobs && ended < 120)
+    let partial = try SubmitModel.train(jobs: jobs, capacityProcs: 0, parameters: p, source: "burst", knownAt: 1_007_000)
+    #expect(partial.trainingJobs == ended)
+}

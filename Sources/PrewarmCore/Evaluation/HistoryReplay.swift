@@ -6,7 +6,19 @@
 ///
 /// This is the one place that decides what is "known at submission": completions strictly
 /// before a submission enter the history first; the load counts jobs started at or before it.
+/// What happens to the jobs still running after the last submission is the caller's choice (``Horizon``).
 public struct HistoryReplay {
+    /// Which completions the replay reports (each job at most once, in end-time order). Completions before a
+    /// submission are always reported before it; this decides the ones after the last submission.
+    public enum Horizon: Sendable, Equatable {
+        /// None after the last submission: what an online evaluation needs, where nothing is left to predict.
+        case lastSubmission
+        /// Every job: the ones still in flight at the last submission complete after it. For training from a
+        /// log or store of finished jobs, where all of them are known now (until 2026-12-01 `train` stopped at
+        /// the last submission and so never learned from the newest finished jobs).
+        case allJobs
+    }
+
     /// Per-job value the caller attaches at submission and gets back at completion.
     public struct Completion<Tag> {
         public var job: JobRecord
@@ -28,11 +40,12 @@ public struct HistoryReplay {
 
     /// Runs the replay.
     /// - Parameters:
+    ///   - completing: which completions are reported after the last submission (``Horizon``).
     ///   - onCompletion: a job has left the system (before any later submission is handled); the
     ///     history has already recorded it.
     ///   - onSubmit: a job is submitted; returns the tag to keep until its completion.
     public func run<Tag, E: Error>(
-        history: inout JobHistory,
+        history: inout JobHistory, completing horizon: Horizon,
         onCompletion: (Completion<Tag>) throws(E) -> Void,
         onSubmit: (_ index: Int, _ job: JobRecord, _ snapshot: SubmitSnapshot) throws(E) -> Tag
     ) throws(E) {
@@ -71,6 +84,14 @@ public struct HistoryReplay {
             }
             inFlight[index] = Completion(job: job, snapshot: snapshot, tag: tag)
             completions.push(now &+ wait &+ runtime, index)
+        }
+        // The jobs still in flight after the last submission: their snapshots were taken at their submission;
+        // only the history and the caller learn of their ends, in end-time order.
+        guard horizon == .allJobs else { return }
+        while let e = completions.pop() {
+            guard let c = inFlight.removeValue(forKey: e.payload) else { continue }
+            history.finish(c.job, candidates: c.snapshot.candidates)
+            try onCompletion(c)
         }
     }
 }

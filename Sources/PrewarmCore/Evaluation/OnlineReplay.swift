@@ -57,7 +57,7 @@ public enum OnlineReplay {
         let progressStep = Swift.max(1, replay.jobs.count / 200)
 
         replay.run(
-            history: &history,
+            history: &history, completing: .lastSubmission,
             onCompletion: { (c: HistoryReplay.Completion<Float>) in
                 predictor.observe(c.snapshot, runtime: c.job.runtime, issuedP90: c.tag)
             },

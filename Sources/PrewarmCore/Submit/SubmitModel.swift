@@ -107,7 +107,7 @@ public struct SubmitModel: Sendable {
 }
 
 extension SubmitModel {
-    /// What ``train(jobs:capacityProcs:window:holdoutFraction:parameters:source:)`` can refuse.
+    /// What ``train(jobs:capacityProcs:window:holdoutFraction:parameters:source:knownAt:)`` can refuse.
     public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case tooFewJobs(found: Int, needed: Int)
         case forest(String)
@@ -127,12 +127,15 @@ extension SubmitModel {
     /// Trains a submit model on a workload history.
     ///
     /// The jobs are replayed in time order (the same ``HistoryReplay`` as `prewarm evaluate`, so features are
-    /// leakage-free). The newest `window` finished jobs form the training set. The p90 calibration is conformal:
+    /// leakage-free: each job's features are what was known at its submission). Every job of `jobs` counts as
+    /// finished (a workload log, the history store), each once, in end-time order, including those that ended after
+    /// the last submission; with `knownAt`, only those that ended strictly before it (what a model trained then
+    /// could have seen). The newest `window` of them with a positive runtime form the training set. The p90 calibration is conformal:
     /// a model trained without the newest `holdoutFraction` of them predicts those, and the offset that makes 90 %
     /// of them run no longer than their p90 is stored with the final model, trained on the whole window.
     public static func train(
         jobs: [JobRecord], capacityProcs: Int64, window: Int = 20_000, holdoutFraction: Double = 0.1,
-        parameters: RuntimeModelParameters = RuntimeModelParameters(), source: String
+        parameters: RuntimeModelParameters = RuntimeModelParameters(), source: String, knownAt: Int64? = nil
     ) throws(TrainingError) -> SubmitModel {
         let replay = HistoryReplay(jobs: jobs, capacityProcs: capacityProcs)
         var history = JobHistory()
@@ -140,9 +143,10 @@ extension SubmitModel {
         var rows: [(snapshot: SubmitSnapshot, runtime: Float)] = []
         var newest: Int64 = 0
         replay.run(
-            history: &history,
+            history: &history, completing: .allJobs,
             onCompletion: { (c: HistoryReplay.Completion<Void>) in
                 guard c.job.runtime > 0 else { return }
+                if let knownAt, c.job.submit &+ Swift.max(c.job.wait, 0) &+ c.job.runtime >= knownAt { return }
                 rows.append((masked(c.snapshot), Float(c.job.runtime)))
                 if rows.count > 2 * keep { rows.removeFirst(rows.count - keep) }
             },
