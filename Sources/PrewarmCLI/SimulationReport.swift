@@ -5,7 +5,8 @@ import PrewarmCore
 
 /// Writes `prewarm simulate --report`: one self-contained HTML page with inline SVG plots (no scripts,
 /// no external files): demand vs powered capacity over time under reactive and prewarm, the wait CDFs of
-/// every policy, and the frontier when it was computed.
+/// every policy, and the frontier when it was computed. The SVG pieces are ``SVGPlot``'s (shared with
+/// `forecast --svg`).
 enum SimulationReport {
     struct Run {
         var label: String
@@ -19,7 +20,7 @@ enum SimulationReport {
         frontier: (reactive: [FrontierPoint], prewarm: [FrontierPoint], summary: FrontierComparison?)?
     ) -> String {
         var body = ""
-        body += "<h1>Prewarm simulation: \(escape(trace))</h1>\n"
+        body += "<h1>Prewarm simulation: \(SVGPlot.escape(trace))</h1>\n"
         body += "<p>\(cluster.nodes) nodes × \(cluster.coresPerNode) cores, boot \(cluster.bootTime) s, "
             + "power-down \(cluster.powerDownTime) s, reactive SuspendTime \(suspendTime) s.</p>\n"
         body += table(runs)
@@ -30,7 +31,7 @@ enum SimulationReport {
         if let frontier { body += frontierPlot(frontier.reactive, frontier.prewarm, frontier.summary) }
         return """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>Prewarm simulation: \(escape(trace))</title>
+            <html lang="en"><head><meta charset="utf-8"><title>Prewarm simulation: \(SVGPlot.escape(trace))</title>
             <style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}
             table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
             th:first-child,td:first-child{text-align:left}svg{background:#fafafa;border:1px solid #eee}
@@ -41,45 +42,15 @@ enum SimulationReport {
             """
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-    }
-
     static func table(_ runs: [Run]) -> String {
         var t = "<table><tr><th>policy</th><th>mean wait s</th><th>p95 wait s</th><th>boot-induced wait s</th>"
             + "<th>idle node-h</th><th>energy kWh</th><th>power cycles</th></tr>\n"
         for r in runs {
             let m = r.result.metrics
-            t += "<tr><td>\(escape(r.label))</td>" + [m.meanWait, m.p95Wait, m.meanBootWait, m.idleNodeHours, m.energyKWh]
+            t += "<tr><td>\(SVGPlot.escape(r.label))</td>" + [m.meanWait, m.p95Wait, m.meanBootWait, m.idleNodeHours, m.energyKWh]
                 .map { String(format: "<td>%.1f</td>", $0) }.joined() + "<td>\(m.powerCycles)</td></tr>\n"
         }
         return t + "</table>\n"
-    }
-
-    /// A polyline in a `w × h` box from points already scaled to [0,1]².
-    static func polyline(_ pts: [(Double, Double)], w: Double, h: Double, color: String, width: Double = 1.2) -> String {
-        guard !pts.isEmpty else { return "" }
-        let d = pts.map { String(format: "%.1f,%.1f", 50 + $0.0 * w, 10 + (1 - $0.1) * h) }.joined(separator: " ")
-        return "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\" points=\"\(d)\"/>\n"
-    }
-
-    static func axes(w: Double, h: Double, xLabel: String, yLabel: String, xTicks: [(Double, String)],
-                     yTicks: [(Double, String)]) -> String {
-        var s = "<line x1=\"50\" y1=\"\(10 + h)\" x2=\"\(50 + w)\" y2=\"\(10 + h)\" stroke=\"#333\"/>"
-            + "<line x1=\"50\" y1=\"10\" x2=\"50\" y2=\"\(10 + h)\" stroke=\"#333\"/>\n"
-        for (x, label) in xTicks {
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%@</text>\n",
-                        50 + x * w, 24 + h, escape(label))
-        }
-        for (y, label) in yTicks {
-            s += String(format: "<text x=\"45\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%@</text>\n",
-                        14 + (1 - y) * h, escape(label))
-        }
-        s += "<text x=\"\(50 + w / 2)\" y=\"\(38 + h)\" font-size=\"11\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        s += "<text x=\"12\" y=\"\(10 + h / 2)\" font-size=\"11\" transform=\"rotate(-90 12 \(10 + h / 2))\" "
-            + "text-anchor=\"middle\">\(escape(yLabel))</text>\n"
-        return s
     }
 
     /// Demand, busy and powered nodes over time, down-sampled to at most ~1500 points (max per bucket, so
@@ -101,14 +72,14 @@ enum SimulationReport {
         let days = span / 86_400
         let xTicks = (0 ... 4).map { (Double($0) / 4, String(format: "%.0f", days * Double($0) / 4)) }
         let yTicks = (0 ... 4).map { (Double($0) / 4, String(format: "%.0f", maxNodes * Double($0) / 4)) }
-        var svg = "<h2>\(escape(run.label)): node demand vs powered capacity</h2>\n"
+        var svg = "<h2>\(SVGPlot.escape(run.label)): node demand vs powered capacity</h2>\n"
         svg += "<div class=\"legend\"><span style=\"color:#ff7f0e\">■ demand (busy + queued nodes, clipped at the cluster size)</span>"
             + "<span style=\"color:#555\">■ busy</span><span style=\"color:\(colors[run.label] ?? "#1f77b4")\">■ powered</span></div>\n"
         svg += "<svg width=\"\(Int(w) + 70)\" height=\"\(Int(h) + 50)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
-        svg += axes(w: w, h: h, xLabel: "days", yLabel: "nodes", xTicks: xTicks, yTicks: yTicks)
-        svg += polyline(series { $0.demandNodes }, w: w, h: h, color: "#ff7f0e", width: 0.8)
-        svg += polyline(series { $0.busyNodes }, w: w, h: h, color: "#555", width: 0.8)
-        svg += polyline(series { $0.poweredNodes }, w: w, h: h, color: colors[run.label] ?? "#1f77b4", width: 1.0)
+        svg += SVGPlot.axes(w: w, h: h, xLabel: "days", yLabel: "nodes", xTicks: xTicks, yTicks: yTicks)
+        svg += SVGPlot.polyline(series { $0.demandNodes }, w: w, h: h, color: "#ff7f0e", width: 0.8)
+        svg += SVGPlot.polyline(series { $0.busyNodes }, w: w, h: h, color: "#555", width: 0.8)
+        svg += SVGPlot.polyline(series { $0.poweredNodes }, w: w, h: h, color: colors[run.label] ?? "#1f77b4", width: 1.0)
         return svg + "</svg>\n"
     }
 
@@ -119,7 +90,7 @@ enum SimulationReport {
         let maxWait = Swift.max(10, all.compactMap(\.last).max() ?? 10)
         let lmax = log10(maxWait + 1)
         var svg = "<h2>Wait time distribution (submit to start)</h2>\n<div class=\"legend\">"
-        for r in runs { svg += "<span style=\"color:\(colors[r.label] ?? "#333")\">■ \(escape(r.label))</span>" }
+        for r in runs { svg += "<span style=\"color:\(colors[r.label] ?? "#333")\">■ \(SVGPlot.escape(r.label))</span>" }
         svg += "</div>\n<svg width=\"\(Int(w) + 70)\" height=\"\(Int(h) + 50)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         var xTicks: [(Double, String)] = []
         var v = 1.0
@@ -127,7 +98,7 @@ enum SimulationReport {
             xTicks.append((log10(v + 1) / lmax, v >= 3600 ? String(format: "%.0fh", v / 3600) : String(format: "%.0fs", v)))
             v *= 10
         }
-        svg += axes(w: w, h: h, xLabel: "wait (log scale)", yLabel: "share of jobs", xTicks: xTicks,
+        svg += SVGPlot.axes(w: w, h: h, xLabel: "wait (log scale)", yLabel: "share of jobs", xTicks: xTicks,
                     yTicks: (0 ... 4).map { (Double($0) / 4, String(format: "%.2f", Double($0) / 4)) })
         for (r, waits) in zip(runs, all) where !waits.isEmpty {
             let step = Swift.max(1, waits.count / 800)
@@ -136,7 +107,7 @@ enum SimulationReport {
                 pts.append((log10(waits[i] + 1) / lmax, Double(i + 1) / Double(waits.count)))
             }
             pts.append((log10((waits.last ?? 0) + 1) / lmax, 1))
-            svg += polyline(pts, w: w, h: h, color: colors[r.label] ?? "#333", width: 1.5)
+            svg += SVGPlot.polyline(pts, w: w, h: h, color: colors[r.label] ?? "#333", width: 1.5)
         }
         return svg + "</svg>\n"
     }
@@ -154,22 +125,22 @@ enum SimulationReport {
         if let s = summary {
             svg += String(format: "<p>At equal idle node-hours prewarm cuts the boot-induced wait by %.0f %% (%@); at "
                 + "equal boot wait it saves %.0f %% of idle node-hours (%@); gap to the oracle closed within "
-                + "reactive's idle budget: %.0f %%.</p>\n", 100 * s.waitCutAtEqualIdle, escape(s.waitCutSetting),
-                100 * s.idleSavingAtEqualWait, escape(s.idleSavingSetting), 100 * s.oracleGapClosed)
+                + "reactive's idle budget: %.0f %%.</p>\n", 100 * s.waitCutAtEqualIdle, SVGPlot.escape(s.waitCutSetting),
+                100 * s.idleSavingAtEqualWait, SVGPlot.escape(s.idleSavingSetting), 100 * s.oracleGapClosed)
         }
         svg += "<div class=\"legend\"><span style=\"color:#d62728\">● reactive, SuspendTime 60…3600 s</span>"
             + "<span style=\"color:#1f77b4\">● prewarm settings</span></div>\n"
         svg += "<svg width=\"\(Int(w) + 70)\" height=\"\(Int(h) + 50)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
-        svg += axes(w: w, h: h, xLabel: "powered-idle node-hours", yLabel: "mean boot-induced wait, s",
+        svg += SVGPlot.axes(w: w, h: h, xLabel: "powered-idle node-hours", yLabel: "mean boot-induced wait, s",
                     xTicks: (0 ... 4).map { (Double($0) / 4, String(format: "%.0f", maxIdle * Double($0) / 4)) },
                     yTicks: (0 ... 4).map { (Double($0) / 4, String(format: "%.0f", maxWait * Double($0) / 4)) })
         for (set, color) in [(reactive.sorted { $0.idleNodeHours < $1.idleNodeHours }, "#d62728"),
                              (prewarm.sorted { $0.idleNodeHours < $1.idleNodeHours }, "#1f77b4")] {
-            svg += polyline(set.map(scaled), w: w, h: h, color: color, width: 1.5)
+            svg += SVGPlot.polyline(set.map(scaled), w: w, h: h, color: color, width: 1.5)
             for p in set {
-                let (x, y) = scaled(p)
+                let c = SVGPlot.position(scaled(p), w: w, h: h)
                 svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%@\"><title>%@</title></circle>\n",
-                              50 + x * w, 10 + (1 - y) * h, color, escape(p.label))
+                              c.x, c.y, color, SVGPlot.escape(p.label))
             }
         }
         return svg + "</svg>\n"
