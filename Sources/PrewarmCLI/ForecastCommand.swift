@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import PrewarmCore
 import SlurmKit
+import Traces
 
 struct Forecast: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,10 @@ struct Forecast: ParsableCommand {
             by a limit) or their reservation's start. Runtimes come from the job_submit plugin's
             annotations (else the time limit). Arrivals of jobs not yet submitted need prewarmd's learned
             history and are not included here.
+
+            --plot draws each partition's forecast as a text chart (80 columns, no colours): `#` expected
+            demand, `:` upper band, `-` nodes powered or powering up now, `=` all the partition's nodes.
+            --svg FILE writes the same as an SVG image (one panel per partition; temporary file, then rename).
             """)
 
     @Option(help: "Minutes ahead.")
@@ -24,8 +29,35 @@ struct Forecast: ParsableCommand {
     @Flag(help: "Print JSON (per partition: nodes, powered, expected and upper demand per minute).")
     var json = false
 
-    mutating func run() throws {
+    @Flag(help: "Draw each partition's forecast as a text chart (80 columns, plain ASCII).")
+    var plot = false
+
+    @Option(help: ArgumentHelp("Also write the forecast as an SVG image to FILE (replaced atomically).",
+                               valueName: "FILE"))
+    var svg: String?
+
+    func validate() throws {
         guard minutes >= 1, minutes <= 1440 else { throw ValidationError("--minutes must be from 1 to 1440") }
+        guard !(plot && json) else { throw ValidationError("give --plot or --json, not both") }
+        if let svg { try Self.checkOutput(svg) }
+    }
+
+    /// Refuses an output path that cannot be written, before the cluster is read: empty, a directory, or in a
+    /// directory that does not exist.
+    static func checkOutput(_ path: String) throws {
+        guard !path.isEmpty else { throw ValidationError("--svg needs a file name") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("--svg \(path): is a directory")
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? "." : parent
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--svg \(path): no such directory: \(directory)")
+        }
+    }
+
+    mutating func run() throws {
         let slurm = LibSlurmClient()
         let nodes: [SlurmNode]
         let partitions: [SlurmPartition]
@@ -42,6 +74,22 @@ struct Forecast: ParsableCommand {
         let reservations = (try? slurm.loadReservations()) ?? []
         let result = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes, reservations: reservations)
+        let panels = result.map(ForecastPlot.panel)
+        if let svg {
+            let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now)))
+            let document = ForecastPlot.svg(panels, title: "prewarm forecast, \(stamp), next \(minutes) minutes")
+            do {
+                try AtomicFile.write(Array(document.utf8), to: svg)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(1)
+            }
+            CLISupport.note("wrote \(svg): \(panels.count) partition(s)")
+        }
+        if plot {
+            print(ForecastPlot.text(panels), terminator: "")
+            return
+        }
         if json {
             let items: [JSON] = result.map { p in
                 .object([
