@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
+import HistoryStore
 import PrewarmCore
 import SlurmKit
 import Traces
@@ -15,8 +16,10 @@ struct Forecast: ParsableCommand {
             projected as EASY backfilling would start them, no earlier than their --begin time, their parents'
             predicted ends (dependencies), the end of a running job of their array, user or group (jobs held back
             by a limit) or their reservation's start. Runtimes come from the job_submit plugin's
-            annotations (else the time limit). Arrivals of jobs not yet submitted need prewarmd's learned
-            history and are not included here.
+            annotations (else the time limit). Arrivals of jobs not yet submitted need a learned history: with
+            --db the history store is replayed as prewarmd replays it at start-up (then the jobs Slurm shows now),
+            and a partition's learned arrivals count once it has 50 submissions; without --db they are not
+            included.
 
             --plot draws each partition's forecast as a text chart (80 columns, no colours): `#` expected
             demand, `:` upper band, `-` nodes powered or powering up now, `=` all the partition's nodes.
@@ -36,10 +39,20 @@ struct Forecast: ParsableCommand {
                                valueName: "FILE"))
     var svg: String?
 
+    @Option(help: ArgumentHelp("Include the arrivals learned from this history store (prewarmd's HistoryDatabase).",
+                               valueName: "PATH"))
+    var db: String?
+
     func validate() throws {
         guard minutes >= 1, minutes <= 1440 else { throw ValidationError("--minutes must be from 1 to 1440") }
         guard !(plot && json) else { throw ValidationError("give --plot or --json, not both") }
         if let svg { try Self.checkOutput(svg) }
+        if let db {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: db, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw ValidationError("--db \(db): no such file")
+            }
+        }
     }
 
     /// Refuses an output path that cannot be written, before the cluster is read: empty, a directory, or in a
@@ -72,8 +85,25 @@ struct Forecast: ParsableCommand {
         }
         let now = Int64(Date().timeIntervalSince1970)
         let reservations = (try? slurm.loadReservations()) ?? []
+        // The daemon's learned arrivals: the store replayed (its seeding at start-up), then the jobs shown now.
+        var learned: [String: DemandLearner.Models] = [:]
+        if let db {
+            var tracker = LiveDemandTracker()
+            do {
+                let cores = LiveDemandTracker.coresPerNode(nodes)
+                let store = try HistoryStore(path: db, readOnly: true)
+                tracker.seed(try store.pastJobs(newest: LiveDemandTracker.seedJobs) { cores[$0] ?? 1 })
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(1)
+            }
+            tracker.observe(jobs: jobs)
+            learned = tracker.learner.trusted()
+            CLISupport.note("arrivals learned from \(db) for \(learned.count) partition(s)")
+        }
         let result = LiveForecast.forecast(
-            nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes, reservations: reservations)
+            nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes,
+            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: learned, reservations: reservations)
         let panels = result.map(ForecastPlot.panel)
         if let svg {
             let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now)))

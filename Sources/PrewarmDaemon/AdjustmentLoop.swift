@@ -98,9 +98,8 @@ struct AdjustmentLoop {
             // Once, at the first cycle that reaches Slurm: replay the history (node counts of jobs that give only
             // CPUs from the partition's largest node).
             demandSeeded = true
-            var cores: [String: Int] = [:]
-            for n in nodes { for p in n.partitions { cores[p] = max(cores[p] ?? 1, n.cpus) } }
-            let past = history.pastJobs(newest: 200_000) { cores[$0] ?? 1 }
+            let cores = LiveDemandTracker.coresPerNode(nodes)
+            let past = history.pastJobs(newest: LiveDemandTracker.seedJobs) { cores[$0] ?? 1 }
             if !past.isEmpty {
                 demand.seed(past)
                 log("arrivals: learned from \(past.count) stored jobs in \(demand.learner.partitions.count) partition(s)")

@@ -50,24 +50,13 @@ final class HistoryKeeper: @unchecked Sendable {
 
     private var enabled: Bool { !configuration.historyDatabase.isEmpty }
 
-    /// The newest `newest` stored jobs, as the demand learner replays them (empty when disabled or on error).
-    /// A job without a node count (a workload log gives processors) takes whole nodes of `coresPerNode(partition)`.
+    /// The newest `newest` stored jobs, as the demand learner replays them (empty when disabled or on error;
+    /// ``HistoryStore/pastJobs(newest:coresPerNode:)``, which `prewarm forecast --db` uses too).
     func pastJobs(newest: Int, coresPerNode: (String) -> Int) -> [DemandLearner.PastJob] {
         guard enabled, FileManager.default.fileExists(atPath: configuration.historyDatabase) else { return [] }
         do {
             let store = try HistoryStore(path: configuration.historyDatabase, readOnly: true)
-            return try store.jobs(newest: newest).map { j in
-                let partition = (j.partition ?? "").split(separator: ",").first.map(String.init) ?? ""
-                var nodes = j.requestedNodes ?? 0
-                if nodes <= 0, let cpus = j.requestedCPUs ?? j.allocatedCPUs, cpus > 0 {
-                    let cores = Int64(max(1, coresPerNode(partition)))
-                    nodes = (min(cpus, 1 << 40) + cores - 1) / cores
-                }
-                return DemandLearner.PastJob(
-                    partition: partition, user: Int32(truncatingIfNeeded: j.userID ?? -1),
-                    nodes: Int(min(max(1, nodes), 1 << 20)), submit: j.submitTime, start: j.startTime, end: j.endTime,
-                    utcOffset: j.utcOffset)
-            }
+            return try store.pastJobs(newest: newest, coresPerNode: coresPerNode)
         } catch {
             log("error: history: \(error); arrivals are learned from live jobs only")
             return []

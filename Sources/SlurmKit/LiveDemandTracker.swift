@@ -37,6 +37,16 @@ public struct LiveDemandTracker: Sendable {
         return { m in DemandLearner.hourOfWeek(now &+ Int64(m) &* 60, utcOffset: offset) }
     }
 
+    /// How many of the newest stored jobs are replayed at start-up (`prewarmd`, `prewarm forecast --db`).
+    public static let seedJobs = 200_000
+
+    /// Per partition, the CPUs of its largest node: a stored job that gives only CPUs takes whole nodes of it.
+    public static func coresPerNode(_ nodes: [SlurmNode]) -> [String: Int] {
+        var cores: [String: Int] = [:]
+        for n in nodes { for p in n.partitions { cores[p] = Swift.max(cores[p] ?? 1, n.cpus) } }
+        return cores
+    }
+
     /// Replays finished jobs from the history store (oldest first or not: they are sorted).
     public mutating func seed(_ jobs: [DemandLearner.PastJob]) {
         learner.replay(jobs)

@@ -328,3 +328,24 @@ func utc(_ wall: Int64) -> Int64 { wall }
         #expect(HistoryIngest.row(slurmJob(10, state: .suspended), cluster: "c") == nil)
     }
 }
+
+/// What prewarmd (and `prewarm forecast --db`) replays into the demand learner: first partition, uid, nodes (from
+/// CPUs in whole nodes of the partition's largest node when the row has no node count), times.
+@Test func storedJobsBecomeTheDemandLearnersPastJobs() {
+    var j = HistoryJob(cluster: "c", jobID: 7, submitTime: 1_000, source: "swf:x")
+    j.partition = "gpu,batch"
+    j.userID = 1234
+    j.requestedCPUs = 10
+    j.startTime = 1_100
+    j.endTime = 1_700
+    j.utcOffset = 3_600
+    var asked: [String] = []
+    let p = j.pastJob { asked.append($0); return 4 }
+    #expect(asked == ["gpu"])
+    #expect(p == DemandLearner.PastJob(
+        partition: "gpu", user: 1234, nodes: 3, submit: 1_000, start: 1_100, end: 1_700, utcOffset: 3_600))
+    j.requestedNodes = 2
+    j.userID = nil
+    #expect(j.pastJob { _ in 4 }.nodes == 2)
+    #expect(j.pastJob { _ in 4 }.user == -1)
+}
