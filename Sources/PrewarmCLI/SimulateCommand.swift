@@ -42,12 +42,17 @@ struct Simulate: ParsableCommand {
     var minIdle: Int64 = 120
     @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds.")
     var powerDownMargin: Int64 = AdjustmentConfiguration().powerDownMargin
+    @Option(help: """
+        Prewarm: multiply the prices of idle buffers and of nodes kept for users' next jobs (above 1: leaner, \
+        fewer idle node-hours and more boot waits; below 1: more eager).
+        """)
+    var priceScale: Double = 1
     @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this.")
     var threshold = 0
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
     var frontier = false
-    @Option(help: "Prewarm settings for --frontier, as aggressiveness:min-idle pairs.")
-    var frontierSettings = "0:60,0.5:120,1:300"
+    @Option(help: "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale] (price scale 1 if omitted).")
+    var frontierSettings = "0:60:2,0:60,0.5:120,1:300"
     @Option(help: "Policies to run (comma-separated; reactive is the reference and always runs).")
     var policies = "always_on,reactive,prewarm,oracle"
     @Option(help: "Write a self-contained HTML report with SVG plots to this file.")
@@ -64,9 +69,6 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Prewarm: price of keeping a user's nodes for their next submission (0: off).",
                                visibility: .hidden))
     var followPrice: Double = SessionModel().followPrice
-    @Option(help: ArgumentHelp("Prewarm: multiply every buffer and session price by this (experiments).",
-                               visibility: .hidden))
-    var priceScale: Double = 1
     @Option(help: ArgumentHelp("Prewarm: multiply the arrival buffer's prices by this (experiments).",
                                visibility: .hidden))
     var bufferPriceScale: Double = 1
@@ -77,6 +79,7 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
+        guard priceScale > 0, priceScale.isFinite else { throw ValidationError("--price-scale must be > 0") }
         guard bootTime >= 0, powerDownTime >= 0, suspendTime >= 0 else {
             throw ValidationError("times must be ≥ 0")
         }
@@ -130,7 +133,7 @@ struct Simulate: ParsableCommand {
             progress.update(Double(rows.count) / Double(runs + 1))
             return (r.metrics, p)
         }
-        func prewarmPolicy(_ aggressiveness: Float, _ minIdle: Int64) -> PrewarmPolicy {
+        func prewarmPolicy(_ aggressiveness: Float, _ minIdle: Int64, _ priceScale: Double) -> PrewarmPolicy {
             var c = AdjustmentConfiguration()
             c.bootLeadTime = bootTime
             c.aggressiveness = aggressiveness
@@ -138,18 +141,19 @@ struct Simulate: ParsableCommand {
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
             var sessions = SessionModel()
-            sessions.followPrice = followPrice * priceScale
-            sessions.price *= priceScale * sessionPriceScale
+            sessions.followPrice = followPrice
+            sessions.price *= sessionPriceScale
+            sessions.scalePrices(by: priceScale)
             var arrivals = ArrivalModel()
-            arrivals.bufferPrice *= priceScale * bufferPriceScale
-            arrivals.upperBufferPrice *= priceScale * bufferPriceScale
+            arrivals.scalePrices(by: priceScale * bufferPriceScale)
             return PrewarmPolicy(configuration: c, training: Self.training, arrivals: arrivals, sessions: sessions)
         }
         if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
         var prewarmAccuracy = 0.0
         if chosen.contains("prewarm") {
-            prewarmAccuracy = timed("prewarm", prewarmPolicy(aggressiveness, minIdle)).1.meanPredictionAccuracy
+            prewarmAccuracy = timed("prewarm", prewarmPolicy(aggressiveness, minIdle, priceScale)).1
+                .meanPredictionAccuracy
         }
         var oracleMetrics: SimulationMetrics?
         if chosen.contains("oracle") || frontier {
@@ -167,11 +171,11 @@ struct Simulate: ParsableCommand {
                 curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
                                                      bootWait: m.meanBootWait))
             }
-            for (a, i) in settings {
-                let label = "prewarm_a\(a)_idle\(i)"
-                let m = (a, i) == (aggressiveness, minIdle)
-                    ? (rows.first { $0.0 == "prewarm" }?.1 ?? timed(label, prewarmPolicy(a, i)).0)
-                    : timed(label, prewarmPolicy(a, i)).0
+            for (a, i, p) in settings {
+                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)")
+                let m = (a, i, p) == (aggressiveness, minIdle, priceScale)
+                    ? (rows.first { $0.0 == "prewarm" }?.1 ?? timed(label, prewarmPolicy(a, i, p)).0)
+                    : timed(label, prewarmPolicy(a, i, p)).0
                 curves.prewarm.append(FrontierPoint(label: label, idleNodeHours: m.idleNodeHours, bootWait: m.meanBootWait))
             }
             comparison = Frontier.compare(
@@ -273,14 +277,24 @@ struct Simulate: ParsableCommand {
         return t
     }()
 
-    /// Parses `aggressiveness:min-idle` pairs.
-    static func parseSettings(_ text: String) throws -> [(Float, Int64)] {
-        try text.split(separator: ",").map { pair in
-            let parts = pair.split(separator: ":")
-            guard parts.count == 2, let a = Float(parts[0]), let i = Int64(parts[1]), a >= 0, a <= 1, i >= 0 else {
-                throw ValidationError("--frontier-settings: '\(pair)' is not aggressiveness:min-idle (e.g. 0.5:120)")
+    /// Parses `aggressiveness:min-idle[:price-scale]` settings.
+    static func parseSettings(_ text: String) throws -> [(Float, Int64, Double)] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: ":")
+            guard parts.count == 2 || parts.count == 3, let a = Float(parts[0]), let i = Int64(parts[1]), a >= 0,
+                  a <= 1, i >= 0
+            else {
+                throw ValidationError(
+                    "--frontier-settings: '\(item)' is not aggressiveness:min-idle[:price-scale] (e.g. 0.5:120 or 0:60:2)")
             }
-            return (a, i)
+            var p = 1.0
+            if parts.count == 3 {
+                guard let v = Double(parts[2]), v > 0, v.isFinite else {
+                    throw ValidationError("--frontier-settings: '\(item)': the price scale must be a number > 0")
+                }
+                p = v
+            }
+            return (a, i, p)
         }
     }
 

@@ -135,7 +135,7 @@ struct AdjustmentLoop {
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
             hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now),
-            learned: configuration.learnedArrivals ? demand.learner.trusted() : [:], reservations: reservations)
+            learned: configuration.learnedArrivals ? demand.learner.trusted(priceScale: configuration.priceScale) : [:], reservations: reservations)
         let planned = forecasts.map { f -> PartitionForecast in
             var t = f
             t.forecast = DemandForecast(

@@ -6,7 +6,7 @@ import Testing
 @Test func simulateJSONHasEveryPolicyAndMetric() throws {
     let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-report-\(getpid()).html")
     defer { try? FileManager.default.removeItem(at: report) }
-    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300",
+    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300,0:60:4",
                          "--report", report.path, "--price-per-node-hour", "0.5"])
     #expect(r.status == 0, "stderr: \(r.stderr)")
     // The report: one self-contained page, time series for reactive and prewarm, wait CDFs, the frontier.
@@ -41,12 +41,26 @@ import Testing
     for key in ["wait_cut_at_equal_idle", "idle_saving_at_equal_wait", "oracle_gap_closed"] {
         #expect(frontier[key] is NSNumber, "frontier lacks \(key)")
     }
+    // The lean setting (aggressiveness 0, prices × 4) spends less idle than the eager one.
+    #expect(idle("prewarm_a0.0_idle60_p4.0") > 0 && idle("prewarm_a0.0_idle60_p4.0") < idle("prewarm_a1.0_idle300"))
+    // Idle node-hours split into booting, powering down, held and unallocated parts.
+    for name in ["reactive", "prewarm", "oracle"] {
+        let part = { (key: String) in (policies[name]?[key] as? NSNumber)?.doubleValue ?? -1 }
+        let parts = part("booting_node_hours") + part("powering_down_node_hours") + part("held_idle_node_hours")
+        #expect(part("booting_node_hours") > 0 && part("held_idle_node_hours") >= 0)
+        #expect(parts <= idle(name) + 1e-6, "\(name): parts \(parts) > idle \(idle(name))")
+    }
+    #expect((policies["oracle"]?["held_idle_node_hours"] as? NSNumber)?.doubleValue == 0)
     let accuracy = try #require((obj["prewarm_runtime_accuracy"] as? NSNumber)?.doubleValue)
     #expect(accuracy > 0.3 && accuracy <= 1)
 }
 
 @Test func simulateRejectsBadFrontierSettings() throws {
-    let r = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", "2:abc"])
-    #expect(r.status != 0)
-    #expect(r.stderr.contains("frontier-settings"))
+    for bad in ["2:abc", "0:60:0", "0:60:x", "0:60:2:1"] {
+        let r = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", bad])
+        #expect(r.status != 0, "\(bad) accepted")
+        #expect(r.stderr.contains("frontier-settings"), "\(bad): \(r.stderr)")
+    }
+    let r = try prewarm(["simulate", "--trace", fixture, "--price-scale", "0"])
+    #expect(r.status != 0 && r.stderr.contains("price-scale"))
 }

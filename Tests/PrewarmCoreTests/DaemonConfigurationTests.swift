@@ -127,4 +127,9 @@ import Testing
     #expect(try DaemonConfiguration.parse("LearnedArrivals=no", file: "x").learnedArrivals == false)
     #expect(failure("LearnedArrivals=maybe")?.description
         == "/etc/slurm/prewarmd.conf:1: LearnedArrivals: must be yes or no, found 'maybe'")
+    #expect(defaults.priceScale == 1)
+    #expect(try DaemonConfiguration.parse("PriceScale=2.5", file: "x").priceScale == 2.5)
+    #expect(failure("PriceScale=0")?.description
+        == "/etc/slurm/prewarmd.conf:1: PriceScale: must be a number from 0.01 to 100, found '0'")
+    #expect(failure("PriceScale=lots")?.key == "PriceScale")
 }

@@ -282,4 +282,25 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     #expect(l.partitions["batch"]?.submissions == 40 && l.partitions["gpu"]?.submissions == 20)
     #expect(l.trusted(minimumSubmissions: 30).keys.sorted() == ["batch"])
     #expect(l.partitions["batch"]?.arrivals.survival[6] == 0)  // every job ran 5 minutes
+    // PriceScale: the trusted models' prices are scaled, the learner's own are not.
+    let scaled = l.trusted(minimumSubmissions: 30, priceScale: 2)["batch"]
+    let own = l.partitions["batch"]
+    #expect(scaled?.arrivals.bufferPrice == 2 * (own?.arrivals.bufferPrice ?? 0))
+    #expect(scaled?.arrivals.upperBufferPrice == 2 * (own?.arrivals.upperBufferPrice ?? 0))
+    #expect(scaled?.sessions.price == 2 * (own?.sessions.price ?? 0))
+    #expect(scaled?.sessions.followPrice == 2 * (own?.sessions.followPrice ?? 0))
+    #expect(l.trusted(minimumSubmissions: 30, priceScale: 2)["batch"]?.arrivals.bufferPrice != own?.arrivals.bufferPrice)
+}
+
+@Test func aHigherPriceScaleKeepsASmallerArrivalBuffer() {
+    var a = ArrivalModel()
+    for i in 0 ..< 200 { a.observeArrival(time: Int64(i) * 30, hourOfWeek: 0, nodes: 1 + i % 4) }
+    let cheap = a.buffer(jobs: 3, price: a.bufferPrice)
+    var lean = a
+    lean.scalePrices(by: 8)
+    #expect(lean.bufferPrice == 8 * a.bufferPrice)
+    #expect(lean.buffer(jobs: 3, price: lean.bufferPrice) < cheap)
+    var unchanged = a
+    unchanged.scalePrices(by: -1)  // ignored
+    #expect(unchanged == a)
 }

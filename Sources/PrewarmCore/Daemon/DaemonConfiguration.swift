@@ -33,6 +33,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Add the arrivals learned from the history and live submissions (hour of week, recent rate, users'
     /// series) to the forecast; off: plan for the queue and running jobs only.
     public var learnedArrivals = true
+    /// Multiplies the prices of the learned arrivals' idle buffers and of nodes kept for users' next jobs
+    /// (above 1: leaner, fewer idle node-hours, more boot waits; `simulate --price-scale` shows the trade-off).
+    public var priceScale = 1.0
     public var notifySocket = "/run/prewarm/prewarmd.sock"
     /// Seconds between retraining attempts; 0 disables retraining.
     public var retrainInterval = 86_400
@@ -57,6 +60,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "PowerDownMargin", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "StateDirectory",
         "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "LearnedArrivals",
+        "PriceScale",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
@@ -92,6 +96,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw e.error("must be a number from 0 to 1, found '\(v)'", file: file)
                 }
                 c.policy.aggressiveness = a
+            case "PriceScale":
+                guard let p = Double(v), p >= 0.01, p <= 100 else {
+                    throw e.error("must be a number from 0.01 to 100, found '\(v)'", file: file)
+                }
+                c.priceScale = p
             case "MinIdleBeforePowerDown":
                 c.policy.minIdleBeforePowerDown = Int64(
                     try KeyValueFile.integer(e, in: 0 ... 86_400, unit: "seconds", file: file))

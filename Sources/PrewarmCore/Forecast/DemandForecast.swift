@@ -146,6 +146,13 @@ public struct ArrivalModel: Sendable, Equatable {
         runtimeCounts = Array(repeating: 0, count: Self.horizonMinutes + 1)
     }
 
+    /// Multiplies the buffer prices by `factor` (above 1: leaner buffers; `PriceScale`, `simulate --price-scale`).
+    public mutating func scalePrices(by factor: Double) {
+        guard factor > 0, factor.isFinite else { return }
+        bufferPrice *= factor
+        upperBufferPrice *= factor
+    }
+
     /// Hour of week (0…167) of a time given its local hour and weekday.
     @inlinable public static func hourOfWeek(hourOfDay: Int8, dayOfWeek: Int8) -> Int {
         let h = Int(hourOfDay) & 0x1F

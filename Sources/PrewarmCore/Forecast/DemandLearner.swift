@@ -23,9 +23,17 @@ public struct DemandLearner: Sendable {
     public init() {}
 
     /// The partitions with at least `minimumSubmissions` submissions seen: a model learned from a handful of
-    /// jobs would keep nodes up for patterns it has not really seen.
-    public func trusted(minimumSubmissions: Int = 50) -> [String: Models] {
-        partitions.filter { $0.value.submissions >= minimumSubmissions }
+    /// jobs would keep nodes up for patterns it has not really seen. Their buffer and session prices are
+    /// multiplied by `priceScale` (`PriceScale`).
+    public func trusted(minimumSubmissions: Int = 50, priceScale: Double = 1) -> [String: Models] {
+        var result = partitions.filter { $0.value.submissions >= minimumSubmissions }
+        if priceScale != 1 {
+            for key in Array(result.keys) {
+                result[key]?.arrivals.scalePrices(by: priceScale)
+                result[key]?.sessions.scalePrices(by: priceScale)
+            }
+        }
+        return result
     }
 
     /// A job of `user` needing `nodes` nodes was submitted to `partition` at `time` (local hour of week

@@ -56,6 +56,13 @@ public struct SessionModel: Sendable, Equatable {
         followGlobal = global
     }
 
+    /// Multiplies both prices by `factor` (above 1: fewer nodes kept for users' next jobs).
+    public mutating func scalePrices(by factor: Double) {
+        guard factor > 0, factor.isFinite else { return }
+        price *= factor
+        followPrice *= factor
+    }
+
     private mutating func recordFollow(user: Int32, bin: Int) {
         let b = Swift.max(0, Swift.min(bin, Self.windowMinutes))
         followGlobal[b] += 1
