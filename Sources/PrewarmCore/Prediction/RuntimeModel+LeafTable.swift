@@ -291,9 +291,10 @@ final class PredictionRegion: @unchecked Sendable {
     }
 }
 
-/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios with a
-/// bitmap of its non-empty bins, and one list of neighbours. Between uses the histogram and bitmap are zero again
-/// (a prediction clears exactly what it touched).
+/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios, a bitmap of
+/// its non-empty bins and the list of those bins in ascending order. Between uses the histogram and bitmap are
+/// zero again (a prediction clears exactly what it touched). The list is 2 bytes per bin: a prediction writes a
+/// few hundred of them, a few cache lines (with caches cold, every line written is a miss).
 final class PredictionWorkspace {
     let slots: Int
     static let bitmapWords = LeafTable.bins / 64
@@ -302,17 +303,9 @@ final class PredictionWorkspace {
     /// Bitmap of the non-empty bins.
     let occupied: UnsafeMutablePointer<UInt64>
     /// The non-empty bins in ascending order (at most `bins`).
-    let neighbours: UnsafeMutablePointer<Neighbour>
+    let nonEmpty: UnsafeMutablePointer<UInt16>
     /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
     var sink: UInt16 = 0
-
-    /// One bin of a candidate's neighbour distribution: its log-ratio with `exp(±r)`, and its merged weight.
-    struct Neighbour {
-        var up: Double
-        var down: Double
-        var ratio: Float
-        var weight: Double
-    }
 
     init(slots: Int) {
         self.slots = max(slots, 1)
@@ -320,14 +313,14 @@ final class PredictionWorkspace {
         histogram.initialize(repeating: 0, count: LeafTable.bins)
         occupied = .allocate(capacity: Self.bitmapWords)
         occupied.initialize(repeating: 0, count: Self.bitmapWords)
-        neighbours = .allocate(capacity: LeafTable.bins)
-        neighbours.initialize(repeating: Neighbour(up: 1, down: 1, ratio: 0, weight: 0), count: LeafTable.bins)
+        nonEmpty = .allocate(capacity: LeafTable.bins)
+        nonEmpty.initialize(repeating: 0, count: LeafTable.bins)
     }
 
     deinit {
         histogram.deallocate()
         occupied.deallocate()
-        neighbours.deallocate()
+        nonEmpty.deallocate()
     }
 }
 
