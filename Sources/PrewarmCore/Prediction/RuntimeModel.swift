@@ -208,13 +208,36 @@ public struct RuntimeModel: Sendable {
     ) -> RuntimePrediction? {
         let k = RuntimeCandidate.count
         let trees = forest.treeCount
-        snapshot.features.withUnsafeBufferPointer { x in
-            leaves.reachedHeaders(x.baseAddress!, into: reached.baseAddress!)
+        let walked = snapshot.features.withUnsafeBufferPointer { x in
+            leaves.reachedRecords(x.baseAddress!, into: reached.baseAddress!)
         }
         let stride = k &+ 1
         let bins = LeafTable.bins
         let records = leaves.records
-        let entries = leaves.entries
+        let entries = leaves.halves
+        let header = leaves.headerWords
+
+        // Touch every cache line of the reached leaves' records first (the walk loaded their first lines): a
+        // hundred short runs scattered over the table, loaded independently of each other so that the CPU
+        // overlaps their misses, instead of one miss at a time in the accumulation loops below.
+        var total = 0
+        var touched = walked
+        for t in 0 ..< trees {
+            let at = reached[t]
+            let n = Int(records[at &+ k &+ 2])
+            let first = (at &+ header) &* 2
+            let end = first &+ n &* stride
+            total &+= n
+            var e = at &* 2 &+ 32  // halves per 64-byte line: from the record's second line on
+            while e < end {
+                touched |= UInt32(entries[e])
+                e &+= 32
+            }
+            if n > 0 { touched |= UInt32(entries[end &- 1]) }
+        }
+        ws.sink = touched
+        guard total > 0 else { return nil }
+
         // Mean outputs: the average over trees of the leaf means (tree order, as the forest sums them).
         for o in 0 ..< k { means[o] = 0 }
         for t in 0 ..< trees {
@@ -236,27 +259,6 @@ public struct RuntimeModel: Sendable {
         let refine = parameters.refineScale
         let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
 
-        // Touch every cache line of the reached leaves' entries first: a hundred short runs scattered over
-        // the table, loaded independently of each other so that the CPU overlaps their misses, instead of
-        // one miss at a time in the accumulation loops below.
-        var total = 0
-        var touched: UInt16 = 0
-        for t in 0 ..< trees {
-            let at = reached[t]
-            let n = Int(records[at &+ k &+ 2])
-            let first = Int(records[at &+ k &+ 3]) &* stride
-            let end = first &+ n &* stride
-            total &+= n
-            var e = first
-            while e < end {
-                touched |= entries[e]
-                e &+= 32  // halves per 64-byte line
-            }
-            if n > 0 { touched |= entries[end &- 1] }
-        }
-        ws.sink = touched
-        guard total > 0 else { return nil }
-
         // Per considered candidate: every entry's weight into the bin of its quantized log-ratio (one
         // histogram, reused), then the non-empty bins in order.
         let histogram = ws.histogram
@@ -272,7 +274,7 @@ public struct RuntimeModel: Sendable {
                 let at = reached[t]
                 let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
                 let n = Int(records[at &+ k &+ 2])
-                var e = Int(records[at &+ k &+ 3]) &* stride
+                var e = (at &+ header) &* 2
                 for _ in 0 ..< n {
                     // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
                     let w = Double(Float(Double(entries[e &+ k]) * scale))
