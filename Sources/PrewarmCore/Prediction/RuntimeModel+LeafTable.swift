@@ -49,6 +49,8 @@ struct LeafTable: Sendable {
     let outputs: Int
     /// Words of a leaf header: `outputs` Floats, a Double and the entry count; the entries follow.
     var headerWords: Int { outputs &+ 3 }
+    /// Features of the forest (a walk reads them and their negations).
+    let features: Int
     /// Trees, leaves, nodes and record words in ``region``.
     let trees: Int
     let leafCount: Int
@@ -79,6 +81,7 @@ struct LeafTable: Sendable {
     /// An empty table (predictions fall back).
     init() {
         outputs = 0
+        features = 0
         trees = 0
         leafCount = 0
         nodeCount = 0
@@ -91,8 +94,9 @@ struct LeafTable: Sendable {
         self.outputs == outputs && outputs > 0 && leafCount == leaves && leaves > 0 && region != nil
     }
 
-    private init(outputs: Int, forest: RandomForest, records: [UInt32], recordAt: [Int]) {
+    private init(outputs: Int, forest: RandomForest, records: [UInt32], recordAt: [Int], leafWeight: [Int]) {
         self.outputs = outputs
+        features = forest.featureCount
         trees = forest.treeCount
         leafCount = forest.leafCount
         nodeCount = forest.nodeCount
@@ -105,15 +109,24 @@ struct LeafTable: Sendable {
             return
         }
         let nodes = region.base.bindMemory(to: CompactNode.self, capacity: nodeCount)
+        nodes.initialize(repeating: CompactNode(record: 0), count: nodeCount)
+        var weight: [Int] = []
+        var stack: [(node: Int, parent: Int)] = []
         for t in 0 ..< trees {
-            let leafBase = forest.treeLeafStart[t]
-            let nodeBase = forest.treeNodeStart[t]
-            for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
-                let node = forest.nodes[i]
-                (nodes + i).initialize(
-                    to: node.isLeaf
+            if !Self.placeHeavierFirst(
+                tree: t, forest: forest, recordAt: recordAt, leafWeight: leafWeight, into: nodes, weight: &weight,
+                stack: &stack)
+            {
+                // Not a plain tree (a model file may say anything its checks allow): the forest's own order.
+                let leafBase = forest.treeLeafStart[t]
+                let nodeBase = forest.treeNodeStart[t]
+                for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
+                    let node = forest.nodes[i]
+                    nodes[i] = node.isLeaf
                         ? CompactNode(record: recordAt[leafBase + Int(node.leaf)])
-                        : CompactNode(feature: Int(node.feature), threshold: node.threshold, right: nodeBase + Int(node.right)))
+                        : CompactNode(
+                            feature: Int(node.feature), threshold: node.threshold, right: nodeBase + Int(node.right))
+                }
             }
         }
         let starts = (region.base + nodeBytes).bindMemory(to: Int32.self, capacity: trees &+ 1)
@@ -121,6 +134,61 @@ struct LeafTable: Sendable {
         let r = (region.base + recordsAt).bindMemory(to: UInt32.self, capacity: records.count)
         for i in records.indices { r[i] = records[i] }
         self.region = region
+    }
+
+    /// Writes tree `t`'s nodes to their place in `nodes` in depth-first order with the heavier child of every
+    /// split first, right after its parent (the child with more in-bag training rows, so more likely the one a
+    /// job goes to, and the one a walk finds in the line it already loaded), the other child's index in the node.
+    /// A split whose right child comes first tests the negated feature (feature `f + featureCount`, see
+    /// ``reachedRecords(_:into:)``) against `−nextUp(threshold)`: `−x ≤ −nextUp(t)` exactly when `x > t`, and a
+    /// NaN feature, which goes right, is negated to −∞.
+    /// - Returns: false, with nothing useful written, if the nodes do not form a plain tree.
+    private static func placeHeavierFirst(
+        tree t: Int, forest: RandomForest, recordAt: [Int], leafWeight: [Int], into nodes: UnsafeMutablePointer<CompactNode>,
+        weight: inout [Int], stack: inout [(node: Int, parent: Int)]
+    ) -> Bool {
+        let features = forest.featureCount
+        let canSwap = features &* 2 < CompactNode.leafMark
+        let base = forest.treeNodeStart[t]
+        let count = forest.treeNodeStart[t + 1] &- base
+        let leafBase = forest.treeLeafStart[t]
+        guard count > 0 else { return false }
+        // Rows under every node (children come after their parent).
+        weight.removeAll(keepingCapacity: true)
+        weight.append(contentsOf: repeatElement(0, count: count))
+        for i in (0 ..< count).reversed() {
+            let node = forest.nodes[base &+ i]
+            if node.isLeaf {
+                weight[i] = leafWeight[leafBase &+ Int(node.leaf)]
+            } else {
+                let r = Int(node.right)
+                guard i &+ 1 < count, r > i &+ 1, r < count else { return false }
+                weight[i] = Swift.min(weight[i &+ 1], Int(Int32.max)) &+ Swift.min(weight[r], Int(Int32.max))
+            }
+        }
+        stack.removeAll(keepingCapacity: true)
+        stack.append((0, -1))
+        var placed = 0
+        while let (i, parent) = stack.popLast() {
+            guard placed < count else { return false }
+            let at = base &+ placed
+            placed &+= 1
+            if parent >= 0 { nodes[parent].right = at }
+            let node = forest.nodes[base &+ i]
+            if node.isLeaf {
+                nodes[at] = CompactNode(record: recordAt[leafBase &+ Int(node.leaf)])
+                continue
+            }
+            let l = i &+ 1
+            let r = Int(node.right)
+            let swapped = canSwap && weight[r] > weight[l]
+            nodes[at] = swapped
+                ? CompactNode(feature: features &+ Int(node.feature), threshold: -node.threshold.nextUp, right: 0)
+                : CompactNode(feature: Int(node.feature), threshold: node.threshold, right: 0)
+            stack.append((swapped ? l : r, at))
+            stack.append((swapped ? r : l, -1))
+        }
+        return placed == count
     }
 
     /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
@@ -136,6 +204,13 @@ struct LeafTable: Sendable {
         let records = self.records
         let trees = self.trees
         var touched: UInt32 = 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: features &* 2) { both in
+        for f in 0 ..< features {
+            let v = x[f]
+            both[f] = v
+            both[features &+ f] = v.isNaN ? -.infinity : -v
+        }
+        let x = UnsafePointer(both.baseAddress!)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { current in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { tree in
                 for t in 0 ..< trees {
@@ -148,8 +223,8 @@ struct LeafTable: Sendable {
                     while j < walking {
                         let index = current[j]
                         let node = nodes[index]
-                        let feature = Int(node.packed & 0xFF)
-                        if feature == CompactNode.leafMark {
+                        let low = Int(node.packed & 0xFF)
+                        if low == CompactNode.leafMark {
                             let at = Int(node.threshold.bitPattern)
                             touched |= records[at]
                             out[tree[j]] = at
@@ -158,11 +233,12 @@ struct LeafTable: Sendable {
                             tree[j] = tree[walking]
                             continue
                         }
-                        current[j] = x[feature] <= node.threshold ? index &+ 1 : Int(node.packed &>> 8)
+                        current[j] = x[low] <= node.threshold ? index &+ 1 : Int(node.packed &>> 8)
                         j &+= 1
                     }
                 }
             }
+        }
         }
         return touched
     }
@@ -203,6 +279,7 @@ struct LeafTable: Sendable {
         var records: [UInt32] = []
         records.reserveCapacity(headerTotal.partialValue &+ entryTotal.partialValue / 2)
         var recordAt = [Int](repeating: 0, count: leaves)
+        var leafWeight = [Int](repeating: 0, count: leaves)
         var halves: [UInt16] = []
         let treeScale = Double(trees)
         for t in 0 ..< trees {
@@ -220,6 +297,7 @@ struct LeafTable: Sendable {
                     for i in first ..< end { multiplicity += Int(forest.sampleCounts[i]) }
                 }
                 let scale = multiplicity > 0 ? 1 / (Double(multiplicity) * treeScale) : 0
+                leafWeight[leaf] = multiplicity
                 records.append(UInt32(truncatingIfNeeded: scale.bitPattern))
                 records.append(UInt32(truncatingIfNeeded: scale.bitPattern >> 32))
                 records.append(0)  // n, below
@@ -250,7 +328,7 @@ struct LeafTable: Sendable {
             self.init()
             return
         }
-        self.init(outputs: k, forest: forest, records: records, recordAt: recordAt)
+        self.init(outputs: k, forest: forest, records: records, recordAt: recordAt, leafWeight: leafWeight)
     }
 }
 
@@ -267,6 +345,12 @@ struct CompactNode {
     init(feature: Int, threshold: Float, right: Int) {
         self.threshold = threshold
         packed = UInt32(truncatingIfNeeded: right) << 8 | UInt32(truncatingIfNeeded: feature & 0xFF)
+    }
+
+    /// The index of the child that is not the next node.
+    var right: Int {
+        get { Int(packed &>> 8) }
+        set { packed = UInt32(truncatingIfNeeded: newValue) << 8 | packed & 0xFF }
     }
 
     /// A leaf: its record's word offset in ``LeafTable/records`` in place of the threshold.
