@@ -149,6 +149,39 @@ func fastPredictionMatchesTheReference(trees: Int, refine: Bool, bootstrap: Bool
     #expect(worst <= 1e-5)
 }
 
+/// The fast walk places the heavier child of a split next to it and tests the negated feature for a split whose
+/// right child comes first: features exactly at a threshold, just above or below it, NaN and ±∞ must still go
+/// where the forest sends them.
+@Test func fastPredictionMatchesTheReferenceAtThresholdsAndNaN() throws {
+    let (model, snapshots) = try trainedOnVaried(trees: 16, refine: true, bootstrap: false, jobs: 1600, trainJobs: 1000)
+    let splits = model.forest.nodes.filter { !$0.isLeaf }
+    #expect(!splits.isEmpty)
+    var state: UInt64 = 7
+    func next() -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int(state >> 33)
+    }
+    var identical = 0
+    var cases = 0
+    for s in snapshots {
+        var edited = s
+        for _ in 0 ..< 4 {
+            let node = splits[next() % splits.count]
+            let f = Int(node.feature)
+            guard f < edited.features.count else { continue }
+            let t = node.threshold
+            edited.features[f] = [t, t, t.nextUp, t.nextDown, .nan, .infinity, -.infinity][next() % 7]
+        }
+        let fast = model.predict(edited)
+        let slow = referencePredict(model, edited)
+        cases += 1
+        if fast == slow { identical += 1 }
+    }
+    print("fast vs reference at thresholds, NaN and infinities: \(cases) predictions, \(identical) bit-identical")
+    #expect(cases > 1000)
+    #expect(identical == cases)
+}
+
 @Test func fastPredictionIsSafeFromSeveralThreadsAndAfterDecoding() throws {
     let (model, snapshots) = try trainedOnVaried(trees: 8, refine: true, bootstrap: false, jobs: 1200, trainJobs: 800)
     let decoded = try RuntimeModel(deserializing: model.serialize())

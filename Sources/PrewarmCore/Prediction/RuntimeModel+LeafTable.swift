@@ -12,13 +12,15 @@ import Glibc
 /// of every candidate) and its in-bag training rows with their weights and log-ratios `log(actual/candidate)`.
 /// Before, those came from four tables indexed by row (sample list → row → rank → per-candidate order), a cache
 /// miss per neighbour and candidate, several thousand per prediction when the caches are cold, as they are in
-/// slurmctld between two submissions. Here a leaf is a 52-byte header and one contiguous run of entries:
+/// slurmctld between two submissions. Here a leaf is one contiguous record, a 48-byte header directly followed by
+/// its entries, and the tree's leaf node holds the record's offset:
 ///
-///     header  (records, UInt32 words): [k Float: mean outputs] [Double: weight per unit of multiplicity]
-///                                      [UInt32: entries n] [UInt32: first entry]
-///     entries (UInt16 halves):         n × [k UInt16: quantized log-ratio bin per candidate] [UInt16: multiplicity]
+///     header  (UInt32 words):  [k Float: mean outputs] [Double: weight per unit of multiplicity] [UInt32: entries n]
+///     entries (UInt16 halves): n × [k UInt16: quantized log-ratio bin per candidate] [UInt16: multiplicity]
+///     (padded to a whole word)
 ///
-/// so a prediction reads about a hundred headers and a hundred short runs (k = 9: 20 bytes per entry).
+/// so a prediction reads about a hundred short runs of memory (k = 9: 20 bytes per entry), each starting with the
+/// line the walk's last load pointed to.
 ///
 /// Log-ratios are quantized to steps of 1/128 (a factor of 1.0078: a runtime off by at most 0.39 %), clamped to
 /// ±16 (a factor of 8.9 million); a log-ratio of exactly 0 (the candidate was right) stays exactly 0. The
@@ -45,42 +47,45 @@ struct LeafTable: Sendable {
 
     /// Outputs (candidates) per leaf.
     let outputs: Int
-    /// Words per leaf header: `outputs` Floats, a Double, the entry count and the first entry.
-    var headerWords: Int { outputs &+ 4 }
-    /// Trees, leaves, nodes, header words and entry halves in ``region``.
+    /// Words of a leaf header: `outputs` Floats, a Double and the entry count; the entries follow.
+    var headerWords: Int { outputs &+ 3 }
+    /// Features of the forest (a walk reads them and their negations).
+    let features: Int
+    /// Trees, leaves, nodes and record words in ``region``.
     let trees: Int
     let leafCount: Int
     let nodeCount: Int
-    let recordCount: Int
-    let entryCount: Int
+    let recordWords: Int
     /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes as
-    /// 8-byte ``CompactNode``s (same order: a split's left child is the next node), the first
-    /// node of every tree (`trees + 1` Int32), the leaf headers (UInt32 words, leaf after leaf, in global leaf
-    /// order) and the entries (UInt16 halves).
+    /// 8-byte ``CompactNode``s (same order: a split's left child is the next node), the first node of every tree
+    /// (`trees + 1` Int32) and the leaf records (UInt32 words, leaf after leaf, in global leaf order).
     let region: PredictionRegion?
 
     var nodes: UnsafePointer<CompactNode> { UnsafePointer(region!.base.assumingMemoryBound(to: CompactNode.self)) }
     var treeNodeStart: UnsafePointer<Int32> {
         UnsafePointer((region!.base + nodeCount &* MemoryLayout<CompactNode>.stride).assumingMemoryBound(to: Int32.self))
     }
+    /// The leaf records as words (header fields)...
     var records: UnsafePointer<UInt32> {
         UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
     }
-    var entries: UnsafePointer<UInt16> {
-        UnsafePointer((region!.base + (recordsByteOffset &+ recordCount &* 4)).assumingMemoryBound(to: UInt16.self))
+    /// ...and the same memory as halves (entries): a record at word `at` has its entries from half `2 × (at +
+    /// headerWords)`.
+    var halves: UnsafePointer<UInt16> {
+        UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt16.self))
     }
     private var recordsByteOffset: Int {
-        (nodeCount &* MemoryLayout<CompactNode>.stride &+ (trees &+ 1) &* 4 &+ 15) & ~15
+        (nodeCount &* MemoryLayout<CompactNode>.stride &+ (trees &+ 1) &* 4 &+ 63) & ~63
     }
 
     /// An empty table (predictions fall back).
     init() {
         outputs = 0
+        features = 0
         trees = 0
         leafCount = 0
         nodeCount = 0
-        recordCount = 0
-        entryCount = 0
+        recordWords = 0
         region = nil
     }
 
@@ -89,52 +94,123 @@ struct LeafTable: Sendable {
         self.outputs == outputs && outputs > 0 && leafCount == leaves && leaves > 0 && region != nil
     }
 
-    private init(outputs: Int, forest: RandomForest, records: [UInt32], entries: [UInt16]) {
+    private init(outputs: Int, forest: RandomForest, records: [UInt32], recordAt: [Int], leafWeight: [Int]) {
         self.outputs = outputs
+        features = forest.featureCount
         trees = forest.treeCount
         leafCount = forest.leafCount
         nodeCount = forest.nodeCount
-        recordCount = records.count
-        entryCount = entries.count
+        recordWords = records.count
         let nodeBytes = nodeCount &* MemoryLayout<CompactNode>.stride
-        let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 15) & ~15
-        let size = recordsAt &+ records.count &* 4 &+ entries.count &* 2
+        let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 63) & ~63
+        let size = recordsAt &+ records.count &* 4
         guard let region = PredictionRegion(bytes: size) else {
             self.region = nil
             return
         }
         let nodes = region.base.bindMemory(to: CompactNode.self, capacity: nodeCount)
+        nodes.initialize(repeating: CompactNode(record: 0), count: nodeCount)
+        var weight: [Int] = []
+        var stack: [(node: Int, parent: Int)] = []
         for t in 0 ..< trees {
-            let leafBase = forest.treeLeafStart[t]
-            let nodeBase = forest.treeNodeStart[t]
-            for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
-                let node = forest.nodes[i]
-                (nodes + i).initialize(
-                    to: node.isLeaf
-                        ? CompactNode(leaf: leafBase + Int(node.leaf))
-                        : CompactNode(feature: Int(node.feature), threshold: node.threshold, right: nodeBase + Int(node.right)))
+            if !Self.placeHeavierFirst(
+                tree: t, forest: forest, recordAt: recordAt, leafWeight: leafWeight, into: nodes, weight: &weight,
+                stack: &stack)
+            {
+                // Not a plain tree (a model file may say anything its checks allow): the forest's own order.
+                let leafBase = forest.treeLeafStart[t]
+                let nodeBase = forest.treeNodeStart[t]
+                for i in forest.treeNodeStart[t] ..< forest.treeNodeStart[t + 1] {
+                    let node = forest.nodes[i]
+                    nodes[i] = node.isLeaf
+                        ? CompactNode(record: recordAt[leafBase + Int(node.leaf)])
+                        : CompactNode(
+                            feature: Int(node.feature), threshold: node.threshold, right: nodeBase + Int(node.right))
+                }
             }
         }
         let starts = (region.base + nodeBytes).bindMemory(to: Int32.self, capacity: trees &+ 1)
         for t in 0 ... trees { starts[t] = Int32(truncatingIfNeeded: forest.treeNodeStart[t]) }
         let r = (region.base + recordsAt).bindMemory(to: UInt32.self, capacity: records.count)
         for i in records.indices { r[i] = records[i] }
-        let e = (region.base + (recordsAt &+ records.count &* 4)).bindMemory(to: UInt16.self, capacity: entries.count)
-        for i in entries.indices { e[i] = entries[i] }
         self.region = region
+    }
+
+    /// Writes tree `t`'s nodes to their place in `nodes` in depth-first order with the heavier child of every
+    /// split first, right after its parent (the child with more in-bag training rows, so more likely the one a
+    /// job goes to, and the one a walk finds in the line it already loaded), the other child's index in the node.
+    /// A split whose right child comes first tests the negated feature (feature `f + featureCount`, see
+    /// ``reachedRecords(_:into:)``) against `−nextUp(threshold)`: `−x ≤ −nextUp(t)` exactly when `x > t`, and a
+    /// NaN feature, which goes right, is negated to −∞.
+    /// - Returns: false, with nothing useful written, if the nodes do not form a plain tree.
+    private static func placeHeavierFirst(
+        tree t: Int, forest: RandomForest, recordAt: [Int], leafWeight: [Int], into nodes: UnsafeMutablePointer<CompactNode>,
+        weight: inout [Int], stack: inout [(node: Int, parent: Int)]
+    ) -> Bool {
+        let features = forest.featureCount
+        let canSwap = features &* 2 < CompactNode.leafMark
+        let base = forest.treeNodeStart[t]
+        let count = forest.treeNodeStart[t + 1] &- base
+        let leafBase = forest.treeLeafStart[t]
+        guard count > 0 else { return false }
+        // Rows under every node (children come after their parent).
+        weight.removeAll(keepingCapacity: true)
+        weight.append(contentsOf: repeatElement(0, count: count))
+        for i in (0 ..< count).reversed() {
+            let node = forest.nodes[base &+ i]
+            if node.isLeaf {
+                weight[i] = leafWeight[leafBase &+ Int(node.leaf)]
+            } else {
+                let r = Int(node.right)
+                guard i &+ 1 < count, r > i &+ 1, r < count else { return false }
+                weight[i] = Swift.min(weight[i &+ 1], Int(Int32.max)) &+ Swift.min(weight[r], Int(Int32.max))
+            }
+        }
+        stack.removeAll(keepingCapacity: true)
+        stack.append((0, -1))
+        var placed = 0
+        while let (i, parent) = stack.popLast() {
+            guard placed < count else { return false }
+            let at = base &+ placed
+            placed &+= 1
+            if parent >= 0 { nodes[parent].right = at }
+            let node = forest.nodes[base &+ i]
+            if node.isLeaf {
+                nodes[at] = CompactNode(record: recordAt[leafBase &+ Int(node.leaf)])
+                continue
+            }
+            let l = i &+ 1
+            let r = Int(node.right)
+            let swapped = canSwap && weight[r] > weight[l]
+            nodes[at] = swapped
+                ? CompactNode(feature: features &+ Int(node.feature), threshold: -node.threshold.nextUp, right: 0)
+                : CompactNode(feature: Int(node.feature), threshold: node.threshold, right: 0)
+            stack.append((swapped ? l : r, at))
+            stack.append((swapped ? r : l, -1))
+        }
+        return placed == count
     }
 
     /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
     /// still walking per round: their node loads are independent, so their cache misses overlap. A tree leaves
     /// the round as soon as it reaches its leaf (trees differ much in depth: walking every tree down to the
-    /// deepest one, as a branch-free lockstep walk does, costs several times the work). Writes the offset of the
-    /// reached leaf's header in ``records`` for every tree to `out`.
+    /// deepest one, as a branch-free lockstep walk does, costs several times the work), and its leaf record's
+    /// first line is loaded right away, while the other trees walk on. Writes the word offset of the reached
+    /// leaf's record in ``records`` for every tree to `out`; returns what the record loads read (for a sink).
     @inline(__always)
-    func reachedHeaders(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) {
+    func reachedRecords(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) -> UInt32 {
         let nodes = self.nodes
         let nodeStart = treeNodeStart
-        let header = headerWords
+        let records = self.records
         let trees = self.trees
+        var touched: UInt32 = 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: features &* 2) { both in
+        for f in 0 ..< features {
+            let v = x[f]
+            both[f] = v
+            both[features &+ f] = v.isNaN ? -.infinity : -v
+        }
+        let x = UnsafePointer(both.baseAddress!)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { current in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { tree in
                 for t in 0 ..< trees {
@@ -147,21 +223,24 @@ struct LeafTable: Sendable {
                     while j < walking {
                         let index = current[j]
                         let node = nodes[index]
-                        let feature = Int(node.packed & 0xFF)
-                        let target = Int(node.packed &>> 8)
-                        if feature == CompactNode.leafMark {
-                            out[tree[j]] = target &* header
+                        let low = Int(node.packed & 0xFF)
+                        if low == CompactNode.leafMark {
+                            let at = Int(node.threshold.bitPattern)
+                            touched |= records[at]
+                            out[tree[j]] = at
                             walking &-= 1
                             current[j] = current[walking]
                             tree[j] = tree[walking]
                             continue
                         }
-                        current[j] = x[feature] <= node.threshold ? index &+ 1 : target
+                        current[j] = x[low] <= node.threshold ? index &+ 1 : Int(node.packed &>> 8)
                         j &+= 1
                     }
                 }
             }
         }
+        }
+        return touched
     }
 
     /// Builds the records of `forest`'s leaves; `logRatios` is `trainingRows × outputCount`, row-major. Gives an
@@ -180,25 +259,28 @@ struct LeafTable: Sendable {
             self.init()
             return
         }
-        let header = k + 4
+        let header = k + 3
         let stride = k + 1
-        let headerTotal = leaves.multipliedReportingOverflow(by: header)
+        // At most a header and a padding half per leaf, and an entry per sample.
+        let headerTotal = leaves.multipliedReportingOverflow(by: header + 1)
         let entryTotal = forest.sampleRows.count.multipliedReportingOverflow(by: stride)
-        guard !headerTotal.overflow, !entryTotal.overflow, headerTotal.partialValue < Int(UInt32.max),
-            entryTotal.partialValue < Int(UInt32.max)
+        guard !headerTotal.overflow, !entryTotal.overflow,
+            headerTotal.partialValue < Int(UInt32.max) / 2, entryTotal.partialValue / 2 < Int(UInt32.max) / 2
         else {
             self.init()
             return
         }
-        guard forest.nodeCount < CompactNode.maxIndex, leaves < CompactNode.maxIndex,
-            forest.featureCount < CompactNode.leafMark, forest.treeNodeStart.count == trees + 1
+        guard forest.nodeCount < CompactNode.maxIndex, forest.featureCount < CompactNode.leafMark,
+            forest.treeNodeStart.count == trees + 1
         else {
             self.init()
             return
         }
-        var records = [UInt32](repeating: 0, count: headerTotal.partialValue)
-        var entries: [UInt16] = []
-        entries.reserveCapacity(entryTotal.partialValue)
+        var records: [UInt32] = []
+        records.reserveCapacity(headerTotal.partialValue &+ entryTotal.partialValue / 2)
+        var recordAt = [Int](repeating: 0, count: leaves)
+        var leafWeight = [Int](repeating: 0, count: leaves)
+        var halves: [UInt16] = []
         let treeScale = Double(trees)
         for t in 0 ..< trees {
             let sampleBase = forest.treeSampleStart[t]
@@ -207,38 +289,52 @@ struct LeafTable: Sendable {
                 let first = sampleBase + Int(forest.leafSampleOffset[leaf])
                 let end = leaf + 1 < leafEnd
                     ? sampleBase + Int(forest.leafSampleOffset[leaf + 1]) : forest.treeSampleStart[t + 1]
-                let at = leaf * header
-                for o in 0 ..< k { records[at + o] = forest.leafValues[leaf * k + o].bitPattern }
+                let at = records.count
+                recordAt[leaf] = at
+                for o in 0 ..< k { records.append(forest.leafValues[leaf * k + o].bitPattern) }
                 var multiplicity = 0
                 if first < end {
                     for i in first ..< end { multiplicity += Int(forest.sampleCounts[i]) }
                 }
                 let scale = multiplicity > 0 ? 1 / (Double(multiplicity) * treeScale) : 0
-                records[at + k] = UInt32(truncatingIfNeeded: scale.bitPattern)
-                records[at + k + 1] = UInt32(truncatingIfNeeded: scale.bitPattern >> 32)
-                records[at + k + 3] = UInt32(entries.count / stride)
+                leafWeight[leaf] = multiplicity
+                records.append(UInt32(truncatingIfNeeded: scale.bitPattern))
+                records.append(UInt32(truncatingIfNeeded: scale.bitPattern >> 32))
+                records.append(0)  // n, below
+                halves.removeAll(keepingCapacity: true)
                 var n = 0
                 if first < end && multiplicity > 0 {
                     for i in first ..< end {
                         let row = Int(forest.sampleRows[i])
                         guard row >= 0, row < rows, forest.sampleCounts[i] > 0 else { continue }
                         for o in 0 ..< k {
-                            entries.append(UInt16(Int(Self.quantize(logRatios[row * k + o])) + Self.binOffset))
+                            halves.append(UInt16(Int(Self.quantize(logRatios[row * k + o])) + Self.binOffset))
                         }
-                        entries.append(UInt16(forest.sampleCounts[i]))
+                        halves.append(UInt16(forest.sampleCounts[i]))
                         n += 1
                     }
                 }
                 records[at + k + 2] = UInt32(n)
+                let start = records.count
+                records.append(contentsOf: repeatElement(0, count: (halves.count + 1) / 2))
+                records.withUnsafeMutableBytes { bytes in
+                    for (h, value) in halves.enumerated() {
+                        bytes.storeBytes(of: value, toByteOffset: start * 4 + h * 2, as: UInt16.self)
+                    }
+                }
             }
         }
-        self.init(outputs: k, forest: forest, records: records, entries: entries)
+        guard records.count < Int(UInt32.max) else {
+            self.init()
+            return
+        }
+        self.init(outputs: k, forest: forest, records: records, recordAt: recordAt, leafWeight: leafWeight)
     }
 }
 
 /// A tree node in 8 bytes: the split threshold, and a word holding the feature (low 8 bits; ``leafMark`` for a
-/// leaf) and above it the global index of the right child (a split's left child is the next node) or, for a
-/// leaf, its global leaf index. Half the size of ``ForestNode``: a walk touches fewer cache lines.
+/// leaf) and above it the global index of the right child (a split's left child is the next node). A leaf holds
+/// the word offset of its record in place of the threshold. Half the size of ``ForestNode``: a walk touches fewer cache lines.
 struct CompactNode {
     static let leafMark = 0xFF
     /// Node and leaf indices must be below this (24 bits).
@@ -251,9 +347,16 @@ struct CompactNode {
         packed = UInt32(truncatingIfNeeded: right) << 8 | UInt32(truncatingIfNeeded: feature & 0xFF)
     }
 
-    init(leaf: Int) {
-        threshold = .nan
-        packed = UInt32(truncatingIfNeeded: leaf) << 8 | UInt32(Self.leafMark)
+    /// The index of the child that is not the next node.
+    var right: Int {
+        get { Int(packed &>> 8) }
+        set { packed = UInt32(truncatingIfNeeded: newValue) << 8 | packed & 0xFF }
+    }
+
+    /// A leaf: its record's word offset in ``LeafTable/records`` in place of the threshold.
+    init(record: Int) {
+        threshold = Float(bitPattern: UInt32(truncatingIfNeeded: record))
+        packed = UInt32(Self.leafMark)
     }
 }
 
@@ -291,9 +394,10 @@ final class PredictionRegion: @unchecked Sendable {
     }
 }
 
-/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios with a
-/// bitmap of its non-empty bins, and one list of neighbours. Between uses the histogram and bitmap are zero again
-/// (a prediction clears exactly what it touched).
+/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios, a bitmap of
+/// its non-empty bins and the list of those bins in ascending order. Between uses the histogram and bitmap are
+/// zero again (a prediction clears exactly what it touched). The list is 2 bytes per bin: a prediction writes a
+/// few hundred of them, a few cache lines (with caches cold, every line written is a miss).
 final class PredictionWorkspace {
     let slots: Int
     static let bitmapWords = LeafTable.bins / 64
@@ -302,17 +406,9 @@ final class PredictionWorkspace {
     /// Bitmap of the non-empty bins.
     let occupied: UnsafeMutablePointer<UInt64>
     /// The non-empty bins in ascending order (at most `bins`).
-    let neighbours: UnsafeMutablePointer<Neighbour>
+    let nonEmpty: UnsafeMutablePointer<UInt16>
     /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
-    var sink: UInt16 = 0
-
-    /// One bin of a candidate's neighbour distribution: its log-ratio with `exp(±r)`, and its merged weight.
-    struct Neighbour {
-        var up: Double
-        var down: Double
-        var ratio: Float
-        var weight: Double
-    }
+    var sink: UInt32 = 0
 
     init(slots: Int) {
         self.slots = max(slots, 1)
@@ -320,14 +416,14 @@ final class PredictionWorkspace {
         histogram.initialize(repeating: 0, count: LeafTable.bins)
         occupied = .allocate(capacity: Self.bitmapWords)
         occupied.initialize(repeating: 0, count: Self.bitmapWords)
-        neighbours = .allocate(capacity: LeafTable.bins)
-        neighbours.initialize(repeating: Neighbour(up: 1, down: 1, ratio: 0, weight: 0), count: LeafTable.bins)
+        nonEmpty = .allocate(capacity: LeafTable.bins)
+        nonEmpty.initialize(repeating: 0, count: LeafTable.bins)
     }
 
     deinit {
         histogram.deallocate()
         occupied.deallocate()
-        neighbours.deallocate()
+        nonEmpty.deallocate()
     }
 }
 

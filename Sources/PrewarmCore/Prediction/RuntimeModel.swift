@@ -208,13 +208,36 @@ public struct RuntimeModel: Sendable {
     ) -> RuntimePrediction? {
         let k = RuntimeCandidate.count
         let trees = forest.treeCount
-        snapshot.features.withUnsafeBufferPointer { x in
-            leaves.reachedHeaders(x.baseAddress!, into: reached.baseAddress!)
+        let walked = snapshot.features.withUnsafeBufferPointer { x in
+            leaves.reachedRecords(x.baseAddress!, into: reached.baseAddress!)
         }
         let stride = k &+ 1
         let bins = LeafTable.bins
         let records = leaves.records
-        let entries = leaves.entries
+        let entries = leaves.halves
+        let header = leaves.headerWords
+
+        // Touch every cache line of the reached leaves' records first (the walk loaded their first lines): a
+        // hundred short runs scattered over the table, loaded independently of each other so that the CPU
+        // overlaps their misses, instead of one miss at a time in the accumulation loops below.
+        var total = 0
+        var touched = walked
+        for t in 0 ..< trees {
+            let at = reached[t]
+            let n = Int(records[at &+ k &+ 2])
+            let first = (at &+ header) &* 2
+            let end = first &+ n &* stride
+            total &+= n
+            var e = at &* 2 &+ 32  // halves per 64-byte line: from the record's second line on
+            while e < end {
+                touched |= UInt32(entries[e])
+                e &+= 32
+            }
+            if n > 0 { touched |= UInt32(entries[end &- 1]) }
+        }
+        ws.sink = touched
+        guard total > 0 else { return nil }
+
         // Mean outputs: the average over trees of the leaf means (tree order, as the forest sums them).
         for o in 0 ..< k { means[o] = 0 }
         for t in 0 ..< trees {
@@ -236,27 +259,6 @@ public struct RuntimeModel: Sendable {
         let refine = parameters.refineScale
         let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
 
-        // Touch every cache line of the reached leaves' entries first: a hundred short runs scattered over
-        // the table, loaded independently of each other so that the CPU overlaps their misses, instead of
-        // one miss at a time in the accumulation loops below.
-        var total = 0
-        var touched: UInt16 = 0
-        for t in 0 ..< trees {
-            let at = reached[t]
-            let n = Int(records[at &+ k &+ 2])
-            let first = Int(records[at &+ k &+ 3]) &* stride
-            let end = first &+ n &* stride
-            total &+= n
-            var e = first
-            while e < end {
-                touched |= entries[e]
-                e &+= 32  // halves per 64-byte line
-            }
-            if n > 0 { touched |= entries[end &- 1] }
-        }
-        ws.sink = touched
-        guard total > 0 else { return nil }
-
         // Per considered candidate: every entry's weight into the bin of its quantized log-ratio (one
         // histogram, reused), then the non-empty bins in order.
         let histogram = ws.histogram
@@ -272,7 +274,7 @@ public struct RuntimeModel: Sendable {
                 let at = reached[t]
                 let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
                 let n = Int(records[at &+ k &+ 2])
-                var e = Int(records[at &+ k &+ 3]) &* stride
+                var e = (at &+ header) &* 2
                 for _ in 0 ..< n {
                     // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
                     let w = Double(Float(Double(entries[e &+ k]) * scale))
@@ -282,17 +284,18 @@ public struct RuntimeModel: Sendable {
                     e &+= stride
                 }
             }
-            let (count, total, above) = Self.binsInOrder(ws)
-            let neighbours = UnsafeBufferPointer(start: ws.neighbours, count: count)
-            let (shift, score) = refine ? Self.bestShift(neighbours, above: above) : (0, Double(means[j]))
+            let (count, total, above) = Self.collectBins(ws)
+            let (shift, score) = refine ? Self.bestShift(ws, count: count, above: above) : (0, Double(means[j]))
             if score > best {
                 best = score
                 bestK = j
                 bestShift = shift
                 // Weighted quantiles of log(actual/candidate) for this candidate.
-                q50 = Self.quantile(0.5, neighbours, total: total)
-                q90 = Self.quantile(0.9, neighbours, total: total)
+                q50 = Self.quantile(0.5, ws, count: count, total: total)
+                q90 = Self.quantile(0.9, ws, count: count, total: total)
             }
+            // Leave the histogram zero for the next candidate or prediction.
+            for i in 0 ..< count { histogram[Int(ws.nonEmpty[i])] = 0 }
         }
         let c = Double(snapshot.candidates[bestK])
         let point = Float(Swift.min(c * exp(bestShift), 1e9))
@@ -305,56 +308,50 @@ public struct RuntimeModel: Sendable {
             expectedAccuracy: Float(best))
     }
 
-    /// The smallest value whose cumulative weight reaches `level × total` (the last one if rounding leaves it short).
-    /// A cumulative weight within 10⁻⁹ of the target counts as reaching it, so that summation order cannot decide
-    /// a quantile that lands exactly on a boundary between two values (frequent with few trees).
+    /// The smallest value whose cumulative weight reaches `level × total` (the last one if rounding leaves it short),
+    /// over the workspace's `count` non-empty bins. A cumulative weight within 10⁻⁹ of the target counts as
+    /// reaching it, so that summation order cannot decide a quantile that lands exactly on a boundary between two
+    /// values (frequent with few trees).
     @inline(__always)
-    private static func quantile(
-        _ level: Double, _ neighbours: UnsafeBufferPointer<PredictionWorkspace.Neighbour>, total: Double
-    ) -> Float {
-        guard let last = neighbours.last else { return 0 }
+    private static func quantile(_ level: Double, _ ws: PredictionWorkspace, count: Int, total: Double) -> Float {
+        guard count > 0 else { return 0 }
+        let bins = ws.nonEmpty
+        let histogram = ws.histogram
         let target = level * total - 1e-9 * total
         var acc = 0.0
-        for n in neighbours {
-            acc += Double(n.weight)
-            if acc >= target { return n.ratio }
+        for i in 0 ..< count {
+            let p = Int(bins[i])
+            acc += histogram[p]
+            if acc >= target { return LeafTable.value(p &- LeafTable.binOffset) }
         }
-        return last.ratio
+        return LeafTable.value(Int(bins[count &- 1]) &- LeafTable.binOffset)
     }
 
-    /// Writes the non-empty bins of the workspace's histogram in ascending order to its neighbour list, clearing
-    /// them. - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
+    /// Lists the non-empty bins of the workspace's histogram in ascending order (clearing the bitmap, not the
+    /// histogram). - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
-    private static func binsInOrder(_ ws: PredictionWorkspace) -> (count: Int, total: Double, above: Double) {
+    private static func collectBins(_ ws: PredictionWorkspace) -> (count: Int, total: Double, above: Double) {
         let map = ws.occupied
         let histogram = ws.histogram
-        let out = ws.neighbours
+        let out = ws.nonEmpty
         var count = 0
         var total = 0.0
         var above = 0.0
-        BinExponent.high.withUnsafeBufferPointer { high in
-            BinExponent.low.withUnsafeBufferPointer { low in
-                BinExponent.highDown.withUnsafeBufferPointer { highDown in
-                    BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
-                        for word in 0 ..< PredictionWorkspace.bitmapWords {
-                            var b = map[word]
-                            guard b != 0 else { continue }
-                            map[word] = 0
-                            while b != 0 {
-                                let low6 = b.trailingZeroBitCount
-                                b &= b &- 1
-                                let p = word &<< 6 | low6
-                                let w = histogram[p]
-                                histogram[p] = 0
-                                let down = highDown[word] * lowDown[low6]
-                                out[count] = PredictionWorkspace.Neighbour(
-                                    up: high[word] * low[low6], down: down,
-                                    ratio: LeafTable.value(p &- LeafTable.binOffset), weight: w)
-                                count &+= 1
-                                total += w
-                                above += w * down
-                            }
-                        }
+        BinExponent.highDown.withUnsafeBufferPointer { highDown in
+            BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
+                for word in 0 ..< PredictionWorkspace.bitmapWords {
+                    var b = map[word]
+                    guard b != 0 else { continue }
+                    map[word] = 0
+                    while b != 0 {
+                        let low6 = b.trailingZeroBitCount
+                        b &= b &- 1
+                        let p = word &<< 6 | low6
+                        let w = histogram[p]
+                        out[count] = UInt16(truncatingIfNeeded: p)
+                        count &+= 1
+                        total += w
+                        above += w * (highDown[word] * lowDown[low6])
                     }
                 }
             }
@@ -362,36 +359,51 @@ public struct RuntimeModel: Sendable {
         return (count, total, above)
     }
 
-    /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|) over neighbours given in ascending `r` order,
-    /// with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``, with `exp(±r)` read from the table.
+    /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|) over the workspace's `count` non-empty bins (in
+    /// ascending `r` order, every `r` distinct), with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``, with
+    /// `exp(±r)` read from the tables.
     @inline(__always)
-    private static func bestShift(
-        _ neighbours: UnsafeBufferPointer<PredictionWorkspace.Neighbour>, above total: Double
-    ) -> (shift: Double, score: Double) {
-        let count = neighbours.count
+    private static func bestShift(_ ws: PredictionWorkspace, count: Int, above total: Double)
+        -> (shift: Double, score: Double)
+    {
         guard count > 0 else { return (0, 0) }
+        let bins = ws.nonEmpty
+        let histogram = ws.histogram
         var above = total
         var below = 0.0
         var bestS = 0.0
         var bestV = -1.0
-        for i in 0 ..< count {
-            let n = neighbours[i]
-            let w = Double(n.weight)
-            below += w * n.up
-            above -= w * n.down
-            // The objective at r, once every row equal to r is on the "below" side: at the last neighbour of each
-            // distinct r. Without data-dependent branches (ties and improvements are unpredictable).
-            let differs = neighbours[Swift.min(i &+ 1, count &- 1)].ratio != n.ratio
-            let last = differs || i &+ 1 == count
-            let v = n.down * below + n.up * Swift.max(above, 0)
-            let better = last && v > bestV
-            bestV = better ? v : bestV
-            bestS = better ? Double(n.ratio) : bestS
+        BinExponent.high.withUnsafeBufferPointer { high in
+            BinExponent.low.withUnsafeBufferPointer { low in
+                BinExponent.highDown.withUnsafeBufferPointer { highDown in
+                    BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
+                        for i in 0 ..< count {
+                            let p = Int(bins[i])
+                            let w = histogram[p]
+                            let word = p &>> 6
+                            let low6 = p & 63
+                            let up = high[word] * low[low6]
+                            let down = highDown[word] * lowDown[low6]
+                            below += w * up
+                            above -= w * down
+                            // The objective at r (every bin is its own r: all rows equal to r are now "below").
+                            // Without a data-dependent branch (improvements are unpredictable).
+                            let v = down * below + up * Swift.max(above, 0)
+                            let better = v > bestV
+                            bestV = better ? v : bestV
+                            bestS = better ? Double(LeafTable.value(p &- LeafTable.binOffset)) : bestS
+                        }
+                    }
+                }
+            }
         }
         // Numeric guard: the shift-free score if the scan degenerated.
         if !bestV.isFinite {
             var score = 0.0
-            for n in neighbours { score += Double(n.weight) * exp(-abs(Double(n.ratio))) }
+            for i in 0 ..< count {
+                let p = Int(bins[i])
+                score += histogram[p] * exp(-abs(Double(LeafTable.value(p &- LeafTable.binOffset))))
+            }
             return (0, score)
         }
         return (bestS, bestV)
