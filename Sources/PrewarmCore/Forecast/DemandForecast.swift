@@ -323,62 +323,10 @@ public enum DemandForecaster {
     ) -> DemandForecast {
         let h = Swift.max(1, Swift.min(minutes, 24 * 60))
         let total = Swift.max(totalNodes, 0)
-        // Minute m covers [now + 60m, now + 60m + 60): a job counts if it holds nodes at the minute's start.
-        func firstMinute(_ from: Int64) -> Int { from <= now ? 0 : Int(Swift.min((from &- now + 59) / 60, Int64(h))) }
-        func endMinute(_ to: Int64) -> Int { to <= now ? 0 : Int(Swift.min((to &- now + 59) / 60, Int64(h))) }
-
-        func project(late: Bool) -> [Int] {
-            var busy = [Int](repeating: 0, count: h)
-            for r in running {
-                let e = endMinute(late ? r.lateEnd : r.predictedEnd)
-                for m in 0 ..< e { busy[m] += r.nodes }
-            }
-            // EASY-like projection: queued jobs start in queue order; once a job cannot start now (the head),
-            // it gets the earliest start where it fits, and later jobs may start now only if they do not delay it.
-            var previousStart = 0
-            var headStart: Int?  // start of the first job that cannot start now
-            var considered = 0
-            for p in pending {
-                considered += 1
-                if considered > 4096 { break }
-                let n = Swift.min(p.nodes, total)
-                guard n > 0 else { continue }
-                let duration = Swift.max(1, Int((Swift.max(late ? p.lateRuntime : p.predictedRuntime, 60) + 59) / 60))
-                let lateDuration = Swift.max(1, Int((Swift.max(p.lateRuntime, 60) + 59) / 60))
-                let earliest = firstMinute(p.earliestStart ?? now)
-                func fits(_ start: Int) -> Bool {
-                    for m in start ..< Swift.min(h, start + duration) where busy[m] + n > total { return false }
-                    return true
-                }
-                func fitsUntil(_ end: Int) -> Bool {
-                    for m in 0 ..< Swift.min(h, end) where busy[m] + n > total { return false }
-                    return true
-                }
-                if let headStart {
-                    // Backfill now, if it does not delay the head (whose nodes are already in `busy`): it fits
-                    // alongside the head for its whole predicted run, or ends (late) before the head starts.
-                    if earliest == 0 && (fits(0) || (lateDuration <= headStart && fitsUntil(headStart))) {
-                        for m in 0 ..< Swift.min(h, duration) { busy[m] += n }
-                    } else if earliest > 0 {
-                        // Not startable before `earliest` (a --begin time, a parent's or a limit's predicted end):
-                        // it joins the queue then, so it is planned from there, where it fits.
-                        var start = earliest
-                        while start < h && !fits(start) { start += 1 }
-                        if start < h { for m in start ..< Swift.min(h, start + duration) { busy[m] += n } }
-                    }
-                    continue
-                }
-                var start = Swift.max(earliest, previousStart)
-                while start < h && !fits(start) { start += 1 }
-                guard start < h else { break }  // the head cannot start within the horizon: nothing else can
-                for m in start ..< Swift.min(h, start + duration) { busy[m] += n }
-                previousStart = start
-                if start > 0 { headStart = start }
-            }
-            return busy
-        }
-        let expectedBusy = project(late: false)
-        let lateBusy = project(late: true)
+        let expectedBusy = knownDemand(
+            now: now, minutes: h, running: running, pending: pending, totalNodes: total, late: false)
+        let lateBusy = knownDemand(
+            now: now, minutes: h, running: running, pending: pending, totalNodes: total, late: true)
         let a = arrivals.arrivalDemand(minutes: h, now: now, hourOfWeekAt: hourOfWeekAt)
         var expected = [Float](repeating: 0, count: h)
         var upper = [Float](repeating: 0, count: h)
@@ -392,5 +340,69 @@ public enum DemandForecaster {
             upper[m] = Swift.min(Float(Swift.max(expectedBusy[m], Swift.min(lateBusy[m], total))) + ua, cap)
         }
         return DemandForecast(start: now, expected: expected, upper: upper)
+    }
+
+    /// Nodes the known jobs keep busy in each of the next `minutes` minutes from `now`, without arrivals: running
+    /// jobs until their predicted end (`late`: their late end), queued jobs projected EASY-style as described in
+    /// ``forecast(now:minutes:running:pending:arrivals:sessions:hourOfWeekAt:totalNodes:)`` (`late`: for their
+    /// late runtimes). Not capped at `totalNodes` (running jobs are counted as they are).
+    /// - Complexity: O(running × minutes + pending × minutes), at most 4096 queued jobs considered.
+    public static func knownDemand(
+        now: Int64, minutes: Int, running: [RunningDemand], pending: [PendingDemand], totalNodes: Int, late: Bool
+    ) -> [Int] {
+        let h = Swift.max(1, Swift.min(minutes, 24 * 60))
+        let total = Swift.max(totalNodes, 0)
+        // Minute m covers [now + 60m, now + 60m + 60): a job counts if it holds nodes at the minute's start.
+        func firstMinute(_ from: Int64) -> Int { from <= now ? 0 : Int(Swift.min((from &- now + 59) / 60, Int64(h))) }
+        func endMinute(_ to: Int64) -> Int { to <= now ? 0 : Int(Swift.min((to &- now + 59) / 60, Int64(h))) }
+
+        var busy = [Int](repeating: 0, count: h)
+        for r in running {
+            let e = endMinute(late ? r.lateEnd : r.predictedEnd)
+            for m in 0 ..< e { busy[m] += r.nodes }
+        }
+        // EASY-like projection: queued jobs start in queue order; once a job cannot start now (the head),
+        // it gets the earliest start where it fits, and later jobs may start now only if they do not delay it.
+        var previousStart = 0
+        var headStart: Int?  // start of the first job that cannot start now
+        var considered = 0
+        for p in pending {
+            considered += 1
+            if considered > 4096 { break }
+            let n = Swift.min(p.nodes, total)
+            guard n > 0 else { continue }
+            let duration = Swift.max(1, Int((Swift.max(late ? p.lateRuntime : p.predictedRuntime, 60) + 59) / 60))
+            let lateDuration = Swift.max(1, Int((Swift.max(p.lateRuntime, 60) + 59) / 60))
+            let earliest = firstMinute(p.earliestStart ?? now)
+            func fits(_ start: Int) -> Bool {
+                for m in start ..< Swift.min(h, start + duration) where busy[m] + n > total { return false }
+                return true
+            }
+            func fitsUntil(_ end: Int) -> Bool {
+                for m in 0 ..< Swift.min(h, end) where busy[m] + n > total { return false }
+                return true
+            }
+            if let headStart {
+                // Backfill now, if it does not delay the head (whose nodes are already in `busy`): it fits
+                // alongside the head for its whole predicted run, or ends (late) before the head starts.
+                if earliest == 0 && (fits(0) || (lateDuration <= headStart && fitsUntil(headStart))) {
+                    for m in 0 ..< Swift.min(h, duration) { busy[m] += n }
+                } else if earliest > 0 {
+                    // Not startable before `earliest` (a --begin time, a parent's or a limit's predicted end):
+                    // it joins the queue then, so it is planned from there, where it fits.
+                    var start = earliest
+                    while start < h && !fits(start) { start += 1 }
+                    if start < h { for m in start ..< Swift.min(h, start + duration) { busy[m] += n } }
+                }
+                continue
+            }
+            var start = Swift.max(earliest, previousStart)
+            while start < h && !fits(start) { start += 1 }
+            guard start < h else { break }  // the head cannot start within the horizon: nothing else can
+            for m in start ..< Swift.min(h, start + duration) { busy[m] += n }
+            previousStart = start
+            if start > 0 { headStart = start }
+        }
+        return busy
     }
 }

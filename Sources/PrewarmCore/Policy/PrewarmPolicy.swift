@@ -20,7 +20,8 @@ public struct PrewarmPolicy: PowerPolicy {
     private var predictor: OnlineRuntimePredictor
     private var arrivals = ArrivalModel()
     private var sessions = SessionModel()
-    private var predicted: [Int64: (runtime: Int64, late: Int64, p90: Float, snapshot: SubmitSnapshot)] = [:]
+    private var predicted: [Int64: (runtime: Int64, late: Int64, p90: Float, median: Int64, snapshot: SubmitSnapshot)] =
+        [:]
     private var load = ClusterLoad()
     /// When set, every prediction is logged as (job id, submit time, predicted runtime) — for tests and reports.
     public var recordPredictions = false
@@ -34,6 +35,10 @@ public struct PrewarmPolicy: PowerPolicy {
     private var anchor: (time: Int64, hourOfWeek: Int) = (0, 0)
     /// The demand forecast the last ``decide(_:)`` planned with (read-only; `prewarm forecast-error` scores it).
     public private(set) var lastForecast: DemandForecast?
+    /// When set, ``lastForecastInputs`` keeps what the last forecast was made from (for `prewarm forecast-error`;
+    /// it changes nothing the policy decides).
+    public var recordForecastInputs = false
+    public private(set) var lastForecastInputs: ForecastInputs?
 
     public init(
         configuration: AdjustmentConfiguration = AdjustmentConfiguration(),
@@ -56,7 +61,9 @@ public struct PrewarmPolicy: PowerPolicy {
             runtime = Swift.min(runtime, job.requestedTime)
             late = Swift.min(late, job.requestedTime)
         }
-        predicted[job.id] = (runtime, Swift.max(late, runtime), p.p90, snapshot)
+        var median = Int64(Swift.min(p.p50, 1e9).rounded())
+        if job.requestedTime > 0 { median = Swift.min(median, job.requestedTime) }
+        predicted[job.id] = (runtime, Swift.max(late, runtime), p.p90, median, snapshot)
         if recordPredictions { predictionLog.append((job.id, time, runtime)) }
         let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
         anchor = (time, how)
@@ -80,6 +87,9 @@ public struct PrewarmPolicy: PowerPolicy {
         }
     }
 
+    /// The median runtime predicted for a job not finished yet (seconds, capped at its time limit), if any.
+    public func predictedMedian(ofJob id: Int64) -> Int64? { predicted[id]?.median }
+
     /// Mean accuracy of the runtime predictions the policy planned with (jobs finished so far).
     public var meanPredictionAccuracy: Double { scoredPredictions > 0 ? accuracySum / Double(scoredPredictions) : 0 }
 
@@ -96,6 +106,7 @@ public struct PrewarmPolicy: PowerPolicy {
             capacityProcs: Int64(view.cluster.nodes) * Int64(coresPerNode))
         var running: [RunningDemand] = []
         running.reserveCapacity(view.runningCount)
+        var runningJobs: [RunningJobState] = []
         for i in 0 ..< view.runningCount {
             let r = view.runningJob(i)
             let start = r.startedAt ?? (now &+ view.cluster.bootTime)
@@ -103,6 +114,11 @@ public struct PrewarmPolicy: PowerPolicy {
             running.append(RunningDemand(
                 nodes: r.nodes, start: start, now: now, predictedRuntime: p?.runtime ?? 3600,
                 lateRuntime: p?.late ?? 3600, limitEnd: r.requestedEnd))
+            if recordForecastInputs {
+                runningJobs.append(RunningJobState(
+                    nodes: r.nodes, start: start, medianRuntime: p?.median ?? 3600, p90Runtime: p?.late ?? 3600,
+                    limitEnd: r.requestedEnd))
+            }
         }
         var pending: [PendingDemand] = []
         pending.reserveCapacity(view.queuedCount)
@@ -137,6 +153,11 @@ public struct PrewarmPolicy: PowerPolicy {
             nodes.append(PolicyNode(index: n, power: power))
         }
         lastForecast = forecast
+        if recordForecastInputs {
+            lastForecastInputs = ForecastInputs(
+                now: now, running: running, runningJobs: runningJobs, pending: pending, arrivals: arrivals,
+                sessions: sessions, anchorTime: a.time, anchorHourOfWeek: a.hourOfWeek, totalNodes: view.nodeCount)
+        }
         let actions = AdjustmentPolicy.decide(now: now, nodes: nodes, forecast: forecast, configuration: configuration)
         let up = actions.filter { $0.kind == .powerUp }.map(\.node)
         let down = actions.filter { $0.kind == .powerDown }.map(\.node)
