@@ -82,7 +82,9 @@ struct ForecastError: ParsableCommand {
             inner: PrewarmPolicy(
                 configuration: c, training: Simulate.training, arrivals: arrivalModel, sessions: sessions),
             applyDecisions: under == "prewarm",
-            horizonMinutes: horizon, every: Int64(every) * 60)
+            horizonMinutes: horizon, every: Int64(every) * 60,
+            jobIndex: Dictionary(
+                loaded.jobs.indices.map { (loaded.jobs[$0].id, Int32($0)) }, uniquingKeysWith: { a, _ in a }))
         let result = Simulator.run(
             jobs: loaded.jobs, cluster: cluster, policy: &recorder, options: SimulationOptions(sampleInterval: 0))
         let profile = NodeDemandProfile(outcomes: result.outcomes)
@@ -90,8 +92,32 @@ struct ForecastError: ParsableCommand {
         let s = ForecastScoring.score(
             samples: recorder.samples, busy: StepSeries(times: profile.times, values: profile.values),
             horizon: Int64(horizon) * 60, season: ForecastScoring.week, from: first, until: profile.times.last ?? 0)
+        let h = Int64(horizon) * 60
+        var carried: [Double] = []
+        var queued: [Double] = []
+        carried.reserveCapacity(recorder.samples.count)
+        queued.reserveCapacity(recorder.samples.count)
+        for i in recorder.samples.indices {
+            let target = recorder.samples[i].time + h
+            carried.append(ForecastScoring.held(
+                at: target, jobs: recorder.running[recorder.runningStart[i] ..< recorder.runningStart[i + 1]],
+                outcomes: result.outcomes))
+            queued.append(ForecastScoring.held(
+                at: target, jobs: recorder.queued[recorder.queuedStart[i] ..< recorder.queuedStart[i + 1]],
+                outcomes: result.outcomes))
+        }
+        let d = ForecastScoring.decompose(
+            samples: recorder.samples, parts: recorder.parts, carried: carried, queued: queued,
+            busy: StepSeries(times: profile.times, values: profile.values), horizon: h, season: ForecastScoring.week,
+            from: first, until: profile.times.last ?? 0, totalNodes: cluster.nodes)
         let n = Double(cluster.nodes)
         let seconds = CLISupport.now() - started
+        func score(_ e: ForecastScoring.ErrorScore) -> JSON {
+            .object([
+                ("mae", .number(e.mae)), ("bias", .number(e.bias)),
+                ("over_naive", .number(d.naive.mae > 0 ? e.mae / d.naive.mae : 0)),
+            ])
+        }
         let name = (path as NSString).lastPathComponent
         if json {
             print(JSON.object([
@@ -107,6 +133,27 @@ struct ForecastError: ParsableCommand {
                 ("prewarm_over_naive", .number(s.naive > 0 ? s.prewarm / s.naive : 0)),
                 ("prewarm_over_seasonal", .number(s.seasonal > 0 ? s.prewarm / s.seasonal : 0)),
                 ("runtime_accuracy", .number(Evaluate.round4(recorder.inner.meanPredictionAccuracy))),
+                ("decomposition", .object([
+                    ("scored", .int(d.count)), ("naive", score(d.naive)),
+                    ("a_running", score(d.running)), ("b_running_queue", score(d.known)),
+                    ("c_planning", score(d.planning)), ("d_running_queue_expectation", score(d.expectation)),
+                    ("e_survival_running", score(d.survival)),
+                    ("f_survival_queue_expectation", score(d.survivalExpectation)),
+                    ("g_empirical_running", score(d.empirical)),
+                    ("h_empirical_queue_expectation", score(d.empiricalExpectation)),
+                    ("terms", .object([
+                        ("carried_mean", .number(d.carriedMean)),
+                        ("carried_persistence", score(d.carriedPersistence)),
+                        ("carried_point_ends", score(d.carriedPoint)),
+                        ("carried_survival", score(d.carriedSurvival)),
+                        ("carried_empirical", score(d.carriedEmpirical)),
+                        ("queued_mean", .number(d.queuedMean)),
+                        ("queued_projection", score(d.queuedProjection)),
+                        ("arrived_mean", .number(d.arrivedMean)),
+                        ("arrived_planning", score(d.arrivedPlanning)),
+                        ("arrived_expectation", score(d.arrivedExpectation)),
+                    ])),
+                ])),
                 ("seconds", .number(seconds)), ("peak_rss_mb", .number(CLISupport.peakRSSMegabytes())),
             ]).text)
             return
@@ -121,6 +168,26 @@ struct ForecastError: ParsableCommand {
                      s.naive > 0 ? s.prewarm / s.naive : 0))
         print(String(format: "seasonal    %11.2f %13.4f   %.3f", s.seasonal, s.seasonal / n,
                      s.seasonal > 0 ? s.prewarm / s.seasonal : 0))
+        print("decomposition (same forecasts)          MAE nodes    bias   / naive")
+        let rows: [(String, ForecastScoring.ErrorScore)] = [
+            ("(a) running, point ends", d.running), ("(b) (a) + queue projection", d.known),
+            ("(c) planning forecast", d.planning), ("(d) (b) + expectation arrivals", d.expectation),
+            ("(e) running, survival sum", d.survival), ("(f) (d) with survival running", d.survivalExpectation),
+            ("(g) running, empirical survival", d.empirical), ("(h) (d) with empirical running", d.empiricalExpectation),
+            ("naive", d.naive),
+        ]
+        for (label, e) in rows {
+            print(String(format: "%@ %11.2f %+7.2f   %.3f", label.padding(toLength: 36, withPad: " ", startingAt: 0),
+                         e.mae, e.bias, d.naive.mae > 0 ? e.mae / d.naive.mae : 0))
+        }
+        print(String(format: "terms against their own truth: carried (running now, still at target) mean %.1f: "
+            + "persistence MAE %.2f, point ends %.2f (bias %+.2f), survival %.2f (bias %+.2f), empirical %.2f "
+            + "(bias %+.2f)", d.carriedMean, d.carriedPersistence.mae, d.carriedPoint.mae, d.carriedPoint.bias,
+            d.carriedSurvival.mae, d.carriedSurvival.bias, d.carriedEmpirical.mae, d.carriedEmpirical.bias))
+        print(String(format: "  queued now, running at target mean %.1f: projection MAE %.2f (bias %+.2f); "
+            + "arrived mean %.1f: planning MAE %.2f (bias %+.2f), expectation MAE %.2f (bias %+.2f)",
+            d.queuedMean, d.queuedProjection.mae, d.queuedProjection.bias, d.arrivedMean, d.arrivedPlanning.mae,
+            d.arrivedPlanning.bias, d.arrivedExpectation.mae, d.arrivedExpectation.bias))
         print(String(format: "%.1f s, peak memory %.0f MB", seconds, CLISupport.peakRSSMegabytes()))
     }
 }
@@ -135,24 +202,54 @@ struct ForecastRecorder: PowerPolicy {
     private var nextSample: Int64 = .min
     /// (time the forecast was made, its `expected` busy nodes at +horizon).
     private(set) var samples: [(time: Int64, forecast: Double)] = []
+    /// The forecast's parts and variants at +horizon, one per sample.
+    private(set) var parts: [ForecastParts] = []
+    /// Job index (in `outcomes` order, via `jobIndex`) of the jobs holding nodes and of the queued jobs at each
+    /// sample: `running[runningStart[i] ..< runningStart[i + 1]]` (same for queued). Jobs not in `jobIndex` are
+    /// left out.
+    private(set) var running: [Int32] = []
+    private(set) var runningStart: [Int] = [0]
+    private(set) var queued: [Int32] = []
+    private(set) var queuedStart: [Int] = [0]
+    let jobIndex: [Int64: Int32]
+    /// log(runtime / predicted median) of the jobs finished so far (for the empirical survival variant).
+    private(set) var residuals = RuntimeResidualDistribution()
 
-    init(inner: PrewarmPolicy, applyDecisions: Bool, horizonMinutes: Int, every: Int64) {
+    init(
+        inner: PrewarmPolicy, applyDecisions: Bool, horizonMinutes: Int, every: Int64, jobIndex: [Int64: Int32] = [:]
+    ) {
         self.inner = inner
+        self.inner.recordForecastInputs = true
         self.applyDecisions = applyDecisions
         self.horizonMinutes = horizonMinutes
         self.every = Swift.max(1, every)
+        self.jobIndex = jobIndex
     }
 
     var startsPowered: Bool { applyDecisions ? inner.startsPowered : true }
     var tickInterval: Int64 { inner.tickInterval }
 
     mutating func jobSubmitted(_ job: JobRecord, at time: Int64) { inner.jobSubmitted(job, at: time) }
-    mutating func jobFinished(_ job: JobRecord, at time: Int64) { inner.jobFinished(job, at: time) }
+    mutating func jobFinished(_ job: JobRecord, at time: Int64) {
+        if let m = inner.predictedMedian(ofJob: job.id) { residuals.observe(runtime: job.runtime, median: m) }
+        inner.jobFinished(job, at: time)
+    }
 
     mutating func decide(_ view: ClusterView) -> PowerDecision {
         let decision = inner.decide(view)
-        if view.now >= nextSample, let f = inner.lastForecast, horizonMinutes < f.expected.count {
+        if view.now >= nextSample, let f = inner.lastForecast, let inputs = inner.lastForecastInputs,
+            horizonMinutes < f.expected.count
+        {
             samples.append((view.now, Double(f.expected[horizonMinutes])))
+            parts.append(ForecastParts(inputs: inputs, minute: horizonMinutes, residuals: residuals))
+            for i in 0 ..< view.runningCount {
+                if let j = jobIndex[view.runningJob(i).job.id] { running.append(j) }
+            }
+            runningStart.append(running.count)
+            for i in 0 ..< view.queuedCount {
+                if let j = jobIndex[view.queuedJob(i).job.id] { queued.append(j) }
+            }
+            queuedStart.append(queued.count)
             nextSample = nextSample == .min ? view.now + every : Swift.max(nextSample + every, view.now + 1)
         }
         if applyDecisions { return decision }
@@ -225,5 +322,181 @@ enum ForecastScoring {
         s.prewarmBias /= n
         s.meanActual /= n
         return s
+    }
+}
+
+/// Prewarm's forecast of busy nodes at one minute split into its parts, and variants, from the inputs of the
+/// forecast the policy planned with.
+struct ForecastParts: Equatable {
+    /// Nodes of the jobs holding nodes now.
+    var runningNow = 0.0
+    /// (a) running jobs only, each until its point predicted end (``RunningDemand``'s conditional rule).
+    var running = 0.0
+    /// (b) running jobs and the queue's EASY-style projection, capped at the cluster's nodes.
+    var known = 0.0
+    /// (d) (b) plus plain expected arrivals and resubmissions (no prices, no follow-on term), capped.
+    var expectation = 0.0
+    /// (e) running jobs as a survival sum (``RunningSurvival``: log-normal through p50 and p90, conditional on
+    /// the time run, cut at the time limit).
+    var survival = 0.0
+    /// (g) running jobs as a survival sum under the empirical distribution of log(runtime / predicted median)
+    /// of the jobs finished so far (``RuntimeResidualDistribution``), conditional and cut at the limit likewise.
+    var empirical = 0.0
+
+    init(runningNow: Double, running: Double, known: Double, expectation: Double, survival: Double, empirical: Double) {
+        self.runningNow = runningNow
+        self.running = running
+        self.known = known
+        self.expectation = expectation
+        self.survival = survival
+        self.empirical = empirical
+    }
+
+    /// The parts at minute `minute` of a forecast made from `inputs`.
+    init(inputs x: ForecastInputs, minute: Int, residuals: RuntimeResidualDistribution) {
+        let h = minute + 1
+        let total = Double(Swift.max(x.totalNodes, 0))
+        runningNow = Double(x.running.reduce(0) { $0 + $1.nodes })
+        running = Double(
+            DemandForecaster.knownDemand(
+                now: x.now, minutes: h, running: x.running, pending: [], totalNodes: x.totalNodes, late: false)[minute])
+        known = Swift.min(
+            Double(
+                DemandForecaster.knownDemand(
+                    now: x.now, minutes: h, running: x.running, pending: x.pending, totalNodes: x.totalNodes,
+                    late: false)[minute]), total)
+        var arrivals = x.arrivals
+        arrivals.bufferPrice = 0
+        arrivals.upperBufferPrice = 0
+        var sessions = x.sessions
+        sessions.price = 0
+        sessions.followPrice = 0
+        let f = DemandForecaster.forecast(
+            now: x.now, minutes: ArrivalModel.horizonMinutes, running: x.running, pending: x.pending,
+            arrivals: arrivals,
+            sessions: sessions.expectedDemand(
+                now: x.now, minutes: ArrivalModel.horizonMinutes, allocationUnit: arrivals.allocationUnit),
+            hourOfWeekAt: { x.hourOfWeek(minute: $0) }, totalNodes: x.totalNodes)
+        expectation = minute < f.expected.count ? Double(f.expected[minute]) : known
+        survival = RunningSurvival.expectedBusy(now: x.now, minute: minute, jobs: x.runningJobs)
+        empirical = residuals.expectedBusy(now: x.now, minute: minute, jobs: x.runningJobs)
+    }
+
+    /// (f) (d) with the running jobs' step replaced by their survival sum: survival + (d − a), within
+    /// [0, `totalNodes`].
+    func survivalExpectation(totalNodes: Int) -> Double {
+        Swift.min(Swift.max(survival + expectation - running, 0), Double(totalNodes))
+    }
+
+    /// (h) (d) with the empirical survival sum: empirical + (d − a), within [0, `totalNodes`].
+    func empiricalExpectation(totalNodes: Int) -> Double {
+        Swift.min(Swift.max(empirical + expectation - running, 0), Double(totalNodes))
+    }
+}
+
+extension ForecastScoring {
+    /// Mean absolute error and mean error (forecast − actual).
+    struct ErrorScore: Equatable {
+        var mae = 0.0
+        var bias = 0.0
+    }
+
+    /// The forecast's parts scored on the same forecasts as ``score(samples:busy:horizon:season:from:until:)``.
+    struct Decomposition: Equatable {
+        var count = 0
+        /// Against the busy nodes at the target: (a) running only, (b) running + queue, (c) the planning forecast,
+        /// (d) (b) + expectation arrivals, (e) survival running only, (f) (d) with survival running.
+        var running = ErrorScore()
+        var known = ErrorScore()
+        var planning = ErrorScore()
+        var expectation = ErrorScore()
+        var survival = ErrorScore()
+        var survivalExpectation = ErrorScore()
+        /// (g) empirical survival running only, (h) (d) with empirical survival running.
+        var empirical = ErrorScore()
+        var empiricalExpectation = ErrorScore()
+        var naive = ErrorScore()
+        /// Each term against its own truth. Running term: nodes of the jobs holding nodes now that still hold
+        /// them at the target (mean `carriedMean`), forecast by persistence (all of them), the point ends (a)
+        /// and the survival sum (e).
+        var carriedMean = 0.0
+        var carriedPersistence = ErrorScore()
+        var carriedPoint = ErrorScore()
+        var carriedSurvival = ErrorScore()
+        var carriedEmpirical = ErrorScore()
+        /// Queue term: nodes of the jobs queued now that hold nodes at the target, forecast by (b) − (a).
+        var queuedMean = 0.0
+        var queuedProjection = ErrorScore()
+        /// Arrival term: the rest of the busy nodes at the target (jobs submitted after the forecast), forecast
+        /// by (c) − (b) (planning) and (d) − (b) (expectation).
+        var arrivedMean = 0.0
+        var arrivedPlanning = ErrorScore()
+        var arrivedExpectation = ErrorScore()
+    }
+
+    /// Nodes of `jobs` (indices into `outcomes`) that hold nodes at `t` (started at or before it, ending after it).
+    static func held(at t: Int64, jobs: ArraySlice<Int32>, outcomes: [JobOutcome]) -> Double {
+        var n = 0
+        for j in jobs {
+            let o = outcomes[Int(j)]
+            if o.skipped == nil, o.start >= 0, o.start <= t, o.end > t { n += o.nodes }
+        }
+        return Double(n)
+    }
+
+    /// Scores the parts of the forecasts (`parts[i]` and `samples[i].forecast` made at `samples[i].time`) against
+    /// the busy nodes at `time + horizon`, and each term against its own truth: `carried[i]` (nodes of the jobs
+    /// holding nodes at the sample still holding them at the target) and `queued[i]` (of the jobs queued then);
+    /// the arrivals' truth is the rest. The same forecasts as ``score(samples:busy:horizon:season:from:until:)``.
+    static func decompose(
+        samples: [(time: Int64, forecast: Double)], parts: [ForecastParts], carried: [Double], queued: [Double],
+        busy: StepSeries, horizon: Int64, season: Int64, from: Int64, until: Int64, totalNodes: Int
+    ) -> Decomposition {
+        var d = Decomposition()
+        func add(_ s: inout ErrorScore, _ forecast: Double, _ actual: Double) {
+            s.mae += abs(forecast - actual)
+            s.bias += forecast - actual
+        }
+        for (i, (t, f)) in samples.enumerated() where i < parts.count && i < carried.count && i < queued.count {
+            let target = t + horizon
+            guard target - season >= from, target <= until else { continue }
+            let actual = Double(busy.value(at: target))
+            let p = parts[i]
+            d.count += 1
+            add(&d.running, p.running, actual)
+            add(&d.known, p.known, actual)
+            add(&d.planning, f, actual)
+            add(&d.expectation, p.expectation, actual)
+            add(&d.survival, p.survival, actual)
+            add(&d.survivalExpectation, p.survivalExpectation(totalNodes: totalNodes), actual)
+            add(&d.empirical, p.empirical, actual)
+            add(&d.empiricalExpectation, p.empiricalExpectation(totalNodes: totalNodes), actual)
+            add(&d.naive, Double(busy.value(at: t)), actual)
+            let arrived = actual - carried[i] - queued[i]
+            d.carriedMean += carried[i]
+            d.queuedMean += queued[i]
+            d.arrivedMean += arrived
+            add(&d.carriedPersistence, p.runningNow, carried[i])
+            add(&d.carriedPoint, p.running, carried[i])
+            add(&d.carriedSurvival, p.survival, carried[i])
+            add(&d.carriedEmpirical, p.empirical, carried[i])
+            add(&d.queuedProjection, p.known - p.running, queued[i])
+            add(&d.arrivedPlanning, f - p.known, arrived)
+            add(&d.arrivedExpectation, p.expectation - p.known, arrived)
+        }
+        guard d.count > 0 else { return d }
+        let n = Double(d.count)
+        for k in [
+            \Decomposition.running, \.known, \.planning, \.expectation, \.survival, \.survivalExpectation, \.empirical,
+            \.empiricalExpectation, \.naive, \.carriedPersistence, \.carriedPoint, \.carriedSurvival,
+            \.carriedEmpirical, \.queuedProjection, \.arrivedPlanning, \.arrivedExpectation,
+        ] {
+            d[keyPath: k].mae /= n
+            d[keyPath: k].bias /= n
+        }
+        d.carriedMean /= n
+        d.queuedMean /= n
+        d.arrivedMean /= n
+        return d
     }
 }

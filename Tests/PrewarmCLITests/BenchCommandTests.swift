@@ -96,4 +96,61 @@ import Testing
         let v = try #require(obj[key] as? Double ?? (obj[key] as? Int).map(Double.init), "missing \(key)")
         #expect(v > 0 && v < 100, "\(key) = \(v)")
     }
+    // The decomposition scores the same forecasts: its (c) is the planning forecast, its naive the naive one.
+    let d = try #require(obj["decomposition"] as? [String: Any])
+    #expect(d["scored"] as? Int == scored)
+    let planning = try #require((d["c_planning"] as? [String: Any])?["mae"] as? Double)
+    let naive = try #require((d["naive"] as? [String: Any])?["mae"] as? Double)
+    #expect(abs(planning - (try #require(obj["mae_prewarm"] as? Double))) < 1e-9)
+    #expect(abs(naive - (try #require(obj["mae_naive"] as? Double))) < 1e-9)
+    for key in ["a_running", "b_running_queue", "d_running_queue_expectation", "e_survival_running",
+                "f_survival_queue_expectation", "g_empirical_running", "h_empirical_queue_expectation"] {
+        let mae = try #require((d[key] as? [String: Any])?["mae"] as? Double, "missing \(key)")
+        #expect(mae >= 0 && mae < 100, "\(key) = \(mae)")
+    }
+}
+
+@Test func forecastDecompositionOnAHandMadeSeries() {
+    // The busy series of forecastScoringOnAHandMadeSeries: both scored targets have 8 busy nodes; naive 4 and 8.
+    let week = ForecastScoring.week
+    let busy = StepSeries(times: [0, week, week + 3600], values: [10, 4, 8])
+    let samples: [(time: Int64, forecast: Double)] = [(week + 1800, 7), (week + 3600, 9.5), (week + 7200, 100)]
+    let parts = [
+        ForecastParts(runningNow: 4, running: 3, known: 5, expectation: 9, survival: 3.5, empirical: 4),
+        ForecastParts(runningNow: 8, running: 6, known: 7, expectation: 8, survival: 7, empirical: 8),
+        ForecastParts(runningNow: 0, running: 0, known: 0, expectation: 0, survival: 0, empirical: 0),
+    ]
+    let d = ForecastScoring.decompose(
+        samples: samples, parts: parts, carried: [3, 6, 0], queued: [1, 1, 0], busy: busy, horizon: 1800,
+        season: week, from: 0, until: week + 6000, totalNodes: 10)
+    #expect(d.count == 2)
+    #expect(d.naive == .init(mae: 2, bias: -2))
+    #expect(d.running == .init(mae: 3.5, bias: -3.5))
+    #expect(d.known == .init(mae: 2, bias: -2))
+    #expect(d.planning == .init(mae: 1.25, bias: 0.25))
+    #expect(d.expectation == .init(mae: 0.5, bias: 0.5))
+    // (f): 3.5 + 9 − 3 = 9.5 and 7 + 8 − 6 = 9; (h): 4 + 9 − 3 = 10 and 8 + 8 − 6 = 10.
+    #expect(d.survivalExpectation == .init(mae: 1.25, bias: 1.25))
+    #expect(d.empiricalExpectation == .init(mae: 2, bias: 2))
+    #expect(parts[0].survivalExpectation(totalNodes: 9) == 9)
+    // Terms: carried 3 and 6 (persistence 4 and 8, point ends exact); queued 1 and 1 (projection 2 and 1);
+    // arrived 8 − 3 − 1 = 4 and 8 − 6 − 1 = 1 (planning 7 − 5 = 2 and 9.5 − 7 = 2.5).
+    #expect(d.carriedMean == 4.5 && d.queuedMean == 1 && d.arrivedMean == 2.5)
+    #expect(d.carriedPersistence == .init(mae: 1.5, bias: 1.5))
+    #expect(d.carriedPoint == .init(mae: 0, bias: 0))
+    #expect(d.carriedSurvival == .init(mae: 0.75, bias: 0.75))
+    #expect(d.queuedProjection == .init(mae: 0.5, bias: 0.5))
+    #expect(d.arrivedPlanning == .init(mae: 1.75, bias: -0.25))
+}
+
+@Test func heldCountsJobsHoldingNodesAtATime() {
+    let outcomes = [
+        JobOutcome(submit: 0, nodes: 2, placed: 10, start: 10, end: 100, killedAtLimit: false),
+        JobOutcome(submit: 0, nodes: 3, placed: 50, start: 50, end: 60, killedAtLimit: false),
+        JobOutcome(submit: 0, nodes: 5, placed: -1, start: -1, end: -1, killedAtLimit: false, skipped: .tooLarge),
+    ]
+    #expect(ForecastScoring.held(at: 55, jobs: [0, 1, 2], outcomes: outcomes) == 5)
+    #expect(ForecastScoring.held(at: 60, jobs: [0, 1, 2], outcomes: outcomes) == 2)  // ends at 60: gone
+    #expect(ForecastScoring.held(at: 100, jobs: [0, 1], outcomes: outcomes) == 0)
+    #expect(ForecastScoring.held(at: 10, jobs: [1], outcomes: outcomes) == 0)  // not started
 }
