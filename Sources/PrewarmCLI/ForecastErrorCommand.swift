@@ -141,6 +141,8 @@ struct ForecastError: ParsableCommand {
                     ("f_survival_queue_expectation", score(d.survivalExpectation)),
                     ("g_empirical_running", score(d.empirical)),
                     ("h_empirical_queue_expectation", score(d.empiricalExpectation)),
+                    ("i_running_backfill", score(d.backfill)),
+                    ("j_running_backfill_expectation", score(d.backfillExpectation)),
                     ("terms", .object([
                         ("carried_mean", .number(d.carriedMean)),
                         ("carried_persistence", score(d.carriedPersistence)),
@@ -149,6 +151,7 @@ struct ForecastError: ParsableCommand {
                         ("carried_empirical", score(d.carriedEmpirical)),
                         ("queued_mean", .number(d.queuedMean)),
                         ("queued_projection", score(d.queuedProjection)),
+                        ("queued_backfill", score(d.queuedBackfill)),
                         ("arrived_mean", .number(d.arrivedMean)),
                         ("arrived_planning", score(d.arrivedPlanning)),
                         ("arrived_expectation", score(d.arrivedExpectation)),
@@ -174,6 +177,7 @@ struct ForecastError: ParsableCommand {
             ("(c) planning forecast", d.planning), ("(d) (b) + expectation arrivals", d.expectation),
             ("(e) running, survival sum", d.survival), ("(f) (d) with survival running", d.survivalExpectation),
             ("(g) running, empirical survival", d.empirical), ("(h) (d) with empirical running", d.empiricalExpectation),
+            ("(i) (b), backfill past blocked head", d.backfill), ("(j) (d) with that backfill", d.backfillExpectation),
             ("naive", d.naive),
         ]
         for (label, e) in rows {
@@ -184,6 +188,8 @@ struct ForecastError: ParsableCommand {
             + "persistence MAE %.2f, point ends %.2f (bias %+.2f), survival %.2f (bias %+.2f), empirical %.2f "
             + "(bias %+.2f)", d.carriedMean, d.carriedPersistence.mae, d.carriedPoint.mae, d.carriedPoint.bias,
             d.carriedSurvival.mae, d.carriedSurvival.bias, d.carriedEmpirical.mae, d.carriedEmpirical.bias))
+        print(String(format: "  queued now, running at target: projection with backfill past a blocked head MAE %.2f "
+            + "(bias %+.2f)", d.queuedBackfill.mae, d.queuedBackfill.bias))
         print(String(format: "  queued now, running at target mean %.1f: projection MAE %.2f (bias %+.2f); "
             + "arrived mean %.1f: planning MAE %.2f (bias %+.2f), expectation MAE %.2f (bias %+.2f)",
             d.queuedMean, d.queuedProjection.mae, d.queuedProjection.bias, d.arrivedMean, d.arrivedPlanning.mae,
@@ -342,19 +348,26 @@ struct ForecastParts: Equatable {
     /// (g) running jobs as a survival sum under the empirical distribution of log(runtime / predicted median)
     /// of the jobs finished so far (``RuntimeResidualDistribution``), conditional and cut at the limit likewise.
     var empirical = 0.0
+    /// (i) (b) with the queue projected as backfill past a head that cannot start within the horizon, capped.
+    var backfill = 0.0
 
-    init(runningNow: Double, running: Double, known: Double, expectation: Double, survival: Double, empirical: Double) {
+    init(
+        runningNow: Double, running: Double, known: Double, expectation: Double, survival: Double, empirical: Double,
+        backfill: Double
+    ) {
         self.runningNow = runningNow
         self.running = running
         self.known = known
         self.expectation = expectation
         self.survival = survival
         self.empirical = empirical
+        self.backfill = backfill
     }
 
     /// The parts at minute `minute` of a forecast made from `inputs`.
     init(inputs x: ForecastInputs, minute: Int, residuals: RuntimeResidualDistribution) {
-        let h = minute + 1
+        // The policy's horizon: the queue projection depends on it (a head that starts past it blocks the rest).
+        let h = Swift.max(minute + 1, ArrivalModel.horizonMinutes)
         let total = Double(Swift.max(x.totalNodes, 0))
         runningNow = Double(x.running.reduce(0) { $0 + $1.nodes })
         running = Double(
@@ -365,6 +378,11 @@ struct ForecastParts: Equatable {
                 DemandForecaster.knownDemand(
                     now: x.now, minutes: h, running: x.running, pending: x.pending, totalNodes: x.totalNodes,
                     late: false)[minute]), total)
+        backfill = Swift.min(
+            Double(
+                DemandForecaster.knownDemand(
+                    now: x.now, minutes: h, running: x.running, pending: x.pending, totalNodes: x.totalNodes,
+                    late: false, backfillPastBlockedHead: true)[minute]), total)
         var arrivals = x.arrivals
         arrivals.bufferPrice = 0
         arrivals.upperBufferPrice = 0
@@ -386,6 +404,11 @@ struct ForecastParts: Equatable {
     /// [0, `totalNodes`].
     func survivalExpectation(totalNodes: Int) -> Double {
         Swift.min(Swift.max(survival + expectation - running, 0), Double(totalNodes))
+    }
+
+    /// (j) (d) with the backfill projection (i): backfill + (d − b), within [0, `totalNodes`].
+    func backfillExpectation(totalNodes: Int) -> Double {
+        Swift.min(Swift.max(backfill + expectation - known, 0), Double(totalNodes))
     }
 
     /// (h) (d) with the empirical survival sum: empirical + (d − a), within [0, `totalNodes`].
@@ -415,6 +438,9 @@ extension ForecastScoring {
         /// (g) empirical survival running only, (h) (d) with empirical survival running.
         var empirical = ErrorScore()
         var empiricalExpectation = ErrorScore()
+        /// (i) (b) with backfill past a blocked head, (j) (d) with it.
+        var backfill = ErrorScore()
+        var backfillExpectation = ErrorScore()
         var naive = ErrorScore()
         /// Each term against its own truth. Running term: nodes of the jobs holding nodes now that still hold
         /// them at the target (mean `carriedMean`), forecast by persistence (all of them), the point ends (a)
@@ -427,6 +453,7 @@ extension ForecastScoring {
         /// Queue term: nodes of the jobs queued now that hold nodes at the target, forecast by (b) − (a).
         var queuedMean = 0.0
         var queuedProjection = ErrorScore()
+        var queuedBackfill = ErrorScore()
         /// Arrival term: the rest of the busy nodes at the target (jobs submitted after the forecast), forecast
         /// by (c) − (b) (planning) and (d) − (b) (expectation).
         var arrivedMean = 0.0
@@ -471,6 +498,8 @@ extension ForecastScoring {
             add(&d.survivalExpectation, p.survivalExpectation(totalNodes: totalNodes), actual)
             add(&d.empirical, p.empirical, actual)
             add(&d.empiricalExpectation, p.empiricalExpectation(totalNodes: totalNodes), actual)
+            add(&d.backfill, p.backfill, actual)
+            add(&d.backfillExpectation, p.backfillExpectation(totalNodes: totalNodes), actual)
             add(&d.naive, Double(busy.value(at: t)), actual)
             let arrived = actual - carried[i] - queued[i]
             d.carriedMean += carried[i]
@@ -481,6 +510,7 @@ extension ForecastScoring {
             add(&d.carriedSurvival, p.survival, carried[i])
             add(&d.carriedEmpirical, p.empirical, carried[i])
             add(&d.queuedProjection, p.known - p.running, queued[i])
+            add(&d.queuedBackfill, p.backfill - p.running, queued[i])
             add(&d.arrivedPlanning, f - p.known, arrived)
             add(&d.arrivedExpectation, p.expectation - p.known, arrived)
         }
@@ -488,7 +518,7 @@ extension ForecastScoring {
         let n = Double(d.count)
         for k in [
             \Decomposition.running, \.known, \.planning, \.expectation, \.survival, \.survivalExpectation, \.empirical,
-            \.empiricalExpectation, \.naive, \.carriedPersistence, \.carriedPoint, \.carriedSurvival,
+            \.empiricalExpectation, \.backfill, \.backfillExpectation, \.queuedBackfill, \.naive, \.carriedPersistence, \.carriedPoint, \.carriedSurvival,
             \.carriedEmpirical, \.queuedProjection, \.arrivedPlanning, \.arrivedExpectation,
         ] {
             d[keyPath: k].mae /= n

@@ -104,7 +104,8 @@ import Testing
     #expect(abs(planning - (try #require(obj["mae_prewarm"] as? Double))) < 1e-9)
     #expect(abs(naive - (try #require(obj["mae_naive"] as? Double))) < 1e-9)
     for key in ["a_running", "b_running_queue", "d_running_queue_expectation", "e_survival_running",
-                "f_survival_queue_expectation", "g_empirical_running", "h_empirical_queue_expectation"] {
+                "f_survival_queue_expectation", "g_empirical_running", "h_empirical_queue_expectation",
+                "i_running_backfill", "j_running_backfill_expectation"] {
         let mae = try #require((d[key] as? [String: Any])?["mae"] as? Double, "missing \(key)")
         #expect(mae >= 0 && mae < 100, "\(key) = \(mae)")
     }
@@ -116,9 +117,9 @@ import Testing
     let busy = StepSeries(times: [0, week, week + 3600], values: [10, 4, 8])
     let samples: [(time: Int64, forecast: Double)] = [(week + 1800, 7), (week + 3600, 9.5), (week + 7200, 100)]
     let parts = [
-        ForecastParts(runningNow: 4, running: 3, known: 5, expectation: 9, survival: 3.5, empirical: 4),
-        ForecastParts(runningNow: 8, running: 6, known: 7, expectation: 8, survival: 7, empirical: 8),
-        ForecastParts(runningNow: 0, running: 0, known: 0, expectation: 0, survival: 0, empirical: 0),
+        ForecastParts(runningNow: 4, running: 3, known: 5, expectation: 9, survival: 3.5, empirical: 4, backfill: 6),
+        ForecastParts(runningNow: 8, running: 6, known: 7, expectation: 8, survival: 7, empirical: 8, backfill: 7),
+        ForecastParts(runningNow: 0, running: 0, known: 0, expectation: 0, survival: 0, empirical: 0, backfill: 0),
     ]
     let d = ForecastScoring.decompose(
         samples: samples, parts: parts, carried: [3, 6, 0], queued: [1, 1, 0], busy: busy, horizon: 1800,
@@ -133,6 +134,10 @@ import Testing
     #expect(d.survivalExpectation == .init(mae: 1.25, bias: 1.25))
     #expect(d.empiricalExpectation == .init(mae: 2, bias: 2))
     #expect(parts[0].survivalExpectation(totalNodes: 9) == 9)
+    // (i): 6 and 7; (j): 6 + 9 − 5 = 10 and 7 + 8 − 7 = 8.
+    #expect(d.backfill == .init(mae: 1.5, bias: -1.5))
+    #expect(d.backfillExpectation == .init(mae: 1, bias: 1))
+    #expect(d.queuedBackfill == .init(mae: 1, bias: 1))  // 6 − 3 = 3 and 7 − 6 = 1 against 1 and 1
     // Terms: carried 3 and 6 (persistence 4 and 8, point ends exact); queued 1 and 1 (projection 2 and 1);
     // arrived 8 − 3 − 1 = 4 and 8 − 6 − 1 = 1 (planning 7 − 5 = 2 and 9.5 − 7 = 2.5).
     #expect(d.carriedMean == 4.5 && d.queuedMean == 1 && d.arrivedMean == 2.5)

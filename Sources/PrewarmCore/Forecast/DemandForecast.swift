@@ -346,9 +346,13 @@ public enum DemandForecaster {
     /// jobs until their predicted end (`late`: their late end), queued jobs projected EASY-style as described in
     /// ``forecast(now:minutes:running:pending:arrivals:sessions:hourOfWeekAt:totalNodes:)`` (`late`: for their
     /// late runtimes). Not capped at `totalNodes` (running jobs are counted as they are).
+    /// - Parameter backfillPastBlockedHead: when the head cannot start within the horizon, later jobs are still
+    ///   projected as backfill (its reservation is past the horizon) instead of stopping there (`false`: what
+    ///   the policy plans with; `true`: a variant `prewarm forecast-error` scores).
     /// - Complexity: O(running × minutes + pending × minutes), at most 4096 queued jobs considered.
     public static func knownDemand(
-        now: Int64, minutes: Int, running: [RunningDemand], pending: [PendingDemand], totalNodes: Int, late: Bool
+        now: Int64, minutes: Int, running: [RunningDemand], pending: [PendingDemand], totalNodes: Int, late: Bool,
+        backfillPastBlockedHead: Bool = false
     ) -> [Int] {
         let h = Swift.max(1, Swift.min(minutes, 24 * 60))
         let total = Swift.max(totalNodes, 0)
@@ -398,7 +402,14 @@ public enum DemandForecaster {
             }
             var start = Swift.max(earliest, previousStart)
             while start < h && !fits(start) { start += 1 }
-            guard start < h else { break }  // the head cannot start within the horizon: nothing else can
+            guard start < h else {
+                // The head cannot start within the horizon: nothing else can, or (the variant) only backfill.
+                if backfillPastBlockedHead {
+                    headStart = h
+                    continue
+                }
+                break
+            }
             for m in start ..< Swift.min(h, start + duration) { busy[m] += n }
             previousStart = start
             if start > 0 { headStart = start }
