@@ -72,12 +72,21 @@ public enum RunningSurvival {
     /// Expected busy nodes of `jobs` at the start of minute `minute` from `now` (at `now + 60 × minute`).
     /// - Complexity: O(jobs)
     public static func expectedBusy(now: Int64, minute: Int, jobs: [RunningJobState]) -> Double {
+        sumExpectedBusy(now: now, minute: minute, jobs: jobs, stillRunning: stillRunning)
+    }
+
+    /// The sum of nodes × `stillRunning(elapsed, ahead, median, p90, limit)` over `jobs` at the start of minute
+    /// `minute` from `now` (shared by the log-normal and the empirical survival).
+    static func sumExpectedBusy(
+        now: Int64, minute: Int, jobs: [RunningJobState],
+        stillRunning: (_ elapsed: Double, _ ahead: Double, _ median: Double, _ p90: Double, _ limit: Double?) -> Double
+    ) -> Double {
         var busy = 0.0
         let ahead = Double(60 * Swift.max(0, minute))
         for j in jobs where j.nodes > 0 {
             let p = stillRunning(
-                elapsed: Double(now &- j.start), ahead: ahead, median: Double(j.medianRuntime),
-                p90: Double(j.p90Runtime), limit: j.limitEnd.map { Double($0 &- j.start) })
+                Double(now &- j.start), ahead, Double(j.medianRuntime), Double(j.p90Runtime),
+                j.limitEnd.map { Double($0 &- j.start) })
             busy += Double(j.nodes) * p
         }
         return busy
@@ -165,14 +174,6 @@ public struct RuntimeResidualDistribution: Sendable, Equatable {
     /// Expected busy nodes of `jobs` at the start of minute `minute` from `now` under this distribution.
     /// - Complexity: O(jobs × binCount)
     public func expectedBusy(now: Int64, minute: Int, jobs: [RunningJobState]) -> Double {
-        var busy = 0.0
-        let ahead = Double(60 * Swift.max(0, minute))
-        for j in jobs where j.nodes > 0 {
-            let p = stillRunning(
-                elapsed: Double(now &- j.start), ahead: ahead, median: Double(j.medianRuntime),
-                p90: Double(j.p90Runtime), limit: j.limitEnd.map { Double($0 &- j.start) })
-            busy += Double(j.nodes) * p
-        }
-        return busy
+        RunningSurvival.sumExpectedBusy(now: now, minute: minute, jobs: jobs, stillRunning: stillRunning)
     }
 }
