@@ -40,12 +40,7 @@ struct Features: ParsableCommand {
                 text += String(job.runtime) + "\n"
                 rows += 1
             })
-        do {
-            try AtomicFile.write(Array(text.utf8), to: out)
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(1)
-        }
+        try CLISupport.writeOutput(Array(text.utf8), to: out)
         CLISupport.note("wrote \(rows) rows × \(FeatureSchema.submitTime.count) features to \(out)")
     }
 }

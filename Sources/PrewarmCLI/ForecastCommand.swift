@@ -108,12 +108,7 @@ struct Forecast: ParsableCommand {
         if let svg {
             let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now)))
             let document = ForecastPlot.svg(panels, title: "prewarm forecast, \(stamp), next \(minutes) minutes")
-            do {
-                try AtomicFile.write(Array(document.utf8), to: svg)
-            } catch {
-                CLISupport.note("prewarm: \(error)")
-                throw ExitCode(1)
-            }
+            try CLISupport.writeOutput(Array(document.utf8), to: svg)
             CLISupport.note("wrote \(svg): \(panels.count) partition(s)")
         }
         if plot {

@@ -73,10 +73,8 @@ struct ForecastError: ParsableCommand {
         var arrivalModel = ArrivalModel()
         var sessions = SessionModel()
         if arrivals == "expectation" {
-            arrivalModel.bufferPrice = 0
-            arrivalModel.upperBufferPrice = 0
-            sessions.price = 0
-            sessions.followPrice = 0
+            arrivalModel = arrivalModel.unpriced
+            sessions = sessions.unpriced
         }
         var recorder = ForecastRecorder(
             inner: PrewarmPolicy(
@@ -383,12 +381,8 @@ struct ForecastParts: Equatable {
                 DemandForecaster.knownDemand(
                     now: x.now, minutes: h, running: x.running, pending: x.pending, totalNodes: x.totalNodes,
                     late: false, backfillPastBlockedHead: true)[minute]), total)
-        var arrivals = x.arrivals
-        arrivals.bufferPrice = 0
-        arrivals.upperBufferPrice = 0
-        var sessions = x.sessions
-        sessions.price = 0
-        sessions.followPrice = 0
+        let arrivals = x.arrivals.unpriced
+        let sessions = x.sessions.unpriced
         let f = DemandForecaster.forecast(
             now: x.now, minutes: ArrivalModel.horizonMinutes, running: x.running, pending: x.pending,
             arrivals: arrivals,
@@ -403,17 +397,21 @@ struct ForecastParts: Equatable {
     /// (f) (d) with the running jobs' step replaced by their survival sum: survival + (d − a), within
     /// [0, `totalNodes`].
     func survivalExpectation(totalNodes: Int) -> Double {
-        Swift.min(Swift.max(survival + expectation - running, 0), Double(totalNodes))
+        Self.clamp(survival + expectation - running, totalNodes)
     }
 
     /// (j) (d) with the backfill projection (i): backfill + (d − b), within [0, `totalNodes`].
     func backfillExpectation(totalNodes: Int) -> Double {
-        Swift.min(Swift.max(backfill + expectation - known, 0), Double(totalNodes))
+        Self.clamp(backfill + expectation - known, totalNodes)
     }
 
     /// (h) (d) with the empirical survival sum: empirical + (d − a), within [0, `totalNodes`].
     func empiricalExpectation(totalNodes: Int) -> Double {
-        Swift.min(Swift.max(empirical + expectation - running, 0), Double(totalNodes))
+        Self.clamp(empirical + expectation - running, totalNodes)
+    }
+
+    private static func clamp(_ nodes: Double, _ totalNodes: Int) -> Double {
+        Swift.min(Swift.max(nodes, 0), Double(totalNodes))
     }
 }
 

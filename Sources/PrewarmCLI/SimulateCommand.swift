@@ -190,12 +190,7 @@ struct Simulate: ParsableCommand {
             let page = SimulationReport.html(
                 trace: name, cluster: cluster, suspendTime: suspendTime, runs: reportRuns,
                 frontier: frontier ? (curves.reactive, curves.prewarm, comparison) : nil)
-            do {
-                try AtomicFile.write(Array(page.utf8), to: report)
-            } catch {
-                CLISupport.note("prewarm: \(error)")
-                throw ExitCode(1)
-            }
+            try CLISupport.writeOutput(Array(page.utf8), to: report)
             CLISupport.note("wrote \(report)")
         }
         if json {

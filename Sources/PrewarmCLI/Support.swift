@@ -48,6 +48,16 @@ enum CLISupport {
         return Double(usage.ru_maxrss) / 1024
     }
 
+    /// Writes `bytes` to `path` through a temporary file and a rename; on failure says why and exits 1.
+    static func writeOutput(_ bytes: [UInt8], to path: String) throws {
+        do {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
     /// Writes a line to standard error.
     static func note(_ s: String) {
         FileHandle.standardError.write(Data((s + "\n").utf8))

@@ -82,12 +82,7 @@ struct Train: ParsableCommand {
             throw ExitCode(2)
         }
         let bytes = model.serialize()
-        do {
-            try AtomicFile.write(bytes, to: out)
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(1)
-        }
+        try CLISupport.writeOutput(bytes, to: out)
         let seconds = CLISupport.now() - t0
         let id = ModelContainer.shortIdentifier(bytes)
         if json {

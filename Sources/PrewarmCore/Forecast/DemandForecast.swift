@@ -153,6 +153,15 @@ public struct ArrivalModel: Sendable, Equatable {
         upperBufferPrice *= factor
     }
 
+    /// The same model without buffer prices: expected arriving nodes and a Poisson band (see
+    /// ``arrivalDemand(minutes:now:hourOfWeekAt:)``).
+    public var unpriced: ArrivalModel {
+        var m = self
+        m.bufferPrice = 0
+        m.upperBufferPrice = 0
+        return m
+    }
+
     /// Hour of week (0…167) of a time given its local hour and weekday.
     @inlinable public static func hourOfWeek(hourOfDay: Int8, dayOfWeek: Int8) -> Int {
         let h = Int(hourOfDay) & 0x1F

@@ -63,6 +63,15 @@ public struct SessionModel: Sendable, Equatable {
         followPrice *= factor
     }
 
+    /// The same model without prices: freed nodes weighted by the probability of a resubmission, and no
+    /// follow-on term.
+    public var unpriced: SessionModel {
+        var m = self
+        m.price = 0
+        m.followPrice = 0
+        return m
+    }
+
     private mutating func recordFollow(user: Int32, bin: Int) {
         let b = Swift.max(0, Swift.min(bin, Self.windowMinutes))
         followGlobal[b] += 1
