@@ -1,0 +1,108 @@
+/*
+ * Prewarm — predictive power management for Slurm.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * bench/submit-api: submits JOBS held batch jobs with a given script through Slurm's C API
+ * (slurm_submit_batch_job), from THREADS threads of one process, and prints the wall time in seconds.
+ * Used by bench/submit-throughput --api: without an sbatch process per job (fork, exec, option parsing, a
+ * munge client each), the controller is the bottleneck and its cost per job is what the benchmark sees.
+ *
+ * Usage: submit-api SCRIPT JOBS THREADS   (SLURM_CONF names the cluster). Exit 1 if any submission failed
+ * (the count is printed on stderr).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+static char *script;
+static char cwd[4096];
+static char *env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "PREWARM_BENCH=1", NULL};
+static long per_thread;
+static long failures;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *submitter(void *arg)
+{
+	long failed = 0;
+	(void)arg;
+	for (long i = 0; i < per_thread; i++) {
+		job_desc_msg_t d;
+		submit_response_msg_t *resp = NULL;
+		slurm_init_job_desc_msg(&d);
+		d.name = "bench";
+		d.script = script;
+		d.environment = env;
+		d.env_size = 3;
+		d.work_dir = cwd;
+		d.std_out = "/dev/null";
+		d.user_id = getuid();
+		d.group_id = getgid();
+		d.priority = 0; /* held, like sbatch -H */
+		d.num_tasks = 4;
+		d.min_cpus = 4;
+		d.time_limit = 120;
+		d.pn_min_memory = 100 | MEM_PER_CPU;
+		if (slurm_submit_batch_job(&d, &resp) != SLURM_SUCCESS) {
+			if (failed == 0)
+				fprintf(stderr, "submit-api: %s\n", slurm_strerror(slurm_get_errno()));
+			failed++;
+		}
+		if (resp)
+			slurm_free_submit_response_response_msg(resp);
+	}
+	pthread_mutex_lock(&lock);
+	failures += failed;
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS\n", argv[0]);
+		return 2;
+	}
+	FILE *f = fopen(argv[1], "r");
+	if (!f) {
+		fprintf(stderr, "submit-api: %s: %s\n", argv[1], strerror(errno));
+		return 2;
+	}
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	script = buf;
+	long jobs = atol(argv[2]);
+	long threads = atol(argv[3]);
+	if (jobs < 1 || threads < 1 || threads > 256) {
+		fprintf(stderr, "submit-api: JOBS and THREADS (1-256) must be positive\n");
+		return 2;
+	}
+	per_thread = jobs / threads;
+	if (!getcwd(cwd, sizeof(cwd)))
+		strcpy(cwd, "/tmp");
+	slurm_init(NULL);
+	pthread_t t[256];
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, submitter, NULL);
+	for (long i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("%.3f\n", (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	if (failures) {
+		fprintf(stderr, "submit-api: %ld of %ld submissions failed\n", failures, per_thread * threads);
+		return 1;
+	}
+	slurm_fini();
+	return 0;
+}
