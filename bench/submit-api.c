@@ -7,8 +7,9 @@
  * Used by bench/submit-throughput --api: without an sbatch process per job (fork, exec, option parsing, a
  * munge client each), the controller is the bottleneck and its cost per job is what the benchmark sees.
  *
- * Usage: submit-api SCRIPT JOBS THREADS   (SLURM_CONF names the cluster). Exit 1 if any submission failed
- * (the count is printed on stderr).
+ * Usage: submit-api SCRIPT JOBS THREADS [--distinct]   (SLURM_CONF names the cluster). --distinct: every job's
+ * script differs (a comment with a sequence number is appended). Exit 1 if any submission failed (the count is
+ * printed on stderr).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,19 +27,28 @@ static char *script;
 static char cwd[4096];
 static char *env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "PREWARM_BENCH=1", NULL};
 static long per_thread;
+static int distinct;
+static size_t script_len;
 static long failures;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *submitter(void *arg)
 {
 	long failed = 0;
-	(void)arg;
+	long thread = (long)arg;
+	char *own = distinct ? malloc(script_len + 64) : NULL;
+	if (own)
+		memcpy(own, script, script_len);
 	for (long i = 0; i < per_thread; i++) {
 		job_desc_msg_t d;
 		submit_response_msg_t *resp = NULL;
 		slurm_init_job_desc_msg(&d);
 		d.name = "bench";
 		d.script = script;
+		if (own) {
+			snprintf(own + script_len, 64, "# seq %ld-%ld\n", thread, i);
+			d.script = own;
+		}
 		d.environment = env;
 		d.env_size = 3;
 		d.work_dir = cwd;
@@ -58,6 +68,7 @@ static void *submitter(void *arg)
 		if (resp)
 			slurm_free_submit_response_response_msg(resp);
 	}
+	free(own);
 	pthread_mutex_lock(&lock);
 	failures += failed;
 	pthread_mutex_unlock(&lock);
@@ -66,10 +77,11 @@ static void *submitter(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS\n", argv[0]);
+	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "--distinct"))) {
+		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS [--distinct]\n", argv[0]);
 		return 2;
 	}
+	distinct = argc == 5;
 	FILE *f = fopen(argv[1], "r");
 	if (!f) {
 		fprintf(stderr, "submit-api: %s: %s\n", argv[1], strerror(errno));
@@ -80,6 +92,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	buf[n] = 0;
 	script = buf;
+	script_len = n;
 	long jobs = atol(argv[2]);
 	long threads = atol(argv[3]);
 	if (jobs < 1 || threads < 1 || threads > 256) {
@@ -94,7 +107,7 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (long i = 0; i < threads; i++)
-		pthread_create(&t[i], NULL, submitter, NULL);
+		pthread_create(&t[i], NULL, submitter, (void *)i);
 	for (long i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);

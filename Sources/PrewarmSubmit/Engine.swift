@@ -58,6 +58,10 @@ final class Engine: @unchecked Sendable {
     var writtenStatsVersion: UInt64 = ~0
     // Notification socket (created once; sendto is non-blocking).
     private let notifier: DatagramNotifier?
+    /// The last scripts' analyses (a script submitted again is not scanned again), under its own mutex that
+    /// the submit path only ever *tries*: when another submission holds it, the script is analysed uncached.
+    private var scriptCache = ScriptAnalysisCache()
+    private let scriptCacheMutex: UnsafeMutablePointer<pthread_mutex_t>
     // Reloader lifecycle.
     private let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private var thread: pthread_t?
@@ -68,6 +72,8 @@ final class Engine: @unchecked Sendable {
         self.log = log
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
+        scriptCacheMutex = .allocate(capacity: 1)
+        pthread_mutex_init(scriptCacheMutex, nil)
         stopFlag.initialize(to: 0)
         notifier = configuration.notifySocket.isEmpty ? nil : DatagramNotifier(path: configuration.notifySocket)
     }
@@ -128,6 +134,22 @@ final class Engine: @unchecked Sendable {
 
     // MARK: The submit path
 
+    /// The analysis of a script's first bytes, from the cache when the same bytes were seen lately.
+    private func analyzeScript(_ bytes: UnsafeRawBufferPointer) -> BatchScriptAnalysis {
+        guard pthread_mutex_trylock(scriptCacheMutex) == 0 else {
+            return BatchScriptAnalysis.analyze(bytes, maxBytes: bytes.count)
+        }
+        defer { pthread_mutex_unlock(scriptCacheMutex) }
+        return scriptCache.analysis(of: bytes, maxBytes: bytes.count)
+    }
+
+    /// Script cache hits and misses (read under its mutex).
+    private func scriptCacheCounts() -> (hits: UInt64, misses: UInt64) {
+        pthread_mutex_lock(scriptCacheMutex)
+        defer { pthread_mutex_unlock(scriptCacheMutex) }
+        return (scriptCache.hits, scriptCache.misses)
+    }
+
     /// Profiles one job; returns the annotation and field, or nil to leave the job unchanged.
     func profile(_ job: UnsafePointer<prewarm_job_t>) -> (String, Int32)? {
         guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
@@ -169,7 +191,7 @@ final class Engine: @unchecked Sendable {
         var script: BatchScriptAnalysis?
         if let s = j.script, j.script_len > 0 {
             let n = Swift.min(Int(clamping: j.script_len), configuration.maxScriptBytes)
-            script = BatchScriptAnalysis.analyze(UnsafeRawBufferPointer(start: s, count: n), maxBytes: n)
+            script = analyzeScript(UnsafeRawBufferPointer(start: s, count: n))
             if j.script_len > n { script?.truncated = true }
         }
         let record = SubmitProfiler.record(for: request, script: script)
@@ -235,9 +257,12 @@ final class Engine: @unchecked Sendable {
     }
 
     private func statsLineUnlocked() -> String {
-        "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
+        let cache = scriptCacheCounts()
+        return "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
             + "modified=\(counters.modified) notified=\(counters.notified) notify_dropped=\(counters.notifyDropped) "
-            + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) latency: \(histogram.summary) "
+            + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) "
+            + "script_cache_hits=\(cache.hits) script_cache_misses=\(cache.misses) "
+            + "latency: \(histogram.summary) "
             + "cpu (every \(Self.cpuSampleInterval)th job): \(cpuHistogram.summary)"
     }
 

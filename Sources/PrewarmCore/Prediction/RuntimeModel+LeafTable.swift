@@ -401,9 +401,9 @@ final class PredictionRegion: @unchecked Sendable {
 final class PredictionWorkspace {
     let slots: Int
     static let bitmapWords = LeafTable.bins / 64
-    /// `bins` weights.
+    /// `bins` weights per slot (one histogram per candidate considered), slot after slot.
     let histogram: UnsafeMutablePointer<Double>
-    /// Bitmap of the non-empty bins.
+    /// Bitmap of the non-empty bins per slot (`bitmapWords` words each).
     let occupied: UnsafeMutablePointer<UInt64>
     /// The non-empty bins in ascending order (at most `bins`).
     let nonEmpty: UnsafeMutablePointer<UInt16>
@@ -412,10 +412,10 @@ final class PredictionWorkspace {
 
     init(slots: Int) {
         self.slots = max(slots, 1)
-        histogram = .allocate(capacity: LeafTable.bins)
-        histogram.initialize(repeating: 0, count: LeafTable.bins)
-        occupied = .allocate(capacity: Self.bitmapWords)
-        occupied.initialize(repeating: 0, count: Self.bitmapWords)
+        histogram = .allocate(capacity: LeafTable.bins * self.slots)
+        histogram.initialize(repeating: 0, count: LeafTable.bins * self.slots)
+        occupied = .allocate(capacity: Self.bitmapWords * self.slots)
+        occupied.initialize(repeating: 0, count: Self.bitmapWords * self.slots)
         nonEmpty = .allocate(capacity: LeafTable.bins)
         nonEmpty.initialize(repeating: 0, count: LeafTable.bins)
     }

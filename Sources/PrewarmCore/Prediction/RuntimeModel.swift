@@ -259,17 +259,17 @@ public struct RuntimeModel: Sendable {
         let refine = parameters.refineScale
         let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
 
-        // Per considered candidate: every entry's weight into the bin of its quantized log-ratio (one
-        // histogram, reused), then the non-empty bins in order.
-        let histogram = ws.histogram
-        let map = ws.occupied
-        var best = -1.0
-        var bestK = ranked[0]
-        var bestShift = 0.0
-        var q50: Float = 0
-        var q90: Float = 0
-        for slot in 0 ..< considered {
-            let j = ranked[slot]
+        // Every entry's weight into the bin of its quantized log-ratio, one histogram per considered candidate,
+        // all filled in one pass over the entries (each histogram in the same order as alone: same sums), then
+        // per candidate the non-empty bins in order.
+        let words = PredictionWorkspace.bitmapWords
+        let histograms = ws.histogram
+        let maps = ws.occupied
+        let mask = bins &- 1
+        if considered == 3 {
+            let j0 = ranked[0], j1 = ranked[1], j2 = ranked[2]
+            let h0 = histograms, h1 = histograms + bins, h2 = histograms + 2 &* bins
+            let m0 = maps, m1 = maps + words, m2 = maps + 2 &* words
             for t in 0 ..< trees {
                 let at = reached[t]
                 let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
@@ -278,24 +278,60 @@ public struct RuntimeModel: Sendable {
                 for _ in 0 ..< n {
                     // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
                     let w = Double(Float(Double(entries[e &+ k]) * scale))
-                    let b = Int(entries[e &+ j]) & (bins &- 1)
-                    histogram[b] += w
-                    map[b &>> 6] |= 1 &<< UInt64(b & 63)
+                    let b0 = Int(entries[e &+ j0]) & mask
+                    let b1 = Int(entries[e &+ j1]) & mask
+                    let b2 = Int(entries[e &+ j2]) & mask
+                    h0[b0] += w
+                    h1[b1] += w
+                    h2[b2] += w
+                    m0[b0 &>> 6] |= 1 &<< UInt64(b0 & 63)
+                    m1[b1 &>> 6] |= 1 &<< UInt64(b1 & 63)
+                    m2[b2 &>> 6] |= 1 &<< UInt64(b2 & 63)
                     e &+= stride
                 }
             }
-            let (count, total, above) = Self.collectBins(ws)
-            let (shift, score) = refine ? Self.bestShift(ws, count: count, above: above) : (0, Double(means[j]))
+        } else {
+            for slot in 0 ..< considered {
+                let j = ranked[slot]
+                let histogram = histograms + slot &* bins
+                let map = maps + slot &* words
+                for t in 0 ..< trees {
+                    let at = reached[t]
+                    let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
+                    let n = Int(records[at &+ k &+ 2])
+                    var e = (at &+ header) &* 2
+                    for _ in 0 ..< n {
+                        let w = Double(Float(Double(entries[e &+ k]) * scale))
+                        let b = Int(entries[e &+ j]) & mask
+                        histogram[b] += w
+                        map[b &>> 6] |= 1 &<< UInt64(b & 63)
+                        e &+= stride
+                    }
+                }
+            }
+        }
+        var best = -1.0
+        var bestK = ranked[0]
+        var bestShift = 0.0
+        var q50: Float = 0
+        var q90: Float = 0
+        let nonEmpty = ws.nonEmpty
+        for slot in 0 ..< considered {
+            let j = ranked[slot]
+            let histogram = histograms + slot &* bins
+            let (count, total, above) = Self.collectBins(histogram, map: maps + slot &* words, into: nonEmpty)
+            let (shift, score) = refine
+                ? Self.bestShift(histogram, nonEmpty, count: count, above: above) : (0, Double(means[j]))
             if score > best {
                 best = score
                 bestK = j
                 bestShift = shift
                 // Weighted quantiles of log(actual/candidate) for this candidate.
-                q50 = Self.quantile(0.5, ws, count: count, total: total)
-                q90 = Self.quantile(0.9, ws, count: count, total: total)
+                q50 = Self.quantile(0.5, histogram, nonEmpty, count: count, total: total)
+                q90 = Self.quantile(0.9, histogram, nonEmpty, count: count, total: total)
             }
-            // Leave the histogram zero for the next candidate or prediction.
-            for i in 0 ..< count { histogram[Int(ws.nonEmpty[i])] = 0 }
+            // Leave the histogram zero for the next prediction.
+            for i in 0 ..< count { histogram[Int(nonEmpty[i])] = 0 }
         }
         let c = Double(snapshot.candidates[bestK])
         let point = Float(Swift.min(c * exp(bestShift), 1e9))
@@ -313,10 +349,11 @@ public struct RuntimeModel: Sendable {
     /// reaching it, so that summation order cannot decide a quantile that lands exactly on a boundary between two
     /// values (frequent with few trees).
     @inline(__always)
-    private static func quantile(_ level: Double, _ ws: PredictionWorkspace, count: Int, total: Double) -> Float {
+    private static func quantile(
+        _ level: Double, _ histogram: UnsafeMutablePointer<Double>, _ bins: UnsafeMutablePointer<UInt16>, count: Int,
+        total: Double
+    ) -> Float {
         guard count > 0 else { return 0 }
-        let bins = ws.nonEmpty
-        let histogram = ws.histogram
         let target = level * total - 1e-9 * total
         var acc = 0.0
         for i in 0 ..< count {
@@ -330,10 +367,10 @@ public struct RuntimeModel: Sendable {
     /// Lists the non-empty bins of the workspace's histogram in ascending order (clearing the bitmap, not the
     /// histogram). - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
-    private static func collectBins(_ ws: PredictionWorkspace) -> (count: Int, total: Double, above: Double) {
-        let map = ws.occupied
-        let histogram = ws.histogram
-        let out = ws.nonEmpty
+    private static func collectBins(
+        _ histogram: UnsafeMutablePointer<Double>, map: UnsafeMutablePointer<UInt64>,
+        into out: UnsafeMutablePointer<UInt16>
+    ) -> (count: Int, total: Double, above: Double) {
         var count = 0
         var total = 0.0
         var above = 0.0
@@ -363,12 +400,11 @@ public struct RuntimeModel: Sendable {
     /// ascending `r` order, every `r` distinct), with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``, with
     /// `exp(±r)` read from the tables.
     @inline(__always)
-    private static func bestShift(_ ws: PredictionWorkspace, count: Int, above total: Double)
-        -> (shift: Double, score: Double)
-    {
+    private static func bestShift(
+        _ histogram: UnsafeMutablePointer<Double>, _ bins: UnsafeMutablePointer<UInt16>, count: Int,
+        above total: Double
+    ) -> (shift: Double, score: Double) {
         guard count > 0 else { return (0, 0) }
-        let bins = ws.nonEmpty
-        let histogram = ws.histogram
         var above = total
         var below = 0.0
         var bestS = 0.0
