@@ -224,3 +224,21 @@ private struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// Jobs that reach the same leaves as a recent prediction take its outcome from the workspace's cache: the same
+/// predictions as computed afresh, for jobs alike and different, in bursts and interleaved.
+@Test func recalledOutcomesEqualFreshPredictions() throws {
+    let (model, snapshots) = try trainedOnVaried(trees: 16, refine: true, bootstrap: true)
+    // Bursts of the same job, then the whole workload interleaved with earlier jobs (hits and misses).
+    var order: [Int] = []
+    for i in stride(from: 0, to: 400, by: 40) { order += Array(repeating: i, count: 5) }
+    for i in 0 ..< 1000 { order += [i, (i * 7) % 50] }
+    var differing = 0
+    for i in order where model.predict(snapshots[i]) != model.predict(snapshots[i], p90Offset: nil, reuse: false) {
+        differing += 1
+    }
+    #expect(differing == 0)
+    // The bursts alone repeat 40 leaf lists; jobs 0..<50 come back every few predictions.
+    #expect(model.workspaces.outcomeHits() >= 40)
+    print("recalled outcomes: \(model.workspaces.outcomeHits()) hits over \(order.count) predictions")
+}

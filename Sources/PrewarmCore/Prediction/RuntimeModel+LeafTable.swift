@@ -410,6 +410,54 @@ final class PredictionWorkspace {
     /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
     var sink: UInt32 = 0
 
+    /// The outcomes of the last ``outcomeCapacity`` predictions made with this workspace, by the leaves they
+    /// reached (one list of `trees` record offsets per entry, compared in full on a hash match), oldest replaced
+    /// first; and how often a prediction found its leaves there.
+    static let outcomeCapacity = 32
+    private var outcomeHashes: [UInt64] = []
+    private var outcomeLeaves: [Int] = []
+    private(set) var outcomes: [PredictionOutcome] = []
+    private var outcomeNext = 0
+    private(set) var outcomeHits: UInt64 = 0
+
+    /// Looks up the outcome of predictions that reached exactly `reached`.
+    /// - Returns: the key's hash (to ``remember(_:key:reached:)`` the outcome on a miss) and the outcome, if any.
+    func recall(reached: UnsafeBufferPointer<Int>) -> (hash: UInt64, outcome: PredictionOutcome?) {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for r in reached { h = (h ^ UInt64(truncatingIfNeeded: r)) &* 0x0000_0100_0000_01B3 }
+        let n = reached.count
+        for i in 0 ..< outcomeHashes.count where outcomeHashes[i] == h {
+            var same = true
+            let base = i &* n
+            for t in 0 ..< n where outcomeLeaves[base &+ t] != reached[t] {
+                same = false
+                break
+            }
+            if same {
+                outcomeHits &+= 1
+                return (h, outcomes[i])
+            }
+        }
+        return (h, nil)
+    }
+
+    /// Stores the outcome of a prediction that reached `reached` (all entries the same number of trees).
+    func remember(_ outcome: PredictionOutcome, key: UInt64, reached: UnsafeBufferPointer<Int>) {
+        let n = reached.count
+        if outcomes.count < Self.outcomeCapacity {
+            outcomeHashes.append(key)
+            outcomeLeaves.append(contentsOf: reached)
+            outcomes.append(outcome)
+            return
+        }
+        guard outcomeLeaves.count == Self.outcomeCapacity &* n else { return }  // another tree count: keep as is
+        let i = outcomeNext
+        outcomeHashes[i] = key
+        for t in 0 ..< n { outcomeLeaves[i &* n &+ t] = reached[t] }
+        outcomes[i] = outcome
+        outcomeNext = (i &+ 1) % Self.outcomeCapacity
+    }
+
     init(slots: Int) {
         self.slots = max(slots, 1)
         histogram = .allocate(capacity: LeafTable.bins * self.slots)
@@ -425,6 +473,16 @@ final class PredictionWorkspace {
         occupied.deallocate()
         nonEmpty.deallocate()
     }
+}
+
+/// What a prediction derives from the leaves it reached: the chosen candidate, its best shift (log scale), the
+/// p50 and p90 log-ratios (before the calibration offset) and the expected accuracy.
+struct PredictionOutcome: Sendable, Equatable {
+    var candidate: Int
+    var shift: Double
+    var q50: Float
+    var q90: Float
+    var score: Double
 }
 
 /// `exp(q / 128)` for a quantized log-ratio `q` as the product of two entries of small tables (64 + 64 values
@@ -460,6 +518,13 @@ final class PredictionWorkspacePool: @unchecked Sendable {
     deinit {
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
+    }
+
+    /// Outcome-cache hits of the workspaces now in the pool (tests).
+    func outcomeHits() -> UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return free.reduce(0) { $0 &+ $1.outcomeHits }
     }
 
     /// Runs `body` with a workspace no other thread uses meanwhile.

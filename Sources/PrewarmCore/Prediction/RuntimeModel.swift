@@ -174,6 +174,12 @@ public struct RuntimeModel: Sendable {
     /// - Complexity: O(trees × (depth + leaf size) + bins / 64): one traversal, one pass over the reached leaves'
     ///   records, no sort, no allocation (after the first prediction of each concurrent thread).
     public func predict(_ snapshot: SubmitSnapshot, p90Offset: Float? = nil) -> RuntimePrediction {
+        predict(snapshot, p90Offset: p90Offset, reuse: true)
+    }
+
+    /// ``predict(_:p90Offset:)``; `reuse` false bypasses the workspace's cache of recent outcomes by reached leaves
+    /// (tests compare both).
+    func predict(_ snapshot: SubmitSnapshot, p90Offset: Float?, reuse: Bool) -> RuntimePrediction {
         let k = RuntimeCandidate.count
         var fallback = RuntimePrediction(
             point: snapshot.candidates.count == k ? snapshot[.sameRequest] : 3600, p50: 0, p90: 0,
@@ -192,24 +198,34 @@ public struct RuntimeModel: Sendable {
                     withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { ranked in
                         predict(
                             snapshot, offset: offset, workspace: workspace, reached: reached, means: means,
-                            ranked: ranked)
+                            ranked: ranked, reuse: reuse)
                     }
                 }
             } ?? fallback
         }
     }
 
-    /// The prediction proper, with the scratch memory given. Allocation-free; leaves the workspace zeroed.
+    /// The prediction proper, with the scratch memory given. Allocation-free (after the workspace's first
+    /// predictions); leaves the workspace zeroed.
+    ///
+    /// Everything but the last step (candidate × shift, the p90 offset) is a function of the leaves reached: a job
+    /// that reaches the same leaf in every tree as one of the workspace's last ``PredictionWorkspace/outcomes``
+    /// predictions (jobs submitted in a burst by one user, alike but for counters the trees did not split on)
+    /// takes that outcome (exact: the leaf lists are compared in full), without the neighbours' histograms.
     /// - Returns: nil when the reached leaves hold no neighbour (the caller's fallback applies).
     private func predict(
         _ snapshot: SubmitSnapshot, offset: Double, workspace ws: PredictionWorkspace,
         reached: UnsafeMutableBufferPointer<Int>, means: UnsafeMutableBufferPointer<Float>,
-        ranked: UnsafeMutableBufferPointer<Int>
+        ranked: UnsafeMutableBufferPointer<Int>, reuse: Bool
     ) -> RuntimePrediction? {
         let k = RuntimeCandidate.count
         let trees = forest.treeCount
         let walked = snapshot.features.withUnsafeBufferPointer { x in
             leaves.reachedRecords(x.baseAddress!, into: reached.baseAddress!)
+        }
+        let key = reuse ? ws.recall(reached: UnsafeBufferPointer(reached)) : nil
+        if let key, let o = key.outcome {
+            return Self.prediction(o, snapshot: snapshot, offset: offset)
         }
         let stride = k &+ 1
         let bins = LeafTable.bins
@@ -333,15 +349,25 @@ public struct RuntimeModel: Sendable {
             // Leave the histogram zero for the next prediction.
             for i in 0 ..< count { histogram[Int(nonEmpty[i])] = 0 }
         }
-        let c = Double(snapshot.candidates[bestK])
-        let point = Float(Swift.min(c * exp(bestShift), 1e9))
+        let outcome = PredictionOutcome(candidate: bestK, shift: bestShift, q50: q50, q90: q90, score: best)
+        if let key { ws.remember(outcome, key: key.hash, reached: UnsafeBufferPointer(reached)) }
+        return Self.prediction(outcome, snapshot: snapshot, offset: offset)
+    }
+
+    /// The prediction for `snapshot` from the outcome of its leaves.
+    @inline(__always)
+    private static func prediction(_ o: PredictionOutcome, snapshot: SubmitSnapshot, offset: Double)
+        -> RuntimePrediction
+    {
+        let c = Double(snapshot.candidates[o.candidate])
+        let point = Float(Swift.min(c * exp(o.shift), 1e9))
         return RuntimePrediction(
             point: Swift.max(point, 1),
-            p50: Swift.max(1, Float(Swift.min(c * exp(Double(q50)), 1e9))),
-            p90: Swift.max(1, Float(Swift.min(c * exp(Double(q90) + offset), 1e9))),
-            candidate: RuntimeCandidate(rawValue: bestK) ?? .sameRequest,
-            scale: Float(exp(bestShift)),
-            expectedAccuracy: Float(best))
+            p50: Swift.max(1, Float(Swift.min(c * exp(Double(o.q50)), 1e9))),
+            p90: Swift.max(1, Float(Swift.min(c * exp(Double(o.q90) + offset), 1e9))),
+            candidate: RuntimeCandidate(rawValue: o.candidate) ?? .sameRequest,
+            scale: Float(exp(o.shift)),
+            expectedAccuracy: Float(o.score))
     }
 
     /// The smallest value whose cumulative weight reaches `level × total` (the last one if rounding leaves it short),
