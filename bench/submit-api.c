@@ -7,9 +7,10 @@
  * Used by bench/submit-throughput --api: without an sbatch process per job (fork, exec, option parsing, a
  * munge client each), the controller is the bottleneck and its cost per job is what the benchmark sees.
  *
- * Usage: submit-api SCRIPT JOBS THREADS [--distinct]   (SLURM_CONF names the cluster). --distinct: every job's
- * script differs (a comment with a sequence number is appended). Exit 1 if any submission failed (the count is
- * printed on stderr).
+ * Usage: submit-api SCRIPT JOBS THREADS [--distinct|--varied]   (SLURM_CONF names the cluster). --distinct:
+ * every job's script differs (a comment with a sequence number is appended). --varied: that, and every job asks
+ * for its own time limit (1-1440 minutes) and task count (1-64), so no two jobs look alike to the profiler.
+ * Exit 1 if any submission failed (the count is printed on stderr).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +29,7 @@ static char cwd[4096];
 static char *env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "PREWARM_BENCH=1", NULL};
 static long per_thread;
 static int distinct;
+static int varied;
 static size_t script_len;
 static long failures;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -59,6 +61,11 @@ static void *submitter(void *arg)
 		d.num_tasks = 4;
 		d.min_cpus = 4;
 		d.time_limit = 120;
+		if (varied) {
+			unsigned long long k = (unsigned long long)(thread * 1000003 + i) * 2654435761ULL;
+			d.time_limit = 1 + (uint32_t)((k >> 7) % 1440);
+			d.num_tasks = d.min_cpus = 1 + (uint32_t)((k >> 17) % 64);
+		}
 		d.pn_min_memory = 100 | MEM_PER_CPU;
 		if (slurm_submit_batch_job(&d, &resp) != SLURM_SUCCESS) {
 			if (failed == 0)
@@ -77,10 +84,11 @@ static void *submitter(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "--distinct"))) {
-		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS [--distinct]\n", argv[0]);
+	if (argc != 4 && !(argc == 5 && (!strcmp(argv[4], "--distinct") || !strcmp(argv[4], "--varied")))) {
+		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS [--distinct|--varied]\n", argv[0]);
 		return 2;
 	}
+	varied = argc == 5 && !strcmp(argv[4], "--varied");
 	distinct = argc == 5;
 	FILE *f = fopen(argv[1], "r");
 	if (!f) {
