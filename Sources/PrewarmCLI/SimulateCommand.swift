@@ -52,7 +52,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
     var frontier = false
     @Option(help: "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale] (price scale 1 if omitted).")
-    var frontierSettings = "0:60:2,0:60,0.5:120,1:300"
+    var frontierSettings = "0:60:4,0:60:2,0:60,0:300,0.5:120,1:300"
     @Option(help: "Policies to run (comma-separated; reactive is the reference and always runs).")
     var policies = "always_on,reactive,prewarm,oracle"
     @Option(help: "Write a self-contained HTML report with SVG plots to this file.")
