@@ -47,8 +47,22 @@ struct LeafTable: Sendable {
 
     /// Outputs (candidates) per leaf.
     let outputs: Int
-    /// Words of a leaf header: `outputs` Floats, a Double and the entry count; the entries follow.
-    var headerWords: Int { outputs &+ 3 }
+
+    /// The entries of the leaf record at word `at` of `records` (``records``, read once by the caller), whose
+    /// leaves have `outputs` outputs: how many, the half of ``halves`` the first starts at, and the weight per unit
+    /// of multiplicity. The header is `outputs` Floats, a Double and the entry count: `outputs + 3` words.
+    @inline(__always)
+    static func entryRun(_ records: UnsafePointer<UInt32>, at: Int, outputs k: Int)
+        -> (count: Int, first: Int, unitWeight: Double)
+    {
+        let unit = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
+        return (Int(records[at &+ k &+ 2]), (at &+ k &+ 3) &* 2, unit)
+    }
+
+    /// An entry's weight exactly as the forest computes it (``RandomForest/forEachNeighbour``): its multiplicity
+    /// times the record's unit weight, rounded to Float.
+    @inline(__always)
+    static func weight(multiplicity: UInt16, unit: Double) -> Double { Double(Float(Double(multiplicity) * unit)) }
     /// Features of the forest (a walk reads them and their negations).
     let features: Int
     /// Trees, leaves, nodes and record words in ``region``.
@@ -70,7 +84,7 @@ struct LeafTable: Sendable {
         UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
     }
     /// ...and the same memory as halves (entries): a record at word `at` has its entries from half `2 × (at +
-    /// headerWords)`.
+    /// outputs + 3)` (``entryRun(_:at:outputs:)``).
     var halves: UnsafePointer<UInt16> {
         UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt16.self))
     }

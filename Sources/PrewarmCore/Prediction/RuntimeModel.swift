@@ -231,7 +231,6 @@ public struct RuntimeModel: Sendable {
         let bins = LeafTable.bins
         let records = leaves.records
         let entries = leaves.halves
-        let header = leaves.headerWords
 
         // Touch every cache line of the reached leaves' records first (the walk loaded their first lines): a
         // hundred short runs scattered over the table, loaded independently of each other so that the CPU
@@ -240,8 +239,7 @@ public struct RuntimeModel: Sendable {
         var touched = walked
         for t in 0 ..< trees {
             let at = reached[t]
-            let n = Int(records[at &+ k &+ 2])
-            let first = (at &+ header) &* 2
+            let (n, first, _) = LeafTable.entryRun(records, at: at, outputs: k)
             let end = first &+ n &* stride
             total &+= n
             var e = at &* 2 &+ 32  // halves per 64-byte line: from the record's second line on
@@ -287,13 +285,10 @@ public struct RuntimeModel: Sendable {
             let h0 = histograms, h1 = histograms + bins, h2 = histograms + 2 &* bins
             let m0 = maps, m1 = maps + words, m2 = maps + 2 &* words
             for t in 0 ..< trees {
-                let at = reached[t]
-                let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
-                let n = Int(records[at &+ k &+ 2])
-                var e = (at &+ header) &* 2
+                let (n, first, unit) = LeafTable.entryRun(records, at: reached[t], outputs: k)
+                var e = first
                 for _ in 0 ..< n {
-                    // The weight exactly as the forest computes it (RandomForest.forEachNeighbour).
-                    let w = Double(Float(Double(entries[e &+ k]) * scale))
+                    let w = LeafTable.weight(multiplicity: entries[e &+ k], unit: unit)
                     let b0 = Int(entries[e &+ j0]) & mask
                     let b1 = Int(entries[e &+ j1]) & mask
                     let b2 = Int(entries[e &+ j2]) & mask
@@ -312,14 +307,11 @@ public struct RuntimeModel: Sendable {
                 let histogram = histograms + slot &* bins
                 let map = maps + slot &* words
                 for t in 0 ..< trees {
-                    let at = reached[t]
-                    let scale = Double(bitPattern: UInt64(records[at &+ k]) | UInt64(records[at &+ k &+ 1]) &<< 32)
-                    let n = Int(records[at &+ k &+ 2])
-                    var e = (at &+ header) &* 2
+                    let (n, first, unit) = LeafTable.entryRun(records, at: reached[t], outputs: k)
+                    var e = first
                     for _ in 0 ..< n {
-                        let w = Double(Float(Double(entries[e &+ k]) * scale))
                         let b = Int(entries[e &+ j]) & mask
-                        histogram[b] += w
+                        histogram[b] += LeafTable.weight(multiplicity: entries[e &+ k], unit: unit)
                         map[b &>> 6] |= 1 &<< UInt64(b & 63)
                         e &+= stride
                     }
