@@ -106,6 +106,9 @@ int main(int argc, char **argv)
 	/* Every job a script of its own (a sequence number in a comment): the library's script cache never hits.
 	 * Without it, the jobs cycle through 64 scripts, as a cluster's users resubmit theirs. */
 	int distinct = getenv("PREWARM_BENCH_DISTINCT_SCRIPTS") != NULL;
+	/* Every job the same request and script (a user's loop of `sbatch job.sh`, bench/submit-throughput's default
+	 * workload): only the submit time differs. */
+	int same = getenv("PREWARM_BENCH_SAME_JOB") != NULL;
 	for (int a = 3; a < argc; a++) {
 		if (!strcmp(argv[a], "--cold"))
 			cold = 1;
@@ -146,7 +149,7 @@ int main(int argc, char **argv)
 	int field;
 	time_t now = time(NULL);
 	for (size_t i = 0; i < jobs + 200; i++) {
-		unsigned k = (unsigned) (i * 2654435761u);
+		unsigned k = same ? 12345u : (unsigned) (i * 2654435761u);
 		prewarm_job_t j;
 		memset(&j, 0, sizeof(j));
 		j.abi = PREWARM_SUBMIT_ABI;
@@ -195,8 +198,9 @@ int main(int argc, char **argv)
 		if (i == 200 && !quiet)
 			printf("annotation: %s\n", out);
 	}
-	printf("%s caches, %zu varied jobs, 4 KB scripts (%s), mean annotation %zu bytes\n", cold ? "cold" : "warm", jobs,
-	       no_script ? "none" : distinct ? "a new one per job" : "64 scripts, resubmitted",
+	printf("%s caches, %zu %s jobs, 4 KB scripts (%s), mean annotation %zu bytes\n", cold ? "cold" : "warm", jobs,
+	       same ? "identical" : "varied",
+	       no_script ? "none" : distinct ? "a new one per job" : same ? "the same one" : "64 scripts, resubmitted",
 	       jobs ? total_len / jobs : 0);
 	if (!quiet)
 		printf("memory: the library with its model added %.1f MB resident after init, %.1f MB after the calls\n",

@@ -242,3 +242,90 @@ private struct UncheckedBox<T>: @unchecked Sendable {
     #expect(model.workspaces.outcomeHits() >= 40)
     print("recalled outcomes: \(model.workspaces.outcomeHits()) hits over \(order.count) predictions")
 }
+
+/// A value with the same split rank as `v` on feature `f`: a random point of the interval between the two
+/// thresholds around `v` (or NaN's own place: above all of them).
+private func sameRank(_ v: Float, feature f: Int, in table: LeafTable, using g: inout SplitMix64) -> Float {
+    let values = table.splitValues[Int(table.splitStarts[f]) ..< Int(table.splitStarts[f + 1])]
+    if v.isNaN { return Double.random(in: 0 ..< 1, using: &g) < 0.5 ? .nan : (values.last.map { $0.nextUp } ?? v) }
+    guard let above = values.firstIndex(where: { v <= $0 }) else {
+        return (values.last ?? v) + Float(Double.random(in: 0 ..< 1, using: &g)) * 10 + 1  // above every threshold
+    }
+    let hi = values[above]  // v ≤ hi; the point must stay ≤ hi and above the threshold below
+    let lo = above > values.startIndex ? values[above - 1] : hi - 10
+    let u = Float(Double.random(in: 0 ..< 1, using: &g))
+    let p = lo + (hi - lo) * u
+    return p > lo && p <= hi ? p : hi
+}
+
+@Test func equalSplitRanksReachEqualLeaves() throws {
+    let (model, snapshots) = try trainedOnVaried(trees: 16, refine: true, bootstrap: true, jobs: 1500, trainJobs: 1000)
+    let table = model.leaves
+    let d = table.features
+    #expect(table.splitStarts.count == d + 1)
+    #expect(!table.splitValues.isEmpty)
+    var g = SplitMix64(seed: 7)
+    var ranksA = [Int](repeating: 0, count: d), ranksB = ranksA
+    var leavesA = [Int](repeating: 0, count: table.trees), leavesB = leavesA
+    var moved = 0
+    for s in snapshots.prefix(600) {
+        var y = s.features
+        for f in 0 ..< d where Double.random(in: 0 ..< 1, using: &g) < 0.5 {
+            y[f] = sameRank(y[f], feature: f, in: table, using: &g)
+            if y[f] != s.features[f] { moved += 1 }
+        }
+        s.features.withUnsafeBufferPointer { x in
+            ranksA.withUnsafeMutableBufferPointer { table.splitRanks(x.baseAddress!, into: $0.baseAddress!) }
+            leavesA.withUnsafeMutableBufferPointer { _ = table.reachedRecords(x.baseAddress!, into: $0.baseAddress!) }
+        }
+        y.withUnsafeBufferPointer { x in
+            ranksB.withUnsafeMutableBufferPointer { table.splitRanks(x.baseAddress!, into: $0.baseAddress!) }
+            leavesB.withUnsafeMutableBufferPointer { _ = table.reachedRecords(x.baseAddress!, into: $0.baseAddress!) }
+        }
+        #expect(ranksA == ranksB)
+        #expect(leavesA == leavesB)
+    }
+    #expect(moved > 1000)
+    // And the converse direction of the key: a value moved across a threshold changes the rank.
+    let f = (0 ..< d).first { table.splitStarts[$0 + 1] > table.splitStarts[$0] }!
+    let t = table.splitValues[Int(table.splitStarts[f])]
+    var below = snapshots[0].features, above = below
+    below[f] = t
+    above[f] = t.nextUp
+    below.withUnsafeBufferPointer { x in
+        ranksA.withUnsafeMutableBufferPointer { table.splitRanks(x.baseAddress!, into: $0.baseAddress!) }
+    }
+    above.withUnsafeBufferPointer { x in
+        ranksB.withUnsafeMutableBufferPointer { table.splitRanks(x.baseAddress!, into: $0.baseAddress!) }
+    }
+    #expect(ranksA[f] == 0 && ranksB[f] == 1)
+}
+
+@Test func outcomesRecalledBySplitRanksEqualFreshPredictions() throws {
+    let (model, snapshots) = try trainedOnVaried(trees: 16, refine: true, bootstrap: true, jobs: 1500, trainJobs: 1000)
+    var g = SplitMix64(seed: 3)
+    var differing = 0
+    var predictions = 0
+    // Bursts: each job, then copies with features moved within their split intervals (same ranks: recalled
+    // before the walk) and with one feature moved anywhere (a rank miss, maybe a leaf hit).
+    for s in snapshots.prefix(300) {
+        var burst = [s]
+        for _ in 0 ..< 3 {
+            var c = s
+            for f in 0 ..< model.leaves.features where Double.random(in: 0 ..< 1, using: &g) < 0.3 {
+                c.features[f] = sameRank(c.features[f], feature: f, in: model.leaves, using: &g)
+            }
+            burst.append(c)
+        }
+        var c = s
+        c.features[Int(g.next() % UInt64(model.leaves.features))] = Float(Double.random(in: 0 ..< 1, using: &g) * 20 - 5)
+        burst.append(c)
+        for b in burst {
+            predictions += 1
+            if model.predict(b) != model.predict(b, p90Offset: nil, reuse: false) { differing += 1 }
+        }
+    }
+    #expect(differing == 0)
+    #expect(model.workspaces.rankHits() >= 600)
+    print("split-rank recalls: \(model.workspaces.rankHits()) of \(predictions) predictions")
+}

@@ -70,6 +70,12 @@ struct LeafTable: Sendable {
     let leafCount: Int
     let nodeCount: Int
     let recordWords: Int
+    /// Per feature, the distinct thresholds the forest splits it at, ascending (NaN thresholds, which send every
+    /// value right, left out): feature `f`'s are `splitValues[splitStarts[f] ..< splitStarts[f + 1]]`. Every split's
+    /// decision for a value `x` is a function of how many of its feature's thresholds `x` is not at or below
+    /// (``splitRanks(_:into:)``), so two jobs with the same ranks on every feature reach the same leaves.
+    let splitStarts: [Int32]
+    let splitValues: [Float]
     /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes as
     /// 8-byte ``CompactNode``s (same order: a split's left child is the next node), the first node of every tree
     /// (`trees + 1` Int32) and the leaf records (UInt32 words, leaf after leaf, in global leaf order).
@@ -101,6 +107,8 @@ struct LeafTable: Sendable {
         nodeCount = 0
         recordWords = 0
         region = nil
+        splitStarts = [0]
+        splitValues = []
     }
 
     /// Whether the table has a record for every leaf of a forest with `leaves` leaves and `outputs` outputs.
@@ -115,6 +123,7 @@ struct LeafTable: Sendable {
         leafCount = forest.leafCount
         nodeCount = forest.nodeCount
         recordWords = records.count
+        (splitStarts, splitValues) = Self.splitLists(forest)
         let nodeBytes = nodeCount &* MemoryLayout<CompactNode>.stride
         let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 63) & ~63
         let size = recordsAt &+ records.count &* 4
@@ -203,6 +212,58 @@ struct LeafTable: Sendable {
             stack.append((swapped ? r : l, -1))
         }
         return placed == count
+    }
+
+    /// The distinct split thresholds of every feature of `forest`, ascending (see ``splitValues``).
+    private static func splitLists(_ forest: RandomForest) -> (starts: [Int32], values: [Float]) {
+        let d = forest.featureCount
+        var perFeature = [[Float]](repeating: [], count: d)
+        for node in forest.nodes where node.leaf < 0 {
+            let f = Int(node.feature)
+            guard f >= 0, f < d, !node.threshold.isNaN else { continue }
+            perFeature[f].append(node.threshold)
+        }
+        var starts: [Int32] = [0]
+        var values: [Float] = []
+        for var list in perFeature {
+            list.sort()
+            var last: Float?
+            for t in list where last.map({ $0 != t }) ?? true {  // -0 == 0: one threshold
+                values.append(t)
+                last = t
+            }
+            starts.append(Int32(truncatingIfNeeded: values.count))
+        }
+        return (starts, values)
+    }
+
+    /// For every feature `f` of `x` (at least ``features`` values), how many of its split thresholds `t` do not
+    /// have `x[f] ≤ t` (a binary search: the thresholds are ascending; a NaN value is above all of them, as it goes
+    /// right at every split). Writes ``features`` values to `out`.
+    ///
+    /// Every split of the forest sends `x` left exactly when `x[f] ≤ t`, which for two values with the same rank
+    /// is the same for every threshold of `f`: jobs with equal ranks reach the same leaves in every tree.
+    @inline(__always)
+    func splitRanks(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) {
+        guard splitStarts.count == features &+ 1 else {
+            for f in 0 ..< features { out[f] = x[f].isNaN ? -1 : Int(x[f].bitPattern) }  // exact, never hits falsely
+            return
+        }
+        splitStarts.withUnsafeBufferPointer { starts in
+            splitValues.withUnsafeBufferPointer { values in
+                for f in 0 ..< features {
+                    let v = x[f]
+                    let lo = Int(starts[f])
+                    var a = lo
+                    var b = Int(starts[f &+ 1])
+                    while a < b {
+                        let m = (a &+ b) &>> 1
+                        if v <= values[m] { b = m } else { a = m &+ 1 }
+                    }
+                    out[f] = a &- lo
+                }
+            }
+        }
     }
 
     /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
@@ -424,52 +485,23 @@ final class PredictionWorkspace {
     /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
     var sink: UInt32 = 0
 
-    /// The outcomes of the last ``outcomeCapacity`` predictions made with this workspace, by the leaves they
-    /// reached (one list of `trees` record offsets per entry, compared in full on a hash match), oldest replaced
-    /// first; and how often a prediction found its leaves there.
-    static let outcomeCapacity = 32
-    private var outcomeHashes: [UInt64] = []
-    private var outcomeLeaves: [Int] = []
-    private(set) var outcomes: [PredictionOutcome] = []
-    private var outcomeNext = 0
-    private(set) var outcomeHits: UInt64 = 0
+    /// The outcomes of the last ``OutcomeCache/capacity`` predictions made with this workspace, by the leaves they
+    /// reached (`byLeaves`: one record offset per tree) and by their features' split ranks (`byRanks`: one rank per
+    /// feature, ``LeafTable/splitRanks(_:into:)``, which skips the walk too). Keys are compared in full.
+    var byLeaves = OutcomeCache()
+    var byRanks = OutcomeCache()
+    /// Room for one prediction's split ranks.
+    private(set) var ranks: UnsafeMutablePointer<Int>
+    private var rankCapacity = 0
 
-    /// Looks up the outcome of predictions that reached exactly `reached`.
-    /// - Returns: the key's hash (to ``remember(_:key:reached:)`` the outcome on a miss) and the outcome, if any.
-    func recall(reached: UnsafeBufferPointer<Int>) -> (hash: UInt64, outcome: PredictionOutcome?) {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for r in reached { h = (h ^ UInt64(truncatingIfNeeded: r)) &* 0x0000_0100_0000_01B3 }
-        let n = reached.count
-        for i in 0 ..< outcomeHashes.count where outcomeHashes[i] == h {
-            var same = true
-            let base = i &* n
-            for t in 0 ..< n where outcomeLeaves[base &+ t] != reached[t] {
-                same = false
-                break
-            }
-            if same {
-                outcomeHits &+= 1
-                return (h, outcomes[i])
-            }
+    /// ``ranks`` with room for `count` values.
+    func rankBuffer(count: Int) -> UnsafeMutablePointer<Int> {
+        if count > rankCapacity {
+            ranks.deallocate()
+            ranks = .allocate(capacity: count)
+            rankCapacity = count
         }
-        return (h, nil)
-    }
-
-    /// Stores the outcome of a prediction that reached `reached` (all entries the same number of trees).
-    func remember(_ outcome: PredictionOutcome, key: UInt64, reached: UnsafeBufferPointer<Int>) {
-        let n = reached.count
-        if outcomes.count < Self.outcomeCapacity {
-            outcomeHashes.append(key)
-            outcomeLeaves.append(contentsOf: reached)
-            outcomes.append(outcome)
-            return
-        }
-        guard outcomeLeaves.count == Self.outcomeCapacity &* n else { return }  // another tree count: keep as is
-        let i = outcomeNext
-        outcomeHashes[i] = key
-        for t in 0 ..< n { outcomeLeaves[i &* n &+ t] = reached[t] }
-        outcomes[i] = outcome
-        outcomeNext = (i &+ 1) % Self.outcomeCapacity
+        return ranks
     }
 
     init(slots: Int) {
@@ -480,12 +512,65 @@ final class PredictionWorkspace {
         occupied.initialize(repeating: 0, count: Self.bitmapWords * self.slots)
         nonEmpty = .allocate(capacity: LeafTable.bins)
         nonEmpty.initialize(repeating: 0, count: LeafTable.bins)
+        ranks = .allocate(capacity: 1)
     }
 
     deinit {
         histogram.deallocate()
         occupied.deallocate()
         nonEmpty.deallocate()
+        ranks.deallocate()
+    }
+}
+
+/// The outcomes of a workspace's last ``capacity`` predictions by a key of Ints (all keys of one cache the same
+/// length), compared in full on a hash match, oldest replaced first; and how often a lookup found its key.
+struct OutcomeCache {
+    static let capacity = 32
+    private var hashes: [UInt64] = []
+    private var keys: [Int] = []
+    private(set) var outcomes: [PredictionOutcome] = []
+    private var next = 0
+    private(set) var hits: UInt64 = 0
+
+    /// Looks up the outcome stored under `key`.
+    /// - Returns: the key's hash (to ``remember(_:hash:key:)`` the outcome on a miss) and the outcome, if any.
+    mutating func recall(_ key: UnsafeBufferPointer<Int>) -> (hash: UInt64, outcome: PredictionOutcome?) {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for r in key { h = (h ^ UInt64(truncatingIfNeeded: r)) &* 0x0000_0100_0000_01B3 }
+        let n = key.count
+        guard keys.count == hashes.count &* n else { return (h, nil) }
+        for i in 0 ..< hashes.count where hashes[i] == h {
+            var same = true
+            let base = i &* n
+            for t in 0 ..< n where keys[base &+ t] != key[t] {
+                same = false
+                break
+            }
+            if same {
+                hits &+= 1
+                return (h, outcomes[i])
+            }
+        }
+        return (h, nil)
+    }
+
+    /// Stores `outcome` under `key` (whose hash ``recall(_:)`` gave).
+    mutating func remember(_ outcome: PredictionOutcome, hash: UInt64, key: UnsafeBufferPointer<Int>) {
+        let n = key.count
+        if outcomes.count < Self.capacity {
+            guard keys.count == hashes.count &* n else { return }  // keys of another length: keep as is
+            hashes.append(hash)
+            keys.append(contentsOf: key)
+            outcomes.append(outcome)
+            return
+        }
+        guard keys.count == Self.capacity &* n else { return }
+        let i = next
+        hashes[i] = hash
+        for t in 0 ..< n { keys[i &* n &+ t] = key[t] }
+        outcomes[i] = outcome
+        next = (i &+ 1) % Self.capacity
     }
 }
 
@@ -534,11 +619,18 @@ final class PredictionWorkspacePool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Outcome-cache hits of the workspaces now in the pool (tests).
+    /// Outcome-cache hits (by leaves or by split ranks) of the workspaces now in the pool (tests).
     func outcomeHits() -> UInt64 {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return free.reduce(0) { $0 &+ $1.outcomeHits }
+        return free.reduce(0) { $0 &+ $1.byLeaves.hits &+ $1.byRanks.hits }
+    }
+
+    /// Split-rank hits alone (tests).
+    func rankHits() -> UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return free.reduce(0) { $0 &+ $1.byRanks.hits }
     }
 
     /// Runs `body` with a workspace no other thread uses meanwhile.

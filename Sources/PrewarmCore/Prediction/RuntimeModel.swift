@@ -209,9 +209,11 @@ public struct RuntimeModel: Sendable {
     /// predictions); leaves the workspace zeroed.
     ///
     /// Everything but the last step (candidate × shift, the p90 offset) is a function of the leaves reached: a job
-    /// that reaches the same leaf in every tree as one of the workspace's last ``PredictionWorkspace/outcomes``
+    /// that reaches the same leaf in every tree as one of the workspace's last ``OutcomeCache/capacity``
     /// predictions (jobs submitted in a burst by one user, alike but for counters the trees did not split on)
-    /// takes that outcome (exact: the leaf lists are compared in full), without the neighbours' histograms.
+    /// takes that outcome (exact: the leaf lists are compared in full), without the neighbours' histograms. Before
+    /// the walk, the same by the features' split ranks (``LeafTable/splitRanks(_:into:)``: equal ranks, equal
+    /// leaves), which skips the walk too: a user's loop of `sbatch job.sh` costs a few binary searches.
     /// - Returns: nil when the reached leaves hold no neighbour (the caller's fallback applies).
     private func predict(
         _ snapshot: SubmitSnapshot, offset: Double, workspace ws: PredictionWorkspace,
@@ -220,11 +222,23 @@ public struct RuntimeModel: Sendable {
     ) -> RuntimePrediction? {
         let k = RuntimeCandidate.count
         let trees = forest.treeCount
+        // A job whose every feature falls between the same split thresholds as a recent one's reaches the same
+        // leaves: its outcome, without the walk.
+        var rankKey: (hash: UInt64, outcome: PredictionOutcome?)?
+        let ranks = UnsafeBufferPointer(start: ws.rankBuffer(count: leaves.features), count: leaves.features)
+        if reuse {
+            snapshot.features.withUnsafeBufferPointer { x in
+                leaves.splitRanks(x.baseAddress!, into: UnsafeMutablePointer(mutating: ranks.baseAddress!))
+            }
+            rankKey = ws.byRanks.recall(ranks)
+            if let o = rankKey?.outcome { return Self.prediction(o, snapshot: snapshot, offset: offset) }
+        }
         let walked = snapshot.features.withUnsafeBufferPointer { x in
             leaves.reachedRecords(x.baseAddress!, into: reached.baseAddress!)
         }
-        let key = reuse ? ws.recall(reached: UnsafeBufferPointer(reached)) : nil
+        let key = reuse ? ws.byLeaves.recall(UnsafeBufferPointer(reached)) : nil
         if let key, let o = key.outcome {
+            if let rankKey { ws.byRanks.remember(o, hash: rankKey.hash, key: ranks) }
             return Self.prediction(o, snapshot: snapshot, offset: offset)
         }
         let stride = k &+ 1
@@ -342,7 +356,8 @@ public struct RuntimeModel: Sendable {
             for i in 0 ..< count { histogram[Int(nonEmpty[i])] = 0 }
         }
         let outcome = PredictionOutcome(candidate: bestK, shift: bestShift, q50: q50, q90: q90, score: best)
-        if let key { ws.remember(outcome, key: key.hash, reached: UnsafeBufferPointer(reached)) }
+        if let key { ws.byLeaves.remember(outcome, hash: key.hash, key: UnsafeBufferPointer(reached)) }
+        if let rankKey { ws.byRanks.remember(outcome, hash: rankKey.hash, key: ranks) }
         return Self.prediction(outcome, snapshot: snapshot, offset: offset)
     }
 
