@@ -38,6 +38,10 @@ struct Simulate: ParsableCommand {
     var suspendTime: Int64 = 600
     @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band.")
     var aggressiveness: Float = 0.5
+    @Option(help: ArgumentHelp(
+        "Prewarm: share (0-1) of expected arrivals of unsubmitted jobs that justifies booting nodes (they always keep nodes up).",
+        valueName: "share"))
+    var arrivalBootShare: Float = AdjustmentConfiguration().arrivalBootShare
     @Option(help: "Prewarm: seconds a node must be idle before it may be powered down.")
     var minIdle: Int64 = 120
     @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds.")
@@ -80,6 +84,9 @@ struct Simulate: ParsableCommand {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
         guard priceScale > 0, priceScale.isFinite else { throw ValidationError("--price-scale must be > 0") }
+        guard arrivalBootShare >= 0, arrivalBootShare <= 1 else {
+            throw ValidationError("--arrival-boot-share must be from 0 to 1")
+        }
         guard bootTime >= 0, powerDownTime >= 0, suspendTime >= 0 else {
             throw ValidationError("times must be ≥ 0")
         }
@@ -138,6 +145,7 @@ struct Simulate: ParsableCommand {
             c.bootLeadTime = bootTime
             c.aggressiveness = aggressiveness
             c.minIdleBeforePowerDown = minIdle
+            c.arrivalBootShare = arrivalBootShare
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
             var sessions = SessionModel()

@@ -57,7 +57,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     public static let keys = [
         "Mode", "Interval", "BootLeadTime", "Threshold", "Aggressiveness", "MinIdleBeforePowerDown",
-        "PowerDownMargin", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
+        "PowerDownMargin", "ArrivalBootShare", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "StateDirectory",
         "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "LearnedArrivals",
         "PriceScale",
@@ -96,6 +96,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw e.error("must be a number from 0 to 1, found '\(v)'", file: file)
                 }
                 c.policy.aggressiveness = a
+            case "ArrivalBootShare":
+                guard let a = Float(v), a >= 0, a <= 1 else {
+                    throw e.error("must be a number from 0 to 1, found '\(v)'", file: file)
+                }
+                c.policy.arrivalBootShare = a
             case "PriceScale":
                 guard let p = Double(v), p >= 0.01, p <= 100 else {
                     throw e.error("must be a number from 0.01 to 100, found '\(v)'", file: file)

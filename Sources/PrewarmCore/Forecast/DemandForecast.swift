@@ -78,11 +78,53 @@ public struct DemandForecast: Sendable, Equatable {
     /// Upper band per minute (late ends of known jobs plus a high quantile of arrivals).
     public var upper: [Float]
 
+    /// The same series without the expected arrivals of jobs not submitted yet (``ArrivalModel``; users'
+    /// expected resubmissions stay in): what known jobs and sessions need. Empty: same as `expected`/`upper`.
+    public var expectedWithoutArrivals: [Float] = []
+    public var upperWithoutArrivals: [Float] = []
+
     /// A forecast from its series (`upper` is raised to `expected` where lower, and trimmed to the same length).
     public init(start: Int64, expected: [Float], upper: [Float]) {
         self.start = start
         self.expected = expected
         self.upper = (0 ..< expected.count).map { $0 < upper.count ? Swift.max(upper[$0], expected[$0]) : expected[$0] }
+    }
+
+    /// A forecast from its series and the same series without expected arrivals (each raised to at most the
+    /// full series, trimmed to its length).
+    public init(
+        start: Int64, expected: [Float], upper: [Float], expectedWithoutArrivals: [Float], upperWithoutArrivals: [Float]
+    ) {
+        self.init(start: start, expected: expected, upper: upper)
+        let e = self.expected
+        let u = self.upper
+        self.expectedWithoutArrivals = (0 ..< e.count).map {
+            $0 < expectedWithoutArrivals.count ? Swift.min(expectedWithoutArrivals[$0], e[$0]) : e[$0]
+        }
+        self.upperWithoutArrivals = (0 ..< u.count).map {
+            Swift.max($0 < upperWithoutArrivals.count ? Swift.min(upperWithoutArrivals[$0], u[$0]) : u[$0],
+                      self.expectedWithoutArrivals[$0])
+        }
+    }
+
+    /// Like ``peak(minutes:aggressiveness:)``, counting only `arrivalShare` (0…1) of the expected arrivals of jobs
+    /// not submitted yet (the full forecast when the series without arrivals are absent).
+    /// - Complexity: O(range.count)
+    public func peak(minutes range: Range<Int>, aggressiveness: Float, arrivalShare: Float) -> Float {
+        guard arrivalShare < 1, expectedWithoutArrivals.count == expected.count,
+              upperWithoutArrivals.count == upper.count
+        else { return peak(minutes: range, aggressiveness: aggressiveness) }
+        let share = Swift.max(0, arrivalShare)
+        let lo = Swift.max(0, range.lowerBound)
+        let hi = Swift.min(expected.count, range.upperBound)
+        guard lo < hi else { return 0 }
+        var best: Float = 0
+        for m in lo ..< hi {
+            let e = expectedWithoutArrivals[m] + share * (expected[m] - expectedWithoutArrivals[m])
+            let u = upperWithoutArrivals[m] + share * (upper[m] - upperWithoutArrivals[m])
+            best = Swift.max(best, e + aggressiveness * (Swift.max(u, e) - e))
+        }
+        return best
     }
 
     /// The largest value of `expected + aggressiveness × (upper − expected)` over minutes `range`
@@ -339,16 +381,23 @@ public enum DemandForecaster {
         let a = arrivals.arrivalDemand(minutes: h, now: now, hourOfWeekAt: hourOfWeekAt)
         var expected = [Float](repeating: 0, count: h)
         var upper = [Float](repeating: 0, count: h)
+        var expectedKnown = [Float](repeating: 0, count: h)
+        var upperKnown = [Float](repeating: 0, count: h)
         let cap = Float(total)
         for m in 0 ..< h {
             let sa = m < sessions.count ? sessions[m] : 0
             let ea = (m < a.expected.count ? a.expected[m] : 0) + sa
             let ua = (m < a.upper.count ? a.upper[m] : 0) + sa
             let base = Float(Swift.min(expectedBusy[m], total))
+            let lateBase = Float(Swift.max(expectedBusy[m], Swift.min(lateBusy[m], total)))
             expected[m] = Swift.min(base + ea, cap)
-            upper[m] = Swift.min(Float(Swift.max(expectedBusy[m], Swift.min(lateBusy[m], total))) + ua, cap)
+            upper[m] = Swift.min(lateBase + ua, cap)
+            expectedKnown[m] = Swift.min(base + sa, cap)
+            upperKnown[m] = Swift.min(lateBase + sa, cap)
         }
-        return DemandForecast(start: now, expected: expected, upper: upper)
+        return DemandForecast(
+            start: now, expected: expected, upper: upper, expectedWithoutArrivals: expectedKnown,
+            upperWithoutArrivals: upperKnown)
     }
 
     /// Nodes the known jobs keep busy in each of the next `minutes` minutes from `now`, without arrivals: running

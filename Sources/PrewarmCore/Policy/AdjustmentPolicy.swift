@@ -62,6 +62,12 @@ public struct AdjustmentConfiguration: Sendable, Equatable {
     /// Power-down also requires that the forecast does not need the node within this many seconds
     /// beyond the boot lead time (hysteresis against flapping).
     public var powerDownMargin: Int64 = 600
+    /// Share (0…1) of the forecast's expected arrivals of jobs not submitted yet that justifies booting nodes.
+    /// They always count in full for keeping powered nodes up (a node freed by a job end is kept for them): a
+    /// node booted on speculation costs a boot and a power-down on top of its idle time, and half of those boots
+    /// went unused in simulations (CTC-SP2), so arrivals are served from nodes already up. Known jobs (running,
+    /// queued) and users' expected resubmissions always count in full. 1 = boot for arrivals too (before 0.x).
+    public var arrivalBootShare: Float = 0
     /// At most this many actions of each kind per step.
     public var maxPowerUpsPerStep: Int = 50
     public var maxPowerDownsPerStep: Int = 50
@@ -74,8 +80,9 @@ public struct AdjustmentConfiguration: Sendable, Equatable {
 public enum AdjustmentPolicy {
     /// Decides the power actions for one step.
     ///
-    /// - Needed nodes = the peak of the forecast (blended toward its upper band by `aggressiveness`) over the
-    ///   next boot lead time, rounded up. Nodes that count as capacity: busy, idle, booting.
+    /// - Needed nodes = the peak of the forecast (blended toward its upper band by `aggressiveness`, expected
+    ///   arrivals of unsubmitted jobs counted at `arrivalBootShare`) over the next boot lead time, rounded up.
+    ///   Nodes that count as capacity: busy, idle, booting.
     /// - Power up the shortfall beyond `threshold`, off nodes in (weight, index) order, capped per step.
     /// - Power down idle nodes (longest idle first among the highest weights) only if idle for
     ///   `minIdleBeforePowerDown` and not needed within boot lead + margin; never a busy, booting, excluded
@@ -86,7 +93,9 @@ public enum AdjustmentPolicy {
     ) -> [NodeAction] {
         let lead = Int(Swift.max(1, (c.bootLeadTime + 59) / 60))
         let holdMinutes = Int(Swift.max(1, (c.bootLeadTime + c.powerDownMargin + 59) / 60))
-        let needNow = Int(forecast.peak(minutes: 0 ..< lead + 1, aggressiveness: c.aggressiveness).rounded(.up))
+        let needNow = Int(forecast.peak(
+            minutes: 0 ..< lead + 1, aggressiveness: c.aggressiveness, arrivalShare: c.arrivalBootShare
+        ).rounded(.up))
         let needSoon = Int(forecast.peak(minutes: 0 ..< holdMinutes + 1, aggressiveness: c.aggressiveness)
             .rounded(.up))
 
