@@ -63,13 +63,21 @@ private func job(_ id: UInt32, _ state: JobState, submit: Int64, start: Int64 = 
         learned: tracker.learner.trusted())[0].forecast
     // A 4-node job's worth of nodes is expected, though nothing is queued...
     #expect(learned.expected[0] >= 4 && learned.expected[5] >= 4)
-    // ...which the policy turns into powering up two CLOUD nodes beside the two that are up.
+    // ...which the policy, when allowed to boot for expected arrivals (ArrivalBootShare=1), turns into powering
+    // up two CLOUD nodes beside the two that are up; by default (0) arrivals only keep powered nodes up.
     var c = AdjustmentConfiguration()
     c.bootLeadTime = 60
+    c.arrivalBootShare = 1
     let plan = LiveAdjustment.plan(
         nodes: nodes, partitions: partitions, jobs: [], now: now, configuration: c, excluded: [], inFlight: [],
         budget: 10, learned: tracker.learner.trusted(), hourOfWeekAt: hourOfWeekAt)
     #expect(plan.filter { $0.request == .up }.count == 2)
+    c.arrivalBootShare = 0
+    let lean = LiveAdjustment.plan(
+        nodes: nodes, partitions: partitions, jobs: [], now: now, configuration: c, excluded: [], inFlight: [],
+        budget: 10, learned: tracker.learner.trusted(), hourOfWeekAt: hourOfWeekAt)
+    #expect(lean.filter { $0.request == .up }.isEmpty)
+    #expect(lean.filter { $0.request != .up }.isEmpty)
     // Without the learned arrivals (or twelve hours later, outside the burst hours) nothing is expected.
     let plain = LiveForecast.forecast(nodes: nodes, partitions: partitions, jobs: [], now: now)[0].forecast
     #expect(plain.expected.allSatisfy { $0 == 0 })
