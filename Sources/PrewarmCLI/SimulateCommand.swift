@@ -55,8 +55,11 @@ struct Simulate: ParsableCommand {
     var threshold = 0
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
     var frontier = false
-    @Option(help: "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale] (price scale 1 if omitted).")
-    var frontierSettings = "0:60:4,0:60:2,0:60,0:300,0.5:120,1:300"
+    @Option(help: ArgumentHelp(
+        "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale[:arrival-boot-share]] (price scale 1 "
+            + "and --arrival-boot-share if omitted).",
+        valueName: "settings"))
+    var frontierSettings = "0:60:4,0:60:2,0:60,0:300,0.5:120,1:300,1:300:1:0,1:60:1:0"
     @Option(help: "Policies to run (comma-separated; reactive is the reference and always runs).")
     var policies = "always_on,reactive,prewarm,oracle"
     @Option(help: "Write a self-contained HTML report with SVG plots to this file.")
@@ -140,12 +143,14 @@ struct Simulate: ParsableCommand {
             progress.update(Double(rows.count) / Double(runs + 1))
             return (r.metrics, p)
         }
-        func prewarmPolicy(_ aggressiveness: Float, _ minIdle: Int64, _ priceScale: Double) -> PrewarmPolicy {
+        func prewarmPolicy(
+            _ aggressiveness: Float, _ minIdle: Int64, _ priceScale: Double, _ bootShare: Float
+        ) -> PrewarmPolicy {
             var c = AdjustmentConfiguration()
             c.bootLeadTime = bootTime
             c.aggressiveness = aggressiveness
             c.minIdleBeforePowerDown = minIdle
-            c.arrivalBootShare = arrivalBootShare
+            c.arrivalBootShare = bootShare
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
             var sessions = SessionModel()
@@ -160,7 +165,7 @@ struct Simulate: ParsableCommand {
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
         var prewarmAccuracy = 0.0
         if chosen.contains("prewarm") {
-            prewarmAccuracy = timed("prewarm", prewarmPolicy(aggressiveness, minIdle, priceScale)).1
+            prewarmAccuracy = timed("prewarm", prewarmPolicy(aggressiveness, minIdle, priceScale, arrivalBootShare)).1
                 .meanPredictionAccuracy
         }
         var oracleMetrics: SimulationMetrics?
@@ -179,11 +184,12 @@ struct Simulate: ParsableCommand {
                 curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
                                                      bootWait: m.meanBootWait))
             }
-            for (a, i, p) in settings {
-                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)")
-                let m = (a, i, p) == (aggressiveness, minIdle, priceScale)
-                    ? (rows.first { $0.0 == "prewarm" }?.1 ?? timed(label, prewarmPolicy(a, i, p)).0)
-                    : timed(label, prewarmPolicy(a, i, p)).0
+            for (a, i, p, b) in settings {
+                let share = b ?? arrivalBootShare
+                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (b == nil ? "" : "_b\(share)")
+                let m = (a, i, p, share) == (aggressiveness, minIdle, priceScale, arrivalBootShare)
+                    ? (rows.first { $0.0 == "prewarm" }?.1 ?? timed(label, prewarmPolicy(a, i, p, share)).0)
+                    : timed(label, prewarmPolicy(a, i, p, share)).0
                 curves.prewarm.append(FrontierPoint(label: label, idleNodeHours: m.idleNodeHours, bootWait: m.meanBootWait))
             }
             comparison = Frontier.compare(
@@ -280,24 +286,33 @@ struct Simulate: ParsableCommand {
         return t
     }()
 
-    /// Parses `aggressiveness:min-idle[:price-scale]` settings.
-    static func parseSettings(_ text: String) throws -> [(Float, Int64, Double)] {
+    /// Parses `aggressiveness:min-idle[:price-scale[:arrival-boot-share]]` settings (the share nil when omitted).
+    static func parseSettings(_ text: String) throws -> [(Float, Int64, Double, Float?)] {
         try text.split(separator: ",").map { item in
-            let parts = item.split(separator: ":")
-            guard parts.count == 2 || parts.count == 3, let a = Float(parts[0]), let i = Int64(parts[1]), a >= 0,
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard (2 ... 4).contains(parts.count), let a = Float(parts[0]), let i = Int64(parts[1]), a >= 0,
                   a <= 1, i >= 0
             else {
                 throw ValidationError(
-                    "--frontier-settings: '\(item)' is not aggressiveness:min-idle[:price-scale] (e.g. 0.5:120 or 0:60:2)")
+                    "--frontier-settings: '\(item)' is not aggressiveness:min-idle[:price-scale[:arrival-boot-share]] "
+                        + "(e.g. 0.5:120, 0:60:2 or 1:60:1:0)")
             }
             var p = 1.0
-            if parts.count == 3 {
+            if parts.count >= 3 {
                 guard let v = Double(parts[2]), v > 0, v.isFinite else {
                     throw ValidationError("--frontier-settings: '\(item)': the price scale must be a number > 0")
                 }
                 p = v
             }
-            return (a, i, p)
+            var b: Float?
+            if parts.count == 4 {
+                guard let v = Float(parts[3]), v >= 0, v <= 1 else {
+                    throw ValidationError(
+                        "--frontier-settings: '\(item)': the arrival boot share must be a number from 0 to 1")
+                }
+                b = v
+            }
+            return (a, i, p, b)
         }
     }
 

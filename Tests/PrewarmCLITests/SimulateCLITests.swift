@@ -6,7 +6,7 @@ import Testing
 @Test func simulateJSONHasEveryPolicyAndMetric() throws {
     let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-report-\(getpid()).html")
     defer { try? FileManager.default.removeItem(at: report) }
-    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300,0:60:4",
+    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "1:300,0:60:4,1:300:1:0",
                          "--report", report.path, "--price-per-node-hour", "0.5"])
     #expect(r.status == 0, "stderr: \(r.stderr)")
     // The report: one self-contained page, time series for reactive and prewarm, wait CDFs, the frontier.
@@ -43,6 +43,8 @@ import Testing
     }
     // The lean setting (aggressiveness 0, prices × 4) spends less idle than the eager one.
     #expect(idle("prewarm_a0.0_idle60_p4.0") > 0 && idle("prewarm_a0.0_idle60_p4.0") < idle("prewarm_a1.0_idle300"))
+    // Expected arrivals of jobs not submitted yet boot no node at an arrival boot share of 0: fewer idle hours.
+    #expect(idle("prewarm_a1.0_idle300_b0.0") > 0 && idle("prewarm_a1.0_idle300_b0.0") < idle("prewarm_a1.0_idle300"))
     // Idle node-hours split into booting, powering down, held and unallocated parts.
     for name in ["reactive", "prewarm", "oracle"] {
         let part = { (key: String) in (policies[name]?[key] as? NSNumber)?.doubleValue ?? -1 }
@@ -56,7 +58,7 @@ import Testing
 }
 
 @Test func simulateRejectsBadFrontierSettings() throws {
-    for bad in ["2:abc", "0:60:0", "0:60:x", "0:60:2:1"] {
+    for bad in ["2:abc", "0:60:0", "0:60:x", "0:60:2:1.5", "0:60:2:x", "0:60:2:1:3"] {
         let r = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", bad])
         #expect(r.status != 0, "\(bad) accepted")
         #expect(r.stderr.contains("frontier-settings"), "\(bad): \(r.stderr)")

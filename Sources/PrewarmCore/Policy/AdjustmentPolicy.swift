@@ -62,12 +62,13 @@ public struct AdjustmentConfiguration: Sendable, Equatable {
     /// Power-down also requires that the forecast does not need the node within this many seconds
     /// beyond the boot lead time (hysteresis against flapping).
     public var powerDownMargin: Int64 = 600
-    /// Share (0…1) of the forecast's expected arrivals of jobs not submitted yet that justifies booting nodes.
-    /// They always count in full for keeping powered nodes up (a node freed by a job end is kept for them): a
-    /// node booted on speculation costs a boot and a power-down on top of its idle time, and half of those boots
-    /// went unused in simulations (CTC-SP2), so arrivals are served from nodes already up. Known jobs (running,
-    /// queued) and users' expected resubmissions always count in full. 1 = boot for arrivals too (before 0.x).
-    public var arrivalBootShare: Float = 0
+    /// Share (0…1) of the forecast's expected arrivals of jobs not submitted yet (``ArrivalModel``: hour of week,
+    /// recent rate) that justifies booting nodes. They always count in full for keeping powered nodes up (a node
+    /// freed by a job end is kept for them). Known jobs (running, queued) and users' expected resubmissions always
+    /// count in full. 1 (the default): a learned burst boots nodes ahead of it. Lower: leaner — a node booted on
+    /// speculation costs a boot and a power-down on top of its idle time, and about half of those boots went
+    /// unused in simulations (CTC-SP2, boot 300 s); at 0, arrivals are served from nodes already up.
+    public var arrivalBootShare: Float = 1
     /// At most this many actions of each kind per step.
     public var maxPowerUpsPerStep: Int = 50
     public var maxPowerDownsPerStep: Int = 50
