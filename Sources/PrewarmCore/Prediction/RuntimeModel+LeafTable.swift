@@ -245,10 +245,6 @@ struct LeafTable: Sendable {
     /// is the same for every threshold of `f`: jobs with equal ranks reach the same leaves in every tree.
     @inline(__always)
     func splitRanks(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int>) {
-        guard splitStarts.count == features &+ 1 else {
-            for f in 0 ..< features { out[f] = x[f].isNaN ? -1 : Int(x[f].bitPattern) }  // exact, never hits falsely
-            return
-        }
         splitStarts.withUnsafeBufferPointer { starts in
             splitValues.withUnsafeBufferPointer { values in
                 for f in 0 ..< features {

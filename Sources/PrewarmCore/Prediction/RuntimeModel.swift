@@ -225,11 +225,10 @@ public struct RuntimeModel: Sendable {
         // A job whose every feature falls between the same split thresholds as a recent one's reaches the same
         // leaves: its outcome, without the walk.
         var rankKey: (hash: UInt64, outcome: PredictionOutcome?)?
-        let ranks = UnsafeBufferPointer(start: ws.rankBuffer(count: leaves.features), count: leaves.features)
+        let rankStart = ws.rankBuffer(count: leaves.features)
+        let ranks = UnsafeBufferPointer(start: rankStart, count: leaves.features)
         if reuse {
-            snapshot.features.withUnsafeBufferPointer { x in
-                leaves.splitRanks(x.baseAddress!, into: UnsafeMutablePointer(mutating: ranks.baseAddress!))
-            }
+            snapshot.features.withUnsafeBufferPointer { x in leaves.splitRanks(x.baseAddress!, into: rankStart) }
             rankKey = ws.byRanks.recall(ranks)
             if let o = rankKey?.outcome { return Self.prediction(o, snapshot: snapshot, offset: offset) }
         }
