@@ -70,7 +70,7 @@ public func prewarm_submit_profile(
     guard let job, let out, outLength >= 2, job.pointee.abi == PREWARM_SUBMIT_ABI,
         let engine = SubmitLibrary.engine, let (text, where_) = engine.profile(job)
     else { return 0 }
-    let n = copyCString(text, into: out, capacity: outLength)
+    let n = SubmitProfiler.copyCString(text, into: out, capacity: outLength)
     field?.pointee = where_
     return Int32(clamping: n)
 }
@@ -78,30 +78,12 @@ public func prewarm_submit_profile(
 @c(prewarm_submit_stats)
 public func prewarm_submit_stats(_ out: UnsafeMutablePointer<CChar>?, _ outLength: Int) -> Int {
     guard let out, outLength >= 1 else { return 0 }
-    return copyCString(SubmitLibrary.engine?.statsLine() ?? "not initialised", into: out, capacity: outLength)
+    let line = SubmitLibrary.engine?.statsLine() ?? "not initialised"
+    return SubmitProfiler.copyCString(line, into: out, capacity: outLength)
 }
 
 @c(prewarm_submit_fini)
 public func prewarm_submit_fini() {
     SubmitLibrary.engine?.stop()
     SubmitLibrary.engine = nil
-}
-
-/// Copies `text` into a C buffer, NUL-terminated, cut at a UTF-8 character boundary; returns the length.
-func copyCString(_ text: String, into out: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
-    let limit = capacity - 1
-    var n = 0
-    for b in text.utf8 {
-        if n == limit { break }
-        out[n] = CChar(bitPattern: b)
-        n += 1
-    }
-    let utf8 = text.utf8
-    if n == limit, utf8.count > limit, utf8[utf8.index(utf8.startIndex, offsetBy: limit)] & 0xC0 == 0x80 {
-        // The cut falls inside a character: drop its continuation bytes and its lead byte.
-        while n > 0, UInt8(bitPattern: out[n - 1]) & 0xC0 == 0x80 { n -= 1 }
-        if n > 0 { n -= 1 }
-    }
-    out[n] = 0
-    return n
 }

@@ -299,6 +299,44 @@ private func sameRank(_ v: Float, feature f: Int, in table: LeafTable, using g: 
         ranksB.withUnsafeMutableBufferPointer { table.splitRanks(x.baseAddress!, into: $0.baseAddress!) }
     }
     #expect(ranksA[f] == 0 && ranksB[f] == 1)
+    #expect(below.withUnsafeBufferPointer { x in ranksA.withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } })
+    #expect(!above.withUnsafeBufferPointer { x in ranksA.withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } })
+}
+
+/// The interval check of a recent job's ranks accepts exactly the jobs with those ranks: jobs moved within their
+/// intervals, one feature moved anywhere (NaN too), other jobs.
+@Test func splitRankCheckAgreesWithTheRanks() throws {
+    let (model, snapshots) = try trainedOnVaried(trees: 16, refine: true, bootstrap: true, jobs: 1500, trainJobs: 1000)
+    let table = model.leaves
+    let d = table.features
+    var g = SplitMix64(seed: 11)
+    func ranks(_ x: [Float]) -> [Int] {
+        var r = [Int](repeating: -1, count: d)
+        x.withUnsafeBufferPointer { x in r.withUnsafeMutableBufferPointer { table.splitRanks(x.baseAddress!, into: $0.baseAddress!) } }
+        return r
+    }
+    var accepted = 0, refused = 0
+    for (i, s) in snapshots.prefix(400).enumerated() {
+        let key = ranks(s.features)
+        var within = s.features, moved = s.features
+        for f in 0 ..< d where Double.random(in: 0 ..< 1, using: &g) < 0.5 {
+            within[f] = sameRank(within[f], feature: f, in: table, using: &g)
+        }
+        let f = Int(g.next() % UInt64(d))
+        moved[f] = i % 7 == 0 ? .nan : Float(Double.random(in: 0 ..< 1, using: &g) * 40 - 10)
+        for y in [s.features, within, moved, snapshots[(i * 13 + 5) % snapshots.count].features] {
+            let check = y.withUnsafeBufferPointer { x in key.withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } }
+            #expect(check == (ranks(y) == key))
+            if check { accepted += 1 } else { refused += 1 }
+        }
+        // Keys of another length or out of range never match.
+        #expect(!s.features.withUnsafeBufferPointer { x in Array(key.dropLast()).withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } })
+        var wild = key
+        wild[f] = Int.max
+        #expect(!s.features.withUnsafeBufferPointer { x in wild.withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } })
+    }
+    #expect(accepted >= 800 && refused >= 300)
+    print("split-rank check: \(accepted) accepted, \(refused) refused")
 }
 
 @Test func outcomesRecalledBySplitRanksEqualFreshPredictions() throws {

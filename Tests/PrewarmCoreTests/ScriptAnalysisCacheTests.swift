@@ -45,6 +45,29 @@ struct ScriptAnalysisCacheTests {
         #expect(cache.hits + cache.misses == 2000)
     }
 
+    @Test("the script seen last is recalled without its hash, and a same-length variant after it is not taken for it")
+    func lastScriptFirst() {
+        let script = Array("#!/bin/bash\n#SBATCH -N 2\nsrun ./lmp -in in.lj\n".utf8)
+        var variant = script
+        variant[variant.count - 4] ^= 0x01  // same length, one byte apart: differs only past the last-hit check
+        var cache = ScriptAnalysisCache(capacity: 4)
+        var expectedHits: UInt64 = 0
+        for round in 0 ..< 6 {
+            let s = round % 3 == 2 ? variant : script
+            for repeatCount in 0 ..< 3 {
+                for maxBytes in [s.count, s.count - 1] {
+                    #expect(s.withUnsafeBytes { cache.analysis(of: $0, maxBytes: maxBytes) }
+                        == Self.direct(s, maxBytes: maxBytes))
+                    // Misses: the first sight of each of the four (script or variant, whole or cut) keys.
+                    if round > 2 || repeatCount > 0 || round == 1 { expectedHits += 1 }
+                }
+            }
+        }
+        #expect(cache.misses == 4)
+        #expect(cache.hits == expectedHits)
+        #expect(cache.hits + cache.misses == 36)
+    }
+
     @Test("a truncated read and a whole script with the same first bytes are told apart")
     func truncationIsPartOfTheKey() {
         // A multi-byte character cut by the byte limit is fine in a truncated script, invalid in a whole one.

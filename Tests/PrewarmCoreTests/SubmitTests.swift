@@ -332,3 +332,26 @@ private func referenceAnnotation(
     let partial = try SubmitModel.train(jobs: jobs, capacityProcs: 0, parameters: p, source: "burst", knownAt: 1_007_000)
     #expect(partial.trainingJobs == ended)
 }
+
+/// The annotation handed to the C shim: all of it when it fits, else cut before the first character that does not
+/// fit whole (never inside one), always NUL-terminated within the buffer.
+@Test func cStringCopyCutsOnCharacterBoundaries() {
+    let text = "ab" + "é" + "c" + "€" + "😀" + "z"  // 1, 1, 2, 1, 3, 4, 1 bytes
+    let boundaries = [0, 1, 2, 4, 5, 8, 12, 13]
+    var buffer = [CChar](repeating: 0x55, count: 32)
+    for capacity in 1 ... 20 {
+        for i in buffer.indices { buffer[i] = 0x55 }
+        let n = buffer.withUnsafeMutableBufferPointer {
+            SubmitProfiler.copyCString(text, into: $0.baseAddress!, capacity: capacity)
+        }
+        let expected = boundaries.last { $0 <= capacity - 1 } ?? 0
+        #expect(n == expected, "capacity \(capacity)")
+        #expect(buffer[n] == 0)
+        #expect(buffer[capacity...].allSatisfy { $0 == 0x55 }, "wrote past capacity \(capacity)")
+        let bytes = buffer[..<n].map { UInt8(bitPattern: $0) }
+        #expect(String(validating: bytes, as: UTF8.self) == String(decoding: Array(text.utf8.prefix(n)), as: UTF8.self))
+    }
+    var untouched: CChar = 0x55
+    #expect(SubmitProfiler.copyCString(text, into: &untouched, capacity: 0) == 0)
+    #expect(untouched == 0x55)
+}

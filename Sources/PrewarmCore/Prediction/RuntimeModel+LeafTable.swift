@@ -262,6 +262,28 @@ struct LeafTable: Sendable {
         }
     }
 
+    /// Whether ``splitRanks(_:into:)`` would give `ranks` for `x`: every `x[f]` lies in the interval its rank
+    /// names (above the threshold before it, at or below the one at it). Two loads per feature, independent of
+    /// each other (their cache misses overlap), instead of a binary search per feature.
+    @inline(__always)
+    func hasSplitRanks(_ x: UnsafePointer<Float>, _ ranks: UnsafeBufferPointer<Int>) -> Bool {
+        guard ranks.count == features else { return false }
+        return splitStarts.withUnsafeBufferPointer { starts in
+            splitValues.withUnsafeBufferPointer { values in
+                for f in 0 ..< features {
+                    let lo = Int(starts[f])
+                    let count = Int(starts[f &+ 1]) &- lo
+                    let r = ranks[f]
+                    guard r >= 0 && r <= count else { return false }
+                    let v = x[f]
+                    if r > 0 && v <= values[lo &+ r &- 1] { return false }
+                    if r < count && !(v <= values[lo &+ r]) { return false }
+                }
+                return true
+            }
+        }
+    }
+
     /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
     /// still walking per round: their node loads are independent, so their cache misses overlap. A tree leaves
     /// the round as soon as it reaches its leaf (trees differ much in depth: walking every tree down to the
@@ -527,7 +549,24 @@ struct OutcomeCache {
     private var keys: [Int] = []
     private(set) var outcomes: [PredictionOutcome] = []
     private var next = 0
+    /// The entry of the last hit or store (``recallLast(_:)``).
+    private var last = -1
     private(set) var hits: UInt64 = 0
+
+    /// The outcome of the last entry hit or stored, if `matches` accepts its key (a burst of alike jobs asks for
+    /// one entry again and again: the caller checks it without building and hashing its own key).
+    mutating func recallLast(_ matches: (UnsafeBufferPointer<Int>) -> Bool) -> PredictionOutcome? {
+        guard last >= 0 && last < outcomes.count && !outcomes.isEmpty && keys.count % outcomes.count == 0 else {
+            return nil
+        }
+        let n = keys.count / outcomes.count
+        let found = keys.withUnsafeBufferPointer { all in
+            matches(UnsafeBufferPointer(rebasing: all[(last &* n) ..< (last &* n &+ n)]))
+        }
+        guard found else { return nil }
+        hits &+= 1
+        return outcomes[last]
+    }
 
     /// Looks up the outcome stored under `key`.
     /// - Returns: the key's hash (to ``remember(_:hash:key:)`` the outcome on a miss) and the outcome, if any.
@@ -545,6 +584,7 @@ struct OutcomeCache {
             }
             if same {
                 hits &+= 1
+                last = i
                 return (h, outcomes[i])
             }
         }
@@ -556,6 +596,7 @@ struct OutcomeCache {
         let n = key.count
         if outcomes.count < Self.capacity {
             guard keys.count == hashes.count &* n else { return }  // keys of another length: keep as is
+            last = outcomes.count
             hashes.append(hash)
             keys.append(contentsOf: key)
             outcomes.append(outcome)
@@ -563,6 +604,7 @@ struct OutcomeCache {
         }
         guard keys.count == Self.capacity &* n else { return }
         let i = next
+        last = i
         hashes[i] = hash
         for t in 0 ..< n { keys[i &* n &+ t] = key[t] }
         outcomes[i] = outcome

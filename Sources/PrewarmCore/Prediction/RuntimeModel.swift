@@ -228,6 +228,11 @@ public struct RuntimeModel: Sendable {
         let rankStart = ws.rankBuffer(count: leaves.features)
         let ranks = UnsafeBufferPointer(start: rankStart, count: leaves.features)
         if reuse {
+            // First the last entry recalled or stored, by checking the job's features against its ranks' intervals.
+            let last = snapshot.features.withUnsafeBufferPointer { x in
+                ws.byRanks.recallLast { leaves.hasSplitRanks(x.baseAddress!, $0) }
+            }
+            if let last { return Self.prediction(last, snapshot: snapshot, offset: offset) }
             snapshot.features.withUnsafeBufferPointer { x in leaves.splitRanks(x.baseAddress!, into: rankStart) }
             rankKey = ws.byRanks.recall(ranks)
             if let o = rankKey?.outcome { return Self.prediction(o, snapshot: snapshot, offset: offset) }

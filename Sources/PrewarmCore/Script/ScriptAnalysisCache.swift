@@ -11,7 +11,8 @@ import Glibc
 /// Exact: an analysis is a function of the script's bytes alone, and a hit is a script whose bytes are equal
 /// to a cached one, compared in full (the hash only picks the candidate). Bounded: ``capacity`` entries of at
 /// most ``maxCachedBytes`` bytes each (longer scripts are analysed every time), replaced oldest first.
-/// A hit costs a hash and a comparison of the bytes (about 0.5 µs for 4 KB), a miss that plus the copy.
+/// A hit costs a hash and a comparison of the bytes (about 0.5 µs for 4 KB), or the comparison alone when the
+/// script is the one seen last; a miss costs the hash and the copy.
 public struct ScriptAnalysisCache: Sendable {
     /// Entries kept.
     public let capacity: Int
@@ -30,6 +31,9 @@ public struct ScriptAnalysisCache: Sendable {
 
     private var entries: [Entry] = []
     private var next = 0
+    /// The entry of the last hit or insertion: compared first, without the hash (a user's loop of `sbatch job.sh`
+    /// submits one script again and again).
+    private var last = -1
 
     /// A cache of `capacity` scripts (0 turns it off) of at most `maxCachedBytes` bytes each.
     public init(capacity: Int = 64, maxCachedBytes: Int = 64 * 1024) {
@@ -48,23 +52,30 @@ public struct ScriptAnalysisCache: Sendable {
         }
         let view = UnsafeRawBufferPointer(start: base, count: n)
         let truncated = bytes.count > n
-        let hash = XXHash64.hash(view)
-        for i in 0 ..< entries.count
-        where entries[i].hash == hash && entries[i].bytes.count == n && entries[i].truncated == truncated {
-            let equal = entries[i].bytes.withUnsafeBytes { cached -> Bool in
+        @inline(__always) func holds(_ i: Int) -> Bool {
+            guard entries[i].bytes.count == n && entries[i].truncated == truncated else { return false }
+            return entries[i].bytes.withUnsafeBytes { cached -> Bool in
                 guard let p = cached.baseAddress else { return false }
                 return memcmp(p, base, n) == 0
             }
-            if equal {
-                hits &+= 1
-                return entries[i].analysis
-            }
+        }
+        if last >= 0 && last < entries.count && holds(last) {
+            hits &+= 1
+            return entries[last].analysis
+        }
+        let hash = XXHash64.hash(view)
+        for i in 0 ..< entries.count where i != last && entries[i].hash == hash && holds(i) {
+            hits &+= 1
+            last = i
+            return entries[i].analysis
         }
         misses &+= 1
         let a = BatchScriptAnalysis.analyze(bytes, maxBytes: maxBytes)
         if entries.count < capacity {
+            last = entries.count
             entries.append(Entry(hash: hash, bytes: Array(view), truncated: truncated, analysis: a))
         } else {
+            last = next
             // The oldest entry, its buffer reused (no allocation once the cache is full of scripts this long).
             entries[next].hash = hash
             entries[next].bytes.removeAll(keepingCapacity: true)

@@ -148,7 +148,7 @@ public enum SubmitProfiler {
                 if s.truncated { w.append(" script=truncated") }
             }
         }
-        return bounded(String(decoding: w.bytes, as: UTF8.self))
+        return bounded(w.string)
     }
 
     /// The runtime prediction (seconds) an annotation carries, if it has one: `rt`, `rt50`, `rt90` and the model.
@@ -205,7 +205,7 @@ public enum SubmitProfiler {
     public static func token(_ s: String) -> String {
         var w = AnnotationWriter()
         w.appendToken(s.utf8)
-        return String(decoding: w.bytes, as: UTF8.self)
+        return w.string
     }
 
     private static func bounded<S: StringProtocol>(_ s: S) -> String {
@@ -224,27 +224,71 @@ public enum SubmitProfiler {
     }
 }
 
-/// The bytes of an annotation under construction.
-struct AnnotationWriter {
-    var bytes: [UInt8] = []
+/// The bytes of an annotation under construction, in one buffer it owns (grown when full, which an annotation of
+/// bounded fields never needs): each piece is one copy, without the bounds and capacity checks of an array append
+/// per piece.
+struct AnnotationWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
 
-    init() { bytes.reserveCapacity(256) }
+    init() {
+        capacity = 512
+        base = .allocate(capacity: capacity)
+    }
 
-    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    deinit { base.deallocate() }
+
+    /// The bytes written, as a string (invalid UTF-8 repaired; the writer only ever writes valid UTF-8).
+    var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    /// Room for `n` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        guard n > capacity &- count else { return }
+        let grown = Swift.max(capacity &* 2, count &+ n)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = grown
+    }
+
+    @inline(__always)
+    mutating func append(byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count &+= 1
+    }
+
+    mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).update(from: from, count: bytes.count)
+        count &+= bytes.count
+    }
+
+    mutating func append(_ s: String) {
+        // One copy of the string's bytes (small and literal strings too).
+        if s.utf8.withContiguousStorageIfAvailable({ append(bytes: $0) }) == nil {
+            for b in s.utf8 { append(byte: b) }
+        }
+    }
 
     /// A decimal integer.
     mutating func append(_ v: Int64) {
-        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        if v < 0 { append(byte: UInt8(ascii: "-")) }
         var m = v.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written back to front
         var n = 0
         withUnsafeMutableBytes(of: &digits) { raw in
+            let d = raw.bindMemory(to: UInt8.self)
             repeat {
-                raw[23 - n] = UInt8(ascii: "0") + UInt8(m % 10)
+                d[23 &- n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
                 m /= 10
-                n += 1
+                n &+= 1
             } while m != 0
-            bytes.append(contentsOf: raw[(24 - n)...])
+            append(bytes: UnsafeBufferPointer(rebasing: d[(24 &- n)...]))
         }
     }
 
@@ -257,26 +301,26 @@ struct AnnotationWriter {
         let hundredths = Int64((Swift.min(v, 1e12) * 100).rounded())
         let frac = hundredths % 100
         append(hundredths / 100)
-        bytes.append(UInt8(ascii: "."))
-        if frac < 10 { bytes.append(UInt8(ascii: "0")) }
+        append(byte: UInt8(ascii: "."))
+        if frac < 10 { append(byte: UInt8(ascii: "0")) }
         append(frac)
     }
 
     /// `s` reduced to characters safe in a space-separated `key=value` field, at most 48 bytes; `-` if empty.
     mutating func appendToken<S: Sequence>(_ s: S) where S.Element == UInt8 {
-        var count = 0
+        var written = 0
         for b in s {
-            if count >= 48 { break }
+            if written >= 48 { break }
             switch b {
             case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"),
                 UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"),
                 UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: ":"):
-                bytes.append(b)
+                append(byte: b)
             default:
-                bytes.append(UInt8(ascii: "_"))
+                append(byte: UInt8(ascii: "_"))
             }
-            count += 1
+            written += 1
         }
-        if count == 0 { bytes.append(UInt8(ascii: "-")) }
+        if written == 0 { append(byte: UInt8(ascii: "-")) }
     }
 }
