@@ -12,6 +12,7 @@
  * (bench/submit-latency builds this and writes CONF; run that.)
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,27 @@ static long _rss_kb(void)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* One timed call, run on the calling thread or on a thread of its own. */
+struct call {
+	profile_fn profile;
+	const prewarm_job_t *job;
+	char *out;
+	size_t out_len;
+	int field, n;
+	uint64_t cpu, wall;
+};
+
+static void *_timed_call(void *arg)
+{
+	struct call *c = arg;
+	uint64_t c0 = _ns(CLOCK_THREAD_CPUTIME_ID), w0 = _ns(CLOCK_MONOTONIC);
+	c->n = c->profile(c->job, c->out, c->out_len, &c->field);
+	uint64_t w1 = _ns(CLOCK_MONOTONIC), c1 = _ns(CLOCK_THREAD_CPUTIME_ID);
+	c->cpu = c1 - c0;
+	c->wall = w1 - w0;
+	return NULL;
 }
 
 static int _cmp(const void *a, const void *b)
@@ -109,6 +131,9 @@ int main(int argc, char **argv)
 	/* Every job the same request and script (a user's loop of `sbatch job.sh`, bench/submit-throughput's default
 	 * workload): only the submit time differs. */
 	int same = getenv("PREWARM_BENCH_SAME_JOB") != NULL;
+	/* Every call on a new thread, as slurmctld serves every RPC (so every submission) on a thread of its own:
+	 * the library's per-thread state (thread-local storage, malloc's thread cache) starts empty each time. */
+	int thread_per_call = getenv("PREWARM_BENCH_THREAD_PER_CALL") != NULL;
 	for (int a = 3; a < argc; a++) {
 		if (!strcmp(argv[a], "--cold"))
 			cold = 1;
@@ -141,12 +166,14 @@ int main(int argc, char **argv)
 		lengths[s] = _script(scripts[s], sizeof(scripts[s]), s);
 	static const char *parts[] = { "debug", "batch", "gpu", "long" };
 	static const char *accounts[] = { "phys", "chem", "bio", "cs", "astro" };
-	size_t flush_len = cold ? (size_t) 64 << 20 : 0;
+	/* PREWARM_BENCH_FLUSH_MB: the size of the buffer --cold walks (default 64 MB, beyond the last-level cache;
+	 * 2 MB evicts a core's private caches and leaves the rest in the shared one, as slurmctld's own work does). */
+	const char *flush_mb = getenv("PREWARM_BENCH_FLUSH_MB");
+	size_t flush_len = cold ? (size_t) (flush_mb ? strtoul(flush_mb, NULL, 10) : 64) << 20 : 0;
 	volatile unsigned char *flush = cold ? calloc(flush_len, 1) : NULL;
 	uint64_t *cpu = calloc(jobs, sizeof(uint64_t)), *wall = calloc(jobs, sizeof(uint64_t));
 	char out[2048], name[32];
 	size_t total_len = 0;
-	int field;
 	time_t now = time(NULL);
 	for (size_t i = 0; i < jobs + 200; i++) {
 		unsigned k = same ? 12345u : (unsigned) (i * 2654435761u);
@@ -187,18 +214,26 @@ int main(int argc, char **argv)
 			for (size_t b = 0; b < flush_len; b += 64)
 				flush[b]++;
 		}
-		uint64_t c0 = _ns(CLOCK_THREAD_CPUTIME_ID), w0 = _ns(CLOCK_MONOTONIC);
-		int n = profile(&j, out, sizeof(out), &field);
-		uint64_t w1 = _ns(CLOCK_MONOTONIC), c1 = _ns(CLOCK_THREAD_CPUTIME_ID);
+		struct call c = { .profile = profile, .job = &j, .out = out, .out_len = sizeof(out) };
+		if (thread_per_call) {
+			pthread_t t;
+			if (pthread_create(&t, NULL, _timed_call, &c) != 0 || pthread_join(t, NULL) != 0) {
+				fprintf(stderr, "pthread_create failed\n");
+				return 1;
+			}
+		} else {
+			_timed_call(&c);
+		}
 		if (i >= 200) { /* the first calls warm up */
-			cpu[i - 200] = c1 - c0;
-			wall[i - 200] = w1 - w0;
-			total_len += (size_t) n;
+			cpu[i - 200] = c.cpu;
+			wall[i - 200] = c.wall;
+			total_len += (size_t) c.n;
 		}
 		if (i == 200 && !quiet)
 			printf("annotation: %s\n", out);
 	}
-	printf("%s caches, %zu %s jobs, 4 KB scripts (%s), mean annotation %zu bytes\n", cold ? "cold" : "warm", jobs,
+	printf("%s caches, %s, %zu %s jobs, 4 KB scripts (%s), mean annotation %zu bytes\n", cold ? "cold" : "warm",
+	       thread_per_call ? "a new thread per call" : "one thread", jobs,
 	       same ? "identical" : "varied",
 	       no_script ? "none" : distinct ? "a new one per job" : same ? "the same one" : "64 scripts, resubmitted",
 	       jobs ? total_len / jobs : 0);
