@@ -71,6 +71,17 @@ struct Evaluate: ParsableCommand {
     var retrainDays = Double(ReplayConfiguration().retrainEverySeconds) / 86_400
     @Option(help: "Finished jobs needed before the first model.")
     var warmup = ReplayConfiguration().warmupJobs
+    @Flag(help: """
+        Also score the model on the history the in-controller profiler has: the one published with the model \
+        (completions up to its training), then submissions only. Set the publication schedule with \
+        --retrain-days / --retrain-jobs (prewarmd retrains daily: --retrain-days 1).
+        """)
+    var controllerView = false
+    @Option(help: """
+        With --controller-view: the profiler's history also takes the completions every this many minutes between \
+        publications (a history republished without retraining).
+        """)
+    var controllerRefreshMinutes: Double?
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
@@ -78,6 +89,10 @@ struct Evaluate: ParsableCommand {
         guard retrainJobs >= 1 else { throw ValidationError("--retrain-jobs must be ≥ 1") }
         guard retrainDays > 0 else { throw ValidationError("--retrain-days must be > 0") }
         guard warmup >= 10 else { throw ValidationError("--warmup must be ≥ 10") }
+        if let m = controllerRefreshMinutes {
+            guard controllerView else { throw ValidationError("--controller-refresh-minutes needs --controller-view") }
+            guard m >= 1 && m <= 525_600 else { throw ValidationError("--controller-refresh-minutes must be 1 to 525600") }
+        }
     }
 
     func run() throws {
@@ -94,6 +109,7 @@ struct Evaluate: ParsableCommand {
         let started = CLISupport.now()
         let result = OnlineReplay.run(
             jobs: loaded.jobs, capacityProcs: Int64(loaded.header.maxProcs ?? 0), configuration: config,
+            controllerView: controllerView, controllerRefreshSeconds: controllerRefreshMinutes.map { Int64($0 * 60) },
             clock: CLISupport.now, progress: progress.update)
         progress.finish()
         let elapsed = CLISupport.now() - started
@@ -116,7 +132,7 @@ struct Evaluate: ParsableCommand {
     static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
 
     static func json(_ r: ReplayResult, trace: String, config: ReplayConfiguration, elapsed: Double) -> JSON {
-        .object([
+        var fields: [(String, JSON)] = [
             ("trace", .string(trace)), ("jobs", .int(r.scoredJobs)), ("records", .int(r.totalJobs)),
             ("predictors", .object(r.predictors.map { ($0.name, metricsJSON($0.metrics)) })),
             ("model", .object([
@@ -131,7 +147,13 @@ struct Evaluate: ParsableCommand {
             })),
             ("hindsight_best_candidate_accuracy", .number(round4(r.hindsightAccuracy))),
             ("elapsed_s", .number(round4(elapsed))), ("peak_rss_mb", .number(CLISupport.peakRSSMegabytes().rounded())),
-        ])
+        ]
+        if let v = r.controllerView {
+            fields.append(("controller_view", .object([
+                ("live_history", metricsJSON(v.live)), ("controller_history", metricsJSON(v.controller)),
+            ])))
+        }
+        return .object(fields)
     }
 
     static func table(_ r: ReplayResult, trace: String, config: ReplayConfiguration, elapsed: Double) -> String {
@@ -163,6 +185,17 @@ struct Evaluate: ParsableCommand {
                 + "%d jobs predicted before the first model; training %.1fs of %.1fs total\n",
             config.model.forest.treeCount, r.trainings, config.retrainEveryJobs,
             Double(config.retrainEverySeconds) / 86_400, config.window, r.warmupPredictions, r.trainingSeconds, elapsed)
+        if let v = r.controllerView {
+            out += "\nInside slurmctld (--controller-view): the same model, its training's p90 calibration and the load "
+                + "features masked,\nfrom the live history and from the profiler's (as published with the model, then "
+                + "submissions only):\n"
+            for (name, m) in [("live history", v.live), ("controller", v.controller)] {
+                out += pad(name, 15) + lpad(String(format: "%.3f", m.accuracy), 9)
+                    + lpad(String(format: "%.0f", m.maeSeconds), 9) + lpad(String(format: "%.0f", m.medianAESeconds), 13)
+                    + lpad(String(format: "%.1f", m.underPercent), 11)
+                    + lpad(m.p90Coverage.map { String(format: "%.3f", $0) } ?? "-", 14) + "\n"
+            }
+        }
         return out
     }
 

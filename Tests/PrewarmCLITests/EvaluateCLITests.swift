@@ -43,3 +43,24 @@ import Testing
     #expect(lenient.status == 0, "stderr: \(lenient.stderr)")
     #expect(lenient.stderr.contains("skipped 1 malformed line"))
 }
+
+@Test func evaluateControllerViewReportsBothHistories() throws {
+    let r = try prewarm(["evaluate", "--trace", fixture, "--json", "--trees", "8", "--warmup", "300",
+                         "--retrain-jobs", "500", "--controller-view", "--controller-refresh-minutes", "60"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let view = try #require(obj["controller_view"] as? [String: [String: Double]])
+    #expect(Set(view.keys) == ["live_history", "controller_history"])
+    for (name, m) in view {
+        let acc = try #require(m["accuracy"], "\(name)")
+        #expect(acc > 0.1 && acc <= 1, "\(name) accuracy \(acc)")
+        #expect(m["p90_coverage"] != nil, "\(name)")
+    }
+    let table = try prewarm(["evaluate", "--trace", fixture, "--trees", "8", "--warmup", "300", "--retrain-jobs", "500",
+                             "--controller-view"])
+    #expect(table.status == 0)
+    #expect(table.stdout.contains("Inside slurmctld (--controller-view)"))
+    let refused = try prewarm(["evaluate", "--trace", fixture, "--controller-refresh-minutes", "10"])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("--controller-refresh-minutes needs --controller-view"), "\(refused.stderr)")
+}
