@@ -113,6 +113,7 @@ struct PrewarmDaemon {
         while stopRequested == 0 {
             let wait = loop.runCycle(now: Int64(time(nil)))
             loop.history?.retrainIfDue(now: Int64(time(nil)))
+            loop.history?.refreshIfDue(now: Int64(time(nil)))
             server?.publish(loop.metricsText)
             if once { break }
             // Sleep until the next cycle, a submission notification (at most one early cycle per 5 s), or a signal.

@@ -3,13 +3,16 @@
 //
 // The daemon's job history and retraining (issue #5, items 2 and 3): each cycle stores the finished jobs the
 // cycle loaded from Slurm (`HistoryDatabase=`); every `RetrainInterval` seconds a background thread retrains the
-// plugin's model from the history and publishes it only if it is no worse (`HistoryStore.Retraining`).
+// plugin's model from the history and publishes it only if it is no worse (`HistoryStore.Retraining`); every
+// `HistoryRefreshInterval` seconds between retrainings it republishes the model with the current history
+// (`Retraining.refreshHistory`: the plugin sees no job end, so its users' last runtimes go stale otherwise).
 //
 // Where the daemon calls it:
 //   AdjustmentLoop:           var history: HistoryKeeper?
 //   AdjustmentLoop.runCycle, after `failures = 0`:   history?.record(jobs: jobs, now: now)
 //   Daemon.main, after `var loop = …`:               loop.history = HistoryKeeper(configuration: configuration, log: log)
 //   Daemon.main, after `loop.runCycle(…)`:           loop.history?.retrainIfDue(now: Int64(time(nil)))
+//                                                    loop.history?.refreshIfDue(now: Int64(time(nil)))
 //   Daemon.main, on SIGHUP with the new `c`:         loop.history?.configuration = c
 
 import Foundation
@@ -25,8 +28,11 @@ final class HistoryKeeper: @unchecked Sendable {
     private var openFailedAt: Int64?
     /// Unix time of the last retraining attempt (initially the published model's modification time).
     private var lastRetrain: Int64?
+    /// Unix time of the last history refresh (initially the published model's modification time).
+    private var lastRefresh: Int64?
     private let lock = NSLock()
-    /// Under `lock`: a retraining thread is running; when the last one failed, the time to try again.
+    /// Under `lock`: a retraining or history refresh thread is running (they both write the model file: one at a
+    /// time); when the last retraining failed, the time to try again.
     private var retraining = false
     private var retryAt: Int64?
     /// Under `lock`: the published model's scores at the last retraining (held-out newest finished jobs).
@@ -140,6 +146,45 @@ final class HistoryKeeper: @unchecked Sendable {
             self.lock.withLock { self.retraining = false }
         }
         thread.name = "prewarmd-retrain"
+        thread.start()
+    }
+
+    /// Starts a history refresh on a background thread when `HistoryRefreshInterval` has passed since the last
+    /// one or since the model file was last written (a retraining's publication is a refresh too), and no
+    /// retraining or refresh is running. Cheap when not due.
+    func refreshIfDue(now: Int64) {
+        let c = configuration
+        guard enabled, c.historyRefreshInterval > 0 else { return }
+        var st = stat()
+        let written = stat(c.modelFile, &st) == 0 ? Int64(st.st_mtim.tv_sec) : nil
+        guard let written else { return }  // nothing published to refresh yet
+        let last = Swift.max(lastRefresh ?? written, written)
+        guard now - last >= Int64(c.historyRefreshInterval) else { return }
+        let busy = lock.withLock { () -> Bool in
+            if retraining { return true }
+            retraining = true
+            return false
+        }
+        guard !busy else { return }
+        lastRefresh = now
+        let database = c.historyDatabase
+        let model = c.modelFile
+        let maxJobs = c.retrainMaxJobs
+        let log = self.log
+        let thread = Thread { [self] in
+            do {
+                let store = try HistoryStore(path: database, readOnly: true)
+                let r = try Retraining.refreshHistory(store: store, modelPath: model, maxJobs: maxJobs)
+                if r.written {
+                    log("history refresh: republished \(model) (model \(r.modelID)) with the history of \(r.jobs) "
+                        + "stored jobs, " + String(format: "%.1fs", r.seconds))
+                }
+            } catch {
+                log("history refresh: failed: \(error)")
+            }
+            self.lock.withLock { self.retraining = false }
+        }
+        thread.name = "prewarmd-history-refresh"
         thread.start()
     }
 }

@@ -86,4 +86,43 @@ import Traces
         }
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/m.model"))
     }
+
+    /// A history refresh republishes the same runtime model with the history of every stored job (what the
+    /// job_submit plugin cannot learn by itself: job ends), leaves a current file alone, and refuses without a
+    /// usable model.
+    @Test func historyRefreshRepublishesTheSameModelWithTheStoredHistory() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let loaded = try TraceFile.readJobs(path: kthSlice)
+        let rows = loaded.jobs.map { HistoryJob($0, cluster: "kth", utcOffset: 0, source: "swf:kth") }
+        let store = try HistoryStore(path: dir.path + "/h.db")
+        try store.insert(Array(rows.prefix(3000)))
+        let modelPath = dir.path + "/prewarm.model"
+
+        let missing = Result { () throws(Retraining.Failure) in
+            try Retraining.refreshHistory(store: store, modelPath: modelPath, maxJobs: 100_000)
+        }
+        guard case .failure(let f) = missing else { Issue.record("refreshed without a model"); return }
+        #expect(f.description.contains("no usable published model to refresh at \(modelPath)"))
+
+        // Published from the first 3,000 jobs (with their history), then 2,000 more jobs are stored.
+        let original = try SubmitModel(deserializing: try Self.model(Array(loaded.jobs.prefix(3000)), trees: 4))
+        var published = original
+        published.history = Retraining.publishedHistory(of: try store.jobs(newest: 100_000).map(\.jobRecord)).0
+        try AtomicFile.write(published.serialize(), to: modelPath)
+        let unchanged = try Retraining.refreshHistory(store: store, modelPath: modelPath, maxJobs: 100_000)
+        #expect(!unchanged.written)  // its history already holds every stored job
+        try store.insert(Array(rows[3000 ..< 5000]))
+        let r = try Retraining.refreshHistory(store: store, modelPath: modelPath, maxJobs: 100_000)
+        #expect(r.written && r.jobs == 5000)
+        let refreshed = try SubmitModel(deserializing: try AtomicFile.read(modelPath))
+        #expect(refreshed.runtime.serialize() == published.runtime.serialize())
+        #expect(refreshed.trainedAt == published.trainedAt && refreshed.source == published.source)
+        #expect(refreshed.holdoutAccuracy == published.holdoutAccuracy)
+        let expected = Retraining.publishedHistory(of: try store.jobs(newest: 100_000).map(\.jobRecord)).0
+        #expect(refreshed.history.serialize() == expected.serialize())
+        #expect(refreshed.history.serialize() != published.history.serialize())
+        #expect(ModelContainer.shortIdentifier(try AtomicFile.read(modelPath)) == r.modelID)
+        #expect(!(try Retraining.refreshHistory(store: store, modelPath: modelPath, maxJobs: 100_000)).written)
+    }
 }

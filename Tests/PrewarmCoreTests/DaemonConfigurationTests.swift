@@ -101,6 +101,9 @@ import Testing
     #expect(defaults.retrainInterval == 86_400)
     #expect(defaults.retrainHoldout == 1000)
     #expect(defaults.retrainMaxJobs == 100_000)
+    #expect(defaults.historyRefreshInterval == 600)
+    #expect(try DaemonConfiguration.parse("HistoryRefreshInterval=0", file: "x").historyRefreshInterval == 0)
+    #expect(try DaemonConfiguration.parse("HistoryRefreshInterval=60", file: "x").historyRefreshInterval == 60)
     let c = try DaemonConfiguration.parse(
         "HistoryDatabase=\nRetrainInterval=0\nRetrainHoldout=500\nRetrainMaxJobs=20000", file: "x")
     #expect(c.historyDatabase == "")  // disabled
@@ -118,6 +121,9 @@ import Testing
     #expect(failure("RetrainInterval=60")?.description
         == "/etc/slurm/prewarmd.conf:1: RetrainInterval: must be 0 (never) or from 300 to 2592000 seconds, found '60'")
     #expect(failure("RetrainHoldout=5")?.key == "RetrainHoldout")
+    #expect(failure("\nHistoryRefreshInterval=30")?.description
+        == "/etc/slurm/prewarmd.conf:2: HistoryRefreshInterval: must be 0 (never) or from 60 to 86400 seconds, found '30'")
+    #expect(failure("HistoryRefreshInterval=soon")?.key == "HistoryRefreshInterval")
     #expect(failure("HistoryDatabase=history.db")?.key == "HistoryDatabase")
     #expect(defaults.learnedArrivals)
     #expect(!defaults.bootLeadLearned)

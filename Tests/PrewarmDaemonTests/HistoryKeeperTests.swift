@@ -7,14 +7,19 @@ import PrewarmCore
 import Testing
 import Traces
 
-@Test func retrainingReportsTheModelQualityToStatusAndMetrics() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-keeper-\(getpid())").path
+/// An empty directory of its own (the caller removes it) and the jobs of the bundled KTH-SP2 slice.
+private func keeperDirectory(_ name: String) throws -> (String, [JobRecord]) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-\(name)-\(getpid())").path
     try? FileManager.default.removeItem(atPath: dir)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
     let slice = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Sources/PrewarmCLI/Resources/KTH-SP2-slice.swf.gz").path
-    let jobs = try TraceFile.readJobs(path: slice).jobs
+    return (dir, try TraceFile.readJobs(path: slice).jobs)
+}
+
+@Test func retrainingReportsTheModelQualityToStatusAndMetrics() throws {
+    let (dir, jobs) = try keeperDirectory("keeper")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let store = try HistoryStore(path: dir + "/history.db")
     _ = try store.insert(jobs.map { HistoryJob($0, cluster: "kth", utcOffset: 0, source: "swf:kth") })
 
@@ -46,4 +51,50 @@ import Traces
     let text = try String(contentsOfFile: dir + "/prewarm.prom", encoding: .utf8)
     #expect(text.contains("prewarm_model_quality{measure=\"holdout_accuracy\"}"))
     #expect(text.contains("prewarm_model_quality{measure=\"p90_coverage\"}"))
+}
+
+/// Between retrainings the keeper republishes the model with the stored history once `HistoryRefreshInterval` has
+/// passed since the model file was written, on a background thread; not before.
+@Test func historyRefreshRepublishesTheModelWhenDue() throws {
+    let (dir, jobs) = try keeperDirectory("refresh")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let store = try HistoryStore(path: dir + "/history.db")
+    _ = try store.insert(jobs.prefix(4000).map { HistoryJob($0, cluster: "kth", utcOffset: 0, source: "swf:kth") })
+    var p = RuntimeModelParameters()
+    p.forest.treeCount = 4
+    let model = dir + "/prewarm.model"
+    let bytes = try SubmitModel.train(
+        jobs: Array(jobs.prefix(2000)), capacityProcs: 0, window: 20_000, parameters: p, source: "test"
+    ).serialize()
+    try AtomicFile.write(bytes, to: model)
+
+    let c = try DaemonConfiguration.parse(
+        "HistoryDatabase=\(dir)/history.db\nModelFile=\(model)\nRetrainInterval=0\nHistoryRefreshInterval=600",
+        file: "test")
+    let lines = LockedLines()
+    let keeper = HistoryKeeper(configuration: c, log: { lines.append($0) })
+    let now = Int64(time(nil))
+    keeper.refreshIfDue(now: now)  // written just now: not due
+    usleep(300_000)
+    #expect(try AtomicFile.read(model) == bytes)
+    keeper.refreshIfDue(now: now + 601)
+    var refreshed = bytes
+    for _ in 0 ..< 300 where refreshed == bytes {
+        usleep(100_000)
+        refreshed = (try? AtomicFile.read(model)) ?? bytes
+    }
+    #expect(refreshed != bytes)
+    let republished = try SubmitModel(deserializing: refreshed)
+    #expect(republished.runtime.serialize() == (try SubmitModel(deserializing: bytes)).runtime.serialize())
+    for _ in 0 ..< 50 where !lines.all.contains(where: { $0.hasPrefix("history refresh: republished") }) {
+        usleep(100_000)
+    }
+    #expect(lines.all.contains { $0.hasPrefix("history refresh: republished \(model)") }, "\(lines.all)")
+}
+
+private final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }

@@ -39,6 +39,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var notifySocket = "/run/prewarm/prewarmd.sock"
     /// Seconds between retraining attempts; 0 disables retraining.
     public var retrainInterval = 86_400
+    /// Seconds between republications of the published model with the current history, between retrainings
+    /// (the job_submit plugin learns of no job end by itself); 0 disables it.
+    public var historyRefreshInterval = 600
     /// Newest finished jobs held out to compare a retrained model with the published one.
     public var retrainHoldout = 1000
     /// Newest stored jobs a retraining reads at most (bounds its time and memory on a big history).
@@ -58,7 +61,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static let keys = [
         "Mode", "Interval", "BootLeadTime", "Threshold", "Aggressiveness", "MinIdleBeforePowerDown",
         "PowerDownMargin", "ArrivalBootShare", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
-        "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "StateDirectory",
+        "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "HistoryRefreshInterval", "StateDirectory",
         "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "LearnedArrivals",
         "PriceScale",
     ]
@@ -137,6 +140,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw e.error("must be 0 (never) or from 300 to 2592000 seconds, found '\(v)'", file: file)
                 }
                 c.retrainInterval = seconds
+            case "HistoryRefreshInterval":
+                let seconds = try KeyValueFile.integer(e, in: 0 ... 86_400, unit: "seconds", file: file)
+                guard seconds == 0 || seconds >= 60 else {
+                    throw e.error("must be 0 (never) or from 60 to 86400 seconds, found '\(v)'", file: file)
+                }
+                c.historyRefreshInterval = seconds
             case "RetrainHoldout":
                 c.retrainHoldout = try KeyValueFile.integer(e, in: 20 ... 1_000_000, unit: "jobs", file: file)
             case "RetrainMaxJobs":
