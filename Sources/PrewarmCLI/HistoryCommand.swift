@@ -180,6 +180,9 @@ struct Retrain: ParsableCommand {
             replaces --model atomically only when the new model is no worse (accuracy not lower, p90 coverage not
             lower than min(published, 0.9) − 0.02) or no usable model is published. prewarmd does the same every
             RetrainInterval seconds. Exit status 0 in both cases; the decision is printed.
+            --history-only republishes the published model unchanged with the history of the newest --max-jobs
+            stored jobs, without training (what prewarmd does every HistoryRefreshInterval seconds: the job_submit
+            plugin learns of no job end, so its history goes stale between retrainings).
             """)
 
     @OptionGroup var database: DatabaseOption
@@ -199,10 +202,35 @@ struct Retrain: ParsableCommand {
     @Option(help: "Trees in the forest.")
     var trees = 100
 
+    @Flag(help: "Only republish the published model with the stored history (no training).")
+    var historyOnly = false
+
     @Flag(help: "Print the decision as JSON.")
     var json = false
 
     mutating func run() throws {
+        if historyOnly {
+            guard maxJobs >= 1 else { throw ValidationError("--max-jobs must be at least 1") }
+            let refresh: Retraining.Refresh
+            do {
+                let store = try HistoryStore(path: database.db, readOnly: true)
+                refresh = try Retraining.refreshHistory(store: store, modelPath: model, maxJobs: maxJobs)
+            } catch {
+                CLISupport.note("prewarm: \(error)")
+                throw ExitCode(1)
+            }
+            if json {
+                print(JSON.object([
+                    ("refreshed", .bool(refresh.written)), ("model", .string(model)), ("id", .string(refresh.modelID)),
+                    ("jobs", .int(refresh.jobs)), ("seconds", .number(refresh.seconds)),
+                ]).text)
+            } else if refresh.written {
+                print("republished \(model) (model \(refresh.modelID)) with the history of \(refresh.jobs) stored jobs")
+            } else {
+                print("kept \(model): its history already holds the \(refresh.jobs) newest stored jobs")
+            }
+            return
+        }
         guard trees >= 1, trees <= 2000 else { throw ValidationError("--trees must be from 1 to 2000") }
         guard holdout >= 20 else { throw ValidationError("--holdout must be at least 20") }
         guard window >= SubmitModel.minimumJobs else {

@@ -49,6 +49,24 @@ import Testing
     #expect(r2.status == 0)
     #expect(r2.stdout.hasPrefix("kept \(model): new model less accurate"))
 
+    // retrain --history-only: the published history already holds every stored job; from the newest 1,000 only, it
+    // is rewritten once, with the same runtime model.
+    let h1 = try prewarm(["retrain", "--db", db, "--model", model, "--history-only"])
+    #expect(h1.status == 0, "stderr: \(h1.stderr)")
+    #expect(h1.stdout == "kept \(model): its history already holds the 2500 newest stored jobs\n")
+    let before = try Data(contentsOf: URL(fileURLWithPath: model))
+    let h2 = try prewarm(["retrain", "--db", db, "--model", model, "--history-only", "--max-jobs", "1000", "--json"])
+    #expect(h2.status == 0, "stderr: \(h2.stderr)")
+    let o2 = try #require(try JSONSerialization.jsonObject(with: Data(h2.stdout.utf8)) as? [String: Any])
+    #expect(o2["refreshed"] as? Bool == true && o2["jobs"] as? Int == 1000)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) != before)
+    let h3 = try prewarm(["retrain", "--db", db, "--model", model, "--history-only", "--max-jobs", "1000"])
+    #expect(h3.stdout.hasPrefix("kept \(model)"))
+    let none = try prewarm(["retrain", "--db", db, "--model", dir.appendingPathComponent("absent.model").path,
+                            "--history-only"])
+    #expect(none.status == 1)
+    #expect(none.stderr.contains("no usable published model to refresh at"), "\(none.stderr)")
+
     // Errors name the file.
     let junk = dir.appendingPathComponent("junk.db").path
     try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: junk))
