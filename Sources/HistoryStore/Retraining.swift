@@ -200,7 +200,7 @@ public enum Retraining {
     /// Republishes the published model with the history of the newest `maxJobs` stored jobs, without retraining:
     /// the same runtime model, scores and metadata. Between two retrainings the job_submit plugin's history only
     /// gains submissions (slurmctld tells it of no job end), so users' last runtimes go stale; `prewarm evaluate
-    /// --controller-view` measured 0.06–0.09 of accuracy lost with a daily model, most of it recovered with a
+    /// --controller-view` measured 0.06–0.10 of accuracy lost with a daily model, most of it recovered with a
     /// refresh every 10 minutes. The file is replaced atomically (the plugin reloads it off the submit path) and
     /// left alone when its history is already current.
     /// - Throws: ``Failure`` when there is no usable published model or the store cannot be read.
