@@ -69,6 +69,8 @@ let package = Package(
         // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
+        // The in-controller library's own parts (the notifier's thread and socket).
+        .testTarget(name: "PrewarmSubmitTests", dependencies: ["PrewarmSubmit", "PrewarmCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
         .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
         .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "PrewarmCore", "SlurmKit", "Traces"]),

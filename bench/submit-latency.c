@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "prewarm_submit.h"
 
@@ -54,6 +57,37 @@ static long _rss_kb(void)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* PREWARM_BENCH_LISTEN=PATH: a daemon's socket at PATH (the conf's NotifySocket), drained by a thread of its own, so
+ * that the library's notifications are really sent and received, as with prewarmd running. */
+static volatile unsigned long received;
+
+static void *_drain(void *arg)
+{
+	int fd = *(int *) arg;
+	char buf[4096];
+	for (;;)
+		if (recv(fd, buf, sizeof(buf), 0) > 0)
+			received++;
+	return NULL;
+}
+
+static int _listen(const char *path)
+{
+	static int fd;
+	struct sockaddr_un a;
+	pthread_t t;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) != 0)
+		return -1;
+	return pthread_create(&t, NULL, _drain, &fd) == 0 ? 0 : -1;
 }
 
 /* One timed call, run on the calling thread or on a thread of its own. */
@@ -141,6 +175,13 @@ int main(int argc, char **argv)
 			quiet = 1;
 		else
 			jobs = strtoul(argv[a], NULL, 10);
+	}
+	const char *listen_path = getenv("PREWARM_BENCH_LISTEN");
+	if (listen_path && !*listen_path)
+		listen_path = NULL;
+	if (listen_path && _listen(listen_path) != 0) {
+		fprintf(stderr, "PREWARM_BENCH_LISTEN: cannot listen at %s\n", listen_path);
+		return 1;
 	}
 	long rss0 = _rss_kb();
 	void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -242,6 +283,8 @@ int main(int argc, char **argv)
 		       (rss1 - rss0) / 1024.0, (_rss_kb() - rss0 - (long) (flush_len >> 10)) / 1024.0);
 	_report("cpu", cpu, jobs);
 	_report("wall", wall, jobs);
+	if (listen_path)
+		printf("notifications received by the listener: %lu\n", received);
 	if (!quiet) {
 		stats(out, sizeof(out));
 		printf("library stats: %s\n", out);

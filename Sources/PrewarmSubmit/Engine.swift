@@ -29,8 +29,6 @@ struct SubmitCounters {
     var profiled: UInt64 = 0
     var withoutModel: UInt64 = 0
     var modified: UInt64 = 0
-    var notified: UInt64 = 0
-    var notifyDropped: UInt64 = 0
     var reloads: UInt64 = 0
     var reloadFailures: UInt64 = 0
 }
@@ -56,8 +54,8 @@ final class Engine: @unchecked Sendable {
     var modelStamp: FileStamp?
     var failedStamp: FileStamp?
     var writtenStatsVersion: UInt64 = ~0
-    // Notification socket (created once; sendto is non-blocking).
-    private let notifier: DatagramNotifier?
+    /// The daemon's notices: queued by the submit path, sent by the notifier's thread.
+    private let notifier: Notifier?
     /// The last scripts' analyses (a script submitted again is not scanned again), under its own mutex that
     /// the submit path only ever *tries*: when another submission holds it, the script is analysed uncached.
     private var scriptCache = ScriptAnalysisCache()
@@ -75,7 +73,7 @@ final class Engine: @unchecked Sendable {
         scriptCacheMutex = .allocate(capacity: 1)
         pthread_mutex_init(scriptCacheMutex, nil)
         stopFlag.initialize(to: 0)
-        notifier = configuration.notifySocket.isEmpty ? nil : DatagramNotifier(path: configuration.notifySocket)
+        notifier = configuration.notifySocket.isEmpty ? nil : Notifier(path: configuration.notifySocket)
     }
 
     func info(_ message: String) { emit(0, message) }
@@ -208,10 +206,7 @@ final class Engine: @unchecked Sendable {
         let existing = configuration.annotationField == .comment ? j.comment : j.admin_comment
         annotation = SubmitProfiler.merge(existing: existing.map { cString($0, max: 4096) }, annotation: annotation)
 
-        var sent: Bool?
-        if !isModify, let notifier {
-            sent = notifier.send { SubmitProfiler.notification(request: request, prediction: prediction) }
-        }
+        if !isModify, let notifier { notifier.enqueue(SubmitNotice(request: request, prediction: prediction)) }
         let elapsed = monotonicNanoseconds() &- t0
         let cpu = sampleCPU ? threadCPUNanoseconds() &- c0 : 0
         locked {
@@ -220,9 +215,6 @@ final class Engine: @unchecked Sendable {
             counters.profiled &+= 1
             if modelID == nil { counters.withoutModel &+= 1 }
             if isModify { counters.modified &+= 1 }
-            if let sent {
-                if sent { counters.notified &+= 1 } else { counters.notifyDropped &+= 1 }
-            }
             statsVersion &+= 1
         }
         let field: Int32
@@ -258,8 +250,9 @@ final class Engine: @unchecked Sendable {
 
     private func statsLineUnlocked() -> String {
         let cache = scriptCacheCounts()
+        let notices: (sent: UInt64, dropped: UInt64) = notifier?.counts() ?? (0, 0)
         return "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
-            + "modified=\(counters.modified) notified=\(counters.notified) notify_dropped=\(counters.notifyDropped) "
+            + "modified=\(counters.modified) notified=\(notices.sent) notify_dropped=\(notices.dropped) "
             + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) "
             + "script_cache_hits=\(cache.hits) script_cache_misses=\(cache.misses) "
             + "latency: \(histogram.summary) "
@@ -268,7 +261,12 @@ final class Engine: @unchecked Sendable {
 
     // MARK: Reloader thread
 
-    func startReloader() {
+    /// Starts the model reloader and the notifier's sender.
+    func startThreads() {
+        if let notifier {
+            let rc = notifier.start()
+            if rc != 0 { error("could not start the notification thread (error \(rc)); the daemon will not be told of submissions") }
+        }
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { _ in
             reloaderMain()
@@ -284,6 +282,7 @@ final class Engine: @unchecked Sendable {
     var stopping: Bool { stopFlag.pointee != 0 }
 
     func stop() {
+        notifier?.stop()
         stopFlag.pointee = 1
         if let thread {
             pthread_join(thread, nil)

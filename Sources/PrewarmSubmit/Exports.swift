@@ -55,7 +55,7 @@ public func prewarm_submit_init(_ path: UnsafePointer<CChar>?, _ log: prewarm_lo
         return 0
     }
     engine.reloadIfChanged(initial: true)
-    engine.startReloader()
+    engine.startThreads()
     engine.info("profiling submissions: model \(configuration.modelFile), annotation "
         + "\(configuration.annotationField.rawValue), notify \(configuration.notifySocket.isEmpty ? "off" : configuration.notifySocket)")
     return 0

@@ -1,8 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 //
-// POSIX file and socket helpers of the in-controller library (Glibc only; never used on the submit path except
-// DatagramNotifier.send, which is a non-blocking sendto).
+// POSIX file helpers of the in-controller library (Glibc only; never used on the submit path).
 
 #if canImport(Glibc)
 import Glibc
@@ -88,49 +87,4 @@ enum ModelFile {
 func errnoText() -> String {
     guard let s = strerror(errno) else { return "errno \(errno)" }
     return String(cString: s)
-}
-
-/// A non-blocking Unix datagram sender: a missing daemon costs one failed `sendto`, never a wait.
-final class DatagramNotifier: @unchecked Sendable {
-    private let fd: Int32
-    private var address = sockaddr_un()
-
-    init?(path: String) {
-        let bytes = Array(path.utf8)
-        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
-        let s = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { return nil }
-        fd = s
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
-        }
-    }
-
-    deinit { close(fd) }
-
-    /// After a send found no daemon, further sends are skipped (and counted as drops) for this long, so a
-    /// stopped daemon costs the submit path nothing but a clock read.
-    static let retryAfterNanoseconds: UInt64 = 1_000_000_000
-    private var quietUntil: UInt64 = 0
-
-    /// Sends one datagram; false when nobody listens or the socket buffer is full (the caller counts a drop).
-    /// The message is built only when a send is attempted (not during the quiet period).
-    func send(_ message: () -> String) -> Bool {
-        let now = monotonicNanoseconds()
-        if now < quietUntil { return false }
-        var m = Array(message().utf8)
-        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        let n = m.withUnsafeMutableBytes { buffer -> Int in
-            withUnsafePointer(to: &address) { a in
-                a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                    sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), sa, length)
-                }
-            }
-        }
-        if n < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK) {
-            quietUntil = now &+ Self.retryAfterNanoseconds
-        }
-        return n == m.count
-    }
 }

@@ -192,13 +192,7 @@ public enum SubmitProfiler {
 
     /// The datagram sent to the daemon for each profiled submission: one line of `key=value` tokens.
     public static func notification(request r: SubmitRequest, prediction: RuntimePrediction?) -> String {
-        var s = "prewarm-submit v1 t=\(r.submitTime) uid=\(r.uid) account=\(token(r.account)) "
-        s += "partition=\(token(r.partition)) cpus=\(r.processors) nodes=\(r.minNodes) tl=\(r.timeLimitMinutes)"
-        s += " dep=\(r.dependency.isEmpty ? 0 : 1) array=\(r.arraySpec.isEmpty ? 0 : 1) begin=\(r.beginTime)"
-        if let p = prediction {
-            s += " rt=\(Int64(Swift.min(Double(p.point), 1e9))) rt90=\(Int64(Swift.min(Double(p.p90), 1e9)))"
-        }
-        return String(s.utf8.prefix(512)) ?? s
+        SubmitNotice(request: r, prediction: prediction).message
     }
 
     /// `s` reduced to characters safe in a space-separated `key=value` field, at most 48 bytes; `-` if empty.

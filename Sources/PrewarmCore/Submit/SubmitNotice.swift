@@ -1,0 +1,48 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+
+/// What the daemon is told of one profiled submission. The submit path only fills this in (a few integers and
+/// two retained strings); the text of the datagram (``message``) is built later, by the thread that sends it.
+public struct SubmitNotice: Sendable {
+    public var submitTime: Int64
+    public var uid: Int64
+    public var account: String
+    public var partition: String
+    public var processors: Int64
+    public var minNodes: Int64
+    public var timeLimitMinutes: Int64
+    public var hasDependency: Bool
+    public var isArray: Bool
+    public var beginTime: Int64
+    /// The point prediction and the calibrated p90, whole seconds (nil without a model).
+    public var runtime: (point: Int64, p90: Int64)?
+
+    public init(request r: SubmitRequest, prediction: RuntimePrediction?) {
+        submitTime = r.submitTime
+        uid = r.uid
+        account = r.account
+        partition = r.partition
+        processors = r.processors
+        minNodes = r.minNodes
+        timeLimitMinutes = r.timeLimitMinutes
+        hasDependency = !r.dependency.isEmpty
+        isArray = !r.arraySpec.isEmpty
+        beginTime = r.beginTime
+        runtime = prediction.map { (Self.seconds($0.point), Self.seconds($0.p90)) }
+    }
+
+    /// `x` in whole seconds within 0...1e9 (0 for NaN): never traps.
+    static func seconds(_ x: Float) -> Int64 {
+        guard x == x else { return 0 }
+        return Int64(Swift.max(0, Swift.min(Double(x), 1e9)))
+    }
+
+    /// The datagram: one line of `key=value` tokens, at most 512 bytes.
+    public var message: String {
+        var s = "prewarm-submit v1 t=\(submitTime) uid=\(uid) account=\(SubmitProfiler.token(account)) "
+        s += "partition=\(SubmitProfiler.token(partition)) cpus=\(processors) nodes=\(minNodes) tl=\(timeLimitMinutes)"
+        s += " dep=\(hasDependency ? 1 : 0) array=\(isArray ? 1 : 0) begin=\(beginTime)"
+        if let runtime { s += " rt=\(runtime.point) rt90=\(runtime.p90)" }
+        return String(s.utf8.prefix(512)) ?? s
+    }
+}

@@ -1,0 +1,148 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import PrewarmCore
+@testable import PrewarmSubmit
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A daemon's datagram socket in a fresh directory, read on demand.
+private final class Listener {
+    let directory: String
+    let path: String
+    private(set) var fd: Int32 = -1
+
+    init(bind: Bool = true) {
+        var template = Array("/tmp/prewarm-notifier-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
+        directory = made.map { String(cString: $0) } ?? "/tmp"
+        path = directory + "/prewarmd.sock"
+        if bind { self.bind() }
+    }
+
+    func bind() {
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_un()
+        a.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &a.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &a) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        precondition(rc == 0, "bind \(path)")
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// The next datagram, or nil after 5 s without one.
+    func receive() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        unlink(path)
+        rmdir(directory)
+    }
+}
+
+private func notice(_ i: Int) -> SubmitNotice {
+    var r = SubmitRequest()
+    r.uid = Int64(1000 + i)
+    r.account = "physics"
+    r.partition = "batch"
+    r.minNodes = 2
+    r.timeLimitMinutes = 30
+    r.submitTime = Int64(1_700_000_000 + i)
+    return SubmitNotice(request: r, prediction: nil)
+}
+
+/// Waits until `done` holds (polling every 10 ms, at most 10 s).
+private func eventually(_ done: () -> Bool) -> Bool {
+    for _ in 0 ..< 1000 {
+        if done() { return true }
+        var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+        nanosleep(&pause, nil)
+    }
+    return done()
+}
+
+@Test func notifierSendsEveryNoticeInOrderOffTheSubmitPath() throws {
+    let daemon = Listener()
+    let notifier = try #require(Notifier(path: daemon.path))
+    #expect(notifier.start() == 0)
+    defer { notifier.stop() }
+    for i in 0 ..< 50 { notifier.enqueue(notice(i)) }
+    for i in 0 ..< 50 {
+        let m = daemon.receive()
+        #expect(m == notice(i).message)
+    }
+    #expect(eventually { notifier.counts() == (50, 0) })
+    // After the sender has gone to sleep (a second without notices), a submission wakes it.
+    var pause = timespec(tv_sec: 1, tv_nsec: 300_000_000)
+    nanosleep(&pause, nil)
+    notifier.enqueue(notice(99))
+    #expect(daemon.receive() == notice(99).message)
+}
+
+@Test func notifierWaitsForAFullDaemonSocketInsteadOfDropping() throws {
+    let daemon = Listener()
+    let notifier = try #require(Notifier(path: daemon.path))
+    // More notices than a Unix datagram socket queues (net.unix.max_dgram_qlen, 512 by default) while the daemon
+    // reads nothing: the sender keeps the rest and sends them once the daemon reads again.
+    let n = 3000
+    for i in 0 ..< n { notifier.enqueue(notice(i)) }
+    #expect(notifier.start() == 0)
+    defer { notifier.stop() }
+    var pause = timespec(tv_sec: 0, tv_nsec: 300_000_000)
+    nanosleep(&pause, nil)
+    let early = notifier.counts()
+    #expect(early.sent < UInt64(n) && early.dropped == 0)
+    var received: [String] = []
+    while received.count < n, let m = daemon.receive() { received.append(m) }
+    #expect(received.count == n)
+    #expect(received.first == notice(0).message && received.last == notice(n - 1).message)
+    #expect(eventually { notifier.counts() == (UInt64(n), 0) })
+}
+
+@Test func notifierCountsDropsWhenNobodyListensOrTheQueueIsFull() throws {
+    let nobody = Listener(bind: false)
+    let notifier = try #require(Notifier(path: nobody.path))
+    // Before the thread runs, the queue fills: the notices beyond its capacity are dropped at once.
+    for i in 0 ..< Notifier.capacity + 7 { notifier.enqueue(notice(i)) }
+    #expect(notifier.counts() == (0, 7))
+    #expect(notifier.start() == 0)
+    // Nobody listens: every queued notice is dropped (one failed sendto, then the quiet period), none waits.
+    #expect(eventually { notifier.counts() == (0, UInt64(Notifier.capacity + 7)) })
+    notifier.stop()
+}
+
+@Test func notifierStopSendsWhatIsQueued() throws {
+    let daemon = Listener()
+    let notifier = try #require(Notifier(path: daemon.path))
+    #expect(notifier.start() == 0)
+    for i in 0 ..< 5 { notifier.enqueue(notice(i)) }
+    notifier.stop()
+    #expect(notifier.counts() == (5, 0))
+    for i in 0 ..< 5 { #expect(daemon.receive() == notice(i).message) }
+}
+
+@Test func noticeMessageIsTheDatagramOfTheSubmission() {
+    var r = SubmitRequest()
+    r.uid = 7
+    r.account = "a b"
+    r.minCPUs = 4
+    r.timeLimitMinutes = 60
+    r.dependency = "afterok:1"
+    let p = RuntimePrediction(point: .nan, p50: 1, p90: 2e12, candidate: .requested, scale: 1, expectedAccuracy: 0.5)
+    let m = SubmitNotice(request: r, prediction: p).message
+    // A NaN or huge prediction never traps: 0 and 1e9 s.
+    #expect(m == "prewarm-submit v1 t=0 uid=7 account=a_b partition=- cpus=4 nodes=-1 tl=60 dep=1 array=0 begin=-1 rt=0 rt90=1000000000")
+}
