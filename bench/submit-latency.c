@@ -66,10 +66,14 @@ static volatile unsigned long received;
 static void *_drain(void *arg)
 {
 	int fd = *(int *) arg;
-	char buf[4096];
-	for (;;)
-		if (recv(fd, buf, sizeof(buf), 0) > 0)
+	char buf[65536];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		for (ssize_t i = 0; i < n; i++) /* a notice per line */
+			received += buf[i] == '\n';
+		if (n > 0)
 			received++;
+	}
 	return NULL;
 }
 

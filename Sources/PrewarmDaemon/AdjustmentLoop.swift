@@ -362,13 +362,20 @@ final class SubmissionListener {
 
     deinit { close(fd) }
 
-    /// Waits up to `milliseconds` for datagrams; returns how many were read (0 on timeout).
+    /// Waits up to `milliseconds` for datagrams; returns how many submissions they reported (0 on timeout): the
+    /// plugin sends the notices queued together as lines of one datagram.
     func wait(milliseconds: Int32) -> Int {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, milliseconds) > 0 else { return 0 }
         var count = 0
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) > 0 { count += 1 }
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            guard n > 0 else { break }
+            count += buffer.withUnsafeBytes { SubmitNotice.count(inDatagram: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        }
         return count
     }
+
+    /// Room for the largest datagram the plugin sends (a longer one is cut, and its cut line still counts).
+    private var buffer = [UInt8](repeating: 0, count: SubmitNotice.maxDatagramBytes + 1024)
 }

@@ -44,12 +44,14 @@ struct DatagramSocket {
         case failed
     }
 
-    /// Sends one datagram, never waiting; the message is built only when a send is attempted (not during the
-    /// quiet period).
-    mutating func send(_ message: () -> String) -> SendResult {
+    /// True during the quiet period after a send found no daemon (a send would fail without trying).
+    var isQuiet: Bool { monotonicNanoseconds() < quietUntil }
+
+    /// Sends one datagram, never waiting.
+    mutating func send(_ message: String) -> SendResult {
         let now = monotonicNanoseconds()
         if now < quietUntil { return .failed }
-        var m = Array(message().utf8)
+        var m = Array(message.utf8)
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let n = m.withUnsafeMutableBytes { buffer -> Int in
             withUnsafePointer(to: &address) { a in
@@ -70,7 +72,8 @@ struct DatagramSocket {
 /// Submissions for the daemon. The submit path appends a notice to a queue preallocated for ``capacity`` notices,
 /// under a mutex held only for that append, and makes no system call except to wake the sender from a long sleep
 /// (the first submission after a second without any). The sender thread polls the queue every 10 ms while
-/// submissions come, formats and sends what it finds, and sleeps until woken after a second without any. A full
+/// submissions come, formats what it finds and sends it as lines of as few datagrams as fit (at most
+/// ``SubmitNotice/maxDatagramBytes`` each), and sleeps until woken after a second without any. A full
 /// queue drops the notice (counted), as a full socket buffer did.
 final class Notifier: @unchecked Sendable {
     static let capacity = 4096
@@ -194,18 +197,32 @@ final class Notifier: @unchecked Sendable {
             taken.removeAll(keepingCapacity: true)
             var ok: UInt64 = 0
             var done = 0
+            if socket.isQuiet {
+                failed &+= UInt64(pending.count)  // nobody listened a moment ago: not even formatted
+                done = pending.count
+            }
+            // The notices as lines of datagrams of at most SubmitNotice.maxDatagramBytes (one sendto for each).
             sending: while done < pending.count {
-                let notice = pending[done]
-                switch socket.send({ notice.message }) {
+                var datagram = pending[done].message
+                var end = done &+ 1
+                while end < pending.count {
+                    let line = pending[end].message
+                    if datagram.utf8.count &+ 1 &+ line.utf8.count > SubmitNotice.maxDatagramBytes { break }
+                    datagram += "\n"
+                    datagram += line
+                    end &+= 1
+                }
+                let n = UInt64(end &- done)
+                switch socket.send(datagram) {
                 case .sent:
-                    ok &+= 1
+                    ok &+= n
                 case .failed:
-                    failed &+= 1
+                    failed &+= n
                 case .full:
                     guard finishing else { break sending }
-                    failed &+= 1  // stopping: no more waiting
+                    failed &+= n  // stopping: no more waiting
                 }
-                done &+= 1
+                done = end
             }
             pending.removeFirst(done)
             pthread_mutex_lock(mutex)

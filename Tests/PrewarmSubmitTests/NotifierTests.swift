@@ -39,11 +39,23 @@ private final class Listener {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// The sizes of the datagrams read so far.
+    private(set) var datagramSizes: [Int] = []
+    private var lines: [String] = []
+
     /// The next datagram, or nil after 5 s without one.
-    func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
+    func datagram() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
+        guard n > 0 else { return nil }
+        datagramSizes.append(n)
+        return String(decoding: buffer[..<n], as: UTF8.self)
+    }
+
+    /// The next notice (a line of a datagram), or nil after 5 s without one.
+    func receive() -> String? {
+        if lines.isEmpty, let d = datagram() { lines = d.split(separator: "\n").map(String.init) }
+        return lines.isEmpty ? nil : lines.removeFirst()
     }
 
     deinit {
@@ -108,8 +120,11 @@ private func eventually(_ done: () -> Bool) -> Bool {
     var received: [String] = []
     while received.count < n, let m = daemon.receive() { received.append(m) }
     #expect(received.count == n)
-    #expect(received.first == notice(0).message && received.last == notice(n - 1).message)
+    #expect(received == (0 ..< n).map { notice($0).message })
     #expect(eventually { notifier.counts() == (UInt64(n), 0) })
+    // Queued together, they went as lines of datagrams of at most 8 KB: far fewer sends than notices.
+    #expect(daemon.datagramSizes.allSatisfy { $0 <= SubmitNotice.maxDatagramBytes })
+    #expect(daemon.datagramSizes.count < n / 10)
 }
 
 @Test func notifierCountsDropsWhenNobodyListensOrTheQueueIsFull() throws {
@@ -145,4 +160,17 @@ private func eventually(_ done: () -> Bool) -> Bool {
     let m = SubmitNotice(request: r, prediction: p).message
     // A NaN or huge prediction never traps: 0 and 1e9 s.
     #expect(m == "prewarm-submit v1 t=0 uid=7 account=a_b partition=- cpus=4 nodes=-1 tl=60 dep=1 array=0 begin=-1 rt=0 rt90=1000000000")
+}
+
+@Test func datagramCountsTheNoticesItCarries() {
+    func count(_ text: String) -> Int {
+        Array(text.utf8).withUnsafeBytes { SubmitNotice.count(inDatagram: $0) }
+    }
+    let one = notice(1).message
+    #expect(count(one) == 1)
+    #expect(count([one, notice(2).message, notice(3).message].joined(separator: "\n")) == 3)
+    #expect(count(one + "\n") == 1)
+    #expect(count("wake up") == 1)  // a datagram without a notice still reports a submission
+    #expect(count("") == 0)
+    #expect(count(one + "\nprewarm-sub") == 1)  // a line cut short is not a notice
 }

@@ -45,4 +45,30 @@ public struct SubmitNotice: Sendable {
         if let runtime { s += " rt=\(runtime.point) rt90=\(runtime.p90)" }
         return String(s.utf8.prefix(512)) ?? s
     }
+
+    /// The most bytes the plugin puts in one datagram: notices queued together are sent as lines of one datagram
+    /// (one `sendto` for up to about 40 of them).
+    public static let maxDatagramBytes = 8192
+
+    /// How many submissions a datagram from the plugin reports: its lines that are notices, or 1 for a datagram
+    /// without any (a sender that says only that something was submitted).
+    public static func count(inDatagram bytes: UnsafeRawBufferPointer) -> Int {
+        let prefix = Array("prewarm-submit ".utf8)
+        var count = 0
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var end = lineStart
+            while end < bytes.count && bytes[end] != 0x0A { end &+= 1 }
+            if end &- lineStart >= prefix.count {
+                var match = true
+                for k in 0 ..< prefix.count where bytes[lineStart &+ k] != prefix[k] {
+                    match = false
+                    break
+                }
+                if match { count &+= 1 }
+            }
+            lineStart = end &+ 1
+        }
+        return bytes.isEmpty ? 0 : Swift.max(count, 1)
+    }
 }
