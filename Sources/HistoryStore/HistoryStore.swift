@@ -189,17 +189,17 @@ public final class HistoryStore {
         }
     }
 
-    /// Stores `jobs` in one transaction; a job already stored (same cluster, id and submit time) is left as it is.
-    /// - Returns: how many rows were new.
-    @discardableResult
     /// Bounds SQLite's page cache of this connection to `pages` pages: less memory, and a large transaction
     /// spills its pages to the WAL early.
     public func limitPageCache(pages: Int) throws(HistoryStoreError) {
         do { try db.execute("PRAGMA cache_size=\(max(1, pages))") } catch { throw HistoryStoreError(error) }
     }
 
+    /// Stores `jobs` in one transaction; a job already stored (same cluster, id and submit time) is left as it is.
+    /// - Returns: how many rows were new.
     /// - Parameter beforeCommit: called once every row is written, just before the commit (the crash test kills
     ///   the process there).
+    @discardableResult
     public func insert(
         _ jobs: [HistoryJob], now: Int64 = Int64(time(nil)), beforeCommit: (() -> Void)? = nil
     ) throws(HistoryStoreError) -> Int {

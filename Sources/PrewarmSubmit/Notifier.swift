@@ -48,10 +48,10 @@ struct DatagramSocket {
     var isQuiet: Bool { monotonicNanoseconds() < quietUntil }
 
     /// Sends one datagram, never waiting.
-    mutating func send(_ message: String) -> SendResult {
+    mutating func send(_ message: [UInt8]) -> SendResult {
         let now = monotonicNanoseconds()
         if now < quietUntil { return .failed }
-        var m = Array(message.utf8)
+        var m = message
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let n = m.withUnsafeMutableBytes { buffer -> Int in
             withUnsafePointer(to: &address) { a in
@@ -197,21 +197,15 @@ final class Notifier: @unchecked Sendable {
             taken.removeAll(keepingCapacity: true)
             var ok: UInt64 = 0
             var done = 0
-            if socket.isQuiet {
-                failed &+= UInt64(pending.count)  // nobody listened a moment ago: not even formatted
-                done = pending.count
-            }
             // The notices as lines of datagrams of at most SubmitNotice.maxDatagramBytes (one sendto for each).
             sending: while done < pending.count {
-                var datagram = pending[done].message
-                var end = done &+ 1
-                while end < pending.count {
-                    let line = pending[end].message
-                    if datagram.utf8.count &+ 1 &+ line.utf8.count > SubmitNotice.maxDatagramBytes { break }
-                    datagram += "\n"
-                    datagram += line
-                    end &+= 1
+                if socket.isQuiet {
+                    failed &+= UInt64(pending.count &- done)  // nobody listened a moment ago: not even formatted
+                    done = pending.count
+                    break
                 }
+                let (datagram, taken) = SubmitNotice.datagram(pending[done...])
+                let end = done &+ Swift.max(taken, 1)
                 let n = UInt64(end &- done)
                 switch socket.send(datagram) {
                 case .sent:

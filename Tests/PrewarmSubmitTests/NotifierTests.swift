@@ -174,3 +174,26 @@ private func eventually(_ done: () -> Bool) -> Bool {
     #expect(count("") == 0)
     #expect(count(one + "\nprewarm-sub") == 1)  // a line cut short is not a notice
 }
+
+@Test func datagramPacksWholeNoticesInOrder() {
+    var r = SubmitRequest()
+    r.account = String(repeating: "x", count: 100)  // a token keeps 48 bytes
+    let long = SubmitNotice(request: r, prediction: nil)
+    let notices = (0 ..< 500).map { $0 % 7 == 0 ? long : notice($0) }
+    var lines: [String] = []
+    var sizes: [Int] = []
+    var at = 0
+    while at < notices.count {
+        let (bytes, taken) = SubmitNotice.datagram(notices[at...], maxBytes: 1000)
+        #expect(taken >= 1)
+        sizes.append(bytes.count)
+        lines += String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        at += taken
+    }
+    #expect(lines == notices.map(\.message))
+    #expect(sizes.allSatisfy { $0 <= 1000 } && sizes.count < notices.count / 4)
+    // A notice longer than the limit still goes, alone.
+    let (one, taken) = SubmitNotice.datagram(notices[0...], maxBytes: 10)
+    #expect(taken == 1 && String(decoding: one, as: UTF8.self) == notices[0].message)
+    #expect(SubmitNotice.datagram([][...]).taken == 0)
+}

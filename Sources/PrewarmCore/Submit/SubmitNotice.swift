@@ -37,13 +37,65 @@ public struct SubmitNotice: Sendable {
         return Int64(Swift.max(0, Swift.min(Double(x), 1e9)))
     }
 
-    /// The datagram: one line of `key=value` tokens, at most 512 bytes.
+    /// The most bytes of one notice (its line is cut there; every byte is ASCII).
+    public static let maxMessageBytes = 512
+
+    /// The notice's line: `key=value` tokens, at most ``maxMessageBytes`` bytes.
     public var message: String {
-        var s = "prewarm-submit v1 t=\(submitTime) uid=\(uid) account=\(SubmitProfiler.token(account)) "
-        s += "partition=\(SubmitProfiler.token(partition)) cpus=\(processors) nodes=\(minNodes) tl=\(timeLimitMinutes)"
-        s += " dep=\(hasDependency ? 1 : 0) array=\(isArray ? 1 : 0) begin=\(beginTime)"
-        if let runtime { s += " rt=\(runtime.point) rt90=\(runtime.p90)" }
-        return String(s.utf8.prefix(512)) ?? s
+        var w = AnnotationWriter()
+        write(into: &w)
+        return w.string
+    }
+
+    /// Appends the notice's line (bytes written straight into the writer: formatting a notice is the notifier
+    /// thread's main work inside slurmctld, about 17k instructions through string interpolation).
+    func write(into w: inout AnnotationWriter) {
+        let start = w.count
+        w.append("prewarm-submit v1 t=")
+        w.append(submitTime)
+        w.append(" uid=")
+        w.append(uid)
+        w.append(" account=")
+        w.appendToken(account.utf8)
+        w.append(" partition=")
+        w.appendToken(partition.utf8)
+        w.append(" cpus=")
+        w.append(processors)
+        w.append(" nodes=")
+        w.append(minNodes)
+        w.append(" tl=")
+        w.append(timeLimitMinutes)
+        w.append(hasDependency ? " dep=1" : " dep=0")
+        w.append(isArray ? " array=1" : " array=0")
+        w.append(" begin=")
+        w.append(beginTime)
+        if let runtime {
+            w.append(" rt=")
+            w.append(runtime.point)
+            w.append(" rt90=")
+            w.append(runtime.p90)
+        }
+        if w.count &- start > Self.maxMessageBytes { w.truncate(to: start &+ Self.maxMessageBytes) }
+    }
+
+    /// The first notices of `notices` as the lines of one datagram of at most `maxBytes` bytes (at least one
+    /// notice, whatever its length), and how many it holds.
+    public static func datagram(
+        _ notices: ArraySlice<SubmitNotice>, maxBytes: Int = maxDatagramBytes
+    ) -> (bytes: [UInt8], taken: Int) {
+        var w = AnnotationWriter(capacity: Swift.min(Swift.max(maxBytes, 0), maxDatagramBytes) &+ maxMessageBytes)
+        var taken = 0
+        for notice in notices {
+            let before = w.count
+            if taken > 0 { w.append(byte: 0x0A) }
+            notice.write(into: &w)
+            if taken > 0 && w.count > maxBytes {
+                w.truncate(to: before)
+                break
+            }
+            taken &+= 1
+        }
+        return (w.bytes, taken)
     }
 
     /// The most bytes the plugin puts in one datagram: notices queued together are sent as lines of one datagram

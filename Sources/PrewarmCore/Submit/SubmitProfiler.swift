@@ -226,15 +226,23 @@ struct AnnotationWriter: ~Copyable {
     private var capacity: Int
     private(set) var count = 0
 
-    init() {
-        capacity = 512
-        base = .allocate(capacity: capacity)
+    init(capacity: Int = 512) {
+        self.capacity = Swift.max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
     }
 
     deinit { base.deallocate() }
 
     /// The bytes written, as a string (invalid UTF-8 repaired; the writer only ever writes valid UTF-8).
     var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    /// The bytes written.
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Forgets the bytes written after the first `n`.
+    mutating func truncate(to n: Int) {
+        count = Swift.max(0, Swift.min(n, count))
+    }
 
     /// Room for `n` more bytes.
     @inline(__always)
