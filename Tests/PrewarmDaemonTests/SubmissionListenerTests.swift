@@ -1,0 +1,47 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import PrewarmCore
+import Testing
+
+@testable import PrewarmDaemon
+
+/// Sends `text` as one datagram to the Unix socket at `path`; true if it was sent whole.
+private func send(_ text: String, to path: String) -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var a = sockaddr_un()
+    a.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &a.sun_path) { raw in
+        for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
+    }
+    let bytes = Array(text.utf8)
+    let n = withUnsafePointer(to: &a) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    return n == bytes.count
+}
+
+@Test func listenerCountsTheNoticesEveryDatagramCarries() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-listener-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/prewarmd.sock"
+    let listener = try #require(SubmissionListener(path: path))
+    #expect(listener.wait(milliseconds: 10) == 0)  // nothing yet: the timeout
+    let line = "prewarm-submit v1 t=1 uid=1000 account=a partition=p cpus=4 nodes=1 tl=60 dep=0 array=0 begin=-1"
+    // The plugin's batches (notices queued together: lines of one datagram), a single notice, and a datagram
+    // without any notice (still a submission, as an older plugin's would be).
+    #expect(send(Array(repeating: line, count: 40).joined(separator: "\n"), to: path))
+    #expect(send(line, to: path))
+    #expect(send("wake", to: path))
+    #expect(listener.wait(milliseconds: 1000) == 42)
+    // A batch as large as the plugin sends (8 KB) is read whole.
+    var batch: [String] = []
+    while (batch + [line]).joined(separator: "\n").utf8.count <= SubmitNotice.maxDatagramBytes { batch.append(line) }
+    #expect(send(batch.joined(separator: "\n"), to: path))
+    #expect(listener.wait(milliseconds: 1000) == batch.count)
+}
