@@ -287,12 +287,14 @@ int main(int argc, char **argv)
 		       (rss1 - rss0) / 1024.0, (_rss_kb() - rss0 - (long) (flush_len >> 10)) / 1024.0);
 	_report("cpu", cpu, jobs);
 	_report("wall", wall, jobs);
-	if (listen_path)
-		printf("notifications received by the listener: %lu\n", received);
 	if (!quiet) {
 		stats(out, sizeof(out));
 		printf("library stats: %s\n", out);
 	}
-	fini();
+	fini(); /* sends what the notifier still holds */
+	if (listen_path) {
+		usleep(200000); /* the listener's thread reads them */
+		printf("notifications received by the listener: %lu of %zu\n", received, jobs + 200);
+	}
 	return 0;
 }
