@@ -269,6 +269,7 @@ final class Engine: @unchecked Sendable {
         }
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { _ in
+            nameThisThread("prewarm-reload")
             reloaderMain()
             return nil
         }, nil)

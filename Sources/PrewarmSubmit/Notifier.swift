@@ -139,6 +139,7 @@ final class Notifier: @unchecked Sendable {
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { arg in
             guard let arg else { return nil }
+            nameThisThread("prewarm-notify")
             Unmanaged<Notifier>.fromOpaque(arg).takeUnretainedValue().run()
             return nil
         }, Unmanaged.passUnretained(self).toOpaque())

@@ -86,11 +86,29 @@ private func eventually(_ done: () -> Bool) -> Bool {
     return done()
 }
 
+/// The names of this process's threads (what `top -H` shows).
+private func threadNames() -> [String] {
+    var names: [String] = []
+    guard let dir = opendir("/proc/self/task") else { return names }
+    defer { closedir(dir) }
+    while let entry = readdir(dir) {
+        let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let f = fopen("/proc/self/task/\(tid)/comm", "r") else { continue }
+        var line = [CChar](repeating: 0, count: 64)
+        if fgets(&line, 64, f) != nil {
+            names.append(String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        fclose(f)
+    }
+    return names
+}
+
 @Test func notifierSendsEveryNoticeInOrderOffTheSubmitPath() throws {
     let daemon = Listener()
     let notifier = try #require(Notifier(path: daemon.path))
     #expect(notifier.start() == 0)
     defer { notifier.stop() }
+    #expect(eventually { threadNames().contains("prewarm-notify") })
     for i in 0 ..< 50 { notifier.enqueue(notice(i)) }
     for i in 0 ..< 50 {
         let m = daemon.receive()
