@@ -205,8 +205,8 @@ final class Notifier: @unchecked Sendable {
                     done = pending.count
                     break
                 }
-                let (datagram, taken) = SubmitNotice.datagram(pending[done...])
-                let end = done &+ Swift.max(taken, 1)
+                let (datagram, packed) = SubmitNotice.datagram(pending[done...])
+                let end = done &+ Swift.max(packed, 1)
                 let n = UInt64(end &- done)
                 switch socket.send(datagram) {
                 case .sent:
