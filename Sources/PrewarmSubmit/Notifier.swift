@@ -51,16 +51,15 @@ struct DatagramSocket {
     mutating func send(_ message: [UInt8]) -> SendResult {
         let now = monotonicNanoseconds()
         if now < quietUntil { return .failed }
-        var m = message
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        let n = m.withUnsafeMutableBytes { buffer -> Int in
+        let n = message.withUnsafeBytes { buffer -> Int in
             withUnsafePointer(to: &address) { a in
                 a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
                     sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), sa, length)
                 }
             }
         }
-        if n == m.count { return .sent }
+        if n == message.count { return .sent }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) { return .full }
         if n < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK) {
             quietUntil = now &+ Self.retryAfterNanoseconds

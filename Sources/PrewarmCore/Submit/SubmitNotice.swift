@@ -105,22 +105,8 @@ public struct SubmitNotice: Sendable {
     /// How many submissions a datagram from the plugin reports: its lines that are notices, or 1 for a datagram
     /// without any (a sender that says only that something was submitted).
     public static func count(inDatagram bytes: UnsafeRawBufferPointer) -> Int {
-        let prefix = Array("prewarm-submit ".utf8)
-        var count = 0
-        var lineStart = 0
-        while lineStart < bytes.count {
-            var end = lineStart
-            while end < bytes.count && bytes[end] != 0x0A { end &+= 1 }
-            if end &- lineStart >= prefix.count {
-                var match = true
-                for k in 0 ..< prefix.count where bytes[lineStart &+ k] != prefix[k] {
-                    match = false
-                    break
-                }
-                if match { count &+= 1 }
-            }
-            lineStart = end &+ 1
-        }
+        let prefix = "prewarm-submit ".utf8
+        let count = bytes.split(separator: 0x0A).count { $0.starts(with: prefix) }
         return bytes.isEmpty ? 0 : Swift.max(count, 1)
     }
 }
