@@ -85,11 +85,13 @@ final class Notifier: @unchecked Sendable {
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     // Guarded by mutex. The notices not yet taken by the sender, in submission order (capacity reserved: appending
     // never allocates); the sender swaps it with its own empty array, so the mutex is held for a swap.
-    private var queue: [SubmitNotice] = []
-    private var sleeping = false
-    private var stopping = false
-    private var sent: UInt64 = 0
-    private var dropped: UInt64 = 0
+    // `@exclusivity(unchecked)`: accessed under the mutex only (no dynamic exclusivity check on the submit path,
+    // as in ``Engine``).
+    @exclusivity(unchecked) private var queue: [SubmitNotice] = []
+    @exclusivity(unchecked) private var sleeping = false
+    @exclusivity(unchecked) private var stopping = false
+    @exclusivity(unchecked) private var sent: UInt64 = 0
+    @exclusivity(unchecked) private var dropped: UInt64 = 0
     // Owned by start/stop (the library's init and fini).
     private var thread: pthread_t?
 

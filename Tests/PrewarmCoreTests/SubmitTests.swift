@@ -275,7 +275,11 @@ private func referenceAnnotation(
         "#!/bin/bash\nmpirun -np 4 ./a.out\ntorchrun x.py\nsrun ./b\n",
         "#!/bin/bash\n./" + String(repeating: "ü", count: 40) + " arg\n",
         "#!/bin/bash\necho hi\n", "\u{0}\u{1}binary",
+        // Every launcher: their names joined are longer than a token's 48 bytes, and cut there.
+        "#!/bin/bash\nsrun a\nmpirun b\nmpiexec c\ncharmrun d\ntorchrun e\naprun f\nibrun g\njsrun h\n"
+            + "deepspeed i\naccelerate j\nhorovodrun k\n",
     ].map { BatchScriptAnalysis.analyze($0) }
+    #expect(scripts[5].launchers.names.joined(separator: "+").utf8.count > 48)
     var truncated = scripts[0]
     truncated.truncated = true
     let values: [Float] = [0, 0.4, 1, 59.5, 1830.4, 3600, 86_399.6, 1e9, 3e12, .infinity]
@@ -299,7 +303,7 @@ private func referenceAnnotation(
             }
         }
     }
-    #expect(checked == 10 * 4 * 4 * 7 * 2)
+    #expect(checked == 10 * 4 * 4 * 8 * 2)
     #expect(SubmitProfiler.token("") == "-")
     #expect(SubmitProfiler.token(String(repeating: "x", count: 60)).utf8.count == 48)
 }

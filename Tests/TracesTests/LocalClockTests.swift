@@ -1,6 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import Testing
+import PrewarmCore
 @testable import Traces
 
 #if canImport(Glibc)
@@ -127,5 +128,31 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// The profiler's quarter-hour cache of the UTC offset (``LocalTimeCache``) gives the hour and weekday of the
+/// time zone database at every minute of 2026 and at every second around its transitions, in zones with DST,
+/// 30-minute DST and odd offsets.
+@Test func localTimeCacheAgreesWithTheZoneDatabase() throws {
+    for name in ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "America/St_Johns"] {
+        let clock = LocalClock(timeZoneString: name, fallbackOffset: nil)
+        #expect(clock.zoneName == name, "\(name) not in /usr/share/zoneinfo: \(clock.description)")
+        var cache = LocalTimeCache()
+        var times = Array(stride(from: Int64(1_767_225_600), to: 1_798_761_600, by: 60))
+        var transitions = 0
+        for t in stride(from: Int64(1_767_225_600), to: 1_798_761_600, by: 3600)
+        where clock.utcOffset(at: t) != clock.utcOffset(at: t + 3600) {
+            times += Array(t ... t + 3600)
+            transitions += 1
+        }
+        #expect(name == "Asia/Kathmandu" || transitions == 2, "\(name): \(transitions) transitions in 2026")
+        var wrong = 0
+        for t in times {
+            let got = cache.hourAndDay(t) { Int64(clock.utcOffset(at: $0)) }
+            let want = clock.local(t)
+            if got.map({ [$0.hour, $0.day] }) != [Int(want.hourOfDay), Int(want.dayOfWeek)] { wrong += 1 }
+        }
+        #expect(wrong == 0, "\(name): \(wrong) of \(times.count) times differ")
     }
 }

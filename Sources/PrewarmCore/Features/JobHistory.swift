@@ -88,12 +88,15 @@ public struct JobHistory: Sendable {
     public mutating func submit(_ job: JobRecord, load: ClusterLoad) -> SubmitSnapshot {
         let snap = snapshot(job, load: load)
         if job.user >= 0 {
-            var u = users[job.user] ?? UserState()
-            u.lastSubmit = job.submit
-            u.inFlight &+= 1
-            users[job.user] = u
+            // In place: one lookup, and the user's arrays are neither retained nor released.
+            Self.recordSubmission(of: job, in: &users[job.user, default: UserState()])
         }
         return snap
+    }
+
+    private static func recordSubmission(of job: JobRecord, in u: inout UserState) {
+        u.lastSubmit = job.submit
+        u.inFlight &+= 1
     }
 
     /// The snapshot of `job` from the current history, without recording anything.

@@ -501,16 +501,18 @@ final class PredictionWorkspace {
     /// The non-empty bins in ascending order (at most `bins`).
     let nonEmpty: UnsafeMutablePointer<UInt16>
     /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
-    var sink: UInt32 = 0
+    /// (`@exclusivity(unchecked)` here and below: a workspace is used by one prediction at a time, handed out by
+    /// ``PredictionWorkspacePool``, so the runtime's dynamic exclusivity checks, three per prediction, are skipped.)
+    @exclusivity(unchecked) var sink: UInt32 = 0
 
     /// The outcomes of the last ``OutcomeCache/capacity`` predictions made with this workspace, by the leaves they
     /// reached (`byLeaves`: one record offset per tree) and by their features' split ranks (`byRanks`: one rank per
     /// feature, ``LeafTable/splitRanks(_:into:)``, which skips the walk too). Keys are compared in full.
-    var byLeaves = OutcomeCache()
-    var byRanks = OutcomeCache()
+    @exclusivity(unchecked) var byLeaves = OutcomeCache()
+    @exclusivity(unchecked) var byRanks = OutcomeCache()
     /// Room for one prediction's split ranks.
-    private(set) var ranks: UnsafeMutablePointer<Int>
-    private var rankCapacity = 0
+    @exclusivity(unchecked) private(set) var ranks: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var rankCapacity = 0
 
     /// ``ranks`` with room for `count` values.
     func rankBuffer(count: Int) -> UnsafeMutablePointer<Int> {
@@ -641,8 +643,8 @@ final class PredictionWorkspacePool: @unchecked Sendable {
 
     let slots: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    // Guarded by mutex.
-    private var free: [PredictionWorkspace] = []
+    // Guarded by mutex (so not checked dynamically for exclusivity).
+    @exclusivity(unchecked) private var free: [PredictionWorkspace] = []
 
     init(slots: Int) {
         self.slots = slots
@@ -662,6 +664,13 @@ final class PredictionWorkspacePool: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return free.reduce(0) { $0 &+ $1.byLeaves.hits &+ $1.byRanks.hits }
+    }
+
+    /// Split-rank hits and leaf hits of the workspaces now in the pool.
+    func hitsByKind() -> (ranks: UInt64, leaves: UInt64) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return free.reduce((0, 0)) { ($0.0 &+ $1.byRanks.hits, $0.1 &+ $1.byLeaves.hits) }
     }
 
     /// Split-rank hits alone (tests).

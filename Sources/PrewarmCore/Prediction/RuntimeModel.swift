@@ -125,6 +125,14 @@ public struct RuntimeModel: Sendable {
     /// Scratch memory for predictions.
     let workspaces: PredictionWorkspacePool
 
+    /// Predictions that took a recent outcome instead of computing their own: by the features' split ranks (no
+    /// walk of the trees) and by the leaves reached (a walk, no neighbours' histograms). Counted by the scratch
+    /// memory not in use at the moment.
+    public var recalledOutcomes: (byRanks: UInt64, byLeaves: UInt64) {
+        let h = workspaces.hitsByKind()
+        return (h.ranks, h.leaves)
+    }
+
     /// Trains on the window's rows.
     /// - Throws: ``ForestError`` when the window is empty or malformed.
     public static func train(window: TrainingWindow, parameters: RuntimeModelParameters, p90Offset: Float = 0)
