@@ -14,7 +14,9 @@ import Glibc
 
 /// A loaded model and what the annotation says about it.
 final class LoadedModel: @unchecked Sendable {
-    var model: SubmitModel
+    /// Predicted with (its history records the submissions) under the engine's mutex only, so not checked
+    /// dynamically for exclusivity (see ``Engine``).
+    @exclusivity(unchecked) var model: SubmitModel
     let id: String
     let path: String
     init(model: SubmitModel, id: String, path: String) {

@@ -45,6 +45,34 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     }
 }
 
+/// The profiler's prediction computes into one snapshot reused from job to job; it gives what a fresh snapshot
+/// of the same history gives, job after job, users and sizes mixed, recorded or not, and in a copy of the model.
+@Test func submitModelPredictionReusesItsSnapshotWithoutLeakingState() throws {
+    var model = try smallModel()
+    var reference = model.history
+    var copy = model
+    var compared = 0
+    for i in 0 ..< 400 {
+        let user = Int32(i * 7 % 9)  // users 6–8 have no history
+        let job = JobRecord(
+            id: Int64(i), submit: 2_000_000 + Int64(i) * 61, wait: -1, runtime: -1, allocatedProcs: -1,
+            requestedProcs: Int32(1 << (i % 5)), requestedTime: Int64(600 + (i % 13) * 450), user: user)
+        let recording = i % 3 != 0
+        let fresh = SubmitModel.masked(
+            recording ? reference.submit(job, load: ClusterLoad()) : reference.snapshot(job, load: ClusterLoad()))
+        let got = model.predict(job, recording: recording)
+        #expect(got == model.runtime.predict(fresh), "job \(i)")
+        if i % 50 == 0 {
+            // A copy of the model shares the snapshot's arrays until either writes: each still predicts alone.
+            copy = model
+            _ = copy.predict(job, recording: false)
+        }
+        compared += 1
+    }
+    #expect(compared == 400)
+    #expect(model.history.serialize() == reference.serialize())
+}
+
 @Test func submitModelRefusesDamageAndTooLittleHistory() throws {
     let bytes = try smallModel(jobs: 400).serialize()
     for cut in [0, 7, 30, bytes.count / 2, bytes.count - 1] {

@@ -86,12 +86,19 @@ public struct JobHistory: Sendable {
     /// (in-flight count, last submit time) for later jobs of the same user.
     /// - Complexity: O(1) amortised.
     public mutating func submit(_ job: JobRecord, load: ClusterLoad) -> SubmitSnapshot {
-        let snap = snapshot(job, load: load)
+        var snap = SubmitSnapshot(features: [], candidates: [])
+        submit(job, load: load, into: &snap)
+        return snap
+    }
+
+    /// ``submit(_:load:)`` into `snapshot`'s arrays, reused (no allocation when they are not shared and have the
+    /// room, as for a profiler that keeps one snapshot for every submission).
+    public mutating func submit(_ job: JobRecord, load: ClusterLoad, into snapshot: inout SubmitSnapshot) {
+        self.snapshot(job, load: load, into: &snapshot)
         if job.user >= 0 {
             // In place: one lookup, and the user's arrays are neither retained nor released.
             Self.recordSubmission(of: job, in: &users[job.user, default: UserState()])
         }
-        return snap
     }
 
     private static func recordSubmission(of job: JobRecord, in u: inout UserState) {
@@ -101,6 +108,22 @@ public struct JobHistory: Sendable {
 
     /// The snapshot of `job` from the current history, without recording anything.
     public func snapshot(_ job: JobRecord, load: ClusterLoad) -> SubmitSnapshot {
+        var snap = SubmitSnapshot(features: [], candidates: [])
+        snapshot(job, load: load, into: &snap)
+        return snap
+    }
+
+    /// ``snapshot(_:load:)`` into `out`'s arrays, reused (see ``submit(_:load:into:)``).
+    public func snapshot(_ job: JobRecord, load: ClusterLoad, into out: inout SubmitSnapshot) {
+        // Take the arrays (unique if the caller's were), refill them, give them back.
+        var c: [Float] = []
+        var f: [Float] = []
+        swap(&c, &out.candidates)
+        swap(&f, &out.features)
+        defer {
+            swap(&c, &out.candidates)
+            swap(&f, &out.features)
+        }
         let req: Float = job.requestedTime > 0 ? Float(job.requestedTime) : -1
         let procs = job.requestedProcs > 0 ? job.requestedProcs : job.allocatedProcs
         let u = job.user >= 0 ? users[job.user] : nil
@@ -108,7 +131,8 @@ public struct JobHistory: Sendable {
         let base: Float = req > 0 ? req : fallbackRuntime
 
         // Candidates, each with a documented fallback so every value is a usable positive number.
-        var c = [Float](repeating: base, count: RuntimeCandidate.count)
+        c.removeAll(keepingCapacity: true)
+        c.append(contentsOf: repeatElement(base, count: RuntimeCandidate.count))
         let n = history.count
         let last1 = n >= 1 ? history[n - 1] : base
         var last2 = n >= 2 ? (history[n - 1] + history[n - 2]) / 2 : last1
@@ -152,7 +176,7 @@ public struct JobHistory: Sendable {
         for i in c.indices where !(c[i] >= 1) { c[i] = 1 }  // also catches NaN
 
         // Features, in FeatureSchema.submitTime order.
-        var f: [Float] = []
+        f.removeAll(keepingCapacity: true)
         f.reserveCapacity(FeatureSchema.submitTime.count)
         f.append(Self.logOrMissing(Float(job.requestedTime)))
         f.append(Self.logOrMissing(Float(procs)))
@@ -196,8 +220,11 @@ public struct JobHistory: Sendable {
         f.append(load.capacityProcs > 0 ? Float(load.queuedProcs) / cap : Self.logOrMissing(Float(load.queuedProcs)))
         for v in c { f.append(Float(log(Double(v)))) }
         for v in c { f.append(req > 0 ? Float(log(Double(v) / Double(req))) : -20) }
-        for a in u?.accuracy ?? Array(repeating: -1, count: RuntimeCandidate.count) { f.append(a) }
-        return SubmitSnapshot(features: f, candidates: c)
+        if let u {
+            f.append(contentsOf: u.accuracy)
+        } else {
+            f.append(contentsOf: repeatElement(-1, count: RuntimeCandidate.count))
+        }
     }
 
     /// Records that `job` has left the system. Jobs with a positive runtime enter the runtime

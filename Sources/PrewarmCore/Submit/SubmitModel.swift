@@ -29,6 +29,8 @@ public struct SubmitModel: Sendable {
     public var holdoutAccuracy: Double
     /// Share of held-out jobs that ran no longer than their calibrated p90.
     public var holdoutP90Coverage: Double
+    /// The snapshot ``predict(_:recording:)`` computes into: its arrays are allocated once.
+    private var scratch = SubmitSnapshot(features: [], candidates: [])
 
     public init(
         runtime: RuntimeModel, history: JobHistory, trainedAt: Int64, trainingJobs: Int, source: String,
@@ -58,10 +60,16 @@ public struct SubmitModel: Sendable {
     /// Predicts a submission the way the in-controller profiler does: features from this model's history (the
     /// cluster load masked), recording the submission in the history when `recording` (a new job, not an update).
     public mutating func predict(_ job: JobRecord, recording: Bool) -> RuntimePrediction {
-        var snapshot = recording ? history.submit(job, load: ClusterLoad()) : history.snapshot(job, load: ClusterLoad())
+        // Into the model's own snapshot, whose arrays are reused from one prediction to the next (two arrays
+        // allocated, looked up in the runtime's metadata cache and freed per submission, before).
+        if recording {
+            history.submit(job, load: ClusterLoad(), into: &scratch)
+        } else {
+            history.snapshot(job, load: ClusterLoad(), into: &scratch)
+        }
         // Masked in place (the snapshot's arrays are not shared, so no copy), as `masked(_:)` does.
-        for i in Self.maskedFeatures where i < snapshot.features.count { snapshot.features[i] = -1 }
-        return runtime.predict(snapshot)
+        for i in Self.maskedFeatures where i < scratch.features.count { scratch.features[i] = -1 }
+        return runtime.predict(scratch)
     }
 
     /// The model as a container of kind ``ModelKind/submitModel``: metadata, the embedded runtime model
