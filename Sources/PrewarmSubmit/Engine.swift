@@ -162,8 +162,11 @@ final class Engine: @unchecked Sendable {
         return Int64(parts.tm_gmtoff)
     }
 
-    /// Profiles one job; returns the annotation and field, or nil to leave the job unchanged.
-    func profile(_ job: UnsafePointer<prewarm_job_t>) -> (String, Int32)? {
+    /// Profiles one job: writes the annotation into `out` (`capacity` bytes, NUL-terminated) and returns its
+    /// length and field, or nil to leave the job unchanged.
+    func profile(
+        _ job: UnsafePointer<prewarm_job_t>, into out: UnsafeMutablePointer<CChar>, capacity: Int
+    ) -> (count: Int, field: Int32)? {
         guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
         let t0 = monotonicNanoseconds()
         calls &+= 1
@@ -214,11 +217,21 @@ final class Engine: @unchecked Sendable {
             prediction = loaded.model.predict(record, recording: !isModify)
             return loaded.id
         }
-        var annotation = SubmitProfiler.annotation(
-            request: request, prediction: prediction, modelID: modelID, script: script)
-        if isModify { annotation += " src=modify" }
         let existing = configuration.annotationField == .comment ? j.comment : j.admin_comment
-        annotation = SubmitProfiler.merge(existing: existing.map { cString($0, max: 4096) }, annotation: annotation)
+        let count: Int
+        if let existing, existing.pointee != 0 {
+            // The field has text (an operator's, or an earlier annotation on a modify): kept before the new one.
+            var annotation = SubmitProfiler.annotation(
+                request: request, prediction: prediction, modelID: modelID, script: script)
+            if isModify { annotation += " src=modify" }
+            annotation = SubmitProfiler.merge(existing: cString(existing, max: 4096), annotation: annotation)
+            count = SubmitProfiler.copyCString(annotation, into: out, capacity: capacity)
+        } else {
+            // The usual case: the annotation's bytes go straight into Slurm's buffer, without a string.
+            count = SubmitProfiler.writeAnnotation(
+                request: request, prediction: prediction, modelID: modelID, script: script,
+                suffix: isModify ? " src=modify" : "", into: out, capacity: capacity)
+        }
 
         if !isModify, let notifier { notifier.enqueue(SubmitNotice(request: request, prediction: prediction)) }
         let elapsed = monotonicNanoseconds() &- t0
@@ -237,7 +250,7 @@ final class Engine: @unchecked Sendable {
         case .comment: field = PREWARM_FIELD_COMMENT
         case .none: field = PREWARM_FIELD_NONE
         }
-        return (annotation, field)
+        return (count, field)
     }
 
     // MARK: Stats

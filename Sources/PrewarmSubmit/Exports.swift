@@ -68,9 +68,8 @@ public func prewarm_submit_profile(
 ) -> Int32 {
     field?.pointee = PREWARM_FIELD_NONE
     guard let job, let out, outLength >= 2, job.pointee.abi == PREWARM_SUBMIT_ABI,
-        let engine = SubmitLibrary.engine, let (text, where_) = engine.profile(job)
+        let engine = SubmitLibrary.engine, let (n, where_) = engine.profile(job, into: out, capacity: outLength)
     else { return 0 }
-    let n = SubmitProfiler.copyCString(text, into: out, capacity: outLength)
     field?.pointee = where_
     return Int32(clamping: n)
 }

@@ -387,3 +387,56 @@ private func referenceAnnotation(
     #expect(SubmitProfiler.copyCString(text, into: &untouched, capacity: 0) == 0)
     #expect(untouched == 0x55)
 }
+
+/// The profiler writes the annotation of a job whose field is empty straight into Slurm's buffer: the same bytes as
+/// the annotation string (with the modify suffix) copied there, at every capacity, cut at 1,024 bytes.
+@Test func annotationWrittenIntoTheBufferEqualsTheCopiedString() {
+    let scripts = [
+        "#!/bin/bash\nmodule load gcc cuda/12\nsrun --gpus=2 python train.py\n",
+        "#!/bin/bash\n./" + String(repeating: "ü", count: 40) + " arg\n", "\u{0}\u{1}binary",
+    ].map { BatchScriptAnalysis.analyze($0) } + [nil]
+    var r = SubmitRequest()
+    r.timeLimitMinutes = 90
+    r.tasks = 8
+    let p = RuntimePrediction(point: 1830, p50: 1700, p90: 3600, candidate: .last2, scale: 1, expectedAccuracy: 0.5)
+    var buffer = [CChar](repeating: 0x55, count: 1300)
+    var compared = 0
+    for script in scripts {
+        for (prediction, model) in [(p, "0a1b2c3d"), (nil, nil), (p, String(repeating: "m", count: 1100))]
+            as [(RuntimePrediction?, String?)] {
+            for suffix in ["", " src=modify"] {
+                let text = SubmitProfiler.annotation(request: r, prediction: prediction, modelID: model, script: script)
+                    + suffix
+                for capacity in [1, 2, 17, 64, 200, 1024, 1025, 1026, 1300] {
+                    for i in buffer.indices { buffer[i] = 0x55 }
+                    let n = buffer.withUnsafeMutableBufferPointer {
+                        SubmitProfiler.writeAnnotation(
+                            request: r, prediction: prediction, modelID: model, script: script, suffix: suffix,
+                            into: $0.baseAddress!, capacity: capacity)
+                    }
+                    let expected = Array(text.utf8.prefix(Swift.min(capacity - 1, SubmitProfiler.maxAnnotationBytes)))
+                    #expect(n == expected.count)
+                    #expect(buffer[..<n].map { UInt8(bitPattern: $0) } == expected)
+                    #expect(buffer[n] == 0)
+                    #expect(buffer[(n + 1)...].allSatisfy { $0 == 0x55 })
+                    compared += 1
+                }
+            }
+        }
+    }
+    #expect(compared == 4 * 3 * 2 * 9)
+}
+
+/// Names become the same numbers in every model ever trained: 32-bit FNV-1a of the UTF-8 bytes, top bit cleared,
+/// whether the string is small, long, non-ASCII or a slice's copy (the contiguous fast path and the iterator agree).
+@Test func stableIDsAreFNV1aOfTheBytes() {
+    let known: [(String, Int32)] = [
+        ("", 18_652_613), ("lmp", 1_012_358_342), ("physics", 119_741_602),
+        ("a-much-longer-application-name-than-fifteen", 530_234_607), ("ünïcödé", 820_705_234),
+    ]
+    for (name, id) in known {
+        #expect(BatchScriptAnalysis.stableID(name) == id, "\(name)")
+        let sliced = String(("x" + name + "y").dropFirst().dropLast())
+        #expect(BatchScriptAnalysis.stableID(sliced) == id, "\(name) from a slice")
+    }
+}

@@ -172,8 +172,20 @@ public struct BatchScriptAnalysis: Sendable, Equatable {
     /// cleared. Used as the `application` number of a ``JobRecord``; identical across runs and machines.
     /// - Complexity: O(name.utf8.count).
     public static func stableID(_ name: String) -> Int32 {
+        // Over the string's contiguous bytes when it has them (native strings: a few instructions per byte, against
+        // about ten through the UTF-8 view's iterator; the profiler hashes four names per submission).
+        if let id = name.utf8.withContiguousStorageIfAvailable({ stableID(bytes: $0) }) { return id }
         var h: UInt32 = 0x811C_9DC5
         for byte in name.utf8 {
+            h ^= UInt32(byte)
+            h = h &* 0x0100_0193
+        }
+        return Int32(bitPattern: h & 0x7FFF_FFFF)
+    }
+
+    static func stableID(bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        var h: UInt32 = 0x811C_9DC5
+        for byte in bytes {
             h ^= UInt32(byte)
             h = h &* 0x0100_0193
         }

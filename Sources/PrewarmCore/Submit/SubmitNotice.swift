@@ -51,28 +51,28 @@ public struct SubmitNotice: Sendable {
     /// thread's main work inside slurmctld, about 17k instructions through string interpolation).
     func write(into w: inout AnnotationWriter) {
         let start = w.count
-        w.append("prewarm-submit v1 t=")
+        w.appendLiteral("prewarm-submit v1 t=")
         w.append(submitTime)
-        w.append(" uid=")
+        w.appendLiteral(" uid=")
         w.append(uid)
-        w.append(" account=")
+        w.appendLiteral(" account=")
         w.appendToken(account.utf8)
-        w.append(" partition=")
+        w.appendLiteral(" partition=")
         w.appendToken(partition.utf8)
-        w.append(" cpus=")
+        w.appendLiteral(" cpus=")
         w.append(processors)
-        w.append(" nodes=")
+        w.appendLiteral(" nodes=")
         w.append(minNodes)
-        w.append(" tl=")
+        w.appendLiteral(" tl=")
         w.append(timeLimitMinutes)
         w.append(hasDependency ? " dep=1" : " dep=0")
         w.append(isArray ? " array=1" : " array=0")
-        w.append(" begin=")
+        w.appendLiteral(" begin=")
         w.append(beginTime)
         if let runtime {
-            w.append(" rt=")
+            w.appendLiteral(" rt=")
             w.append(runtime.point)
-            w.append(" rt90=")
+            w.appendLiteral(" rt90=")
             w.append(runtime.p90)
         }
         if w.count &- start > Self.maxMessageBytes { w.truncate(to: start &+ Self.maxMessageBytes) }
