@@ -323,10 +323,18 @@ private func sameRank(_ v: Float, feature f: Int, in table: LeafTable, using g: 
             within[f] = sameRank(within[f], feature: f, in: table, using: &g)
         }
         let f = Int(g.next() % UInt64(d))
-        moved[f] = i % 7 == 0 ? .nan : Float(Double.random(in: 0 ..< 1, using: &g) * 40 - 10)
+        let special: [Float] = [.nan, .infinity, -.infinity]
+        moved[f] = i % 7 < 3 ? special[i % 7] : Float(Double.random(in: 0 ..< 1, using: &g) * 40 - 10)
+        // The profiler's form of the check: the ranks' intervals kept beside the outcome.
+        var intervals = SplitIntervals()
+        let outcome = PredictionOutcome(candidate: 1, shift: 0.5, q50: 0, q90: 1, score: 0.7)
+        key.withUnsafeBufferPointer { intervals.store(outcome, ranks: $0, table: table) }
+        defer { intervals.deallocate() }
         for y in [s.features, within, moved, snapshots[(i * 13 + 5) % snapshots.count].features] {
             let check = y.withUnsafeBufferPointer { x in key.withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } }
             #expect(check == (ranks(y) == key))
+            let recalled = y.withUnsafeBufferPointer { intervals.recall($0.baseAddress!, count: d) }
+            #expect(recalled == (check ? outcome : nil))
             if check { accepted += 1 } else { refused += 1 }
         }
         // Keys of another length or out of range never match.
@@ -334,6 +342,11 @@ private func sameRank(_ v: Float, feature f: Int, in table: LeafTable, using g: 
         var wild = key
         wild[f] = Int.max
         #expect(!s.features.withUnsafeBufferPointer { x in wild.withUnsafeBufferPointer { table.hasSplitRanks(x.baseAddress!, $0) } })
+        var refusedStore = SplitIntervals()
+        wild.withUnsafeBufferPointer { refusedStore.store(outcome, ranks: $0, table: table) }
+        #expect(refusedStore.outcome == nil)
+        #expect(s.features.withUnsafeBufferPointer { refusedStore.recall($0.baseAddress!, count: d) } == nil)
+        refusedStore.deallocate()
     }
     #expect(accepted >= 800 && refused >= 300)
     print("split-rank check: \(accepted) accepted, \(refused) refused")

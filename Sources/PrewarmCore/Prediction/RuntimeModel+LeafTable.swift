@@ -284,6 +284,26 @@ struct LeafTable: Sendable {
         }
     }
 
+    /// The interval of every feature's rank, for ``SplitIntervals``: `out[2f]` the threshold below rank `ranks[f]`
+    /// (the job's value is above it) and `out[2f + 1]` the one at it (the value is at or below it), NaN where there
+    /// is none. Writes `2 × features` values. False (nothing usable written) for ranks this table cannot have.
+    func splitIntervals(_ ranks: UnsafeBufferPointer<Int>, into out: UnsafeMutablePointer<Float>) -> Bool {
+        guard ranks.count == features else { return false }
+        return splitStarts.withUnsafeBufferPointer { starts in
+            splitValues.withUnsafeBufferPointer { values in
+                for f in 0 ..< features {
+                    let lo = Int(starts[f])
+                    let count = Int(starts[f &+ 1]) &- lo
+                    let r = ranks[f]
+                    guard r >= 0 && r <= count else { return false }
+                    out[2 &* f] = r > 0 ? values[lo &+ r &- 1] : .nan
+                    out[2 &* f &+ 1] = r < count ? values[lo &+ r] : .nan
+                }
+                return true
+            }
+        }
+    }
+
     /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
     /// still walking per round: their node loads are independent, so their cache misses overlap. A tree leaves
     /// the round as soon as it reaches its leaf (trees differ much in depth: walking every tree down to the
@@ -510,6 +530,8 @@ final class PredictionWorkspace {
     /// feature, ``LeafTable/splitRanks(_:into:)``, which skips the walk too). Keys are compared in full.
     @exclusivity(unchecked) var byLeaves = OutcomeCache()
     @exclusivity(unchecked) var byRanks = OutcomeCache()
+    /// The last outcome found or stored by split ranks, with its ranks' intervals: checked first.
+    @exclusivity(unchecked) var lastByRanks = SplitIntervals()
     /// Room for one prediction's split ranks.
     @exclusivity(unchecked) private(set) var ranks: UnsafeMutablePointer<Int>
     @exclusivity(unchecked) private var rankCapacity = 0
@@ -540,7 +562,54 @@ final class PredictionWorkspace {
         occupied.deallocate()
         nonEmpty.deallocate()
         ranks.deallocate()
+        lastByRanks.deallocate()
     }
+}
+
+/// One outcome with the intervals of its split ranks, side by side in one small buffer (two floats per feature), so
+/// that a job whose every feature falls in them, as a job submitted again does, is recognised by reading its
+/// features and that buffer: a few cache lines. Checking the ranks against the thresholds themselves
+/// (``LeafTable/hasSplitRanks(_:_:)``) reads two thresholds per feature scattered over the model, a hundred cache
+/// lines that a busy controller has evicted between submissions. Exact: in the intervals, equal ranks.
+struct SplitIntervals {
+    private var bounds: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+    private var features = 0
+    private(set) var outcome: PredictionOutcome?
+    private(set) var hits: UInt64 = 0
+
+    /// Keeps `outcome` with the intervals of `ranks` (nothing kept when the table refuses them).
+    mutating func store(_ outcome: PredictionOutcome, ranks: UnsafeBufferPointer<Int>, table: LeafTable) {
+        let n = ranks.count &* 2
+        if n > capacity {
+            bounds?.deallocate()
+            bounds = .allocate(capacity: n)
+            capacity = n
+        }
+        guard let bounds, table.splitIntervals(ranks, into: bounds) else {
+            self.outcome = nil
+            return
+        }
+        features = ranks.count
+        self.outcome = outcome
+    }
+
+    /// The kept outcome if every one of the `count` features of `x` lies in its interval.
+    @inline(__always)
+    mutating func recall(_ x: UnsafePointer<Float>, count: Int) -> PredictionOutcome? {
+        guard let outcome, let bounds, count == features else { return nil }
+        for f in 0 ..< count {
+            let v = x[f]
+            let below = bounds[2 &* f]
+            let at = bounds[2 &* f &+ 1]
+            if below == below && v <= below { return nil }  // not above the threshold below (none if NaN)
+            if at == at && !(v <= at) { return nil }  // not at or below the threshold at (none if NaN; NaN is above all)
+        }
+        hits &+= 1
+        return outcome
+    }
+
+    func deallocate() { bounds?.deallocate() }
 }
 
 /// The outcomes of a workspace's last ``capacity`` predictions by a key of Ints (all keys of one cache the same
@@ -551,24 +620,7 @@ struct OutcomeCache {
     private var keys: [Int] = []
     private(set) var outcomes: [PredictionOutcome] = []
     private var next = 0
-    /// The entry of the last hit or store (``recallLast(_:)``).
-    private var last = -1
     private(set) var hits: UInt64 = 0
-
-    /// The outcome of the last entry hit or stored, if `matches` accepts its key (a burst of alike jobs asks for
-    /// one entry again and again: the caller checks it without building and hashing its own key).
-    mutating func recallLast(_ matches: (UnsafeBufferPointer<Int>) -> Bool) -> PredictionOutcome? {
-        guard last >= 0 && last < outcomes.count && !outcomes.isEmpty && keys.count % outcomes.count == 0 else {
-            return nil
-        }
-        let n = keys.count / outcomes.count
-        let found = keys.withUnsafeBufferPointer { all in
-            matches(UnsafeBufferPointer(rebasing: all[(last &* n) ..< (last &* n &+ n)]))
-        }
-        guard found else { return nil }
-        hits &+= 1
-        return outcomes[last]
-    }
 
     /// Looks up the outcome stored under `key`.
     /// - Returns: the key's hash (to ``remember(_:hash:key:)`` the outcome on a miss) and the outcome, if any.
@@ -586,7 +638,6 @@ struct OutcomeCache {
             }
             if same {
                 hits &+= 1
-                last = i
                 return (h, outcomes[i])
             }
         }
@@ -598,7 +649,6 @@ struct OutcomeCache {
         let n = key.count
         if outcomes.count < Self.capacity {
             guard keys.count == hashes.count &* n else { return }  // keys of another length: keep as is
-            last = outcomes.count
             hashes.append(hash)
             keys.append(contentsOf: key)
             outcomes.append(outcome)
@@ -606,7 +656,6 @@ struct OutcomeCache {
         }
         guard keys.count == Self.capacity &* n else { return }
         let i = next
-        last = i
         hashes[i] = hash
         for t in 0 ..< n { keys[i &* n &+ t] = key[t] }
         outcomes[i] = outcome
@@ -663,21 +712,21 @@ final class PredictionWorkspacePool: @unchecked Sendable {
     func outcomeHits() -> UInt64 {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return free.reduce(0) { $0 &+ $1.byLeaves.hits &+ $1.byRanks.hits }
+        return free.reduce(0) { $0 &+ $1.byLeaves.hits &+ $1.byRanks.hits &+ $1.lastByRanks.hits }
     }
 
     /// Split-rank hits and leaf hits of the workspaces now in the pool.
     func hitsByKind() -> (ranks: UInt64, leaves: UInt64) {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return free.reduce((0, 0)) { ($0.0 &+ $1.byRanks.hits, $0.1 &+ $1.byLeaves.hits) }
+        return free.reduce((0, 0)) { ($0.0 &+ $1.byRanks.hits &+ $1.lastByRanks.hits, $0.1 &+ $1.byLeaves.hits) }
     }
 
     /// Split-rank hits alone (tests).
     func rankHits() -> UInt64 {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return free.reduce(0) { $0 &+ $1.byRanks.hits }
+        return free.reduce(0) { $0 &+ $1.byRanks.hits &+ $1.lastByRanks.hits }
     }
 
     /// Runs `body` with a workspace no other thread uses meanwhile.

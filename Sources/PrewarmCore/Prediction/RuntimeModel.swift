@@ -236,21 +236,28 @@ public struct RuntimeModel: Sendable {
         let rankStart = ws.rankBuffer(count: leaves.features)
         let ranks = UnsafeBufferPointer(start: rankStart, count: leaves.features)
         if reuse {
-            // First the last entry recalled or stored, by checking the job's features against its ranks' intervals.
+            // First the last outcome found or stored by ranks, by checking the job's features against its ranks'
+            // intervals, kept beside it (``SplitIntervals``).
             let last = snapshot.features.withUnsafeBufferPointer { x in
-                ws.byRanks.recallLast { leaves.hasSplitRanks(x.baseAddress!, $0) }
+                x.count >= leaves.features ? ws.lastByRanks.recall(x.baseAddress!, count: leaves.features) : nil
             }
             if let last { return Self.prediction(last, snapshot: snapshot, offset: offset) }
             snapshot.features.withUnsafeBufferPointer { x in leaves.splitRanks(x.baseAddress!, into: rankStart) }
             rankKey = ws.byRanks.recall(ranks)
-            if let o = rankKey?.outcome { return Self.prediction(o, snapshot: snapshot, offset: offset) }
+            if let o = rankKey?.outcome {
+                ws.lastByRanks.store(o, ranks: ranks, table: leaves)
+                return Self.prediction(o, snapshot: snapshot, offset: offset)
+            }
         }
         let walked = snapshot.features.withUnsafeBufferPointer { x in
             leaves.reachedRecords(x.baseAddress!, into: reached.baseAddress!)
         }
         let key = reuse ? ws.byLeaves.recall(UnsafeBufferPointer(reached)) : nil
         if let key, let o = key.outcome {
-            if let rankKey { ws.byRanks.remember(o, hash: rankKey.hash, key: ranks) }
+            if let rankKey {
+                ws.byRanks.remember(o, hash: rankKey.hash, key: ranks)
+                ws.lastByRanks.store(o, ranks: ranks, table: leaves)
+            }
             return Self.prediction(o, snapshot: snapshot, offset: offset)
         }
         let stride = k &+ 1
@@ -369,7 +376,10 @@ public struct RuntimeModel: Sendable {
         }
         let outcome = PredictionOutcome(candidate: bestK, shift: bestShift, q50: q50, q90: q90, score: best)
         if let key { ws.byLeaves.remember(outcome, hash: key.hash, key: UnsafeBufferPointer(reached)) }
-        if let rankKey { ws.byRanks.remember(outcome, hash: rankKey.hash, key: ranks) }
+        if let rankKey {
+            ws.byRanks.remember(outcome, hash: rankKey.hash, key: ranks)
+            ws.lastByRanks.store(outcome, ranks: ranks, table: leaves)
+        }
         return Self.prediction(outcome, snapshot: snapshot, offset: offset)
     }
 
