@@ -235,3 +235,31 @@ private func bits(_ s: SubmitSnapshot?) -> [UInt32]? {
         onCompletion: { (_: HistoryReplay.Completion<Void>) in reported += 1 }, onSubmit: { _, _, _ in })
     #expect(reported == 0)
 }
+
+/// The candidates' log features are bit for bit the logs of every candidate and of its ratio to the request (-20
+/// without one), over a replay where candidates repeat (fallbacks) and differ (users with histories).
+@Test func candidateLogFeaturesAreTheLogsOfEveryCandidate() throws {
+    var jobs: [JobRecord] = []
+    for i in 0 ..< 600 {
+        jobs.append(job(
+            Int64(i), user: Int32(i % 5), submit: Int64(i) * 97, runtime: Int64(30 + (i * 37) % 900),
+            req: i % 11 == 0 ? -1 : Int64(600 + (i % 4) * 300), procs: Int32(1 << (i % 3)), app: Int32(i % 3)))
+    }
+    let all = snapshots(jobs)
+    let names = FeatureSchema.submitTime.features
+    let k = RuntimeCandidate.count
+    let logStart = try #require(names.firstIndex(of: "cand_last1_log"))
+    let ratioStart = try #require(names.firstIndex(of: "cand_last1_over_req"))
+    var repeated = 0
+    for j in jobs {
+        let s = try #require(all[j.id])
+        let req = j.requestedTime > 0 ? Double(j.requestedTime) : -1
+        for (i, v) in s.candidates.enumerated() {
+            #expect(s.features[logStart + i].bitPattern == Float(log(Double(v))).bitPattern)
+            let ratio: Float = req > 0 ? Float(log(Double(v) / req)) : -20
+            #expect(s.features[ratioStart + i].bitPattern == ratio.bitPattern)
+        }
+        repeated += k - Set(s.candidates).count
+    }
+    #expect(repeated > 600)  // candidates that repeat another's value are covered
+}
