@@ -32,6 +32,11 @@ private struct FakeZone {
     _ = far.hourAndDay(.max, offsetAt: { _ in 3600 })
     _ = far.hourAndDay(.min, offsetAt: { _ in -3600 })
     #expect(far.hourAndDay(0, offsetAt: { _ in 86_400 * 3 }) == nil)  // no zone is three days off
+    var odd = LocalTimeCache()
+    #expect(odd.hourAndDay(0, offsetAt: { _ in .min }) == nil)
+    // A transition to nonsense inside the quarter hour: the second it applies from is refused, not trapped on.
+    #expect(odd.hourAndDay(0, offsetAt: { $0 == 0 ? 0 : .min })! == (0, 4))
+    #expect(odd.hourAndDay(1, offsetAt: { $0 == 0 ? 0 : .min }) == nil)
 }
 
 /// The cache gives what the offset function gives at every second, across transitions on quarter hours (DST),

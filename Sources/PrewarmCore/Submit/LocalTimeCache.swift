@@ -27,8 +27,7 @@ public struct LocalTimeCache: Sendable {
         let start = time - Self.floorMod(time, Self.block)
         if start != blockStart {
             lookups &+= 2
-            guard let first = offsetAt(start), let last = offsetAt(start + Self.block - 1),
-                abs(first) < 86_400 * 2
+            guard let first = offsetAt(start), let last = offsetAt(start + Self.block - 1), Self.plausible(first)
             else { return nil }
             if first == last {
                 blockStart = start
@@ -36,12 +35,15 @@ public struct LocalTimeCache: Sendable {
             } else {
                 blockStart = .min
                 lookups &+= 1
-                guard let exact = offsetAt(time), abs(exact) < 86_400 * 2 else { return nil }
+                guard let exact = offsetAt(time), Self.plausible(exact) else { return nil }
                 return Self.hourAndDay(local: time + exact)
             }
         }
         return Self.hourAndDay(local: time + offset)
     }
+
+    /// An offset within two days of UTC (no zone is further; `abs` would trap on `Int64.min`).
+    static func plausible(_ offset: Int64) -> Bool { offset > -172_800 && offset < 172_800 }
 
     /// Hour and weekday of a local time in seconds since 1970-01-01 00:00 local (a Thursday).
     static func hourAndDay(local: Int64) -> (hour: Int, day: Int) {
