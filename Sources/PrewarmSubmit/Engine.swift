@@ -67,8 +67,10 @@ final class Engine: @unchecked Sendable {
     /// the submit path only ever *tries*: when another submission holds it, the script is analysed uncached.
     @exclusivity(unchecked) private var scriptCache = ScriptAnalysisCache()
     private let scriptCacheMutex: UnsafeMutablePointer<pthread_mutex_t>
-    // Reloader lifecycle.
-    private let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    // Reloader lifecycle: the reloader sleeps on the condition until its next look or ``stop()``.
+    private let stopMutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let stopCondition: UnsafeMutablePointer<pthread_cond_t>
+    @exclusivity(unchecked) private var stopRequested = false  // under stopMutex
     private var thread: pthread_t?
 
     init(configuration: SubmitConfiguration, path: String, log: prewarm_log_fn?) {
@@ -79,7 +81,14 @@ final class Engine: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         scriptCacheMutex = .allocate(capacity: 1)
         pthread_mutex_init(scriptCacheMutex, nil)
-        stopFlag.initialize(to: 0)
+        stopMutex = .allocate(capacity: 1)
+        pthread_mutex_init(stopMutex, nil)
+        stopCondition = .allocate(capacity: 1)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)  // deadlines from monotonicNanoseconds()
+        pthread_cond_init(stopCondition, &attributes)
+        pthread_condattr_destroy(&attributes)
         notifier = configuration.notifySocket.isEmpty ? nil : Notifier(path: configuration.notifySocket)
     }
 
@@ -310,11 +319,24 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    var stopping: Bool { stopFlag.pointee != 0 }
+    /// Sleeps until the monotonic time `deadline` (ns) or until ``stop()``; true when stopping.
+    func waitForStop(until deadline: UInt64) -> Bool {
+        pthread_mutex_lock(stopMutex)
+        defer { pthread_mutex_unlock(stopMutex) }
+        while !stopRequested {
+            if monotonicNanoseconds() >= deadline { return false }
+            var at = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            pthread_cond_timedwait(stopCondition, stopMutex, &at)
+        }
+        return true
+    }
 
     func stop() {
         notifier?.stop()
-        stopFlag.pointee = 1
+        pthread_mutex_lock(stopMutex)
+        stopRequested = true
+        pthread_cond_broadcast(stopCondition)
+        pthread_mutex_unlock(stopMutex)
         if let thread {
             pthread_join(thread, nil)
             self.thread = nil
@@ -323,21 +345,14 @@ final class Engine: @unchecked Sendable {
     }
 }
 
-/// The reloader: looks at the model file every `ReloadInterval` seconds, writes the stats file, and exits
-/// within about 200 ms of ``Engine/stop()``.
+/// The reloader: looks at the model file every `ReloadInterval` seconds and writes the stats file, asleep in
+/// between (it woke every 200 ms to look for a stop until 2026-12-02), and exits as soon as ``Engine/stop()`` asks.
 private func reloaderMain() {
     guard let engine = SubmitLibrary.engine else { return }
-    let interval = Int64(engine.configuration.reloadInterval) * 1_000_000_000
-    var next = monotonicNanoseconds() &+ UInt64(interval)
-    while !engine.stopping {
-        var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
-        nanosleep(&pause, nil)
-        let now = monotonicNanoseconds()
-        if now >= next {
-            engine.reloadIfChanged(initial: false)
-            engine.writeStatsIfChanged()
-            next = now &+ UInt64(interval)
-        }
+    let interval = UInt64(Swift.max(1, engine.configuration.reloadInterval)) &* 1_000_000_000
+    while !engine.waitForStop(until: monotonicNanoseconds() &+ interval) {
+        engine.reloadIfChanged(initial: false)
+        engine.writeStatsIfChanged()
     }
 }
 

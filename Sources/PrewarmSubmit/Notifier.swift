@@ -172,6 +172,9 @@ final class Notifier: @unchecked Sendable {
         var taken: [SubmitNotice] = []
         taken.reserveCapacity(Self.capacity)
         var emptyPolls = 0
+        // Stopping with the daemon's socket full: it gets up to ``stopRetries`` short pauses to read, then the rest
+        // is dropped (a 50 ms poll leaves up to a poll's submissions for the last send, more than the socket holds).
+        var stopRetries = 0
         while true {
             pthread_mutex_lock(mutex)
             if queue.isEmpty && pending.isEmpty {
@@ -219,7 +222,12 @@ final class Notifier: @unchecked Sendable {
                     failed &+= n
                 case .full:
                     guard finishing else { break sending }
-                    failed &+= n  // stopping: no more waiting
+                    if stopRetries < Self.stopRetries {
+                        stopRetries &+= 1
+                        Self.pause(nanoseconds: Self.fullPauseNanoseconds)
+                        continue sending
+                    }
+                    failed &+= n  // stopping, and the daemon did not read for a while: no more waiting
                 }
                 done = end
             }
@@ -228,12 +236,18 @@ final class Notifier: @unchecked Sendable {
             sent &+= ok
             dropped &+= failed
             pthread_mutex_unlock(mutex)
-            if !pending.isEmpty { Self.pause() }
+            // The daemon's socket was full: a short pause for it to read (not a whole poll, while the queue fills).
+            if !pending.isEmpty { Self.pause(nanoseconds: Self.fullPauseNanoseconds) }
         }
     }
 
-    private static func pause() {
-        var pause = timespec(tv_sec: 0, tv_nsec: pollNanoseconds)
+    /// The pause before sending again to a full daemon socket.
+    static let fullPauseNanoseconds = 5_000_000
+    /// Pauses of 5 ms a stop waits at most for a full daemon socket (a second in all).
+    static let stopRetries = 200
+
+    private static func pause(nanoseconds: Int = pollNanoseconds) {
+        var pause = timespec(tv_sec: 0, tv_nsec: nanoseconds)
         nanosleep(&pause, nil)
     }
 }
