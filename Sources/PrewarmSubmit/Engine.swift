@@ -180,7 +180,7 @@ final class Engine: @unchecked Sendable {
         guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
         let t0 = monotonicNanoseconds()
         calls &+= 1
-        let sampleCPU = calls % Self.cpuSampleInterval == 1
+        let sampleCPU = calls % Self.cpuSampleInterval == 0  // not the first call: it pays the one-time setup
         let c0 = sampleCPU ? threadCPUNanoseconds() : 0
         let j = job.pointee
         let isModify = j.is_modify != 0
