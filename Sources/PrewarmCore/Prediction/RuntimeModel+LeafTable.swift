@@ -271,13 +271,9 @@ struct LeafTable: Sendable {
         return splitStarts.withUnsafeBufferPointer { starts in
             splitValues.withUnsafeBufferPointer { values in
                 for f in 0 ..< features {
-                    let lo = Int(starts[f])
-                    let count = Int(starts[f &+ 1]) &- lo
-                    let r = ranks[f]
-                    guard r >= 0 && r <= count else { return false }
-                    let v = x[f]
-                    if r > 0 && v <= values[lo &+ r &- 1] { return false }
-                    if r < count && !(v <= values[lo &+ r]) { return false }
+                    guard let (below, at) = Self.interval(f, rank: ranks[f], starts, values),
+                        SplitIntervals.holds(x[f], below: below, at: at)
+                    else { return false }
                 }
                 return true
             }
@@ -292,16 +288,25 @@ struct LeafTable: Sendable {
         return splitStarts.withUnsafeBufferPointer { starts in
             splitValues.withUnsafeBufferPointer { values in
                 for f in 0 ..< features {
-                    let lo = Int(starts[f])
-                    let count = Int(starts[f &+ 1]) &- lo
-                    let r = ranks[f]
-                    guard r >= 0 && r <= count else { return false }
-                    out[2 &* f] = r > 0 ? values[lo &+ r &- 1] : .nan
-                    out[2 &* f &+ 1] = r < count ? values[lo &+ r] : .nan
+                    guard let (below, at) = Self.interval(f, rank: ranks[f], starts, values) else { return false }
+                    out[2 &* f] = below
+                    out[2 &* f &+ 1] = at
                 }
                 return true
             }
         }
+    }
+
+    /// The thresholds of feature `f` around rank `r`: the one below it (a value of that rank is above it) and the
+    /// one at it (the value is at or below it), NaN where there is none; nil for a rank `f` cannot have.
+    @inline(__always)
+    private static func interval(
+        _ f: Int, rank r: Int, _ starts: UnsafeBufferPointer<Int32>, _ values: UnsafeBufferPointer<Float>
+    ) -> (below: Float, at: Float)? {
+        let lo = Int(starts[f])
+        let count = Int(starts[f &+ 1]) &- lo
+        guard r >= 0 && r <= count else { return nil }
+        return (r > 0 ? values[lo &+ r &- 1] : .nan, r < count ? values[lo &+ r] : .nan)
     }
 
     /// Walks all trees for `x` (at least ``RandomForest/featureCount`` values) together, one level of every tree
@@ -598,15 +603,15 @@ struct SplitIntervals {
     @inline(__always)
     mutating func recall(_ x: UnsafePointer<Float>, count: Int) -> PredictionOutcome? {
         guard let outcome, let bounds, count == features else { return nil }
-        for f in 0 ..< count {
-            let v = x[f]
-            let below = bounds[2 &* f]
-            let at = bounds[2 &* f &+ 1]
-            if below == below && v <= below { return nil }  // not above the threshold below (none if NaN)
-            if at == at && !(v <= at) { return nil }  // not at or below the threshold at (none if NaN; NaN is above all)
-        }
+        for f in 0 ..< count where !Self.holds(x[f], below: bounds[2 &* f], at: bounds[2 &* f &+ 1]) { return nil }
         hits &+= 1
         return outcome
+    }
+
+    /// Whether `v` lies above `below` and at or below `at` (a NaN bound is no bound; a NaN value is above all).
+    @inline(__always)
+    static func holds(_ v: Float, below: Float, at: Float) -> Bool {
+        !(below == below && v <= below) && !(at == at && !(v <= at))
     }
 
     func deallocate() { bounds?.deallocate() }

@@ -65,8 +65,8 @@ public struct SubmitNotice: Sendable {
         w.append(minNodes)
         w.appendLiteral(" tl=")
         w.append(timeLimitMinutes)
-        w.append(hasDependency ? " dep=1" : " dep=0")
-        w.append(isArray ? " array=1" : " array=0")
+        w.appendLiteral(hasDependency ? " dep=1" : " dep=0")
+        w.appendLiteral(isArray ? " array=1" : " array=0")
         w.appendLiteral(" begin=")
         w.append(beginTime)
         if let runtime {
