@@ -70,6 +70,10 @@ struct PrewarmDaemon {
             }
         }
         guard var configuration = loadConfiguration(configPath) else { exit(1) }
+        guard LibSlurmClient.isAvailable else {
+            log("error: \(LibSlurmClient.unavailableMessage)")
+            exit(1)
+        }
         // libslurm exits the process when it finds no configuration: check first.
         let slurmConf = ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf"
         guard FileManager.default.fileExists(atPath: slurmConf) else {

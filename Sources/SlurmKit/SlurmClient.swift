@@ -4,8 +4,14 @@
 // The daemon's view of a live Slurm: nodes, partitions and jobs as Swift values, and node power requests.
 // C types stay in this file; every call to libslurm goes through one protocol (``SlurmClient``) so tests can
 // wrap the real client and inject faults.
+//
+// Built without Slurm's headers (no `libslurm-dev`: `CSlurm`'s module map names /usr/include/slurm/slurm.h, so the
+// module is unavailable), ``LibSlurmClient`` fails every call with a clear error and everything that does not talk
+// to a live Slurm (`prewarm simulate`, `train`, `evaluate`, ...) builds and runs.
 
+#if canImport(CSlurm)
 internal import CSlurm
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -100,6 +106,7 @@ public struct SlurmJob: Sendable, Equatable {
     /// Held by its user or an administrator: it will not start until released.
     public var held: Bool { reasonCode == Self.heldReasons.0 || reasonCode == Self.heldReasons.1 }
     /// `WAIT_HELD` and `WAIT_HELD_USER`.
+    #if canImport(CSlurm)
     public static let heldReasons: (UInt16, UInt16) = (CS_WAIT_HELD, CS_WAIT_HELD_USER)
     /// Pending reasons of limits that clear when a running job of the same array (`JobArrayTaskLimit`), user
     /// (QOS `MaxJobsPerUser`, `MaxTRESPerUser` CPU/node, association `MaxJobs`), account (association
@@ -109,6 +116,13 @@ public struct SlurmJob: Sendable, Equatable {
         [CS_WAIT_QOS_MAX_JOB_PER_USER, CS_WAIT_QOS_MAX_CPU_PER_USER, CS_WAIT_QOS_MAX_NODE_PER_USER, CS_WAIT_ASSOC_MAX_JOBS],
         [CS_WAIT_ASSOC_GRP_JOB], [CS_WAIT_QOS_GRP_JOB]
     )
+    #else
+    /// Built without Slurm's headers no job comes from Slurm: stand-ins that no Slurm reason code takes.
+    public static let heldReasons: (UInt16, UInt16) = (.max, .max - 1)
+    public static let limitReasons: (array: Set<UInt16>, user: Set<UInt16>, account: Set<UInt16>, qos: Set<UInt16>) = (
+        [.max - 2], [.max - 3, .max - 4, .max - 5, .max - 6], [.max - 7], [.max - 8]
+    )
+    #endif
     public var submitTime: Int64
     public var eligibleTime: Int64
     /// Actual start (running/finished) or Slurm's expected start (pending; 0 when unknown).
@@ -233,8 +247,11 @@ extension SlurmClient {
     public func loadReservations() throws(SlurmError) -> [SlurmReservation] { [] }
 }
 
+#if canImport(CSlurm)
 /// The real client, over libslurm (the `SLURM_CONF` environment variable picks the cluster).
 public final class LibSlurmClient: SlurmClient {
+    /// Whether this build talks to Slurm (it was built with Slurm's headers, `libslurm-dev`).
+    public static let isAvailable = true
     nonisolated(unsafe) private static var initialised = false
 
     public init() {
@@ -402,4 +419,34 @@ public final class LibSlurmClient: SlurmClient {
         for (bit, flag) in map where s & bit != 0 { f.insert(flag) }
         return f
     }
+}
+#else
+/// Built without Slurm's headers (`libslurm-dev`): every call fails with ``unavailableMessage``.
+public final class LibSlurmClient: SlurmClient {
+    /// Whether this build talks to Slurm (it was built with Slurm's headers, `libslurm-dev`).
+    public static let isAvailable = false
+    public init() {}
+    private func unavailable(_ operation: String) -> SlurmError {
+        SlurmError(operation: operation, code: -1, message: LibSlurmClient.unavailableMessage)
+    }
+    public func loadNodes() throws(SlurmError) -> [SlurmNode] { throw unavailable("slurm_load_node") }
+    public func loadPartitions() throws(SlurmError) -> [SlurmPartition] { throw unavailable("slurm_load_partitions") }
+    public func loadReservations() throws(SlurmError) -> [SlurmReservation] {
+        throw unavailable("slurm_load_reservations")
+    }
+    public func loadJobs() throws(SlurmError) -> [SlurmJob] { throw unavailable("slurm_load_jobs") }
+    public func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError) {
+        throw unavailable("slurm_update_node")
+    }
+    public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
+        throw unavailable("slurm_load_ctl_conf")
+    }
+}
+#endif
+
+extension LibSlurmClient {
+    /// Why a build without Slurm's headers cannot talk to Slurm, and what to do.
+    public static let unavailableMessage =
+        "this prewarm was built without Slurm's headers (/usr/include/slurm/slurm.h): install libslurm-dev "
+        + "(apt install libslurm-dev), then rebuild from clean (rm -rf .build)"
 }
