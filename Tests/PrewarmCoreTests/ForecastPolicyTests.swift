@@ -213,6 +213,48 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     #expect(f[9] > 1.8 && f[9] < 2.3, "\(f[9])")
 }
 
+@Test func sessionModelLearnsResubmissionsPerRuntimeClassOfTheEndedJob() {
+    var s = SessionModel()
+    let day: Int64 = 86_400
+    // User 1 resubmits two minutes after a job that ran 30 s (a quick fix-and-retry), never within the window
+    // after one that ran two hours; users 2 and 3 the same, so the cluster-wide prior of each class says so too.
+    for k in 0 ..< 40 {
+        let t = Int64(k) * day
+        for user: Int32 in 1 ... 3 {
+            s.observeEnd(user: user, nodes: 2, at: t, runtime: 30)
+            let quick = s.observeSubmission(user: user, at: t + 120)
+            s.observeEnd(user: user, nodes: 2, at: t + 3600, runtime: 7200)
+            let late = s.observeSubmission(user: user, at: t + 3600 + 3 * 3600)  // the end expired unanswered
+            #expect(quick && !late)
+        }
+    }
+    let now = 50 * day
+    var short = s
+    short.observeEnd(user: 1, nodes: 2, at: now, runtime: 30)
+    #expect(short.expectedDemand(now: now + 30, minutes: 10) == Array(repeating: 2, count: 10))
+    var long = s
+    long.observeEnd(user: 1, nodes: 2, at: now, runtime: 7200)
+    #expect(long.expectedDemand(now: now + 30, minutes: 10).allSatisfy { $0 == 0 })
+    // The class of the user's last end counts: a short job ending after a long one makes the nodes worth keeping.
+    long.observeEnd(user: 1, nodes: 2, at: now + 60, runtime: 45)
+    #expect(long.expectedDemand(now: now + 90, minutes: 5) == Array(repeating: 4, count: 5))
+    // A user never seen, after a short job: the short class's cluster-wide think times (resubmits soon).
+    var stranger = s
+    stranger.observeEnd(user: 9, nodes: 1, at: now, runtime: 20)
+    #expect(stranger.expectedDemand(now: now + 30, minutes: 5) == Array(repeating: 1, count: 5))
+    // Without the runtime (unknown class, nothing learned for it): the think times of all classes pooled,
+    // half of the ends answered within two minutes, and 0.5 per node is above the price.
+    var unknown = s
+    unknown.observeEnd(user: 9, nodes: 1, at: now)
+    #expect(unknown.expectedDemand(now: now + 30, minutes: 5) == Array(repeating: 1, count: 5))
+    var unknownBig = s
+    unknownBig.observeEnd(user: 9, nodes: 20, at: now)
+    #expect(unknownBig.expectedDemand(now: now + 30, minutes: 5).allSatisfy { $0 == 0 })
+    #expect(SessionModel.runtimeClass(59) == 0 && SessionModel.runtimeClass(60) == 1)
+    #expect(SessionModel.runtimeClass(3599) == 2 && SessionModel.runtimeClass(3600) == 3)
+    #expect(SessionModel.runtimeClass(-1) == SessionModel.runtimeClassBounds.count + 1)
+}
+
 @Test func buffersArePricedInTheClustersAllocationUnit() {
     // A CM-5-like cluster: every job takes a partition of 32 or 64 nodes.
     var a = ArrivalModel()

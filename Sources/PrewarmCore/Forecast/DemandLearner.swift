@@ -53,7 +53,7 @@ public struct DemandLearner: Sendable {
     /// A job of `user` that held `nodes` nodes in `partition` ended at `time` after running `runtime` seconds.
     public mutating func ended(partition: String, user: Int32, nodes: Int, at time: Int64, runtime: Int64) {
         guard var m = partitions.removeValue(forKey: partition) else { return }
-        m.sessions.observeEnd(user: user, nodes: Swift.max(1, nodes), at: time)
+        m.sessions.observeEnd(user: user, nodes: Swift.max(1, nodes), at: time, runtime: runtime)
         m.arrivals.observeRuntime(runtime)
         partitions[partition] = m
         ends += 1

@@ -79,7 +79,8 @@ public struct PrewarmPolicy: PowerPolicy {
         let p = predicted.removeValue(forKey: job.id)
         history.finish(job, candidates: p?.snapshot.candidates)
         arrivals.observeRuntime(job.runtime)
-        sessions.observeEnd(user: job.user, nodes: (Int(job.procs) + coresPerNode - 1) / coresPerNode, at: time)
+        sessions.observeEnd(
+            user: job.user, nodes: (Int(job.procs) + coresPerNode - 1) / coresPerNode, at: time, runtime: job.runtime)
         if let p, job.runtime > 0 {
             predictor.observe(p.snapshot, runtime: job.runtime, issuedP90: p.p90)
             scoredPredictions += 1
