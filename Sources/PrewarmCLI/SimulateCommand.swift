@@ -17,8 +17,8 @@ struct Simulate: ParsableCommand {
             arrival patterns online from what the simulated cluster has shown so far; it never sees a job's \
             runtime before the job ends), oracle (knows the future; the physical limit). Without --trace, the \
             bundled slice of the KTH-SP2 log is used.
-            --frontier also runs reactive at SuspendTime 60, 300, 600, 1800 and 3600 s and prewarm at the \
-            --frontier-settings, and reports the boot-wait cut at equal idle node-hours, the idle saving at \
+            --frontier also runs reactive at SuspendTime 60, 300, 600, 1800 and 3600 s (--frontier-suspend-times) \
+            and prewarm at the --frontier-settings, and reports the boot-wait cut at equal idle node-hours, the idle saving at \
             equal boot wait (both interpolated on reactive's curve), and the share of the gap to the oracle closed.
             """)
 
@@ -60,6 +60,11 @@ struct Simulate: ParsableCommand {
             + "and --arrival-boot-share if omitted).",
         valueName: "settings"))
     var frontierSettings = "0:60:4,0:60:2,0:60,0:300,0.5:120,1:300,1:300:1:0,1:60:1:0"
+    @Option(help: ArgumentHelp(
+        "Reactive SuspendTimes for --frontier, seconds, comma-separated (issue #3's five by default; more points "
+            + "make the interpolation on reactive's curve finer).",
+        valueName: "seconds"))
+    var frontierSuspendTimes = "60,300,600,1800,3600"
     @Option(help: "Policies to run (comma-separated; reactive is the reference and always runs).")
     var policies = "always_on,reactive,prewarm,oracle"
     @Option(help: "Write a self-contained HTML report with SVG plots to this file.")
@@ -107,6 +112,7 @@ struct Simulate: ParsableCommand {
             loaded = try CLISupport.loadTrace(path, lenient: lenient)
         }
         let settings = try Self.parseSettings(frontierSettings)
+        let suspendTimes = try Self.parseSuspendTimes(frontierSuspendTimes)
         let chosen = Set(policies.split(separator: ",").map(String.init))
         let known: Set<String> = ["always_on", "reactive", "prewarm", "oracle"]
         guard chosen.isSubset(of: known), chosen.contains("reactive") else {
@@ -121,7 +127,7 @@ struct Simulate: ParsableCommand {
             powerDownTime: powerDownTime, pricePerNodeHour: pricePerNodeHour)
         let name = (path as NSString).lastPathComponent
         var rows: [(String, SimulationMetrics, Double)] = []
-        let runs = 4 + (frontier ? 5 + settings.count : 0)
+        let runs = 4 + (frontier ? suspendTimes.count + settings.count : 0)
         let progress = Progress("simulate \(name)")
         var reportRuns: [SimulationReport.Run] = []
         @discardableResult
@@ -177,9 +183,10 @@ struct Simulate: ParsableCommand {
             rows[rows.count - 1].2 += oracleSetup
         }
         var comparison: FrontierComparison?
+        var issueComparison: FrontierComparison?  // on issue #3's five SuspendTimes, when more were run
         var curves: (reactive: [FrontierPoint], prewarm: [FrontierPoint]) = ([], [])
         if frontier, let oracleMetrics {
-            for s in [Int64(60), 300, 600, 1800, 3600] {
+            for s in suspendTimes {
                 let m = timed("reactive_s\(s)", ReactivePolicy(suspendTime: s)).0
                 curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
                                                      bootWait: m.meanBootWait))
@@ -192,12 +199,18 @@ struct Simulate: ParsableCommand {
                     : timed(label, prewarmPolicy(a, i, p, share)).0
                 curves.prewarm.append(FrontierPoint(label: label, idleNodeHours: m.idleNodeHours, bootWait: m.meanBootWait))
             }
+            let oraclePoint = FrontierPoint(
+                label: "oracle", idleNodeHours: oracleMetrics.idleNodeHours, bootWait: oracleMetrics.meanBootWait)
+            let referencePoint = FrontierPoint(
+                label: "reactive", idleNodeHours: reference.idleNodeHours, bootWait: reference.meanBootWait)
             comparison = Frontier.compare(
-                reactive: curves.reactive, prewarm: curves.prewarm,
-                oracle: FrontierPoint(label: "oracle", idleNodeHours: oracleMetrics.idleNodeHours,
-                                      bootWait: oracleMetrics.meanBootWait),
-                reference: FrontierPoint(label: "reactive", idleNodeHours: reference.idleNodeHours,
-                                         bootWait: reference.meanBootWait))
+                reactive: curves.reactive, prewarm: curves.prewarm, oracle: oraclePoint, reference: referencePoint)
+            let issuePoints = zip(suspendTimes, curves.reactive).filter { Self.issueSuspendTimes.contains($0.0) }
+            if issuePoints.count == Self.issueSuspendTimes.count && suspendTimes.count > issuePoints.count {
+                issueComparison = Frontier.compare(
+                    reactive: issuePoints.map(\.1), prewarm: curves.prewarm, oracle: oraclePoint,
+                    reference: referencePoint)
+            }
         }
         progress.finish()
         if let report {
@@ -228,15 +241,20 @@ struct Simulate: ParsableCommand {
                 ("policies", .object(policies)),
                 ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
             ]
-            if let f = comparison {
-                top.append(("frontier", .object([
+            func object(_ f: FrontierComparison, _ times: [Int64]) -> JSON {
+                .object([
                     ("wait_cut_at_equal_idle", .number(Evaluate.round4(f.waitCutAtEqualIdle))),
                     ("idle_saving_at_equal_wait", .number(Evaluate.round4(f.idleSavingAtEqualWait))),
                     ("oracle_gap_closed", .number(Evaluate.round4(f.oracleGapClosed))),
                     ("wait_cut_setting", .string(f.waitCutSetting)),
                     ("idle_saving_setting", .string(f.idleSavingSetting)),
                     ("oracle_gap_setting", .string(f.oracleGapSetting)),
-                ])))
+                    ("suspend_times_s", .array(times.map { .int(Int($0)) })),
+                ])
+            }
+            if let f = comparison { top.append(("frontier", object(f, suspendTimes))) }
+            if let f = issueComparison {
+                top.append(("frontier_issue_suspend_times", object(f, Self.issueSuspendTimes)))
             }
             print(JSON.object(top).text)
             return
@@ -273,6 +291,12 @@ struct Simulate: ParsableCommand {
                 100 * f.waitCutAtEqualIdle, f.waitCutSetting, 100 * f.idleSavingAtEqualWait, f.idleSavingSetting,
                 100 * f.oracleGapClosed, Int(suspendTime), f.oracleGapSetting))
         }
+        if let f = issueComparison {
+            print(String(
+                format: "On issue #3's SuspendTimes only (60, 300, 600, 1800, 3600 s): %.0f %% less boot wait at equal "
+                    + "idle (%@), %.0f %% less idle at equal wait (%@).",
+                100 * f.waitCutAtEqualIdle, f.waitCutSetting, 100 * f.idleSavingAtEqualWait, f.idleSavingSetting))
+        }
         print(String(format: "peak memory %.0f MB", CLISupport.peakRSSMegabytes()))
     }
 
@@ -285,6 +309,23 @@ struct Simulate: ParsableCommand {
         t.retrainEverySeconds = 30 * 86_400
         return t
     }()
+
+    /// The SuspendTimes issue #3 names for the frontier.
+    static let issueSuspendTimes: [Int64] = [60, 300, 600, 1800, 3600]
+
+    /// `--frontier-suspend-times`: positive seconds, at least two, each once.
+    static func parseSuspendTimes(_ text: String) throws -> [Int64] {
+        var out: [Int64] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let v = Int64(item.trimmingCharacters(in: .whitespaces)), v > 0 else {
+                throw ValidationError("--frontier-suspend-times: '\(item)' is not a number of seconds > 0")
+            }
+            guard !out.contains(v) else { throw ValidationError("--frontier-suspend-times: \(v) given twice") }
+            out.append(v)
+        }
+        guard out.count >= 2 else { throw ValidationError("--frontier-suspend-times: at least two SuspendTimes") }
+        return out.sorted()
+    }
 
     /// Parses `aggressiveness:min-idle[:price-scale[:arrival-boot-share]]` settings (the share nil when omitted).
     static func parseSettings(_ text: String) throws -> [(Float, Int64, Double, Float?)] {

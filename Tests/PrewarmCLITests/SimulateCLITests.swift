@@ -66,3 +66,36 @@ import Testing
     let r = try prewarm(["simulate", "--trace", fixture, "--price-scale", "0"])
     #expect(r.status != 0 && r.stderr.contains("price-scale"))
 }
+
+@Test func simulateFrontierRunsTheGivenSuspendTimes() throws {
+    // Issue #3's five SuspendTimes and one more: the frontier on all six, and again on the five.
+    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "0:60:4,1:300",
+                         "--frontier-suspend-times", "3600,120,60,300,600,1800"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let policies = try #require(obj["policies"] as? [String: [String: Any]])
+    let reactive = policies.keys.filter { $0.hasPrefix("reactive_s") }.sorted()
+    #expect(reactive == ["reactive_s120", "reactive_s1800", "reactive_s300", "reactive_s3600", "reactive_s60",
+                         "reactive_s600"])
+    // A longer SuspendTime keeps nodes up longer: more idle, less boot wait.
+    let idle = { (name: String) in (policies[name]?["idle_node_hours"] as? NSNumber)?.doubleValue ?? -1 }
+    let boot = { (name: String) in (policies[name]?["boot_wait_s"] as? NSNumber)?.doubleValue ?? -1 }
+    #expect(idle("reactive_s60") < idle("reactive_s120") && idle("reactive_s120") < idle("reactive_s3600"))
+    #expect(boot("reactive_s60") > boot("reactive_s3600"))
+    let all = try #require(obj["frontier"] as? [String: Any])
+    let five = try #require(obj["frontier_issue_suspend_times"] as? [String: Any])
+    #expect(all["suspend_times_s"] as? [Int] == [60, 120, 300, 600, 1800, 3600])
+    #expect(five["suspend_times_s"] as? [Int] == [60, 300, 600, 1800, 3600])
+    for key in ["wait_cut_at_equal_idle", "idle_saving_at_equal_wait", "oracle_gap_closed"] {
+        #expect(all[key] is NSNumber && five[key] is NSNumber, "\(key)")
+    }
+    // Without more than the five, one frontier only.
+    let plain = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "0:60:4"])
+    let p = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+    #expect(p["frontier"] != nil && p["frontier_issue_suspend_times"] == nil)
+    for bad in ["60", "60,abc", "60,0", "60,60", "60,-5"] {
+        let b = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-suspend-times", bad])
+        #expect(b.status != 0, "\(bad) accepted")
+        #expect(b.stderr.contains("frontier-suspend-times"), "\(bad): \(b.stderr)")
+    }
+}
