@@ -18,8 +18,9 @@ struct Simulate: ParsableCommand {
             runtime before the job ends), oracle (knows the future; the physical limit). Without --trace, the \
             bundled slice of the KTH-SP2 log is used.
             --frontier also runs reactive at SuspendTime 60, 300, 600, 1800 and 3600 s (--frontier-suspend-times) \
-            and prewarm at the --frontier-settings, and reports the boot-wait cut at equal idle node-hours, the idle saving at \
-            equal boot wait (both interpolated on reactive's curve), and the share of the gap to the oracle closed.
+            and prewarm at the --frontier-settings, and reports the boot-wait cut at equal idle node-hours, the \
+            idle saving at equal boot wait (both interpolated on reactive's curve), and the share of the gap to the \
+            oracle closed.
             """)
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
