@@ -67,6 +67,11 @@ final class Engine: @unchecked Sendable {
     /// the submit path only ever *tries*: when another submission holds it, the script is analysed uncached.
     @exclusivity(unchecked) private var scriptCache = ScriptAnalysisCache()
     private let scriptCacheMutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// The last annotation written (a job annotated like the last one gets a copy of its bytes), under its own
+    /// mutex that the submit path only ever *tries*: when another submission holds it, the annotation is
+    /// formatted without the memo.
+    @exclusivity(unchecked) private var annotationMemo = AnnotationMemo()
+    private let annotationMemoMutex: UnsafeMutablePointer<pthread_mutex_t>
     // Reloader lifecycle: the reloader sleeps on the condition until its next look or ``stop()``.
     private let stopMutex: UnsafeMutablePointer<pthread_mutex_t>
     private let stopCondition: UnsafeMutablePointer<pthread_cond_t>
@@ -81,6 +86,8 @@ final class Engine: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         scriptCacheMutex = .allocate(capacity: 1)
         pthread_mutex_init(scriptCacheMutex, nil)
+        annotationMemoMutex = .allocate(capacity: 1)
+        pthread_mutex_init(annotationMemoMutex, nil)
         stopMutex = .allocate(capacity: 1)
         pthread_mutex_init(stopMutex, nil)
         stopCondition = .allocate(capacity: 1)
@@ -155,6 +162,29 @@ final class Engine: @unchecked Sendable {
         }
         defer { pthread_mutex_unlock(scriptCacheMutex) }
         return scriptCache.analysis(of: bytes, maxBytes: bytes.count)
+    }
+
+    /// The annotation's bytes into `out`, from the memo when it is free (see ``annotationMemo``).
+    private func writeAnnotation(
+        request: SubmitRequest, prediction: RuntimePrediction?, modelID: String?, script: BatchScriptAnalysis?,
+        suffix: String, into out: UnsafeMutablePointer<CChar>, capacity: Int
+    ) -> Int {
+        guard pthread_mutex_trylock(annotationMemoMutex) == 0 else {
+            return SubmitProfiler.writeAnnotation(
+                request: request, prediction: prediction, modelID: modelID, script: script, suffix: suffix, into: out,
+                capacity: capacity)
+        }
+        defer { pthread_mutex_unlock(annotationMemoMutex) }
+        return annotationMemo.writeAnnotation(
+            request: request, prediction: prediction, modelID: modelID, script: script, suffix: suffix, into: out,
+            capacity: capacity)
+    }
+
+    /// Annotation memo hits and misses (read under its mutex).
+    private func annotationMemoCounts() -> (hits: UInt64, misses: UInt64) {
+        pthread_mutex_lock(annotationMemoMutex)
+        defer { pthread_mutex_unlock(annotationMemoMutex) }
+        return (annotationMemo.hits, annotationMemo.misses)
     }
 
     /// Script cache hits and misses (read under its mutex).
@@ -238,7 +268,7 @@ final class Engine: @unchecked Sendable {
             count = SubmitProfiler.copyCString(annotation, into: out, capacity: capacity)
         } else {
             // The usual case: the annotation's bytes go straight into Slurm's buffer, without a string.
-            count = SubmitProfiler.writeAnnotation(
+            count = writeAnnotation(
                 request: request, prediction: prediction, modelID: modelID, script: script,
                 suffix: isModify ? " src=modify" : "", into: out, capacity: capacity)
         }
@@ -287,12 +317,14 @@ final class Engine: @unchecked Sendable {
 
     private func statsLineUnlocked() -> String {
         let cache = scriptCacheCounts()
+        let memo = annotationMemoCounts()
         let notices: (sent: UInt64, dropped: UInt64) = notifier?.counts() ?? (0, 0)
         let recalled = current?.model.runtime.recalledOutcomes
         return "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
             + "modified=\(counters.modified) notified=\(notices.sent) notify_dropped=\(notices.dropped) "
             + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) "
             + "script_cache_hits=\(cache.hits) script_cache_misses=\(cache.misses) "
+            + "annotation_memo_hits=\(memo.hits) "
             + "outcome_rank_hits=\(recalled?.byRanks ?? 0) outcome_leaf_hits=\(recalled?.byLeaves ?? 0) "
             + "latency: \(histogram.summary) "
             + "cpu (every \(Self.cpuSampleInterval)th job): \(cpuHistogram.summary)"

@@ -440,3 +440,72 @@ private func referenceAnnotation(
         #expect(BatchScriptAnalysis.stableID(sliced) == id, "\(name) from a slice")
     }
 }
+
+/// The annotation memo writes exactly what formatting writes: over a sequence of jobs drawn from small pools (so
+/// that most jobs repeat an earlier one, and consecutive jobs often differ in a single input), every field the
+/// annotation reads changes the bytes or leaves them as formatting would.
+@Test func annotationMemoWritesWhatFormattingWrites() {
+    let scripts = [
+        "#!/bin/bash\nmodule load gcc cuda/12\nsrun --gpus=2 python train.py\n",
+        "#!/bin/bash\nmodule load gcc\nsrun python train.py\n",
+        "#!/bin/bash\nmpirun ./a.out\n", "\u{0}\u{1}binary",
+    ].map { BatchScriptAnalysis.analyze($0) } + [nil]
+    var truncated = scripts[2]
+    truncated?.truncated = true
+    let allScripts = scripts + [truncated]
+    let predictions: [RuntimePrediction?] = [
+        RuntimePrediction(point: 1830, p50: 1700, p90: 3600, candidate: .last2, scale: 1, expectedAccuracy: 0.5),
+        RuntimePrediction(point: 1831, p50: 1700, p90: 3600, candidate: .last2, scale: 1, expectedAccuracy: 0.5),
+        RuntimePrediction(point: 1830, p50: 1701, p90: 3600, candidate: .last2, scale: 1, expectedAccuracy: 0.5),
+        RuntimePrediction(point: 1830, p50: 1700, p90: 3601, candidate: .last2, scale: 1, expectedAccuracy: 0.5),
+        RuntimePrediction(point: 1830, p50: 1700, p90: 3600, candidate: .median5, scale: 1, expectedAccuracy: 0.5),
+        nil,
+    ]
+    let models: [String?] = ["0a1b2c3d", "0a1b2c3e", nil]
+    var memo = AnnotationMemo()
+    var fresh = [CChar](repeating: 0x55, count: 1100)
+    var copied = [CChar](repeating: 0x55, count: 1100)
+    var state: UInt64 = 20_261_202
+    func draw(_ n: Int) -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(n))
+    }
+    var r = SubmitRequest()
+    var p = predictions[0]
+    var model = models[0]
+    var script = allScripts[0]
+    var suffix = ""
+    var capacity = 1025
+    for _ in 0 ..< 3000 {
+        // Most jobs change one input at most, as a user's loop of submissions does.
+        switch draw(10) {
+        case 0: r.timeLimitMinutes = [30, 90, -1][draw(3)]
+        case 1: r.tasks = [1, 8, 64][draw(3)]
+        case 2: p = predictions[draw(predictions.count)]
+        case 3: model = models[draw(models.count)]
+        case 4: script = allScripts[draw(allScripts.count)]
+        case 5: suffix = ["", " src=modify"][draw(2)]
+        case 6: capacity = [1, 40, 1025, 1100][draw(4)]
+        default: break
+        }
+        for i in fresh.indices {
+            fresh[i] = 0x55
+            copied[i] = 0x55
+        }
+        let n = fresh.withUnsafeMutableBufferPointer {
+            SubmitProfiler.writeAnnotation(
+                request: r, prediction: p, modelID: model, script: script, suffix: suffix, into: $0.baseAddress!,
+                capacity: capacity)
+        }
+        let m = copied.withUnsafeMutableBufferPointer {
+            memo.writeAnnotation(
+                request: r, prediction: p, modelID: model, script: script, suffix: suffix, into: $0.baseAddress!,
+                capacity: capacity)
+        }
+        #expect(n == m)
+        #expect(fresh == copied)
+    }
+    #expect(memo.hits > 1000)
+    #expect(memo.misses > 500)
+    #expect(memo.hits + memo.misses == 3000)
+}
