@@ -43,6 +43,7 @@ private let t0: Int64 = 1_000_000 * 60  // a minute boundary
     var a = ArrivalModel()
     a.bufferPrice = 0
     a.upperBufferPrice = 0
+    a.quietScaling = false  // the rates as learnt per hour of week (the quiet factors have their own test)
     for _ in 0 ..< 200 { a.observeRuntime(1800) }
     let week: Int64 = 7 * 86_400
     for w in 0 ..< 4 {
@@ -345,4 +346,67 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     var unchanged = a
     unchanged.scalePrices(by: -1)  // ignored
     #expect(unchanged == a)
+}
+
+/// Arrivals that cluster: the hour-of-week pattern is scaled by how long the cluster has been quiet. Jobs come in
+/// bursts of ten half a minute apart, spread over every hour of the week alike: right after a
+/// submission another is far likelier than the hour's average says; hours into a quiet spell it is less likely,
+/// but the factor stays 1 there (the pattern is never scaled down). (The bursts come every 5 h 13 min, so they fall
+/// at every hour of the week over the weeks.)
+@Test func arrivalPatternIsScaledByTheTimeSinceTheLastArrival() {
+    var a = ArrivalModel()
+    var t: Int64 = 0
+    for _ in 0 ..< 129 {  // four weeks of bursts
+        for j in 0 ..< 10 {
+            let at = t + Int64(j) * 30
+            a.observeArrival(time: at, hourOfWeek: Int((at / 3600) % 168), nodes: 1)
+        }
+        t += 5 * 3600 + 13 * 60
+    }
+    let soon = a.quietFactor(minutes: 0)
+    let late = a.quietFactor(minutes: 200)
+    #expect(soon > 3, "\(soon)")
+    #expect(late == 1, "\(late)")
+    // Right after an arrival the rate is above the unscaled model's; 200 minutes later it is the same.
+    var plain = a
+    plain.quietScaling = false
+    let h = 5
+    #expect(plain.quietFactor(minutes: 0) == 1)
+    let scaled = a.rate(hourOfWeek: h, minutesAhead: 0) - plain.rate(hourOfWeek: h, minutesAhead: 0)
+    #expect(scaled > 0)
+    #expect(a.rate(hourOfWeek: h, minutesAhead: 200) == plain.rate(hourOfWeek: h, minutesAhead: 200))
+    // Quiet buckets: minutes since the last arrival in powers of two.
+    #expect(ArrivalModel.quietBucket(0) == 0)
+    #expect(ArrivalModel.quietBucket(1) == 1)
+    #expect(ArrivalModel.quietBucket(2) == 1)
+    #expect(ArrivalModel.quietBucket(3) == 2)
+    #expect(ArrivalModel.quietBucket(1 << 30) == 16)
+    #expect(ArrivalModel.quietBucket(-5) == 0)
+}
+
+/// An hour of the week that had submissions once and none since is learnt down to a low rate: hours without any
+/// arrival count as observations of rate 0 (before, only hours with a submission were ever updated, so a quiet
+/// night kept the rate of the last night that had one).
+@Test func hoursWithoutArrivalsLowerTheirRate() {
+    func model(zeroHours: Bool) -> ArrivalModel {
+        var a = ArrivalModel()
+        a.quietScaling = false
+        a.zeroHours = zeroHours
+        let week: Int64 = 7 * 86_400
+        // Every week a job at hours 10 and 30; in week 0 only, ten jobs at hour 20 between them.
+        for w in 0 ..< 6 {
+            let base = Int64(w) * week
+            a.observeArrival(time: base + 10 * 3600, hourOfWeek: 10, nodes: 1)
+            if w == 0 {
+                for j in 0 ..< 10 { a.observeArrival(time: base + 20 * 3600 + Int64(j) * 60, hourOfWeek: 20, nodes: 1) }
+            }
+            a.observeArrival(time: base + 30 * 3600, hourOfWeek: 30, nodes: 1)
+        }
+        return a
+    }
+    // Far from the last arrival, the recent rate has decayed: what is left is the hour of week's pattern.
+    let kept = model(zeroHours: false).rate(hourOfWeek: 20, minutesAhead: 100_000)
+    let lowered = model(zeroHours: true).rate(hourOfWeek: 20, minutesAhead: 100_000)
+    #expect(kept > 0.09, "\(kept)")  // 10 nodes in the hour, learnt once: 10/60 × 0.6
+    #expect(lowered < 0.3 * kept, "\(lowered) vs \(kept)")
 }

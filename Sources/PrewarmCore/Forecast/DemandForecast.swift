@@ -180,6 +180,23 @@ public struct ArrivalModel: Sendable, Equatable {
     public var patternWeight = 0.6
     /// Memory of the recent rate, minutes (bursts of submissions decay on this scale).
     public var recentMinutes = 60.0
+    /// How the hour-of-week pattern holds after a quiet spell: per quiet bucket (minutes since the last arrival in
+    /// powers of two, see ``quietBucket(_:)``), the nodes that arrived while the quiet spell was that long and the
+    /// nodes the pattern expected over the same time (its exposure). Their ratio scales the pattern up where
+    /// arrivals cluster (a minute after a submission another is far likelier than the hour's average says; see
+    /// ``quietFactor(minutes:)``). Measured on the logs: ranking minutes by whether a job arrives within five
+    /// minutes, the hour of week alone scores an AUC of 0.72 (CTC) and 0.68 (SDSC-SP2); with the time since the
+    /// last arrival, 0.77 and 0.76.
+    private var quietNodes: [Double] = Array(repeating: 0, count: ArrivalModel.quietBuckets)
+    private var quietExposure: [Double] = Array(repeating: 0, count: ArrivalModel.quietBuckets)
+    /// Quiet buckets: 0 (under a minute), 1 (1-2 min), 2 (3-6 min), … up to about 45 days.
+    public static let quietBuckets = 17
+    /// Weight of the prior (factor 1) in the quiet factors, in expected nodes.
+    public var quietPrior = 20.0
+    /// Whether the pattern is scaled by the quiet factors (off: the pattern as learned per hour of week).
+    public var quietScaling = true
+    /// Whether hours without any arrival count as observations of rate 0.
+    public var zeroHours = true
 
     public init() {
         weeklyRate = Array(repeating: 0, count: Self.hoursPerWeek)
@@ -216,12 +233,27 @@ public struct ArrivalModel: Sendable, Equatable {
         let bucket = ((hourOfWeek % Self.hoursPerWeek) + Self.hoursPerWeek) % Self.hoursPerWeek
         let n = Double(Swift.max(nodes, 1))
         if bucket != currentBucket || time &- currentBucketStart >= 3600 {
+            let previousStart = currentBucket >= 0 ? currentBucketStart : Int64.min
             closeBucket()
+            if zeroHours && previousStart != .min {
+                // The hours between the closed bucket and this one had no arrival: they are observed at rate 0
+                // (else a quiet night keeps the rate of the last night that had a submission).
+                let newStart = time - time % 3600
+                let skipped = Int(Swift.min(Swift.max(0, (newStart &- previousStart) / 3600 &- 1), Int64(Self.hoursPerWeek)))
+                for i in 0 ..< skipped {
+                    // Hour `i + 1` after the closed one, counted back from this one's hour of week.
+                    let h = ((bucket - (skipped - i)) % Self.hoursPerWeek + Self.hoursPerWeek) % Self.hoursPerWeek
+                    observeHour(h, rate: 0)
+                }
+            }
             currentBucket = bucket
             currentBucketStart = time - time % 3600
             currentBucketNodes = 0
         }
         currentBucketNodes += n
+        if lastArrival != .min && time >= lastArrival {
+            observeQuietSpell(from: lastArrival, to: time, hourOfWeekAtEnd: bucket, nodes: n)
+        }
         // Recent rate: exponential decay with a one-hour time constant.
         if lastArrival != .min {
             let dt = Double(Swift.max(0, time &- lastArrival)) / 60
@@ -242,16 +274,63 @@ public struct ArrivalModel: Sendable, Equatable {
         sizeNodes[k] += n
     }
 
+    /// The quiet bucket of a spell of `minutes` minutes since the last arrival: ⌊log2(1 + minutes)⌋, capped.
+    @inline(__always)
+    public static func quietBucket(_ minutes: Int) -> Int {
+        let m = Swift.max(0, minutes)
+        return Swift.min(quietBuckets - 1, Int.bitWidth - 1 - (m + 1).leadingZeroBitCount)
+    }
+
+    /// The quiet factor at `minutes` since the last arrival: arrived over expected nodes in its bucket, shrunk
+    /// toward 1 by ``quietPrior``, and never below 1. A factor below 1 (fewer arrivals after a long quiet spell than
+    /// the hour of week says) is left to the pattern itself, whose hours without arrivals count as rate 0
+    /// (``zeroHours``): scaled down by it, a burst that comes every week at the same hour after a quiet week was
+    /// forecast at a third of its rate, and its first jobs waited for their nodes to boot. Measured at boot 300 s
+    /// with both (2026-12-02), the saving at equal wait rose on KTH and SDSC-SP2 (45.2 → 51.5 %, 32.4 → 38.5 %)
+    /// and fell on CTC (38.7 → 37.0 %); with the floor: 47.5, 37.4 and 40.0 %.
+    public func quietFactor(minutes: Int) -> Double {
+        guard quietScaling else { return 1 }
+        let k = Self.quietBucket(minutes)
+        return Swift.max(1, (quietNodes[k] + quietPrior) / (quietExposure[k] + quietPrior))
+    }
+
+    /// Accounts the quiet spell from the previous arrival to this one (`nodes` arriving at its end): the pattern's
+    /// expected nodes over each minute of it go to the exposure of that minute's quiet bucket, the arrival's nodes
+    /// to the bucket of the whole spell. Hours of week run back from the arrival's. Spells beyond the last bucket
+    /// count up to its start.
+    private mutating func observeQuietSpell(from start: Int64, to end: Int64, hourOfWeekAtEnd: Int, nodes: Double) {
+        let spell = Int(Swift.min((end &- start) / 60, 1 << 20))
+        quietNodes[Self.quietBucket(spell)] += nodes
+        let cap = Swift.min(spell, (1 << (Self.quietBuckets - 1)) - 1)
+        var minute = 0
+        while minute < cap {
+            // The segment [minute, next) lies in one quiet bucket and one hour of week.
+            let k = Self.quietBucket(minute)
+            let bucketEnd = Swift.min(cap, (1 << (k + 1)) - 1)
+            let at = start &+ Int64(minute) &* 60
+            let hoursBack = Int((end / 3600) &- (at / 3600))
+            let nextHour = ((at / 3600) &+ 1) &* 3600
+            let hourEnd = Int(Swift.min(Int64(bucketEnd), (nextHour &- start &+ 59) / 60))
+            let next = Swift.max(minute + 1, Swift.min(bucketEnd, hourEnd))
+            let h = ((hourOfWeekAtEnd - hoursBack) % Self.hoursPerWeek + Self.hoursPerWeek) % Self.hoursPerWeek
+            if observedBuckets[h] { quietExposure[k] += weeklyRate[h] * Double(next - minute) }
+            minute = next
+        }
+    }
+
     private mutating func closeBucket() {
         guard currentBucket >= 0 else { return }
-        let rate = currentBucketNodes / 60
-        if observedBuckets[currentBucket] {
-            weeklyRate[currentBucket] += weeklySmoothing * (rate - weeklyRate[currentBucket])
-        } else {
-            weeklyRate[currentBucket] = rate
-            observedBuckets[currentBucket] = true
-        }
+        observeHour(currentBucket, rate: currentBucketNodes / 60)
         currentBucket = -1
+    }
+
+    private mutating func observeHour(_ h: Int, rate: Double) {
+        if observedBuckets[h] {
+            weeklyRate[h] += weeklySmoothing * (rate - weeklyRate[h])
+        } else {
+            weeklyRate[h] = rate
+            observedBuckets[h] = true
+        }
     }
 
     /// Records a finished job's runtime (seconds), for the survival curve.
@@ -278,7 +357,8 @@ public struct ArrivalModel: Sendable, Equatable {
         let bucket = ((hourOfWeek % Self.hoursPerWeek) + Self.hoursPerWeek) % Self.hoursPerWeek
         let recent = recentRate * exp(-Double(Swift.max(minutesAhead, 0)) / (2 * recentMinutes))
         guard observedBuckets[bucket] else { return recent }
-        return patternWeight * weeklyRate[bucket] + (1 - patternWeight) * recent
+        return patternWeight * weeklyRate[bucket] * quietFactor(minutes: minutesAhead)
+            + (1 - patternWeight) * recent
     }
 
     /// Node demand from jobs that arrive after `now`, per minute over the horizon, and an upper band.
