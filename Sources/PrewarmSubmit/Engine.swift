@@ -46,11 +46,11 @@ final class Engine: @unchecked Sendable {
     @exclusivity(unchecked) private var current: LoadedModel?
     @exclusivity(unchecked) private var histogram = LatencyHistogram()
     /// CPU time of the profiling thread per job (wall time minus time the thread was not running), sampled on
-    /// every ``cpuSampleInterval``-th job: reading the thread's CPU clock is a system call (the wall clock is
-    /// read through the vDSO, without one). Every 64th job: at every 16th, the two system calls were 2.6 % of
-    /// the plugin's samples in a profile of slurmctld (2026-12-02).
+    /// every ``cpuSampleInterval``-th job (`CPUSampleInterval`): reading the thread's CPU clock is a system call
+    /// (the wall clock is read through the vDSO, without one). Every 64th job by default: at every 16th, the two
+    /// system calls were 2.6 % of the plugin's samples in a profile of slurmctld (2026-12-02).
     @exclusivity(unchecked) private var cpuHistogram = LatencyHistogram()
-    static let cpuSampleInterval: UInt64 = 64
+    let cpuSampleInterval: UInt64
     /// Jobs seen by ``profile(_:)`` (Slurm serialises job_submit calls; only used to pick the CPU samples).
     @exclusivity(unchecked) private var calls: UInt64 = 0
     /// The UTC offset of the current quarter hour (submit path only; Slurm serialises job_submit calls).
@@ -82,6 +82,7 @@ final class Engine: @unchecked Sendable {
         self.configuration = configuration
         self.configurationPath = path
         self.log = log
+        cpuSampleInterval = UInt64(Swift.max(1, configuration.cpuSampleInterval))
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         scriptCacheMutex = .allocate(capacity: 1)
@@ -210,7 +211,7 @@ final class Engine: @unchecked Sendable {
         guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
         let t0 = monotonicNanoseconds()
         calls &+= 1
-        let sampleCPU = calls % Self.cpuSampleInterval == 0  // not the first call: it pays the one-time setup
+        let sampleCPU = calls % cpuSampleInterval == 0 && calls > 1  // not the first: it pays the one-time setup
         let c0 = sampleCPU ? threadCPUNanoseconds() : 0
         let j = job.pointee
         let isModify = j.is_modify != 0
@@ -327,7 +328,7 @@ final class Engine: @unchecked Sendable {
             + "annotation_memo_hits=\(memo.hits) "
             + "outcome_rank_hits=\(recalled?.byRanks ?? 0) outcome_leaf_hits=\(recalled?.byLeaves ?? 0) "
             + "latency: \(histogram.summary) "
-            + "cpu (every \(Self.cpuSampleInterval)th job): \(cpuHistogram.summary)"
+            + "cpu (every \(cpuSampleInterval)th job): \(cpuHistogram.summary)"
     }
 
     // MARK: Reloader thread

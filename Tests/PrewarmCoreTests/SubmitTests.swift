@@ -118,6 +118,7 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
         Enabled=no
         NotifySocket=
         StatsFile=/tmp/stats
+        cpusampleinterval=4
         """, file: "prewarm.conf")
     #expect(c.modelFile == "/var/lib/prewarm/m.model")
     #expect(c.annotationField == .comment)
@@ -126,6 +127,8 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     #expect(c.enabled == false)
     #expect(c.notifySocket == "")
     #expect(c.statsFile == "/tmp/stats")
+    #expect(c.cpuSampleInterval == 4)
+    #expect(SubmitConfiguration().cpuSampleInterval == 64)
     #expect(try SubmitConfiguration.parse("", file: "x") == SubmitConfiguration())
 
     func failure(_ text: String) -> SubmitConfiguration.ParseError? {
@@ -141,6 +144,7 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     #expect(unknown?.key == "ModelFiel")
     #expect(unknown?.description.hasPrefix("/etc/slurm/prewarm.conf:2: ModelFiel: unknown key") == true)
     #expect(failure("ReloadInterval=0")?.key == "ReloadInterval")
+    #expect(failure("CPUSampleInterval=0")?.key == "CPUSampleInterval")
     #expect(failure("ReloadInterval=ten")?.line == 1)
     #expect(failure("ModelFile=relative/path")?.key == "ModelFile")
     #expect(failure("AnnotationField=Notes")?.key == "AnnotationField")

@@ -25,12 +25,17 @@ public struct SubmitConfiguration: Sendable, Equatable {
     /// A file the profiler rewrites (atomically, off the submit path) with its latency histogram and counters;
     /// empty disables it.
     public var statsFile = ""
+    /// The thread's CPU time is read on every this many jobs (a system call, about 0.4 µs each, twice per sampled
+    /// job; the wall clock is read on every job without one): the stats' `cpu` quantiles, time inside the plugin
+    /// while its thread ran.
+    public var cpuSampleInterval = 64
 
     public init() {}
 
     /// Keys understood, in the spelling of the example file.
     public static let keys = [
         "ModelFile", "AnnotationField", "NotifySocket", "ReloadInterval", "MaxScriptBytes", "Enabled", "StatsFile",
+        "CPUSampleInterval",
     ]
 
     /// A configuration problem, naming the file, line and key.
@@ -69,6 +74,8 @@ public struct SubmitConfiguration: Sendable, Equatable {
                     throw fail("must be an absolute path or empty, found '\(value)'")
                 }
                 c.statsFile = value
+            case "CPUSampleInterval":
+                c.cpuSampleInterval = try KeyValueFile.integer(e, in: 1 ... 65_536, unit: "jobs", file: file)
             default:
                 throw fail("not handled")
             }
