@@ -239,7 +239,8 @@ public struct ArrivalModel: Sendable, Equatable {
                 // The hours between the closed bucket and this one had no arrival: they are observed at rate 0
                 // (else a quiet night keeps the rate of the last night that had a submission).
                 let newStart = time - time % 3600
-                let skipped = Int(Swift.min(Swift.max(0, (newStart &- previousStart) / 3600 &- 1), Int64(Self.hoursPerWeek)))
+                let gap = Swift.max(0, (newStart &- previousStart) / 3600 &- 1)
+                let skipped = Int(Swift.min(gap, Int64(Self.hoursPerWeek)))
                 for i in 0 ..< skipped {
                     // Hour `i + 1` after the closed one, counted back from this one's hour of week.
                     let h = ((bucket - (skipped - i)) % Self.hoursPerWeek + Self.hoursPerWeek) % Self.hoursPerWeek
