@@ -181,11 +181,11 @@ final class Engine: @unchecked Sendable {
             capacity: capacity)
     }
 
-    /// Annotation memo hits and misses (read under its mutex).
-    private func annotationMemoCounts() -> (hits: UInt64, misses: UInt64) {
+    /// Annotations copied from the memo (read under its mutex).
+    private func annotationMemoHits() -> UInt64 {
         pthread_mutex_lock(annotationMemoMutex)
         defer { pthread_mutex_unlock(annotationMemoMutex) }
-        return (annotationMemo.hits, annotationMemo.misses)
+        return annotationMemo.hits
     }
 
     /// Script cache hits and misses (read under its mutex).
@@ -318,14 +318,14 @@ final class Engine: @unchecked Sendable {
 
     private func statsLineUnlocked() -> String {
         let cache = scriptCacheCounts()
-        let memo = annotationMemoCounts()
+        let memoHits = annotationMemoHits()
         let notices: (sent: UInt64, dropped: UInt64) = notifier?.counts() ?? (0, 0)
         let recalled = current?.model.runtime.recalledOutcomes
         return "model=\(current?.id ?? "none") profiled=\(counters.profiled) without_model=\(counters.withoutModel) "
             + "modified=\(counters.modified) notified=\(notices.sent) notify_dropped=\(notices.dropped) "
             + "reloads=\(counters.reloads) reload_failures=\(counters.reloadFailures) "
             + "script_cache_hits=\(cache.hits) script_cache_misses=\(cache.misses) "
-            + "annotation_memo_hits=\(memo.hits) "
+            + "annotation_memo_hits=\(memoHits) "
             + "outcome_rank_hits=\(recalled?.byRanks ?? 0) outcome_leaf_hits=\(recalled?.byLeaves ?? 0) "
             + "latency: \(histogram.summary) "
             + "cpu (every \(cpuSampleInterval)th job): \(cpuHistogram.summary)"

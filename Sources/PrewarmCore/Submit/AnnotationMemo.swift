@@ -20,8 +20,8 @@ public struct AnnotationMemo: ~Copyable {
         var point: UInt32
         var p50: UInt32
         var p90: UInt32
+        /// The prediction's candidate, -1 without a prediction.
         var candidate: Int
-        var hasPrediction: Bool
         var timeLimitMinutes: Int64
         var processors: Int64
         var modelID: String?
@@ -43,7 +43,6 @@ public struct AnnotationMemo: ~Copyable {
             p50 = prediction?.p50.bitPattern ?? 0
             p90 = prediction?.p90.bitPattern ?? 0
             candidate = prediction?.candidate.rawValue ?? -1
-            hasPrediction = prediction != nil
             timeLimitMinutes = r.timeLimitMinutes
             processors = r.processors
             self.modelID = modelID
@@ -68,10 +67,10 @@ public struct AnnotationMemo: ~Copyable {
             guard capacity == self.capacity, r.timeLimitMinutes == timeLimitMinutes, r.processors == processors
             else { return false }
             if let p = prediction {
-                guard hasPrediction, p.point.bitPattern == point, p.p50.bitPattern == p50, p.p90.bitPattern == p90,
-                    p.candidate.rawValue == candidate
+                guard p.candidate.rawValue == candidate, p.point.bitPattern == point, p.p50.bitPattern == p50,
+                    p.p90.bitPattern == p90
                 else { return false }
-            } else if hasPrediction {
+            } else if candidate >= 0 {
                 return false
             }
             if let s = script {
