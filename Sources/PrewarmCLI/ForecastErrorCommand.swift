@@ -175,7 +175,8 @@ struct ForecastError: ParsableCommand {
             ("(c) planning forecast", d.planning), ("(d) (b) + expectation arrivals", d.expectation),
             ("(e) running, survival sum", d.survival), ("(f) (d) with survival running", d.survivalExpectation),
             ("(g) running, empirical survival", d.empirical), ("(h) (d) with empirical running", d.empiricalExpectation),
-            ("(i) (b), backfill past blocked head", d.backfill), ("(j) (d) with that backfill", d.backfillExpectation),
+            ("(i) (b), jobs behind the head backfilled now", d.backfill),
+            ("(j) (d) with that backfill", d.backfillExpectation),
             ("naive", d.naive),
         ]
         for (label, e) in rows {
@@ -186,8 +187,8 @@ struct ForecastError: ParsableCommand {
             + "persistence MAE %.2f, point ends %.2f (bias %+.2f), survival %.2f (bias %+.2f), empirical %.2f "
             + "(bias %+.2f)", d.carriedMean, d.carriedPersistence.mae, d.carriedPoint.mae, d.carriedPoint.bias,
             d.carriedSurvival.mae, d.carriedSurvival.bias, d.carriedEmpirical.mae, d.carriedEmpirical.bias))
-        print(String(format: "  queued now, running at target: projection with backfill past a blocked head MAE %.2f "
-            + "(bias %+.2f)", d.queuedBackfill.mae, d.queuedBackfill.bias))
+        print(String(format: "  queued now, running at target: projection with jobs behind the head backfilled now "
+            + "MAE %.2f (bias %+.2f)", d.queuedBackfill.mae, d.queuedBackfill.bias))
         print(String(format: "  queued now, running at target mean %.1f: projection MAE %.2f (bias %+.2f); "
             + "arrived mean %.1f: planning MAE %.2f (bias %+.2f), expectation MAE %.2f (bias %+.2f)",
             d.queuedMean, d.queuedProjection.mae, d.queuedProjection.bias, d.arrivedMean, d.arrivedPlanning.mae,
@@ -346,7 +347,8 @@ struct ForecastParts: Equatable {
     /// (g) running jobs as a survival sum under the empirical distribution of log(runtime / predicted median)
     /// of the jobs finished so far (``RuntimeResidualDistribution``), conditional and cut at the limit likewise.
     var empirical = 0.0
-    /// (i) (b) with the queue projected as backfill past a head that cannot start within the horizon, capped.
+    /// (i) (b) with jobs behind the head projected to backfill now (also past a head blocked beyond the horizon),
+    /// capped.
     var backfill = 0.0
 
     init(
@@ -380,7 +382,7 @@ struct ForecastParts: Equatable {
             Double(
                 DemandForecaster.knownDemand(
                     now: x.now, minutes: h, running: x.running, pending: x.pending, totalNodes: x.totalNodes,
-                    late: false, backfillPastBlockedHead: true)[minute]), total)
+                    late: false, backfillNow: true)[minute]), total)
         let arrivals = x.arrivals.unpriced
         let sessions = x.sessions.unpriced
         let f = DemandForecaster.forecast(
@@ -436,7 +438,7 @@ extension ForecastScoring {
         /// (g) empirical survival running only, (h) (d) with empirical survival running.
         var empirical = ErrorScore()
         var empiricalExpectation = ErrorScore()
-        /// (i) (b) with backfill past a blocked head, (j) (d) with it.
+        /// (i) (b) with jobs behind the head backfilled now, (j) (d) with it.
         var backfill = ErrorScore()
         var backfillExpectation = ErrorScore()
         var naive = ErrorScore()

@@ -82,7 +82,7 @@ private let t0: Int64 = 1_000_000 * 60
     #expect(d.expectedBusy(now: t0, minute: 2, jobs: jobs) == 2)
 }
 
-@Test func knownDemandStopsAtABlockedHeadUnlessAskedToBackfillPastIt() {
+@Test func knownDemandStopsAtABlockedHeadUnlessAskedToBackfillNow() {
     // 10 nodes, 8 busy for two hours; the head (5 nodes) cannot start within the hour; a 2-node job behind it
     // fits now for its 10 minutes.
     let running = [RunningDemand(nodes: 8, predictedEnd: t0 + 7200, lateEnd: t0 + 7200)]
@@ -95,7 +95,7 @@ private let t0: Int64 = 1_000_000 * 60
     #expect(planned == [Int](repeating: 8, count: 60))
     let backfilled = DemandForecaster.knownDemand(
         now: t0, minutes: 60, running: running, pending: pending, totalNodes: 10, late: false,
-        backfillPastBlockedHead: true)
+        backfillNow: true)
     #expect(backfilled == [Int](repeating: 10, count: 10) + [Int](repeating: 8, count: 50))
     // The planning forecast is the default projection (no arrivals here).
     let f = DemandForecaster.forecast(

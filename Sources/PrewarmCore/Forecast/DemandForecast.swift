@@ -441,10 +441,12 @@ public enum DemandForecaster {
     /// Forecasts how many nodes will be busy in each of the next `minutes` minutes from `now`.
     ///
     /// Running jobs hold their nodes until their predicted end (upper band: their late end). Queued jobs are
-    /// projected onto the nodes running jobs free as EASY backfilling would place them: in queue order from
-    /// their earliest start, for their predicted runtime; once one cannot start now, later jobs start now only
-    /// if they do not delay it (the upper band uses late runtimes). A projection that lets any job start
-    /// wherever it fits powered nodes for jobs the scheduler would hold back (measured: half the gain lost).
+    /// projected onto the nodes running jobs free in queue order from their earliest start, for their predicted
+    /// runtime (the upper band uses late runtimes), up to the first one that cannot start now (the head), which
+    /// starts where it first fits. Jobs behind the head are not projected to start now: the scheduler has
+    /// already declined them (see ``knownDemand(now:minutes:running:pending:totalNodes:late:backfillNow:)``).
+    /// A projection that lets any job start wherever it fits powered nodes for jobs the scheduler would hold
+    /// back (measured: half the gain lost).
     /// Expected arrivals (``ArrivalModel``, plus `sessions`: expected resubmissions per minute, see
     /// ``SessionModel``) fill what is left, never beyond `totalNodes`:
     /// on a saturated cluster new jobs queue rather than need more powered nodes.
@@ -482,16 +484,25 @@ public enum DemandForecaster {
     }
 
     /// Nodes the known jobs keep busy in each of the next `minutes` minutes from `now`, without arrivals: running
-    /// jobs until their predicted end (`late`: their late end), queued jobs projected EASY-style as described in
+    /// jobs until their predicted end (`late`: their late end), queued jobs projected as described in
     /// ``forecast(now:minutes:running:pending:arrivals:sessions:hourOfWeekAt:totalNodes:)`` (`late`: for their
     /// late runtimes). Not capped at `totalNodes` (running jobs are counted as they are).
-    /// - Parameter backfillPastBlockedHead: when the head cannot start within the horizon, later jobs are still
-    ///   projected as backfill (its reservation is past the horizon) instead of stopping there (`false`: what
-    ///   the policy plans with; `true`: a variant `prewarm forecast-error` scores).
+    ///
+    /// A job queued behind the head is one the scheduler has declined: it places every job that may start
+    /// (the simulator on every event, Slurm's backfill every `bf_interval`) on free nodes whatever their power
+    /// state, so a job still queued that fits the free nodes would delay the head's reservation, which the
+    /// scheduler computes from time limits, not from predicted runtimes. Projecting it to start now, as the
+    /// projection did until 2026-12-02, booted nodes for jobs that did not start: at boot 300 s, with the
+    /// setting `1:60:1:0`, CTC spent 87,092 idle node-hours for 30.2 s of mean boot wait; without it, 76,149 h
+    /// for 32.3 s (SDSC-SP2: 76,571 h, 46.3 s → 68,252 h, 47.5 s). Jobs behind the head with a later earliest
+    /// start (`--begin`, a dependency) are still planned from it.
+    /// - Parameter backfillNow: the former projection, a variant `prewarm forecast-error` scores: jobs behind the
+    ///   head start now where they fit without delaying it by their predicted runtimes, past a head that cannot
+    ///   start within the horizon too.
     /// - Complexity: O(running × minutes + pending × minutes), at most 4096 queued jobs considered.
     public static func knownDemand(
         now: Int64, minutes: Int, running: [RunningDemand], pending: [PendingDemand], totalNodes: Int, late: Bool,
-        backfillPastBlockedHead: Bool = false
+        backfillNow: Bool = false
     ) -> [Int] {
         let h = Swift.max(1, Swift.min(minutes, 24 * 60))
         let total = Swift.max(totalNodes, 0)
@@ -504,8 +515,9 @@ public enum DemandForecaster {
             let e = endMinute(late ? r.lateEnd : r.predictedEnd)
             for m in 0 ..< e { busy[m] += r.nodes }
         }
-        // EASY-like projection: queued jobs start in queue order; once a job cannot start now (the head),
-        // it gets the earliest start where it fits, and later jobs may start now only if they do not delay it.
+        // Queued jobs start in queue order; once a job cannot start now (the head), it gets the earliest start
+        // where it fits, and later jobs only from a later earliest start (`backfillNow`: or now, if they do not
+        // delay it).
         var previousStart = 0
         var headStart: Int?  // start of the first job that cannot start now
         var considered = 0
@@ -526,9 +538,11 @@ public enum DemandForecaster {
                 return true
             }
             if let headStart {
-                // Backfill now, if it does not delay the head (whose nodes are already in `busy`): it fits
-                // alongside the head for its whole predicted run, or ends (late) before the head starts.
-                if earliest == 0 && (fits(0) || (lateDuration <= headStart && fitsUntil(headStart))) {
+                // The variant: backfill now, if it does not delay the head (whose nodes are already in `busy`): it
+                // fits alongside the head for its whole predicted run, or ends (late) before the head starts.
+                if backfillNow && earliest == 0
+                    && (fits(0) || (lateDuration <= headStart && fitsUntil(headStart)))
+                {
                     for m in 0 ..< Swift.min(h, duration) { busy[m] += n }
                 } else if earliest > 0 {
                     // Not startable before `earliest` (a --begin time, a parent's or a limit's predicted end):
@@ -543,7 +557,7 @@ public enum DemandForecaster {
             while start < h && !fits(start) { start += 1 }
             guard start < h else {
                 // The head cannot start within the horizon: nothing else can, or (the variant) only backfill.
-                if backfillPastBlockedHead {
+                if backfillNow {
                     headStart = h
                     continue
                 }
