@@ -10,6 +10,10 @@
  *
  * Usage: submit-latency LIB CONF [JOBS] [--cold] [--quiet]
  * (bench/submit-latency builds this and writes CONF; run that.)
+ *
+ * PREWARM_BENCH_DUMP=FILE writes every call's annotation (the warm-up calls too), one per line, to FILE, and
+ * PREWARM_BENCH_NOW=T submits the first job at Unix time T instead of now: with both (and a fixed TZ), two builds
+ * of the library can be compared byte for byte (`cmp` of the dumps) on the same sequence of jobs.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -220,6 +224,15 @@ int main(int argc, char **argv)
 	char out[2048], name[32];
 	size_t total_len = 0;
 	time_t now = time(NULL);
+	const char *fixed_now = getenv("PREWARM_BENCH_NOW");
+	if (fixed_now && *fixed_now)
+		now = (time_t) strtoll(fixed_now, NULL, 10);
+	const char *dump_path = getenv("PREWARM_BENCH_DUMP");
+	FILE *dump = dump_path && *dump_path ? fopen(dump_path, "w") : NULL;
+	if (dump_path && *dump_path && !dump) {
+		fprintf(stderr, "PREWARM_BENCH_DUMP: cannot write %s\n", dump_path);
+		return 1;
+	}
 	for (size_t i = 0; i < jobs + 200; i++) {
 		unsigned k = same ? 12345u : (unsigned) (i * 2654435761u);
 		prewarm_job_t j;
@@ -269,6 +282,8 @@ int main(int argc, char **argv)
 		} else {
 			_timed_call(&c);
 		}
+		if (dump)
+			fprintf(dump, "%d %.*s\n", c.field, c.n > 0 ? c.n : 0, out);
 		if (i >= 200) { /* the first calls warm up */
 			cpu[i - 200] = c.cpu;
 			wall[i - 200] = c.wall;
@@ -291,6 +306,8 @@ int main(int argc, char **argv)
 		stats(out, sizeof(out));
 		printf("library stats: %s\n", out);
 	}
+	if (dump)
+		fclose(dump);
 	fini(); /* sends what the notifier still holds */
 	if (listen_path) {
 		usleep(200000); /* the listener's thread reads them */
