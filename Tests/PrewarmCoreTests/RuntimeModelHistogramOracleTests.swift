@@ -19,28 +19,53 @@ private func bitmapPredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot) ->
         candidate: .sameRequest, scale: 1, expectedAccuracy: 0)
     fallback.p50 = fallback.point
     fallback.p90 = fallback.point * 4
-    let leaves = model.leaves
     let forest = model.forest
     guard snapshot.candidates.count == k, snapshot.features.count == model.schema.count, forest.outputCount == k,
         forest.treeCount > 0, snapshot.features.count >= forest.featureCount,
-        leaves.matches(leaves: forest.leafCount, outputs: k)
+        model.leaves.matches(leaves: forest.leafCount, outputs: k)
     else { return fallback }
     let trees = forest.treeCount
     let bins = LeafTable.bins
     let words = bins / 64
-    var reached = [Int](repeating: 0, count: trees)
-    _ = snapshot.features.withUnsafeBufferPointer { x in
-        reached.withUnsafeMutableBufferPointer { leaves.reachedRecords(x.baseAddress!, into: $0.baseAddress!) }
+    // The neighbours straight from the forest (not from the prediction's leaf records): per tree in order, the
+    // leaf `x` reaches, its mean outputs and its in-bag rows with their weights, as the forest weighs them.
+    var leafOf = [Int](repeating: 0, count: trees)
+    for t in 0 ..< trees {
+        var i = forest.treeNodeStart[t]
+        while !forest.nodes[i].isLeaf {
+            let node = forest.nodes[i]
+            i = snapshot.features[Int(node.feature)] <= node.threshold
+                ? i + 1 : forest.treeNodeStart[t] + Int(node.right)
+        }
+        leafOf[t] = forest.treeLeafStart[t] + Int(forest.nodes[i].leaf)
     }
-    let records = leaves.records
-    let entries = leaves.halves
-    let stride = k + 1
+    var neighbours: [[(row: Int, weight: Double)]] = []
     var total = 0
-    for t in 0 ..< trees { total += LeafTable.entryRun(records, at: reached[t], outputs: k).count }
+    for t in 0 ..< trees {
+        let leaf = leafOf[t]
+        let base = forest.treeSampleStart[t]
+        let first = base + Int(forest.leafSampleOffset[leaf])
+        let end = leaf + 1 < forest.treeLeafStart[t + 1]
+            ? base + Int(forest.leafSampleOffset[leaf + 1]) : forest.treeSampleStart[t + 1]
+        var multiplicity = 0
+        for i in first ..< max(first, end) { multiplicity += Int(forest.sampleCounts[i]) }
+        var list: [(row: Int, weight: Double)] = []
+        if multiplicity > 0 {
+            let unit = 1 / (Double(multiplicity) * Double(trees))
+            for i in first ..< end {
+                let row = Int(forest.sampleRows[i])
+                guard row >= 0, row < forest.trainingRows, forest.sampleCounts[i] > 0 else { continue }
+                list.append((row, Double(Float(Double(forest.sampleCounts[i]) * unit))))
+            }
+        }
+        total += list.count
+        neighbours.append(list)
+    }
     guard total > 0 else { return fallback }
+    func bin(_ row: Int, _ j: Int) -> Int { Int(LeafTable.quantize(model.logRatios[row * k + j])) + LeafTable.binOffset }
     var means = [Float](repeating: 0, count: k)
     for t in 0 ..< trees {
-        for o in 0 ..< k { means[o] += Float(bitPattern: records[reached[t] + o]) }
+        for o in 0 ..< k { means[o] += forest.leafValues[leafOf[t] * k + o] }
     }
     let meanScale = 1 / Float(trees)
     for o in 0 ..< k { means[o] *= meanScale }
@@ -64,14 +89,11 @@ private func bitmapPredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot) ->
         let j = ranked[slot]
         var histogram = [Double](repeating: 0, count: bins)
         var map = [UInt64](repeating: 0, count: words)
-        for t in 0 ..< trees {
-            let (n, first, unit) = LeafTable.entryRun(records, at: reached[t], outputs: k)
-            var e = first
-            for _ in 0 ..< n {
-                let b = Int(entries[e + j]) & (bins - 1)
-                histogram[b] += LeafTable.weight(multiplicity: entries[e + k], unit: unit)
+        for list in neighbours {
+            for (row, weight) in list {
+                let b = bin(row, j) & (bins - 1)
+                histogram[b] += weight
                 map[b >> 6] |= 1 << UInt64(b & 63)
-                e += stride
             }
         }
         var nonEmpty: [Int] = []

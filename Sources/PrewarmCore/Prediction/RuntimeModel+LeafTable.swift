@@ -512,19 +512,23 @@ final class PredictionRegion: @unchecked Sendable {
     }
 }
 
-/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios, a bitmap of
-/// its non-empty bins and the list of those bins in ascending order. Between uses the histogram and bitmap are
-/// zero again (a prediction clears exactly what it touched). The list is 2 bytes per bin: a prediction writes a
-/// few hundred of them, a few cache lines (with caches cold, every line written is a miss).
+/// Scratch memory for one prediction at a time: a weighted histogram over the quantized log-ratios, a byte map of
+/// its non-empty bins, the list of those bins in ascending order and their terms. Between uses the histogram and
+/// byte map are zero again (a prediction clears exactly what it touched). The list is 2 bytes per bin: a
+/// prediction writes a few hundred of them, a few cache lines (with caches cold, every line written is a miss).
 final class PredictionWorkspace {
     let slots: Int
-    static let bitmapWords = LeafTable.bins / 64
+    /// Words of 8 bytes per byte map.
+    static let markWords = LeafTable.bins / 8
     /// `bins` weights per slot (one histogram per candidate considered), slot after slot.
     let histogram: UnsafeMutablePointer<Double>
-    /// Bitmap of the non-empty bins per slot (`bitmapWords` words each).
-    let occupied: UnsafeMutablePointer<UInt64>
+    /// Per slot, a byte per bin, 1 where the histogram's bin is non-empty (`bins` bytes each, slot after slot,
+    /// read a word at a time).
+    let marks: UnsafeMutableRawPointer
     /// The non-empty bins in ascending order (at most `bins`).
     let nonEmpty: UnsafeMutablePointer<UInt16>
+    /// Per listed bin, its weight, `e^r` and `e^(−r)` (3 × `bins` values).
+    let terms: UnsafeMutablePointer<Double>
     /// Where the prediction stores what its cache-warming loads read, so that they are not optimised away.
     /// (`@exclusivity(unchecked)` here and below: a workspace is used by one prediction at a time, handed out by
     /// ``PredictionWorkspacePool``, so the runtime's dynamic exclusivity checks, three per prediction, are skipped.)
@@ -555,17 +559,20 @@ final class PredictionWorkspace {
         self.slots = max(slots, 1)
         histogram = .allocate(capacity: LeafTable.bins * self.slots)
         histogram.initialize(repeating: 0, count: LeafTable.bins * self.slots)
-        occupied = .allocate(capacity: Self.bitmapWords * self.slots)
-        occupied.initialize(repeating: 0, count: Self.bitmapWords * self.slots)
+        marks = .allocate(byteCount: LeafTable.bins * self.slots, alignment: 64)
+        marks.initializeMemory(as: UInt64.self, repeating: 0, count: Self.markWords * self.slots)
         nonEmpty = .allocate(capacity: LeafTable.bins)
         nonEmpty.initialize(repeating: 0, count: LeafTable.bins)
+        terms = .allocate(capacity: 3 * LeafTable.bins)
+        terms.initialize(repeating: 0, count: 3 * LeafTable.bins)
         ranks = .allocate(capacity: 1)
     }
 
     deinit {
         histogram.deallocate()
-        occupied.deallocate()
+        marks.deallocate()
         nonEmpty.deallocate()
+        terms.deallocate()
         ranks.deallocate()
         lastByRanks.deallocate()
     }

@@ -179,7 +179,7 @@ public struct RuntimeModel: Sendable {
     /// p50 and the p90 (plus the calibration offset).
     ///
     /// - Parameter p90Offset: calibration offset (log scale) for the 90th percentile; defaults to the model's.
-    /// - Complexity: O(trees × (depth + leaf size) + bins / 64): one traversal, one pass over the reached leaves'
+    /// - Complexity: O(trees × (depth + leaf size) + bins / 8): one traversal, one pass over the reached leaves'
     ///   records, no sort, no allocation (after the first prediction of each concurrent thread).
     public func predict(_ snapshot: SubmitSnapshot, p90Offset: Float? = nil) -> RuntimePrediction {
         predict(snapshot, p90Offset: p90Offset, reuse: true)
@@ -307,16 +307,16 @@ public struct RuntimeModel: Sendable {
         let considered = refine ? Swift.min(Self.refinedCandidates, k) : 1
 
         // Every entry's weight into the bin of its quantized log-ratio, one histogram per considered candidate,
-        // all filled in one pass over the entries (each histogram in the same order as alone: same sums), then
-        // per candidate the non-empty bins in order.
-        let words = PredictionWorkspace.bitmapWords
+        // all filled in one pass over the entries (each histogram in the same order as alone: same sums), the bin
+        // marked in the candidate's byte map (one store; a bitmap's bit costs a shift, a mask and a
+        // read-modify-write per entry); then per candidate the non-empty bins in order.
         let histograms = ws.histogram
-        let maps = ws.occupied
+        let marks = ws.marks
         let mask = bins &- 1
         if considered == 3 {
             let j0 = ranked[0], j1 = ranked[1], j2 = ranked[2]
             let h0 = histograms, h1 = histograms + bins, h2 = histograms + 2 &* bins
-            let m0 = maps, m1 = maps + words, m2 = maps + 2 &* words
+            let m0 = marks, m1 = marks + bins, m2 = marks + 2 &* bins
             for t in 0 ..< trees {
                 let (n, first, unit) = LeafTable.entryRun(records, at: reached[t], outputs: k)
                 var e = first
@@ -328,9 +328,9 @@ public struct RuntimeModel: Sendable {
                     h0[b0] += w
                     h1[b1] += w
                     h2[b2] += w
-                    m0[b0 &>> 6] |= 1 &<< UInt64(b0 & 63)
-                    m1[b1 &>> 6] |= 1 &<< UInt64(b1 & 63)
-                    m2[b2 &>> 6] |= 1 &<< UInt64(b2 & 63)
+                    m0.storeBytes(of: 1, toByteOffset: b0, as: UInt8.self)
+                    m1.storeBytes(of: 1, toByteOffset: b1, as: UInt8.self)
+                    m2.storeBytes(of: 1, toByteOffset: b2, as: UInt8.self)
                     e &+= stride
                 }
             }
@@ -338,14 +338,14 @@ public struct RuntimeModel: Sendable {
             for slot in 0 ..< considered {
                 let j = ranked[slot]
                 let histogram = histograms + slot &* bins
-                let map = maps + slot &* words
+                let map = marks + slot &* bins
                 for t in 0 ..< trees {
                     let (n, first, unit) = LeafTable.entryRun(records, at: reached[t], outputs: k)
                     var e = first
                     for _ in 0 ..< n {
                         let b = Int(entries[e &+ j]) & mask
                         histogram[b] += LeafTable.weight(multiplicity: entries[e &+ k], unit: unit)
-                        map[b &>> 6] |= 1 &<< UInt64(b & 63)
+                        map.storeBytes(of: 1, toByteOffset: b, as: UInt8.self)
                         e &+= stride
                     }
                 }
@@ -357,22 +357,22 @@ public struct RuntimeModel: Sendable {
         var q50: Float = 0
         var q90: Float = 0
         let nonEmpty = ws.nonEmpty
+        let terms = ws.terms
         for slot in 0 ..< considered {
             let j = ranked[slot]
-            let histogram = histograms + slot &* bins
-            let (count, total, above) = Self.collectBins(histogram, map: maps + slot &* words, into: nonEmpty)
-            let (shift, score) = refine
-                ? Self.bestShift(histogram, nonEmpty, count: count, above: above) : (0, Double(means[j]))
+            let (count, total, above) = Self.collectBins(
+                histograms + slot &* bins, marks: marks + slot &* bins, into: nonEmpty, terms: terms)
+            var shift = 0.0
+            var score = Double(means[j])
+            if refine { (shift, score) = Self.bestShift(terms, nonEmpty, count: count, above: above) }
             if score > best {
                 best = score
                 bestK = j
                 bestShift = shift
                 // Weighted quantiles of log(actual/candidate) for this candidate.
-                q50 = Self.quantile(0.5, histogram, nonEmpty, count: count, total: total)
-                q90 = Self.quantile(0.9, histogram, nonEmpty, count: count, total: total)
+                q50 = Self.quantile(0.5, terms, nonEmpty, count: count, total: total)
+                q90 = Self.quantile(0.9, terms, nonEmpty, count: count, total: total)
             }
-            // Leave the histogram zero for the next prediction.
-            for i in 0 ..< count { histogram[Int(nonEmpty[i])] = 0 }
         }
         let outcome = PredictionOutcome(candidate: bestK, shift: bestShift, q50: q50, q90: q90, score: best)
         if let key { ws.byLeaves.remember(outcome, hash: key.hash, key: UnsafeBufferPointer(reached)) }
@@ -400,50 +400,72 @@ public struct RuntimeModel: Sendable {
     }
 
     /// The smallest value whose cumulative weight reaches `level × total` (the last one if rounding leaves it short),
-    /// over the workspace's `count` non-empty bins. A cumulative weight within 10⁻⁹ of the target counts as
-    /// reaching it, so that summation order cannot decide a quantile that lands exactly on a boundary between two
-    /// values (frequent with few trees).
+    /// over the `count` non-empty bins listed by ``collectBins(_:marks:into:terms:)``. A cumulative weight within
+    /// 10⁻⁹ of the target counts as reaching it, so that summation order cannot decide a quantile that lands
+    /// exactly on a boundary between two values (frequent with few trees).
     @inline(__always)
     private static func quantile(
-        _ level: Double, _ histogram: UnsafeMutablePointer<Double>, _ bins: UnsafeMutablePointer<UInt16>, count: Int,
+        _ level: Double, _ terms: UnsafeMutablePointer<Double>, _ bins: UnsafeMutablePointer<UInt16>, count: Int,
         total: Double
     ) -> Float {
         guard count > 0 else { return 0 }
         let target = level * total - 1e-9 * total
         var acc = 0.0
         for i in 0 ..< count {
-            let p = Int(bins[i])
-            acc += histogram[p]
-            if acc >= target { return LeafTable.value(p &- LeafTable.binOffset) }
+            acc += terms[3 &* i]
+            if acc >= target { return LeafTable.value(Int(bins[i]) &- LeafTable.binOffset) }
         }
         return LeafTable.value(Int(bins[count &- 1]) &- LeafTable.binOffset)
     }
 
-    /// Lists the non-empty bins of the workspace's histogram in ascending order (clearing the bitmap, not the
-    /// histogram). - Returns: their number, the sum of their weights and Σ w·e^(−r), both summed in that order.
+    /// Lists the non-empty bins of a histogram in ascending order, from its byte map (a byte 1 per non-empty bin,
+    /// 0 elsewhere: any other value would mix up the bins), and leaves both zero again. Writes, per bin `i` of the list, its weight `w`, `e^r` and `e^(−r)` to
+    /// `terms[3i ..< 3i + 3]` (``bestShift(_:_:count:above:)`` reads them in the same order).
+    /// - Returns: the number of bins, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
     private static func collectBins(
-        _ histogram: UnsafeMutablePointer<Double>, map: UnsafeMutablePointer<UInt64>,
-        into out: UnsafeMutablePointer<UInt16>
+        _ histogram: UnsafeMutablePointer<Double>, marks: UnsafeMutableRawPointer,
+        into out: UnsafeMutablePointer<UInt16>, terms: UnsafeMutablePointer<Double>
     ) -> (count: Int, total: Double, above: Double) {
         var count = 0
         var total = 0.0
         var above = 0.0
-        BinExponent.highDown.withUnsafeBufferPointer { highDown in
-            BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
-                for word in 0 ..< PredictionWorkspace.bitmapWords {
-                    var b = map[word]
-                    guard b != 0 else { continue }
-                    map[word] = 0
-                    while b != 0 {
-                        let low6 = b.trailingZeroBitCount
-                        b &= b &- 1
-                        let p = word &<< 6 | low6
-                        let w = histogram[p]
-                        out[count] = UInt16(truncatingIfNeeded: p)
-                        count &+= 1
-                        total += w
-                        above += w * (highDown[word] * lowDown[low6])
+        BinExponent.high.withUnsafeBufferPointer { high in
+            BinExponent.low.withUnsafeBufferPointer { low in
+                BinExponent.highDown.withUnsafeBufferPointer { highDown in
+                    BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
+                        // 64 bins (a line of the map, eight words) at a time: most are empty (the words OR-ed);
+                        // the others' bytes packed into a word of 64 bits (a multiplication gathers the low bit
+                        // of every byte of a word into its top byte), then its bins in order, as from a bitmap.
+                        for group in 0 ..< LeafTable.bins / 64 {
+                            let line = marks + group &<< 6
+                            var any: UInt64 = 0
+                            for w in 0 ..< 8 { any |= line.load(fromByteOffset: w &<< 3, as: UInt64.self) }
+                            if any == 0 { continue }
+                            var b: UInt64 = 0
+                            for w in 0 ..< 8 {
+                                let x = UInt64(littleEndian: line.load(fromByteOffset: w &<< 3, as: UInt64.self))
+                                b |= ((x &* 0x0102_0408_1020_4080) &>> 56) &<< UInt64(w &<< 3)
+                                line.storeBytes(of: 0, toByteOffset: w &<< 3, as: UInt64.self)
+                            }
+                            while b != 0 {
+                                let low6 = b.trailingZeroBitCount
+                                b &= b &- 1
+                                let p = group &<< 6 | low6
+                                let w = histogram[p]
+                                histogram[p] = 0
+                                let up = high[group] * low[low6]
+                                let down = highDown[group] * lowDown[low6]
+                                out[count] = UInt16(truncatingIfNeeded: p)
+                                let term = terms + 3 &* count
+                                term[0] = w
+                                term[1] = up
+                                term[2] = down
+                                count &+= 1
+                                total += w
+                                above += w * down
+                            }
+                        }
                     }
                 }
             }
@@ -451,53 +473,42 @@ public struct RuntimeModel: Sendable {
         return (count, total, above)
     }
 
-    /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|) over the workspace's `count` non-empty bins (in
-    /// ascending `r` order, every `r` distinct), with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``, with
-    /// `exp(±r)` read from the tables.
+    /// The shift `s` (log scale) maximising Σ w·exp(−|r − s|) over the `count` non-empty bins that
+    /// ``collectBins(_:marks:into:terms:)`` listed (in ascending `r` order, every `r` distinct, with their terms
+    /// `w`, `e^r`, `e^(−r)`), with `above` = Σ w·e^(−r). Same scan as ``bestShift(_:)``.
     @inline(__always)
     private static func bestShift(
-        _ histogram: UnsafeMutablePointer<Double>, _ bins: UnsafeMutablePointer<UInt16>, count: Int,
+        _ terms: UnsafeMutablePointer<Double>, _ bins: UnsafeMutablePointer<UInt16>, count: Int,
         above total: Double
     ) -> (shift: Double, score: Double) {
         guard count > 0 else { return (0, 0) }
         var above = total
         var below = 0.0
-        var bestS = 0.0
+        var bestI = -1
         var bestV = -1.0
-        BinExponent.high.withUnsafeBufferPointer { high in
-            BinExponent.low.withUnsafeBufferPointer { low in
-                BinExponent.highDown.withUnsafeBufferPointer { highDown in
-                    BinExponent.lowDown.withUnsafeBufferPointer { lowDown in
-                        for i in 0 ..< count {
-                            let p = Int(bins[i])
-                            let w = histogram[p]
-                            let word = p &>> 6
-                            let low6 = p & 63
-                            let up = high[word] * low[low6]
-                            let down = highDown[word] * lowDown[low6]
-                            below += w * up
-                            above -= w * down
-                            // The objective at r (every bin is its own r: all rows equal to r are now "below").
-                            // Without a data-dependent branch (improvements are unpredictable).
-                            let v = down * below + up * Swift.max(above, 0)
-                            let better = v > bestV
-                            bestV = better ? v : bestV
-                            bestS = better ? Double(LeafTable.value(p &- LeafTable.binOffset)) : bestS
-                        }
-                    }
-                }
-            }
+        for i in 0 ..< count {
+            let term = terms + 3 &* i
+            let w = term[0]
+            let up = term[1]
+            let down = term[2]
+            below += w * up
+            above -= w * down
+            // The objective at r (every bin is its own r: all rows equal to r are now "below").
+            // Without a data-dependent branch (improvements are unpredictable).
+            let v = down * below + up * Swift.max(above, 0)
+            let better = v > bestV
+            bestV = better ? v : bestV
+            bestI = better ? i : bestI
         }
         // Numeric guard: the shift-free score if the scan degenerated.
         if !bestV.isFinite {
             var score = 0.0
             for i in 0 ..< count {
-                let p = Int(bins[i])
-                score += histogram[p] * exp(-abs(Double(LeafTable.value(p &- LeafTable.binOffset))))
+                score += terms[3 &* i] * exp(-abs(Double(LeafTable.value(Int(bins[i]) &- LeafTable.binOffset))))
             }
             return (0, score)
         }
-        return (bestS, bestV)
+        return (bestI >= 0 ? Double(LeafTable.value(Int(bins[bestI]) &- LeafTable.binOffset)) : 0, bestV)
     }
 
     /// Expected accuracy of predicting `candidate × e^s` when the truth is `candidate × e^r`:
