@@ -117,6 +117,10 @@ struct ScriptScanner {
 
     let b: UnsafeRawBufferPointer
     let n: Int
+    /// ``Byte/lineClasses`` and ``ScriptVocabulary/commands``, read once per script (each read of a global is a
+    /// call to check its one-time initialisation: twice per line in ``skipUtilityLine(from:)``).
+    let lineClasses = Byte.lineClasses
+    let commands = Vocabulary.commands
 
     /// Tokens of the current command or `#SBATCH` line, as ranges in one index space: below `n` they are
     /// bytes of the script itself (words without quotes or escapes, read in place), from `n` on they are
@@ -367,7 +371,7 @@ struct ScriptScanner {
     func skipUtilityLine(from start: Int) -> Int? {
         let b = self.b
         let n = self.n
-        let classes = Byte.lineClasses
+        let classes = lineClasses
         var i = start
         while i < n {
             let k = classes[Int(b[i])]
@@ -376,27 +380,29 @@ struct ScriptScanner {
         }
         guard i > start, i &- start <= Self.maxKnownWord, i < n,
             classes[Int(b[i])] & (Byte.blankClass | Byte.newlineClass) != 0,
-            Vocabulary.commands[ScriptText.hash(b, start ..< i)]?.kind == .utility
+            commands[ScriptText.hash(b, start ..< i)]?.kind == .utility
         else { return nil }
         var atWordStart = false
-        var identifierRun = 0
         while i < n {
             let c = b[i]
             let k = classes[Int(c)]
             if k & Byte.identifierClass != 0 {
-                identifierRun &+= 1
-                if identifierRun >= 18 { return nil }
+                // A run of identifier bytes at once (most bytes of a line): too long a run is a name that
+                // ``scanIdentifiers(_:)`` might know.
+                let run = i
+                repeat { i &+= 1 } while i < n && classes[Int(b[i])] & Byte.identifierClass != 0
+                if i &- run >= 18 { return nil }
                 atWordStart = false
-            } else if k & Byte.blankClass != 0 {
+                continue
+            }
+            if k & Byte.blankClass != 0 {
                 atWordStart = true
-                identifierRun = 0
             } else if k & Byte.plainClass != 0 {
                 if atWordStart && c == Byte.hash {
                     let e = lineEnd(from: i)
                     return e < n ? e &+ 1 : n
                 }
                 atWordStart = false
-                identifierRun = 0
             } else {
                 return k & Byte.newlineClass != 0 ? i &+ 1 : nil
             }

@@ -14,7 +14,26 @@ enum ScriptText {
         var newlines = 0
         var nul = false
         var i = 0
+        let high: UInt64 = 0x8080_8080_8080_8080
         while i < n {
+            // Fastest path: 32 ASCII bytes whose only control bytes are newlines, their newlines counted at once
+            // (per word a byte 1 at each newline; the four words summed, every byte at most 4; their bytes summed
+            // by one multiplication into the top byte, at most 32).
+            while i &+ 32 <= n {
+                let x0 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let x1 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self))
+                let x2 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &+ 16, as: UInt64.self))
+                let x3 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &+ 24, as: UInt64.self))
+                guard (x0 | x1 | x2 | x3) & high == 0 else { break }
+                let n0 = Self.newlines(x0), n1 = Self.newlines(x1), n2 = Self.newlines(x2), n3 = Self.newlines(x3)
+                let other = (Self.controlOrDelete(x0) ^ n0) | (Self.controlOrDelete(x1) ^ n1)
+                    | (Self.controlOrDelete(x2) ^ n2) | (Self.controlOrDelete(x3) ^ n3)
+                guard other == 0 else { break }
+                let ones = (n0 &>> 7) &+ (n1 &>> 7) &+ (n2 &>> 7) &+ (n3 &>> 7)
+                newlines &+= Int((ones &* 0x0101_0101_0101_0101) &>> 56)
+                i &+= 32
+            }
+            if i >= n { break }
             // Fast path: 8 ASCII bytes whose only control bytes are newlines.
             if i &+ 8 <= n {
                 let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
@@ -98,6 +117,19 @@ enum ScriptText {
         let lines = newlines &+ ((n > 0 && bytes[n &- 1] != 0x0A) ? 1 : 0)
         let isText = !nul && bad <= n / 32
         return (isText, lines)
+    }
+
+    /// For a word of 8 ASCII bytes (all below 0x80), 0x80 in every byte that is a newline, 0 in the others.
+    @inline(__always)
+    static func newlines(_ x: UInt64) -> UInt64 {
+        ~((x ^ 0x0A0A_0A0A_0A0A_0A0A) &+ 0x7F7F_7F7F_7F7F_7F7F) & 0x8080_8080_8080_8080
+    }
+
+    /// For a word of 8 ASCII bytes (all below 0x80), 0x80 in every byte below 0x20 or equal to 0x7F, 0 in the
+    /// others (no byte carries into the next: every sum stays below 0x100).
+    @inline(__always)
+    static func controlOrDelete(_ x: UInt64) -> UInt64 {
+        (~(x &+ 0x6060_6060_6060_6060) | (x &+ 0x0101_0101_0101_0101)) & 0x8080_8080_8080_8080
     }
 
     static let fnvOffset: UInt64 = 0xCBF2_9CE4_8422_2325
