@@ -669,7 +669,10 @@ struct OutcomeCache {
         guard keys.count == Self.capacity &* n else { return }
         let i = next
         hashes[i] = hash
-        for t in 0 ..< n { keys[i &* n &+ t] = key[t] }
+        // One copy of the key into its place (an element-wise loop checked every index).
+        if let from = key.baseAddress, n > 0 {
+            keys.withUnsafeMutableBufferPointer { k in k.baseAddress.map { ($0 + i &* n).update(from: from, count: n) } }
+        }
         outcomes[i] = outcome
         next = (i &+ 1) % Self.capacity
     }
