@@ -62,7 +62,9 @@ private func bitmapPredict(_ model: RuntimeModel, _ snapshot: SubmitSnapshot) ->
         neighbours.append(list)
     }
     guard total > 0 else { return fallback }
-    func bin(_ row: Int, _ j: Int) -> Int { Int(LeafTable.quantize(model.logRatios[row * k + j])) + LeafTable.binOffset }
+    func bin(_ row: Int, _ j: Int) -> Int {
+        Int(LeafTable.quantize(model.logRatios[row * k + j])) + LeafTable.binOffset
+    }
     var means = [Float](repeating: 0, count: k)
     for t in 0 ..< trees {
         for o in 0 ..< k { means[o] += forest.leafValues[leafOf[t] * k + o] }

@@ -671,7 +671,9 @@ struct OutcomeCache {
         hashes[i] = hash
         // One copy of the key into its place (an element-wise loop checked every index).
         if let from = key.baseAddress, n > 0 {
-            keys.withUnsafeMutableBufferPointer { k in k.baseAddress.map { ($0 + i &* n).update(from: from, count: n) } }
+            keys.withUnsafeMutableBufferPointer { keys in
+                keys.baseAddress.map { ($0 + i &* n).update(from: from, count: n) }
+            }
         }
         outcomes[i] = outcome
         next = (i &+ 1) % Self.capacity

@@ -419,8 +419,9 @@ public struct RuntimeModel: Sendable {
     }
 
     /// Lists the non-empty bins of a histogram in ascending order, from its byte map (a byte 1 per non-empty bin,
-    /// 0 elsewhere: any other value would mix up the bins), and leaves both zero again. Writes, per bin `i` of the list, its weight `w`, `e^r` and `e^(−r)` to
-    /// `terms[3i ..< 3i + 3]` (``bestShift(_:_:count:above:)`` reads them in the same order).
+    /// 0 elsewhere: any other value would mix up the bins), and leaves both zero again. Writes, per bin `i` of the
+    /// list, its weight `w`, `e^r` and `e^(−r)` to `terms[3i ..< 3i + 3]` (``bestShift(_:_:count:above:)`` reads
+    /// them in the same order).
     /// - Returns: the number of bins, the sum of their weights and Σ w·e^(−r), both summed in that order.
     @inline(__always)
     private static func collectBins(

@@ -373,14 +373,17 @@ struct ScriptScanner {
         let n = self.n
         let classes = lineClasses
         var i = start
+        var name = ScriptText.fnvOffset  // ScriptText.hash of the name's bytes, as they are read
         while i < n {
-            let k = classes[Int(b[i])]
+            let c = b[i]
+            let k = classes[Int(c)]
             guard k & (Byte.plainClass | Byte.nameStopClass) == Byte.plainClass else { break }
+            name = (name ^ UInt64(c)) &* ScriptText.fnvPrime
             i &+= 1
         }
         guard i > start, i &- start <= Self.maxKnownWord, i < n,
             classes[Int(b[i])] & (Byte.blankClass | Byte.newlineClass) != 0,
-            commands[ScriptText.hash(b, start ..< i)]?.kind == .utility
+            commands[name]?.kind == .utility
         else { return nil }
         var atWordStart = false
         while i < n {
