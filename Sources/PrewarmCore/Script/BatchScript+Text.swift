@@ -37,13 +37,9 @@ enum ScriptText {
             // Fast path: 8 ASCII bytes whose only control bytes are newlines.
             if i &+ 8 <= n {
                 let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let high: UInt64 = 0x8080_8080_8080_8080
                 if x & high == 0 {
-                    let control = ~(x &+ 0x6060_6060_6060_6060) & high  // bytes < 0x20
-                    let del = (x &+ 0x0101_0101_0101_0101) & high  // 0x7F
-                    let y = x ^ 0x0A0A_0A0A_0A0A_0A0A
-                    let newline = ~(y &+ 0x7F7F_7F7F_7F7F_7F7F) & high  // bytes == 0x0A
-                    if control == newline && del == 0 {
+                    let newline = Self.newlines(x)
+                    if Self.controlOrDelete(x) == newline {
                         // Newlines are rare (about one in 40 bytes) and the baseline x86-64 target has no popcnt
                         // instruction (nonzeroBitCount is a dozen instructions there): clear bits one at a time.
                         var m = newline
