@@ -70,6 +70,8 @@ struct ForecastError: ParsableCommand {
             nodes: nodes ?? header.maxNodes ?? header.maxProcs ?? 128, coresPerNode: cores, bootTime: bootTime)
         var c = AdjustmentConfiguration()
         c.bootLeadTime = bootTime
+        c.maxPowerUpsPerStep = cluster.nodes  // as `simulate` (its --max-actions-per-step)
+        c.maxPowerDownsPerStep = cluster.nodes
         var arrivalModel = ArrivalModel()
         var sessions = SessionModel()
         if arrivals == "expectation" {

@@ -54,6 +54,12 @@ struct Simulate: ParsableCommand {
     var priceScale: Double = 1
     @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this.")
     var threshold = 0
+    @Option(help: ArgumentHelp(
+        "Prewarm: at most this many power-ups, and as many power-downs, per one-minute step (prewarmd: "
+            + "MaxPowerUpsPerCycle, MaxPowerDownsPerCycle; default: the cluster's node count, no cap, like the "
+            + "simulated Slurm's own resumes and suspends).",
+        valueName: "nodes"))
+    var maxActionsPerStep: Int?
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
     var frontier = false
     @Option(help: ArgumentHelp(
@@ -91,6 +97,7 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
+        if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
         guard priceScale > 0, priceScale.isFinite else { throw ValidationError("--price-scale must be > 0") }
         guard arrivalBootShare >= 0, arrivalBootShare <= 1 else {
@@ -126,6 +133,11 @@ struct Simulate: ParsableCommand {
         let cluster = SimulatedCluster(
             nodes: nodeCount, coresPerNode: cores, bootTime: bootTime,
             powerDownTime: powerDownTime, pricePerNodeHour: pricePerNodeHour)
+        // The simulated Slurm resumes and suspends any number of nodes at once (reactive's power saving has no
+        // ResumeRate/SuspendRate here), so prewarm gets no tighter cap unless asked: prewarmd's default of 50 per
+        // cycle is for a live cluster, where an admin sizes it; at 50, LANL-CM5's 512-node jobs (1,024 nodes) took
+        // ten cycles to power up or down.
+        let actionCap = maxActionsPerStep ?? nodeCount
         let name = (path as NSString).lastPathComponent
         var rows: [(String, SimulationMetrics, Double)] = []
         let runs = 4 + (frontier ? suspendTimes.count + settings.count : 0)
@@ -160,6 +172,8 @@ struct Simulate: ParsableCommand {
             c.arrivalBootShare = bootShare
             c.threshold = threshold
             c.powerDownMargin = powerDownMargin
+            c.maxPowerUpsPerStep = actionCap
+            c.maxPowerDownsPerStep = actionCap
             var sessions = SessionModel()
             sessions.followPrice = followPrice
             sessions.price *= sessionPriceScale
@@ -239,7 +253,7 @@ struct Simulate: ParsableCommand {
             var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
                 ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
-                ("policies", .object(policies)),
+                ("max_actions_per_step", .int(actionCap)), ("policies", .object(policies)),
                 ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
             ]
             func object(_ f: FrontierComparison, _ times: [Int64]) -> JSON {

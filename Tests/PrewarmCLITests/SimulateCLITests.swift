@@ -99,3 +99,24 @@ import Testing
         #expect(b.stderr.contains("frontier-suspend-times"), "\(bad): \(b.stderr)")
     }
 }
+
+@Test func simulateCapsPrewarmsActionsPerStepOnlyWhenAsked() throws {
+    // Default: the cluster's node count (the simulated Slurm resumes any number of nodes at once); a cap of one
+    // power-up and one power-down per minute changes what prewarm does on this 100-node trace.
+    func run(_ extra: [String]) throws -> (cap: Int, prewarm: [String: Any]) {
+        let r = try prewarm(["simulate", "--trace", fixture, "--json", "--policies", "reactive,prewarm"] + extra)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let policies = try #require(obj["policies"] as? [String: [String: Any]])
+        return (try #require(obj["max_actions_per_step"] as? Int), try #require(policies["prewarm"]))
+    }
+    let free = try run([])
+    let capped = try run(["--max-actions-per-step", "1"])
+    #expect(free.cap == 100 && capped.cap == 1)
+    let cycles = { (m: [String: Any]) in (m["power_cycles"] as? NSNumber)?.intValue ?? -1 }
+    let wait = { (m: [String: Any]) in (m["boot_wait_s"] as? NSNumber)?.doubleValue ?? -1 }
+    #expect(cycles(free.prewarm) > 0 && cycles(capped.prewarm) > 0)
+    #expect(cycles(free.prewarm) != cycles(capped.prewarm) || wait(free.prewarm) != wait(capped.prewarm))
+    let bad = try prewarm(["simulate", "--trace", fixture, "--max-actions-per-step", "0"])
+    #expect(bad.status != 0 && bad.stderr.contains("max-actions-per-step"))
+}
