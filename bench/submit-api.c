@@ -7,9 +7,14 @@
  * Used by bench/submit-throughput --api: without an sbatch process per job (fork, exec, option parsing, a
  * munge client each), the controller is the bottleneck and its cost per job is what the benchmark sees.
  *
- * Usage: submit-api SCRIPT JOBS THREADS [--distinct|--varied]   (SLURM_CONF names the cluster). --distinct:
- * every job's script differs (a comment with a sequence number is appended). --varied: that, and every job asks
- * for its own time limit (1-1440 minutes) and task count (1-64), so no two jobs look alike to the profiler.
+ * Usage: submit-api SCRIPT JOBS THREADS [--distinct|--varied|--replay SWF SKIP]   (SLURM_CONF names the cluster).
+ * --distinct: every job's script differs (a comment with a sequence number is appended). --varied: that, and every
+ * job asks for its own time limit (1-1440 minutes) and task count (1-64), so no two jobs look alike to the profiler.
+ * --replay: the jobs of the Standard Workload Format log SWF after its first SKIP, in the log's order (the threads
+ * take the next one in turn): each with the log's user and group ids (root may submit for any uid, even one without
+ * an account here: the jobs are held and never run), requested processors and time limit, and one of 64 scripts
+ * per (user, processors, limit), as users resubmit their scripts. The controller stamps every job with the time of
+ * its submission, so a log's weeks arrive within a minute or two.
  * Exit 1 if any submission failed (the count is printed on stderr).
  */
 #define _GNU_SOURCE
@@ -24,6 +29,8 @@
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
+#include "swf-jobs.h"
+
 static char *script;
 static char cwd[4096];
 static char *env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "PREWARM_BENCH=1", NULL};
@@ -32,6 +39,8 @@ static int distinct;
 static int varied;
 static size_t script_len;
 static long failures;
+static struct swf_job *replay;
+static size_t replay_jobs, replay_next;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *submitter(void *arg)
@@ -61,12 +70,22 @@ static void *submitter(void *arg)
 		d.num_tasks = 4;
 		d.min_cpus = 4;
 		d.time_limit = 120;
+		if (replay && own) {
+			size_t at = __atomic_fetch_add(&replay_next, 1, __ATOMIC_RELAXED);
+			const struct swf_job *t = &replay[at % replay_jobs];
+			snprintf(own + script_len, 64, "# kind %u\n", (swf_job_kind(t) >> 8) % 64);
+			d.user_id = (uint32_t)t->uid;
+			d.group_id = (uint32_t)(t->gid >= 0 ? t->gid : t->uid);
+			d.num_tasks = d.min_cpus = (uint32_t)t->procs;
+			d.time_limit = t->limit_min > 0 ? (uint32_t)t->limit_min : NO_VAL;
+		}
 		if (varied) {
 			unsigned long long k = (unsigned long long)(thread * 1000003 + i) * 2654435761ULL;
 			d.time_limit = 1 + (uint32_t)((k >> 7) % 1440);
 			d.num_tasks = d.min_cpus = 1 + (uint32_t)((k >> 17) % 64);
 		}
-		d.pn_min_memory = 100 | MEM_PER_CPU;
+		if (!replay)
+			d.pn_min_memory = 100 | MEM_PER_CPU;
 		if (slurm_submit_batch_job(&d, &resp) != SLURM_SUCCESS) {
 			if (failed == 0)
 				fprintf(stderr, "submit-api: %s\n", slurm_strerror(slurm_get_errno()));
@@ -84,12 +103,20 @@ static void *submitter(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 && !(argc == 5 && (!strcmp(argv[4], "--distinct") || !strcmp(argv[4], "--varied")))) {
-		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS [--distinct|--varied]\n", argv[0]);
+	if (argc != 4 && !(argc == 5 && (!strcmp(argv[4], "--distinct") || !strcmp(argv[4], "--varied"))) &&
+	    !(argc == 7 && !strcmp(argv[4], "--replay"))) {
+		fprintf(stderr, "usage: %s SCRIPT JOBS THREADS [--distinct|--varied|--replay SWF SKIP]\n", argv[0]);
 		return 2;
 	}
 	varied = argc == 5 && !strcmp(argv[4], "--varied");
-	distinct = argc == 5;
+	distinct = argc >= 5;
+	if (argc == 7) {
+		replay_jobs = swf_read_jobs(argv[5], strtoul(argv[6], NULL, 10), &replay);
+		if (replay_jobs == 0) {
+			fprintf(stderr, "submit-api: no jobs to replay in %s after the first %s\n", argv[5], argv[6]);
+			return 2;
+		}
+	}
 	FILE *f = fopen(argv[1], "r");
 	if (!f) {
 		fprintf(stderr, "submit-api: %s: %s\n", argv[1], strerror(errno));
@@ -108,6 +135,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	per_thread = jobs / threads;
+	if (replay && (size_t)(per_thread * threads) > replay_jobs) {
+		fprintf(stderr, "submit-api: %s has %zu jobs after the skipped ones, fewer than %ld\n", argv[5], replay_jobs,
+			per_thread * threads);
+		return 2;
+	}
 	if (!getcwd(cwd, sizeof(cwd)))
 		strcpy(cwd, "/tmp");
 	slurm_init(NULL);

@@ -11,6 +11,12 @@
  * Usage: submit-latency LIB CONF [JOBS] [--cold] [--quiet]
  * (bench/submit-latency builds this and writes CONF; run that.)
  *
+ * PREWARM_BENCH_TRACE=FILE replays the jobs of a Standard Workload Format log (uncompressed) instead of the generated
+ * ones: each job's user and group, requested processors and time, queue as the partition, and its submit time (the
+ * log's UnixStartTime plus the job's offset), with one of the 64 scripts per (user, processors, time limit), as a
+ * user resubmits a script; PREWARM_BENCH_TRACE_SKIP=N skips the log's first N jobs (those the model was trained on).
+ * It measures the cost on a real cluster's submission stream, between the two extremes of the generated workloads.
+ *
  * PREWARM_BENCH_DUMP=FILE writes every call's annotation (the warm-up calls too), one per line, to FILE, and
  * PREWARM_BENCH_NOW=T submits the first job at Unix time T instead of now: with both (and a fixed TZ), two builds
  * of the library can be compared byte for byte (`cmp` of the dumps) on the same sequence of jobs.
@@ -27,6 +33,7 @@
 #include <unistd.h>
 
 #include "prewarm_submit.h"
+#include "swf-jobs.h"
 
 typedef int (*init_fn)(const char *, prewarm_log_fn);
 typedef int (*profile_fn)(const prewarm_job_t *, char *, size_t, int *);
@@ -184,6 +191,20 @@ int main(int argc, char **argv)
 		else
 			jobs = strtoul(argv[a], NULL, 10);
 	}
+	const char *trace_path = getenv("PREWARM_BENCH_TRACE");
+	struct swf_job *trace = NULL;
+	size_t trace_jobs = 0;
+	if (trace_path && *trace_path) {
+		const char *skip = getenv("PREWARM_BENCH_TRACE_SKIP");
+		trace_jobs = swf_read_jobs(trace_path, skip ? strtoul(skip, NULL, 10) : 0, &trace);
+		if (trace_jobs <= 200) {
+			fprintf(stderr, "PREWARM_BENCH_TRACE: %s has %zu jobs after the skipped ones (need more than 200)\n",
+				trace_path, trace_jobs);
+			return 1;
+		}
+		if (jobs > trace_jobs - 200)
+			jobs = trace_jobs - 200;
+	}
 	const char *listen_path = getenv("PREWARM_BENCH_LISTEN");
 	if (listen_path && !*listen_path)
 		listen_path = NULL;
@@ -221,7 +242,7 @@ int main(int argc, char **argv)
 	size_t flush_len = cold ? (size_t) (flush_mb ? strtoul(flush_mb, NULL, 10) : 64) << 20 : 0;
 	volatile unsigned char *flush = cold ? calloc(flush_len, 1) : NULL;
 	uint64_t *cpu = calloc(jobs, sizeof(uint64_t)), *wall = calloc(jobs, sizeof(uint64_t));
-	char out[2048], name[32];
+	char out[2048], name[32], account[32], partition[32];
 	size_t total_len = 0;
 	time_t now = time(NULL);
 	const char *fixed_now = getenv("PREWARM_BENCH_NOW");
@@ -263,11 +284,30 @@ int main(int argc, char **argv)
 		j.comment = NULL;
 		j.script = scripts[(k >> 6) % SCRIPTS];
 		if (distinct) {
-			char seq[16];
+			char seq[24];
 			snprintf(seq, sizeof(seq), "%08zx", i);
 			memcpy(scripts[(k >> 6) % SCRIPTS] + 18, seq, 8); /* "#!/bin/bash\n# seq " is 18 bytes */
 		}
 		j.script_len = no_script ? 0 : lengths[(k >> 6) % SCRIPTS];
+		if (trace) {
+			const struct swf_job *t = &trace[i];
+			unsigned kind = swf_job_kind(t); /* a script per kind of job */
+			j.uid = t->uid;
+			j.gid = t->gid >= 0 ? t->gid : 100;
+			j.min_nodes = -1;
+			j.num_tasks = t->procs;
+			j.mem_per_cpu_mb = -1;
+			j.time_limit_min = t->limit_min;
+			j.submit_time = t->submit;
+			snprintf(account, sizeof(account), "g%lld", (long long) t->gid);
+			j.account = account;
+			snprintf(partition, sizeof(partition), "q%lld", (long long) t->queue);
+			j.partition = partition;
+			snprintf(name, sizeof(name), "job%u", kind % 97);
+			j.tres = "";
+			j.script = scripts[(kind >> 8) % SCRIPTS];
+			j.script_len = no_script ? 0 : lengths[(kind >> 8) % SCRIPTS];
+		}
 		if (cold) {
 			for (size_t b = 0; b < flush_len; b += 64)
 				flush[b]++;
@@ -294,8 +334,8 @@ int main(int argc, char **argv)
 	}
 	printf("%s caches, %s, %zu %s jobs, 4 KB scripts (%s), mean annotation %zu bytes\n", cold ? "cold" : "warm",
 	       thread_per_call ? "a new thread per call" : "one thread", jobs,
-	       same ? "identical" : "varied",
-	       no_script ? "none" : distinct ? "a new one per job" : same ? "the same one" : "64 scripts, resubmitted",
+	       trace ? "replayed" : same ? "identical" : "varied",
+	       no_script ? "none" : trace ? "one per user, size and limit" : distinct ? "a new one per job" : same ? "the same one" : "64 scripts, resubmitted",
 	       jobs ? total_len / jobs : 0);
 	if (!quiet)
 		printf("memory: the library with its model added %.1f MB resident after init, %.1f MB after the calls\n",
