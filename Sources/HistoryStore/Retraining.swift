@@ -34,6 +34,8 @@ public enum Retraining {
         /// Newest finished jobs the forest is trained on (`prewarm train --window`).
         public var window = 20_000
         public var trees = 100
+        /// Scale the chosen candidate (``RuntimeModelParameters/refineScale``); false: `prewarm train --no-refine`.
+        public var refineScale = true
         public var accuracyTolerance = 0.0
         public var coverageTolerance = 0.02
         public init() {}
@@ -95,6 +97,7 @@ public enum Retraining {
         let firstHeld = held[0]
         var parameters = RuntimeModelParameters()
         parameters.forest.treeCount = options.trees
+        parameters.refineScale = options.refineScale
         let candidateModel: SubmitModel
         do {
             candidateModel = try SubmitModel.train(

@@ -202,6 +202,9 @@ struct Retrain: ParsableCommand {
     @Option(help: "Trees in the forest.")
     var trees = 100
 
+    @Flag(help: "Train without scaling the chosen candidate (as `prewarm train --no-refine`).")
+    var noRefine = false
+
     @Flag(help: "Only republish the published model with the stored history (no training).")
     var historyOnly = false
 
@@ -242,6 +245,7 @@ struct Retrain: ParsableCommand {
         options.maxJobs = maxJobs
         options.window = window
         options.trees = trees
+        options.refineScale = !noRefine
         let decision: Retraining.Decision
         do {
             let store = try HistoryStore(path: database.db, readOnly: true)

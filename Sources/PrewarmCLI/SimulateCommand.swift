@@ -60,6 +60,8 @@ struct Simulate: ParsableCommand {
             + "simulated Slurm's own resumes and suspends).",
         valueName: "nodes"))
     var maxActionsPerStep: Int?
+    @Flag(help: "Prewarm: a runtime model that does not scale the chosen candidate (the plugin's model from `prewarm train --no-refine`, prewarmd's ScaleRefinement=no).")
+    var noRefine = false
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
     var frontier = false
     @Option(help: ArgumentHelp(
@@ -180,7 +182,9 @@ struct Simulate: ParsableCommand {
             sessions.scalePrices(by: priceScale)
             var arrivals = ArrivalModel()
             arrivals.scalePrices(by: priceScale * bufferPriceScale)
-            return PrewarmPolicy(configuration: c, training: Self.training, arrivals: arrivals, sessions: sessions)
+            var training = Self.training
+            training.model.refineScale = !noRefine
+            return PrewarmPolicy(configuration: c, training: training, arrivals: arrivals, sessions: sessions)
         }
         if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
         let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
@@ -253,7 +257,8 @@ struct Simulate: ParsableCommand {
             var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
                 ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
-                ("max_actions_per_step", .int(actionCap)), ("policies", .object(policies)),
+                ("max_actions_per_step", .int(actionCap)), ("runtime_scale_refinement", .bool(!noRefine)),
+                ("policies", .object(policies)),
                 ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
             ]
             func object(_ f: FrontierComparison, _ times: [Int64]) -> JSON {

@@ -126,6 +126,7 @@ final class HistoryKeeper: @unchecked Sendable {
         var options = Retraining.Options()
         options.holdout = c.retrainHoldout
         options.maxJobs = c.retrainMaxJobs
+        options.refineScale = c.scaleRefinement
         let database = c.historyDatabase
         let model = c.modelFile
         let log = self.log

@@ -73,6 +73,29 @@ import Traces
         #expect(repaired.reason.hasPrefix("published model unusable"))
     }
 
+    @Test func retrainsWithoutScaleRefinementWhenAsked() throws {
+        // prewarmd's ScaleRefinement=no (and `prewarm history retrain --no-refine`): the published model keeps it,
+        // and its predictions choose a candidate as it is (scale 1); the default model scales some of them.
+        let dir = TempDir()
+        defer { dir.remove() }
+        let (store, jobs) = try Self.kthStore(dir)
+        let modelPath = dir.path + "/prewarm.model"
+        var options = Retraining.Options()
+        options.holdout = 500
+        options.trees = 8
+        #expect(options.refineScale)
+        func scales(_ refine: Bool) throws -> [Float] {
+            options.refineScale = refine
+            try? FileManager.default.removeItem(atPath: modelPath)
+            #expect(try Retraining.run(store: store, modelPath: modelPath, options: options).published)
+            var model = try SubmitModel(deserializing: try AtomicFile.read(modelPath))
+            #expect(model.runtime.parameters.refineScale == refine)
+            return jobs.suffix(300).map { model.predict($0, recording: true).scale }
+        }
+        #expect(try scales(false).allSatisfy { $0 == 1 })
+        #expect(try scales(true).contains { $0 != 1 })
+    }
+
     @Test func refusesTooSmallAHistory() throws {
         let dir = TempDir()
         defer { dir.remove() }

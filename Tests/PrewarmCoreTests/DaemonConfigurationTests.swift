@@ -110,6 +110,8 @@ import Testing
     #expect(c.retrainInterval == 0)  // disabled
     #expect(c.retrainHoldout == 500)
     #expect(c.retrainMaxJobs == 20_000)
+    #expect(defaults.scaleRefinement)
+    #expect(try DaemonConfiguration.parse("ScaleRefinement=no", file: "x").scaleRefinement == false)
     func failure(_ text: String) -> ConfigurationError? {
         do {
             _ = try DaemonConfiguration.parse(text, file: "/etc/slurm/prewarmd.conf")
@@ -121,6 +123,7 @@ import Testing
     #expect(failure("RetrainInterval=60")?.description
         == "/etc/slurm/prewarmd.conf:1: RetrainInterval: must be 0 (never) or from 300 to 2592000 seconds, found '60'")
     #expect(failure("RetrainHoldout=5")?.key == "RetrainHoldout")
+    #expect(failure("ScaleRefinement=sometimes")?.key == "ScaleRefinement")
     #expect(failure("\nHistoryRefreshInterval=30")?.description
         == "/etc/slurm/prewarmd.conf:2: HistoryRefreshInterval: must be 0 (never) or from 60 to 86400 seconds, found '30'")
     #expect(failure("HistoryRefreshInterval=soon")?.key == "HistoryRefreshInterval")
