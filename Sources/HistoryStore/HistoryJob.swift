@@ -46,6 +46,7 @@ public struct HistoryJob: Sendable, Equatable {
     public var timeLimit: Int64?
     /// Slurm's state name: COMPLETED, FAILED, CANCELLED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY, …
     public var state: String?
+    /// As sacct shows it: sacct prints an exit code of 128 or more less 128 (a script's `exit 143` is 15 here).
     public var exitCode: Int64?
     public var exitSignal: Int64?
     /// The job's `AdminComment`, where the job_submit plugin writes its `prewarm:v1 …` annotation.
