@@ -15,6 +15,14 @@ import Traces
         return (store, loaded.jobs)
     }
 
+    /// Retraining options small enough for a test: 500 held-out jobs, 8 trees.
+    static var quickOptions: Retraining.Options {
+        var options = Retraining.Options()
+        options.holdout = 500
+        options.trees = 8
+        return options
+    }
+
     static func model(_ jobs: [JobRecord], trees: Int, window: Int = 20_000) throws -> [UInt8] {
         var p = RuntimeModelParameters()
         p.forest.treeCount = trees
@@ -27,9 +35,7 @@ import Traces
         defer { dir.remove() }
         let (store, jobs) = try Self.kthStore(dir)
         let modelPath = dir.path + "/prewarm.model"
-        var options = Retraining.Options()
-        options.holdout = 500
-        options.trees = 8
+        let options = Self.quickOptions
 
         // No model yet: published.
         let first = try Retraining.run(store: store, modelPath: modelPath, options: options)
@@ -80,9 +86,7 @@ import Traces
         defer { dir.remove() }
         let (store, jobs) = try Self.kthStore(dir)
         let modelPath = dir.path + "/prewarm.model"
-        var options = Retraining.Options()
-        options.holdout = 500
-        options.trees = 8
+        var options = Self.quickOptions
         #expect(options.refineScale)
         func scales(_ refine: Bool) throws -> [Float] {
             options.refineScale = refine
