@@ -51,6 +51,10 @@ final class Engine: @unchecked Sendable {
     /// system calls were 2.6 % of the plugin's samples in a profile of slurmctld (2026-12-02).
     @exclusivity(unchecked) private var cpuHistogram = LatencyHistogram()
     let cpuSampleInterval: UInt64
+    /// Time per phase of the job (script, model, output), sampled on every ``phaseSampleInterval``-th job: three
+    /// more reads of the wall clock (vDSO, no system call) on those jobs only.
+    @exclusivity(unchecked) private var phases = SubmitPhaseTimes()
+    static let phaseSampleInterval: UInt64 = 8
     /// Jobs seen by ``profile(_:)`` (Slurm serialises job_submit calls; only used to pick the CPU samples).
     @exclusivity(unchecked) private var calls: UInt64 = 0
     /// The UTC offset of the current quarter hour (submit path only; Slurm serialises job_submit calls).
@@ -213,6 +217,7 @@ final class Engine: @unchecked Sendable {
         calls &+= 1
         let sampleCPU = calls % cpuSampleInterval == 0 && calls > 1  // not the first: it pays the one-time setup
         let c0 = sampleCPU ? threadCPUNanoseconds() : 0
+        let samplePhases = calls % Self.phaseSampleInterval == 0
         let j = job.pointee
         let isModify = j.is_modify != 0
         var request = SubmitRequest()
@@ -244,12 +249,14 @@ final class Engine: @unchecked Sendable {
         }
         localTime = clock
 
+        let p0 = samplePhases ? monotonicNanoseconds() : 0
         var script: BatchScriptAnalysis?
         if let s = j.script, j.script_len > 0 {
             let n = Swift.min(Int(clamping: j.script_len), configuration.maxScriptBytes)
             script = analyzeScript(UnsafeRawBufferPointer(start: s, count: n))
             if j.script_len > n { script?.truncated = true }
         }
+        let p1 = samplePhases ? monotonicNanoseconds() : 0
         let record = SubmitProfiler.record(for: request, script: script)
 
         var prediction: RuntimePrediction?
@@ -258,6 +265,7 @@ final class Engine: @unchecked Sendable {
             prediction = loaded.model.predict(record, recording: !isModify)
             return loaded.id
         }
+        let p2 = samplePhases ? monotonicNanoseconds() : 0
         let existing = configuration.annotationField == .comment ? j.comment : j.admin_comment
         let count: Int
         if let existing, existing.pointee != 0 {
@@ -275,11 +283,13 @@ final class Engine: @unchecked Sendable {
         }
 
         if !isModify, let notifier { notifier.enqueue(SubmitNotice(request: request, prediction: prediction)) }
-        let elapsed = monotonicNanoseconds() &- t0
+        let t1 = monotonicNanoseconds()
+        let elapsed = t1 &- t0
         let cpu = sampleCPU ? threadCPUNanoseconds() &- c0 : 0
         locked {
             histogram.record(nanoseconds: elapsed)
             if sampleCPU { cpuHistogram.record(nanoseconds: cpu) }
+            if samplePhases { phases.record(start: p0, scriptDone: p1, modelDone: p2, outputDone: t1) }
             counters.profiled &+= 1
             if modelID == nil { counters.withoutModel &+= 1 }
             if isModify { counters.modified &+= 1 }
@@ -328,7 +338,8 @@ final class Engine: @unchecked Sendable {
             + "annotation_memo_hits=\(memoHits) "
             + "outcome_rank_hits=\(recalled?.byRanks ?? 0) outcome_leaf_hits=\(recalled?.byLeaves ?? 0) "
             + "latency: \(histogram.summary) "
-            + "cpu (every \(cpuSampleInterval)th job): \(cpuHistogram.summary)"
+            + "cpu (every \(cpuSampleInterval)th job): \(cpuHistogram.summary) "
+            + "phases (every \(Self.phaseSampleInterval)th job): \(phases.summary)"
     }
 
     // MARK: Reloader thread

@@ -262,6 +262,21 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     #expect(slow.quantileNanoseconds(1) == 2_000_000_000)
 }
 
+/// The plugin's phase times: each phase is the gap between its timestamps, a clock that went backwards counts 0,
+/// and the summary names each phase so that a script can find its fields.
+@Test func submitPhaseTimesSplitTheJob() {
+    var p = SubmitPhaseTimes()
+    p.record(start: 1_000, scriptDone: 5_000, modelDone: 25_000, outputDone: 27_000)
+    p.record(start: 2_000, scriptDone: 1_000, modelDone: 3_000, outputDone: 2_500)
+    #expect(p.script.count == 2 && p.model.count == 2 && p.output.count == 2)
+    #expect(p.script.maxNanoseconds == 4_000 && p.script.totalNanoseconds == 4_000)  // 4 µs, and 0 (backwards)
+    #expect(p.model.maxNanoseconds == 20_000 && p.model.totalNanoseconds == 22_000)  // 20 µs and 2 µs
+    #expect(p.output.maxNanoseconds == 2_000 && p.output.totalNanoseconds == 2_000)  // 2 µs, and 0 (backwards)
+    #expect(p.summary.hasPrefix("phase_script: count=2 mean_us=2.0 "))
+    #expect(p.summary.contains(" phase_model: count=2 mean_us=11.0 p50_us=2.3 "))
+    #expect(p.summary.contains(" phase_output: count=2 mean_us=1.0 p50_us=0.3 "))
+}
+
 /// The string-interpolating annotation the byte writer replaced, kept as the reference it must match.
 private func referenceAnnotation(
     request r: SubmitRequest, prediction: RuntimePrediction?, modelID: String?, script: BatchScriptAnalysis?

@@ -75,3 +75,28 @@ public struct LatencyHistogram: Sendable, Equatable {
         return "\(tenths / 10).\(tenths % 10)"
     }
 }
+
+/// Where the profiler's time per job goes, sampled on some jobs: the batch script's analysis (the cache lookup, and
+/// the scan on a miss), the model (the job's features from the history and the runtime prediction) and the output
+/// (the annotation written into Slurm's buffer and the daemon's notice queued). What is left of the job's total is
+/// copying its fields out of Slurm's request and the bookkeeping around them.
+public struct SubmitPhaseTimes: Sendable, Equatable {
+    public private(set) var script = LatencyHistogram()
+    public private(set) var model = LatencyHistogram()
+    public private(set) var output = LatencyHistogram()
+
+    public init() {}
+
+    /// Adds one job's phases from its four timestamps (monotonic nanoseconds): before the script's analysis, after
+    /// it, after the prediction and after the output. A clock that went backwards counts as 0.
+    public mutating func record(start: UInt64, scriptDone: UInt64, modelDone: UInt64, outputDone: UInt64) {
+        script.record(nanoseconds: scriptDone >= start ? scriptDone &- start : 0)
+        model.record(nanoseconds: modelDone >= scriptDone ? modelDone &- scriptDone : 0)
+        output.record(nanoseconds: outputDone >= modelDone ? outputDone &- modelDone : 0)
+    }
+
+    /// `phase_script: count=… mean_us=… p50_us=… … phase_model: … phase_output: …` (``LatencyHistogram/summary``).
+    public var summary: String {
+        "phase_script: \(script.summary) phase_model: \(model.summary) phase_output: \(output.summary)"
+    }
+}
