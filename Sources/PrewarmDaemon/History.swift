@@ -127,11 +127,12 @@ final class HistoryKeeper: @unchecked Sendable {
         options.holdout = c.retrainHoldout
         options.maxJobs = c.retrainMaxJobs
         options.refineScale = c.scaleRefinement
+        options.trees = c.modelTrees
         let database = c.historyDatabase
         let model = c.modelFile
         let log = self.log
         let thread = Thread { [self, options] in
-            log("retrain: started from \(database) (newest \(options.maxJobs) jobs, \(options.holdout) held out)")
+            log("retrain: started from \(database) (newest \(options.maxJobs) jobs, \(options.holdout) held out, \(options.trees) trees)")
             do {
                 let store = try HistoryStore(path: database, readOnly: true)
                 let d = try Retraining.run(store: store, modelPath: model, options: options)

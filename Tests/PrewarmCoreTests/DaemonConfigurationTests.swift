@@ -112,6 +112,8 @@ import Testing
     #expect(c.retrainMaxJobs == 20_000)
     #expect(defaults.scaleRefinement)
     #expect(try DaemonConfiguration.parse("ScaleRefinement=no", file: "x").scaleRefinement == false)
+    #expect(defaults.modelTrees == 100)
+    #expect(try DaemonConfiguration.parse("ModelTrees=25", file: "x").modelTrees == 25)
     func failure(_ text: String) -> ConfigurationError? {
         do {
             _ = try DaemonConfiguration.parse(text, file: "/etc/slurm/prewarmd.conf")
@@ -124,6 +126,9 @@ import Testing
         == "/etc/slurm/prewarmd.conf:1: RetrainInterval: must be 0 (never) or from 300 to 2592000 seconds, found '60'")
     #expect(failure("RetrainHoldout=5")?.key == "RetrainHoldout")
     #expect(failure("ScaleRefinement=sometimes")?.key == "ScaleRefinement")
+    #expect(failure("ModelTrees=0")?.key == "ModelTrees")
+    #expect(failure("ModelTrees=many")?.key == "ModelTrees")
+    #expect(failure("ModelTrees=2001")?.key == "ModelTrees")
     #expect(failure("\nHistoryRefreshInterval=30")?.description
         == "/etc/slurm/prewarmd.conf:2: HistoryRefreshInterval: must be 0 (never) or from 60 to 86400 seconds, found '30'")
     #expect(failure("HistoryRefreshInterval=soon")?.key == "HistoryRefreshInterval")

@@ -25,7 +25,7 @@ private func keeperDirectory(_ name: String) throws -> (String, [JobRecord]) {
 
     var c = try DaemonConfiguration.parse(
         "HistoryDatabase=\(dir)/history.db\nModelFile=\(dir)/prewarm.model\nRetrainInterval=300\n"
-            + "RetrainHoldout=300\nRetrainMaxJobs=2000", file: "test")
+            + "RetrainHoldout=300\nRetrainMaxJobs=2000\nModelTrees=12", file: "test")
     c.mode = .forecastOnly
     let keeper = HistoryKeeper(configuration: c, log: { _ in })
     #expect(keeper.modelQuality.isEmpty)  // nothing measured yet
@@ -40,6 +40,9 @@ private func keeperDirectory(_ name: String) throws -> (String, [JobRecord]) {
     #expect(accuracy > 0.3 && accuracy <= 1)
     #expect(coverage > 0.5 && coverage <= 1)
     #expect(FileManager.default.fileExists(atPath: dir + "/prewarm.model"))  // published: there was none
+    // ModelTrees: the published forest has that many trees (the default is 100).
+    let published = try SubmitModel(deserializing: try AtomicFile.read(dir + "/prewarm.model"))
+    #expect(published.runtime.forest.treeCount == 12)
 
     // The loop puts it in status.json and the metrics.
     let cluster = ClusterState(nodes: [], partitions: [], jobs: [])

@@ -49,6 +49,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Whether retrained models scale the chosen runtime candidate (`ScaleRefinement`; `no`: as `prewarm train
     /// --no-refine`: about 40 % fewer instructions per in-controller prediction for a job unlike recent ones).
     public var scaleRefinement = true
+    /// Trees of the forests the daemon retrains (`ModelTrees`; `prewarm retrain --trees`). The job_submit plugin
+    /// walks every tree for a job unlike recent ones, so fewer trees cost the controller less per submission.
+    public var modelTrees = 100
     /// Where the daemon keeps what must survive a restart (in-flight power commands, recent actions for the
     /// hourly cap) and its status snapshot (`status.json`, read by `prewarm status`).
     public var stateDirectory = "/var/lib/prewarm"
@@ -66,7 +69,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "PowerDownMargin", "ArrivalBootShare", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "HistoryRefreshInterval", "StateDirectory",
         "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "ScaleRefinement", "LearnedArrivals",
-        "PriceScale",
+        "PriceScale", "ModelTrees",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
@@ -154,6 +157,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "RetrainMaxJobs":
                 c.retrainMaxJobs = try KeyValueFile.integer(e, in: 100 ... 100_000_000, unit: "jobs", file: file)
             case "ScaleRefinement": c.scaleRefinement = try KeyValueFile.boolean(e, file: file)
+            case "ModelTrees": c.modelTrees = try KeyValueFile.integer(e, in: 1 ... 2000, unit: "trees", file: file)
             case "StateDirectory": c.stateDirectory = try path(emptyAllowed: false)
             case "MetricsTextfile": c.metricsTextfile = try path(emptyAllowed: true)
             case "MetricsListen":
