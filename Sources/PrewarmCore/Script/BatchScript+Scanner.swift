@@ -368,7 +368,10 @@ struct ScriptScanner {
     /// nil for any other line (quotes, escapes, separators, redirections, `$(`/`${`, CR, a last line without a
     /// newline, an identifier of 18 bytes or more, …), which the caller then tokenises as usual.
     /// - Complexity: O(line length).
-    func skipUtilityLine(from start: Int) -> Int? {
+    /// `mutating` though it changes nothing: a non-mutating method of this large struct, called from ``scanBody(from:)``,
+    /// got a copy of the scanner (its fields copied and its arrays retained and released) on every line; callgrind,
+    /// a new 4 KB script of 55 command lines: 2,100 fewer instructions per script (of about 60,800).
+    mutating func skipUtilityLine(from start: Int) -> Int? {
         let b = self.b
         let n = self.n
         let classes = lineClasses
