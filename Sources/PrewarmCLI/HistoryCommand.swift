@@ -234,7 +234,9 @@ struct Retrain: ParsableCommand {
             }
             return
         }
-        guard trees >= 1, trees <= 2000 else { throw ValidationError("--trees must be from 1 to 2000") }
+        guard ForestParameters.modelTreeCounts.contains(trees) else {
+            throw ValidationError("--trees must be from \(ForestParameters.modelTreeCounts.lowerBound) to \(ForestParameters.modelTreeCounts.upperBound)")
+        }
         guard holdout >= 20 else { throw ValidationError("--holdout must be at least 20") }
         guard window >= SubmitModel.minimumJobs else {
             throw ValidationError("--window must be at least \(SubmitModel.minimumJobs)")

@@ -46,7 +46,9 @@ struct Train: ParsableCommand {
     var json = false
 
     mutating func run() throws {
-        guard trees >= 1, trees <= 2000 else { throw ValidationError("--trees must be from 1 to 2000") }
+        guard ForestParameters.modelTreeCounts.contains(trees) else {
+            throw ValidationError("--trees must be from \(ForestParameters.modelTreeCounts.lowerBound) to \(ForestParameters.modelTreeCounts.upperBound)")
+        }
         guard window >= SubmitModel.minimumJobs else {
             throw ValidationError("--window must be at least \(SubmitModel.minimumJobs)")
         }

@@ -157,7 +157,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "RetrainMaxJobs":
                 c.retrainMaxJobs = try KeyValueFile.integer(e, in: 100 ... 100_000_000, unit: "jobs", file: file)
             case "ScaleRefinement": c.scaleRefinement = try KeyValueFile.boolean(e, file: file)
-            case "ModelTrees": c.modelTrees = try KeyValueFile.integer(e, in: 1 ... 2000, unit: "trees", file: file)
+            case "ModelTrees": c.modelTrees = try KeyValueFile.integer(e, in: ForestParameters.modelTreeCounts, unit: "trees", file: file)
             case "StateDirectory": c.stateDirectory = try path(emptyAllowed: false)
             case "MetricsTextfile": c.metricsTextfile = try path(emptyAllowed: true)
             case "MetricsListen":

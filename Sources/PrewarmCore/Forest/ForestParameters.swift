@@ -7,6 +7,9 @@
 public struct ForestParameters: Sendable, Equatable {
     /// Number of trees (≥ 1).
     public var treeCount = 100
+    /// The tree counts a model for the job_submit plugin may be trained with (`prewarm train --trees`, `prewarm
+    /// retrain --trees`, prewarmd's `ModelTrees`).
+    public static let modelTreeCounts = 1 ... 2000
     /// Maximum depth of a tree (the root has depth 0); 0 means unlimited.
     public var maxDepth = 0
     /// Minimum number of distinct in-bag training rows in a leaf (≥ 1), as scikit-learn's
