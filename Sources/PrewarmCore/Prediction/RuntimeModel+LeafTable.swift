@@ -79,20 +79,20 @@ struct LeafTable: Sendable {
     /// One allocation (2 MB pages where the kernel gives them) holding, in this order: the forest's nodes as
     /// 8-byte ``CompactNode``s (same order: a split's left child is the next node), the first node of every tree
     /// (`trees + 1` Int32) and the leaf records (UInt32 words, leaf after leaf, in global leaf order).
-    let region: PredictionRegion?
+    let region: PredictionRegion
 
-    var nodes: UnsafePointer<CompactNode> { UnsafePointer(region!.base.assumingMemoryBound(to: CompactNode.self)) }
+    var nodes: UnsafePointer<CompactNode> { UnsafePointer(region.base.assumingMemoryBound(to: CompactNode.self)) }
     var treeNodeStart: UnsafePointer<Int32> {
-        UnsafePointer((region!.base + nodeCount &* MemoryLayout<CompactNode>.stride).assumingMemoryBound(to: Int32.self))
+        UnsafePointer((region.base + nodeCount &* MemoryLayout<CompactNode>.stride).assumingMemoryBound(to: Int32.self))
     }
     /// The leaf records as words (header fields)...
     var records: UnsafePointer<UInt32> {
-        UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
+        UnsafePointer((region.base + recordsByteOffset).assumingMemoryBound(to: UInt32.self))
     }
     /// ...and the same memory as halves (entries): a record at word `at` has its entries from half `2 × (at +
     /// outputs + 3)` (``entryRun(_:at:outputs:)``).
     var halves: UnsafePointer<UInt16> {
-        UnsafePointer((region!.base + recordsByteOffset).assumingMemoryBound(to: UInt16.self))
+        UnsafePointer((region.base + recordsByteOffset).assumingMemoryBound(to: UInt16.self))
     }
     private var recordsByteOffset: Int {
         (nodeCount &* MemoryLayout<CompactNode>.stride &+ (trees &+ 1) &* 4 &+ 63) & ~63
@@ -106,14 +106,14 @@ struct LeafTable: Sendable {
         leafCount = 0
         nodeCount = 0
         recordWords = 0
-        region = nil
+        region = PredictionRegion(bytes: 64)
         splitStarts = [0]
         splitValues = []
     }
 
     /// Whether the table has a record for every leaf of a forest with `leaves` leaves and `outputs` outputs.
     func matches(leaves: Int, outputs: Int) -> Bool {
-        self.outputs == outputs && outputs > 0 && leafCount == leaves && leaves > 0 && region != nil
+        self.outputs == outputs && outputs > 0 && leafCount == leaves && leaves > 0 && features > 0 && trees > 0
     }
 
     private init(outputs: Int, forest: RandomForest, records: [UInt32], recordAt: [Int], leafWeight: [Int]) {
@@ -127,10 +127,7 @@ struct LeafTable: Sendable {
         let nodeBytes = nodeCount &* MemoryLayout<CompactNode>.stride
         let recordsAt = (nodeBytes &+ (trees &+ 1) &* 4 &+ 63) & ~63
         let size = recordsAt &+ records.count &* 4
-        guard let region = PredictionRegion(bytes: size) else {
-            self.region = nil
-            return
-        }
+        let region = PredictionRegion(bytes: size)
         let nodes = region.base.bindMemory(to: CompactNode.self, capacity: nodeCount)
         nodes.initialize(repeating: CompactNode(record: 0), count: nodeCount)
         var weight: [Int] = []
@@ -328,7 +325,8 @@ struct LeafTable: Sendable {
             both[f] = v
             both[features &+ f] = v.isNaN ? -.infinity : -v
         }
-        let x = UnsafePointer(both.baseAddress!)
+        // (Never nil for a table that ``matches(leaves:outputs:)``, which has features; the input is a safe stand-in.)
+        let x = both.baseAddress.map { UnsafePointer($0) } ?? x
         withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { current in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: trees) { tree in
                 for t in 0 ..< trees {
@@ -488,14 +486,17 @@ final class PredictionRegion: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer?
     private let mappedBytes: Int
 
-    /// Zero-filled memory of at least `bytes` bytes (nil only when no memory can be had at all).
-    init?(bytes: Int) {
+    /// Zero-filled memory of at least `bytes` bytes (on the heap for a few bytes, or when `mmap` fails).
+    init(bytes: Int) {
         let size = Swift.max(bytes, 16)
         let rounded = (size &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1)
         let mapped = rounded &+ Self.hugePage
-        if let m = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), m != MAP_FAILED {
-            let aligned = (Int(bitPattern: m) &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1)
-            base = UnsafeMutableRawPointer(bitPattern: aligned)!
+        if size > 4096,
+            let m = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), m != MAP_FAILED,
+            let aligned = UnsafeMutableRawPointer(
+                bitPattern: (Int(bitPattern: m) &+ Self.hugePage &- 1) & ~(Self.hugePage &- 1))
+        {
+            base = aligned
             _ = madvise(base, rounded, Int32(MADV_HUGEPAGE))  // a hint: 4 KB pages still work
             mapping = m
             mappedBytes = mapped

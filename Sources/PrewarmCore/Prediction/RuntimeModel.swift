@@ -196,7 +196,7 @@ public struct RuntimeModel: Sendable {
         fallback.p90 = fallback.point * 4
         guard snapshot.candidates.count == k, snapshot.features.count == schema.count, forest.outputCount == k,
             forest.treeCount > 0, snapshot.features.count >= forest.featureCount,
-            leaves.matches(leaves: forest.leafCount, outputs: k)
+            leaves.features == forest.featureCount, leaves.matches(leaves: forest.leafCount, outputs: k)
         else { return fallback }
         let offset = Double(p90Offset ?? self.p90Offset)
         return workspaces.withWorkspace { workspace in
@@ -204,9 +204,13 @@ public struct RuntimeModel: Sendable {
             return withUnsafeTemporaryAllocation(of: Int.self, capacity: forest.treeCount) { reached in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { means in
                     withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { ranked in
-                        predict(
-                            snapshot, offset: offset, workspace: workspace, reached: reached, means: means,
-                            ranked: ranked, reuse: reuse)
+                        snapshot.features.withUnsafeBufferPointer { features in
+                            // Never nil here (the guard above: features and trees), but not unwrapped by force.
+                            guard let x = features.baseAddress, let reached = reached.baseAddress else { return nil }
+                            return predict(
+                                snapshot, features: x, offset: offset, workspace: workspace, reached: reached,
+                                means: means, ranked: ranked, reuse: reuse)
+                        }
                     }
                 }
             } ?? fallback
@@ -224,8 +228,8 @@ public struct RuntimeModel: Sendable {
     /// leaves), which skips the walk too: a user's loop of `sbatch job.sh` costs a few binary searches.
     /// - Returns: nil when the reached leaves hold no neighbour (the caller's fallback applies).
     private func predict(
-        _ snapshot: SubmitSnapshot, offset: Double, workspace ws: PredictionWorkspace,
-        reached: UnsafeMutableBufferPointer<Int>, means: UnsafeMutableBufferPointer<Float>,
+        _ snapshot: SubmitSnapshot, features x: UnsafePointer<Float>, offset: Double, workspace ws: PredictionWorkspace,
+        reached: UnsafeMutablePointer<Int>, means: UnsafeMutableBufferPointer<Float>,
         ranked: UnsafeMutableBufferPointer<Int>, reuse: Bool
     ) -> RuntimePrediction? {
         let k = RuntimeCandidate.count
@@ -238,21 +242,19 @@ public struct RuntimeModel: Sendable {
         if reuse {
             // First the last outcome found or stored by ranks, by checking the job's features against its ranks'
             // intervals, kept beside it (``SplitIntervals``).
-            let last = snapshot.features.withUnsafeBufferPointer { x in
-                x.count >= leaves.features ? ws.lastByRanks.recall(x.baseAddress!, count: leaves.features) : nil
+            if let last = ws.lastByRanks.recall(x, count: leaves.features) {
+                return Self.prediction(last, snapshot: snapshot, offset: offset)
             }
-            if let last { return Self.prediction(last, snapshot: snapshot, offset: offset) }
-            snapshot.features.withUnsafeBufferPointer { x in leaves.splitRanks(x.baseAddress!, into: rankStart) }
+            leaves.splitRanks(x, into: rankStart)
             rankKey = ws.byRanks.recall(ranks)
             if let o = rankKey?.outcome {
                 ws.lastByRanks.store(o, ranks: ranks, table: leaves)
                 return Self.prediction(o, snapshot: snapshot, offset: offset)
             }
         }
-        let walked = snapshot.features.withUnsafeBufferPointer { x in
-            leaves.reachedRecords(x.baseAddress!, into: reached.baseAddress!)
-        }
-        let key = reuse ? ws.byLeaves.recall(UnsafeBufferPointer(reached)) : nil
+        let walked = leaves.reachedRecords(x, into: reached)
+        let reachedLeaves = UnsafeBufferPointer(start: reached, count: trees)
+        let key = reuse ? ws.byLeaves.recall(reachedLeaves) : nil
         if let key, let o = key.outcome {
             if let rankKey {
                 ws.byRanks.remember(o, hash: rankKey.hash, key: ranks)
@@ -375,7 +377,7 @@ public struct RuntimeModel: Sendable {
             }
         }
         let outcome = PredictionOutcome(candidate: bestK, shift: bestShift, q50: q50, q90: q90, score: best)
-        if let key { ws.byLeaves.remember(outcome, hash: key.hash, key: UnsafeBufferPointer(reached)) }
+        if let key { ws.byLeaves.remember(outcome, hash: key.hash, key: reachedLeaves) }
         if let rankKey {
             ws.byRanks.remember(outcome, hash: rankKey.hash, key: ranks)
             ws.lastByRanks.store(outcome, ranks: ranks, table: leaves)
