@@ -147,7 +147,7 @@ final class Engine: @unchecked Sendable {
                     statsVersion &+= 1
                     return p
                 }
-                info("loaded model \(loaded.id) from \(path) (\(model.trainingJobs) jobs from \(model.source)"
+                info("loaded model \(loaded.id) from \(path) (\(model.trainingJobs) jobs from \(model.source.prefix(256))"
                     + (previous.map { ", replacing \($0)" } ?? "") + ")")
             } catch {
                 failedStamp = stamp

@@ -86,6 +86,20 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     }
 }
 
+@Test func submitModelWithMoreTreesThanThePluginTakesIsRefused() throws {
+    var p = RuntimeModelParameters()
+    p.forest.treeCount = ForestParameters.modelTreeCounts.upperBound + 1
+    p.forest.minSamplesLeaf = 20
+    let big = try SubmitModel.train(jobs: regularWorkload(jobs: 60), capacityProcs: 64, parameters: p, source: "test")
+    #expect(big.runtime.forest.treeCount == 2001)
+    #expect(throws: ModelFileError.malformed("submit model: 2001 trees, the job_submit plugin takes 1 to 2000")) {
+        try SubmitModel(deserializing: big.serialize())
+    }
+    p.forest.treeCount = 3
+    let small = try SubmitModel.train(jobs: regularWorkload(jobs: 60), capacityProcs: 64, parameters: p, source: "test")
+    #expect(try SubmitModel(deserializing: small.serialize()).runtime.forest.treeCount == 3)
+}
+
 @Test func jobHistoryRoundTripsAndRefusesMalformedPayloads() throws {
     var history = JobHistory()
     for job in regularWorkload(jobs: 300) {

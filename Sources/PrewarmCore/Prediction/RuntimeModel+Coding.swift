@@ -43,15 +43,17 @@ extension RuntimeModel {
         let expected = FeatureSchema.submitTime
         guard schemaName == expected.name, schemaVersion == expected.version, names == expected.features else {
             throw .malformed(
-                "feature schema \(schemaName) v\(schemaVersion) (\(names.count) features) does not match this "
-                    + "build's \(expected.name) v\(expected.version) (\(expected.count) features); retrain the model")
+                "feature schema \(schemaName.prefix(64)) v\(schemaVersion) (\(names.count) features) does not match "
+                    + "this build's \(expected.name) v\(expected.version) (\(expected.count) features); retrain the model")
         }
         let candidateCount = Int(try r.read(UInt32.self))
         guard candidateCount <= r.remaining else { throw .truncated(expected: candidateCount, actual: r.remaining) }
         var candidates: [String] = []
         for _ in 0 ..< candidateCount { candidates.append(try r.readString()) }
         guard candidates == RuntimeCandidate.allCases.map(\.name) else {
-            throw .malformed("candidates \(candidates) do not match this build's; retrain the model")
+            throw .malformed(
+                "\(candidates.count) candidates (\(candidates.prefix(12).joined(separator: ",").prefix(256))) do not "
+                    + "match this build's \(RuntimeCandidate.count); retrain the model")
         }
         let refine = try r.readBool()
         let offset = try r.readFloat()

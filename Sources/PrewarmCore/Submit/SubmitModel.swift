@@ -108,6 +108,12 @@ public struct SubmitModel: Sendable {
         }
         let modelLength = try r.readCount(elementSize: 1)
         runtime = try RuntimeModel(deserializing: try r.readRaw(count: modelLength))
+        // Every prediction walks every tree inside slurmctld: no more than `prewarm train` makes.
+        guard ForestParameters.modelTreeCounts.contains(runtime.forest.treeCount) else {
+            throw .malformed(
+                "submit model: \(runtime.forest.treeCount) trees, the job_submit plugin takes "
+                    + "\(ForestParameters.modelTreeCounts.lowerBound) to \(ForestParameters.modelTreeCounts.upperBound)")
+        }
         let historyLength = try r.readCount(elementSize: 1)
         history = try JobHistory(deserializing: try r.readRaw(count: historyLength))
         guard r.remaining == 0 else { throw .malformed("submit model: \(r.remaining) unexpected trailing bytes") }
