@@ -542,3 +542,95 @@ private func referenceAnnotation(
     #expect(memo.misses > 500)
     #expect(memo.hits + memo.misses == 3000)
 }
+
+/// A model file that passes every checksum but whose contents were changed (a writer's bug, a hostile file) must be
+/// refused with an error or load into a model that predicts without trapping: the plugin runs inside slurmctld.
+/// The forest's payload, the runtime model's own fields and the job history are mutated in turn, and every
+/// enclosing container is rebuilt around them so that its checksum is valid again.
+@Test func checksumValidMutationsOfASubmitModelAreRefusedOrPredictSafely() throws {
+    let model = try smallModel(jobs: 400)
+    let bytes = model.serialize()
+    let (_, submitPayload) = try ModelContainer.unwrap(
+        bytes, kind: .submitModel, supportedVersions: SubmitModel.supportedPayloadVersions)
+    let runtime = model.runtime.serialize()
+    let history = model.history.serialize()
+    let head = Array(submitPayload.prefix(submitPayload.count - 16 - runtime.count - history.count))
+    func le64(_ v: Int) -> [UInt8] { (0 ..< 8).map { UInt8(truncatingIfNeeded: UInt64(v) >> (8 * UInt64($0))) } }
+    // The layout this test rebuilds: the submit model's fields, then the runtime model and the history, each after
+    // its length.
+    #expect(submitPayload == head + le64(runtime.count) + runtime + le64(history.count) + history)
+    let (_, runtimePayload) = try ModelContainer.unwrap(
+        runtime, kind: .runtimeModel, supportedVersions: RuntimeModel.payloadVersion ... RuntimeModel.payloadVersion)
+    let forest = model.runtime.forest.serialize()
+    let runtimeFields = Array(runtimePayload.prefix(runtimePayload.count - forest.count))
+    #expect(runtimeFields + forest == runtimePayload)
+    let (_, forestPayload) = try ModelContainer.unwrap(
+        forest, kind: .forest, supportedVersions: RandomForest.supportedPayloadVersions)
+
+    func rebuild(forest f: [UInt8], runtimeFields r: [UInt8], history h: [UInt8]) -> [UInt8] {
+        let forestFile = ModelContainer.wrap(kind: .forest, version: RandomForest.payloadVersion, payload: f)
+        let fields = Array(r.dropLast(8)) + le64(forestFile.count)  // the forest's length ends the fields
+        let runtimeFile = ModelContainer.wrap(
+            kind: .runtimeModel, version: RuntimeModel.payloadVersion, payload: fields + forestFile)
+        return ModelContainer.wrap(
+            kind: .submitModel, version: SubmitModel.payloadVersion,
+            payload: head + le64(runtimeFile.count) + runtimeFile + le64(h.count) + h)
+    }
+    #expect(rebuild(forest: forestPayload, runtimeFields: runtimeFields, history: history) == bytes)
+
+    var rng = SplitMix64(seed: 20_261_203)
+    func mutate(_ original: [UInt8]) -> [UInt8] {
+        var b = original
+        for _ in 0 ... Int(rng.next() % 3) {
+            let at = Int(rng.next() % UInt64(b.count))
+            let word = at & ~3
+            switch rng.next() % 5 {
+            case 0: b[at] ^= UInt8(1) << UInt8(rng.next() % 8)
+            case 1: b[at] = UInt8(truncatingIfNeeded: rng.next())
+            case 2:  // an interesting 32-bit integer
+                let values: [Int32] = [-1, 0, 1, 2, Int32.max, Int32.min, 255, 65_535, 1 << 24]
+                let v = UInt32(bitPattern: values[Int(rng.next() % UInt64(values.count))])
+                if word + 4 <= b.count { for i in 0 ..< 4 { b[word + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+            case 3:  // a special Float
+                let values: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1e30, -1e30]
+                let v = values[Int(rng.next() % UInt64(values.count))].bitPattern
+                if word + 4 <= b.count { for i in 0 ..< 4 { b[word + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+            default:  // a word copied from elsewhere (an offset or count that is plausible but wrong)
+                let from = Int(rng.next() % UInt64(b.count))
+                if at + 4 <= b.count, from + 4 <= b.count { for i in 0 ..< 4 { b[at + i] = b[from + i] } }
+            }
+        }
+        return b
+    }
+    var loaded = [0, 0, 0]
+    var refused = [0, 0, 0]
+    for round in 0 ..< 450 {
+        let part = round % 3
+        let file = rebuild(
+            forest: part == 0 ? mutate(forestPayload) : forestPayload,
+            runtimeFields: part == 1 ? mutate(runtimeFields) : runtimeFields,
+            history: part == 2 ? mutate(history) : history)
+        var m: SubmitModel
+        do {
+            m = try SubmitModel(deserializing: file)
+        } catch {
+            // A message for one log line: it names what is wrong, and the file's strings cannot make it long.
+            #expect(!error.message.isEmpty && error.description.utf8.count < 600, "\(error)")
+            refused[part] += 1
+            continue
+        }
+        loaded[part] += 1
+        for j in 0 ..< 8 {
+            var request = SubmitRequest()
+            request.uid = Int64(j % 7) - 1
+            request.timeLimitMinutes = [-1, 0, 10, 600, Int64.max][j % 5]
+            request.minCPUs = [-1, 1, 4, 1 << 40][j % 4]
+            request.submitTime = 3_000_000 + Int64(j) * 60
+            let prediction = m.predict(SubmitProfiler.record(for: request, script: nil), recording: j % 2 == 0)
+            let text = SubmitProfiler.annotation(request: request, prediction: prediction, modelID: "m", script: nil)
+            #expect(text.hasPrefix("prewarm:v1 "))
+        }
+    }
+    // Both outcomes happen for every part: the mutations reach the checks, and some pass them.
+    #expect(loaded.allSatisfy { $0 > 0 } && refused.allSatisfy { $0 > 0 }, "loaded \(loaded), refused \(refused)")
+}
