@@ -73,6 +73,11 @@ public struct JobHistory: Sendable {
     /// Exponentially smoothed log runtime of all finished jobs: the estimate of last resort.
     var globalLogRuntime: Double = 8.19  // log(3600)
     var globalFinished: Int64 = 0
+    /// Advanced by every change of what a memoized snapshot holds: every ``finish(_:candidates:)``, and a user's
+    /// first submission (it creates the user's record). Snapshots memoized under another epoch are stale.
+    var epoch: UInt64 = 0
+    /// Recent snapshots, when ``memoizeSnapshots()`` asked for them (not serialized).
+    var memo: SnapshotMemo?
 
     public init() {}
 
@@ -94,16 +99,21 @@ public struct JobHistory: Sendable {
     /// ``submit(_:load:)`` into `snapshot`'s arrays, reused (no allocation when they are not shared and have the
     /// room, as for a profiler that keeps one snapshot for every submission).
     public mutating func submit(_ job: JobRecord, load: ClusterLoad, into snapshot: inout SubmitSnapshot) {
-        self.snapshot(job, load: load, into: &snapshot)
+        if let missed = fill(job, load: load, into: &snapshot) {
+            memo?.store(missed, candidates: snapshot.candidates, features: snapshot.features)
+        }
         if job.user >= 0 {
             // In place: one lookup, and the user's arrays are neither retained nor released.
-            Self.recordSubmission(of: job, in: &users[job.user, default: UserState()])
+            if Self.recordSubmission(of: job, in: &users[job.user, default: UserState()]) { epoch &+= 1 }
         }
     }
 
-    private static func recordSubmission(of job: JobRecord, in u: inout UserState) {
+    /// Returns whether it was the first submission the record saw (so perhaps a new record).
+    private static func recordSubmission(of job: JobRecord, in u: inout UserState) -> Bool {
+        let first = u.lastSubmit < 0
         u.lastSubmit = job.submit
         u.inFlight &+= 1
+        return first
     }
 
     /// The snapshot of `job` from the current history, without recording anything.
@@ -115,6 +125,32 @@ public struct JobHistory: Sendable {
 
     /// ``snapshot(_:load:)`` into `out`'s arrays, reused (see ``submit(_:load:into:)``).
     public func snapshot(_ job: JobRecord, load: ClusterLoad, into out: inout SubmitSnapshot) {
+        _ = fill(job, load: load, into: &out)
+    }
+
+    /// The processors a job counts with: requested, else allocated.
+    @inline(__always) static func procs(of job: JobRecord) -> Int32 {
+        job.requestedProcs > 0 ? job.requestedProcs : job.allocatedProcs
+    }
+
+    /// The snapshot of `job` into `out`: from the memo when it has one for the job's key (then only the features
+    /// ``setVarying(_:_:_:_:)`` writes are computed), else computed in full. Returns the key to store the result
+    /// under when a memo exists and did not have it.
+    private func fill(_ job: JobRecord, load: ClusterLoad, into out: inout SubmitSnapshot) -> SnapshotMemo.Key? {
+        guard let memo else {
+            compute(job, load: load, into: &out)
+            return nil
+        }
+        let key = memoKey(job)
+        if memo.recall(key, candidates: &out.candidates, features: &out.features) {
+            Self.setVarying(&out.features, job, job.user >= 0 ? users[job.user] : nil, load)
+            return nil
+        }
+        compute(job, load: load, into: &out)
+        return key
+    }
+
+    private func compute(_ job: JobRecord, load: ClusterLoad, into out: inout SubmitSnapshot) {
         // Take the arrays (unique if the caller's were), refill them, give them back.
         var c: [Float] = []
         var f: [Float] = []
@@ -125,7 +161,7 @@ public struct JobHistory: Sendable {
             swap(&f, &out.features)
         }
         let req: Float = job.requestedTime > 0 ? Float(job.requestedTime) : -1
-        let procs = job.requestedProcs > 0 ? job.requestedProcs : job.allocatedProcs
+        let procs = Self.procs(of: job)
         let u = job.user >= 0 ? users[job.user] : nil
         let history = u?.runtimes ?? []
         let base: Float = req > 0 ? req : fallbackRuntime
@@ -180,18 +216,12 @@ public struct JobHistory: Sendable {
         f.reserveCapacity(FeatureSchema.submitTime.count)
         f.append(Self.logOrMissing(Float(job.requestedTime)))
         f.append(Self.logOrMissing(Float(procs)))
-        f.append(Float(job.requestedNodes))
-        f.append(Self.logOrMissing(Float(job.requestedMemoryKB)))
-        f.append(Float(job.queue))
-        f.append(Float(job.partition))
+        for _ in 0 ..< 4 { f.append(0) }  // nodes, memory, queue, partition: setVarying
         f.append(Float(job.application))
-        f.append(Float(job.hourOfDay))
-        f.append(Float(job.dayOfWeek))
+        for _ in 0 ..< 2 { f.append(0) }  // hour of day, day of week: setVarying
         f.append(Float(job.user))
         f.append(Float(log1p(Double(u?.finished ?? 0))))
-        f.append(Float(u?.inFlight ?? 0))
-        f.append(Self.sinceLog(job.submit, u?.lastSubmit ?? -1))
-        f.append(Self.sinceLog(job.submit, u?.lastFinish ?? -1))
+        for _ in 0 ..< 3 { f.append(0) }  // in flight, since submit, since finish: setVarying
         f.append(ratioMedian)
         var hits: Float = -1
         var spread: Float = -1
@@ -215,9 +245,7 @@ public struct JobHistory: Sendable {
         f.append(Float(log1p(Double(sameProcs.count))))
         f.append(u.map { $0.lastRequest == job.requestedTime ? 1 : 0 } ?? -1)
         f.append(u.map { $0.lastProcs == procs ? 1 : 0 } ?? -1)
-        let cap = Float(Swift.max(load.capacityProcs, 1))
-        f.append(load.capacityProcs > 0 ? Float(load.runningProcs) / cap : Self.logOrMissing(Float(load.runningProcs)))
-        f.append(load.capacityProcs > 0 ? Float(load.queuedProcs) / cap : Self.logOrMissing(Float(load.queuedProcs)))
+        for _ in 0 ..< 2 { f.append(0) }  // running and queued processors: setVarying
         for v in c { f.append(Float(log(Double(v)))) }
         for v in c { f.append(req > 0 ? Float(log(Double(v) / Double(req))) : -20) }
         if let u {
@@ -225,6 +253,7 @@ public struct JobHistory: Sendable {
         } else {
             f.append(contentsOf: repeatElement(-1, count: RuntimeCandidate.count))
         }
+        Self.setVarying(&f, job, u, load)
     }
 
     /// Records that `job` has left the system. Jobs with a positive runtime enter the runtime
@@ -232,6 +261,7 @@ public struct JobHistory: Sendable {
     /// candidate has been accurate lately.
     /// - Complexity: O(1) amortised.
     public mutating func finish(_ job: JobRecord, candidates: [Float]?) {
+        epoch &+= 1
         guard job.user >= 0 else {
             recordGlobal(job)
             return
@@ -243,7 +273,7 @@ public struct JobHistory: Sendable {
             return
         }
         let r = Float(job.runtime)
-        let procs = job.requestedProcs > 0 ? job.requestedProcs : job.allocatedProcs
+        let procs = Self.procs(of: job)
         u.finished &+= 1
         u.runtimes.append(r)
         u.requested.append(job.requestedTime > 0 ? Float(job.requestedTime) : -1)

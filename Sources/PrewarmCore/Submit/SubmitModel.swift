@@ -38,6 +38,8 @@ public struct SubmitModel: Sendable {
     ) {
         self.runtime = runtime
         self.history = history
+        // Between two models the profiler's history changes only by submissions: resubmissions reuse snapshots.
+        self.history.memoizeSnapshots()
         self.trainedAt = trainedAt
         self.trainingJobs = trainingJobs
         self.source = source
@@ -116,6 +118,7 @@ public struct SubmitModel: Sendable {
         }
         let historyLength = try r.readCount(elementSize: 1)
         history = try JobHistory(deserializing: try r.readRaw(count: historyLength))
+        history.memoizeSnapshots()
         guard r.remaining == 0 else { throw .malformed("submit model: \(r.remaining) unexpected trailing bytes") }
     }
 }
