@@ -43,10 +43,19 @@ struct SnapshotMemo: Sendable {
         guard keys[s] == key else { return false }
         let base = s &* Self.width
         let k = RuntimeCandidate.count
-        candidates.removeAll(keepingCapacity: true)
-        candidates.append(contentsOf: values[base ..< base &+ k])
-        features.removeAll(keepingCapacity: true)
-        features.append(contentsOf: values[base &+ k ..< base &+ Self.width])
+        let n = Self.width &- k
+        // Same sizes as stored (the usual case: the caller's arrays from the last snapshot): copied in place.
+        if candidates.count != k { candidates = [Float](repeating: 0, count: k) }
+        if features.count != n { features = [Float](repeating: 0, count: n) }
+        values.withUnsafeBufferPointer { v in
+            guard let from = v.baseAddress, base &+ Self.width <= v.count else { return }
+            candidates.withUnsafeMutableBufferPointer { c in
+                if let to = c.baseAddress { to.update(from: from + base, count: k) }
+            }
+            features.withUnsafeMutableBufferPointer { f in
+                if let to = f.baseAddress { to.update(from: from + (base &+ k), count: n) }
+            }
+        }
         return true
     }
 
