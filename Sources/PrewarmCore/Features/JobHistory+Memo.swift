@@ -3,10 +3,11 @@
 
 /// Recent snapshots of a ``JobHistory`` by what their history-derived part depends on: the user, the requested time,
 /// the processors and the application, and the state of the history (``JobHistory/epoch``, which every
-/// ``JobHistory/finish(_:candidates:)`` and a user's first submission advance). Opt-in (``JobHistory/memoizeSnapshots()``): for the in-controller
-/// profiler, whose history changes only by submissions between two model reloads, a user's `sbatch` loop then costs
-/// a copy of the last snapshot and the few features of the job itself and of the moment (``JobHistory/setVarying``)
-/// instead of five dictionary lookups and about thirty logarithms. Exact: a recalled snapshot has the same bits as a
+/// ``JobHistory/finish(_:candidates:)`` and a user's first submission advance). Opt-in
+/// (``JobHistory/memoizeSnapshots()``): for the in-controller profiler, whose history changes only by submissions
+/// between two model reloads, a user's `sbatch` loop then costs a copy of the last snapshot and the few features of
+/// the job itself and of the moment (``JobHistory/setVarying``) instead of five dictionary lookups and about thirty
+/// logarithms. Exact: a recalled snapshot has the same bits as a
 /// computed one (test `memoizedSnapshotsEqualComputedOnes`).
 ///
 /// Direct-mapped: a key has one slot, and a newer key with the same slot replaces it. Bounded: ``slots`` entries.
