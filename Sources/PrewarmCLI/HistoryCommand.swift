@@ -234,9 +234,7 @@ struct Retrain: ParsableCommand {
             }
             return
         }
-        guard ForestParameters.modelTreeCounts.contains(trees) else {
-            throw ValidationError("--trees must be from \(ForestParameters.modelTreeCounts.lowerBound) to \(ForestParameters.modelTreeCounts.upperBound)")
-        }
+        try CLISupport.checkModelTrees(trees)
         guard holdout >= 20 else { throw ValidationError("--holdout must be at least 20") }
         guard window >= SubmitModel.minimumJobs else {
             throw ValidationError("--window must be at least \(SubmitModel.minimumJobs)")

@@ -7,6 +7,14 @@ import Traces
 
 /// Helpers shared by the subcommands (the CLI edge may use Foundation; the libraries do not).
 enum CLISupport {
+    /// `--trees` of `prewarm train` and `prewarm retrain`: the tree counts the job_submit plugin loads.
+    static func checkModelTrees(_ trees: Int) throws {
+        let range = ForestParameters.modelTreeCounts
+        guard range.contains(trees) else {
+            throw ValidationError("--trees must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+    }
+
     /// The real trace slice bundled with the tool (first 10,000 jobs of KTH-SP2, see README).
     static func bundledTrace() throws -> String {
         // SwiftPM puts the resources in `prewarm_PrewarmCLI.resources` next to the executable (also in the Debian

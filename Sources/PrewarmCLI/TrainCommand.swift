@@ -46,9 +46,7 @@ struct Train: ParsableCommand {
     var json = false
 
     mutating func run() throws {
-        guard ForestParameters.modelTreeCounts.contains(trees) else {
-            throw ValidationError("--trees must be from \(ForestParameters.modelTreeCounts.lowerBound) to \(ForestParameters.modelTreeCounts.upperBound)")
-        }
+        try CLISupport.checkModelTrees(trees)
         guard window >= SubmitModel.minimumJobs else {
             throw ValidationError("--window must be at least \(SubmitModel.minimumJobs)")
         }

@@ -555,7 +555,11 @@ private func referenceAnnotation(
     let runtime = model.runtime.serialize()
     let history = model.history.serialize()
     let head = Array(submitPayload.prefix(submitPayload.count - 16 - runtime.count - history.count))
-    func le64(_ v: Int) -> [UInt8] { (0 ..< 8).map { UInt8(truncatingIfNeeded: UInt64(v) >> (8 * UInt64($0))) } }
+    func le64(_ v: Int) -> [UInt8] {
+        var w = BinaryWriter(capacity: 8)
+        w.write(UInt64(v))
+        return w.bytes
+    }
     // The layout this test rebuilds: the submit model's fields, then the runtime model and the history, each after
     // its length.
     #expect(submitPayload == head + le64(runtime.count) + runtime + le64(history.count) + history)

@@ -37,8 +37,8 @@ struct SnapshotMemo: Sendable {
         return Int(truncatingIfNeeded: (h ^ (h &>> 29)) &>> 58)  // 6 bits: 0 ..< 64
     }
 
-    /// Copies the snapshot stored for `key` into `candidates` and `features` (replacing their contents); false,
-    /// with both untouched, when there is none.
+    /// Copies the snapshot stored for `key` into `candidates` and `features` (replacing their contents); false when
+    /// there is none (the arrays are then left as they were, or resized to the schema's sizes).
     func recall(_ key: Key, candidates: inout [Float], features: inout [Float]) -> Bool {
         let s = Self.slot(key)
         guard keys[s] == key else { return false }
@@ -48,16 +48,15 @@ struct SnapshotMemo: Sendable {
         // Same sizes as stored (the usual case: the caller's arrays from the last snapshot): copied in place.
         if candidates.count != k { candidates = [Float](repeating: 0, count: k) }
         if features.count != n { features = [Float](repeating: 0, count: n) }
-        values.withUnsafeBufferPointer { v in
-            guard let from = v.baseAddress, base &+ Self.width <= v.count else { return }
-            candidates.withUnsafeMutableBufferPointer { c in
-                if let to = c.baseAddress { to.update(from: from + base, count: k) }
+        return values.withUnsafeBufferPointer { v in
+            guard let from = v.baseAddress, base &+ Self.width <= v.count else { return false }
+            let copied = candidates.withUnsafeMutableBufferPointer { c in
+                c.baseAddress.map { $0.update(from: from + base, count: k) } != nil
             }
-            features.withUnsafeMutableBufferPointer { f in
-                if let to = f.baseAddress { to.update(from: from + (base &+ k), count: n) }
+            return copied && features.withUnsafeMutableBufferPointer { f in
+                f.baseAddress.map { $0.update(from: from + (base &+ k), count: n) } != nil
             }
         }
-        return true
     }
 
     /// Stores a computed snapshot for `key` (nothing when its sizes are not the schema's).
