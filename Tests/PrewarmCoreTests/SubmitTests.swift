@@ -276,6 +276,29 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
     #expect(slow.quantileNanoseconds(1) == 2_000_000_000)
 }
 
+/// The stats' copy of the plugin's histograms (taken under the submit path's mutex): equal to its source, in the
+/// buffer it already had, and sharing none with the source, so that neither side's next record has to copy.
+@Test func latencyHistogramCopyContentsCopiesIntoItsOwnBuffer() {
+    func base(_ h: LatencyHistogram) -> UnsafePointer<UInt64>? { h.buckets.withUnsafeBufferPointer { $0.baseAddress } }
+    var source = LatencyHistogram()
+    for ns in [300, 5_000, 5_100, 70_000, 3_000_000] as [UInt64] { source.record(nanoseconds: ns) }
+    var copy = LatencyHistogram()
+    for _ in 0 ..< 50 { copy.record(nanoseconds: 9_999_999) }  // more than the source: all of it is overwritten
+    let copyBuffer = base(copy)
+    let sourceBuffer = base(source)
+    copy.copyContents(of: source)
+    #expect(copy == source)
+    #expect(base(copy) == copyBuffer && base(copy) != base(source))
+    source.record(nanoseconds: 1_000)
+    #expect(base(source) == sourceBuffer)
+    #expect(copy.count == 5 && source.count == 6 && copy != source)
+    var phases = SubmitPhaseTimes()
+    phases.record(start: 0, scriptDone: 1_000, modelDone: 21_000, outputDone: 24_000)
+    var phasesCopy = SubmitPhaseTimes()
+    phasesCopy.copyContents(of: phases)
+    #expect(phasesCopy == phases && phasesCopy.summary == phases.summary)
+}
+
 /// The plugin's phase times: each phase is the gap between its timestamps, a clock that went backwards counts 0,
 /// and the summary names each phase so that a script can find its fields.
 @Test func submitPhaseTimesSplitTheJob() {

@@ -22,6 +22,24 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     public init() {}
 
+    /// Makes this histogram equal to `other` by copying its buckets into this one's buffer: no allocation when this
+    /// buffer is not shared (a plain copy would share `other`'s buffer until one side writes, and then the writer
+    /// would copy it; the submit path's next ``record(nanoseconds:)`` would allocate).
+    public mutating func copyContents(of other: LatencyHistogram) {
+        if buckets.count == other.buckets.count {
+            buckets.withUnsafeMutableBufferPointer { dst in
+                other.buckets.withUnsafeBufferPointer { src in
+                    if let d = dst.baseAddress, let s = src.baseAddress { d.update(from: s, count: src.count) }
+                }
+            }
+        } else {
+            buckets = other.buckets.withUnsafeBufferPointer { Array($0) }
+        }
+        count = other.count
+        totalNanoseconds = other.totalNanoseconds
+        maxNanoseconds = other.maxNanoseconds
+    }
+
     /// Upper bound in nanoseconds of bucket `i` (the overflow bucket has none: `UInt64.max`).
     public static func upperBound(_ i: Int) -> UInt64 {
         if i < bucketCount { return UInt64(i + 1) * bucketNanoseconds }
@@ -86,6 +104,13 @@ public struct SubmitPhaseTimes: Sendable, Equatable {
     public private(set) var output = LatencyHistogram()
 
     public init() {}
+
+    /// Makes these times equal to `other` without allocating (see ``LatencyHistogram/copyContents(of:)``).
+    public mutating func copyContents(of other: SubmitPhaseTimes) {
+        script.copyContents(of: other.script)
+        model.copyContents(of: other.model)
+        output.copyContents(of: other.output)
+    }
 
     /// Adds one job's phases from its four timestamps (monotonic nanoseconds): before the script's analysis, after
     /// it, after the prediction and after the output. A clock that went backwards counts as 0.
