@@ -147,15 +147,19 @@ final class Engine: @unchecked Sendable {
                 let loaded = LoadedModel(model: model, id: ModelContainer.shortIdentifier(bytes), path: path)
                 modelStamp = stamp
                 failedStamp = nil
-                let previous = locked { () -> String? in
-                    let p = current?.id
+                // The previous model leaves the mutex still referenced and is freed below, outside it: freeing a
+                // model (tens of MB of arrays, returned to the system) under the mutex held submissions off.
+                var previous = locked { () -> LoadedModel? in
+                    let p = current
                     current = loaded
                     counters.reloads &+= 1
                     statsVersion &+= 1
                     return p
                 }
+                let previousID = previous?.id
+                previous = nil
                 info("loaded model \(loaded.id) from \(path) (\(model.trainingJobs) jobs from \(model.source.prefix(256))"
-                    + (previous.map { ", replacing \($0)" } ?? "") + ")")
+                    + (previousID.map { ", replacing \($0)" } ?? "") + ")")
             } catch {
                 failedStamp = stamp
                 locked { counters.reloadFailures &+= 1 }
