@@ -77,7 +77,7 @@ final class Engine: @unchecked Sendable {
     @exclusivity(unchecked) private var annotationMemo = AnnotationMemo()
     private let annotationMemoMutex: UnsafeMutablePointer<pthread_mutex_t>
     /// The stats' copy of the counters and histograms, its buffers allocated once: refreshed under the mutex by
-    /// copying (``refreshStatsCopy()``, 9–16 µs), then formatted under `statsMutex` alone. Formatting the stats
+    /// copying (``withFreshStatsCopy(_:)``, 9–16 µs), then formatted under `statsMutex` alone. Formatting the stats
     /// under the mutex held the submit path off for 145–260 µs at every write of the stats file (2026-12-04).
     @exclusivity(unchecked) private var statsCopy = StatsCopy()  // under statsMutex
     private let statsMutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -328,9 +328,11 @@ final class Engine: @unchecked Sendable {
         var version: UInt64 = 0
     }
 
-    /// Copies the counters and histograms into ``statsCopy`` under the mutex, without allocating. Call with
-    /// `statsMutex` held.
-    private func refreshStatsCopy() {
+    /// Runs `body` under `statsMutex` with ``statsCopy`` just refreshed: the counters and histograms copied under
+    /// the mutex, without allocating.
+    private func withFreshStatsCopy<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(statsMutex)
+        defer { pthread_mutex_unlock(statsMutex) }
         locked {
             statsCopy.modelID = current?.id
             statsCopy.counters = counters
@@ -341,30 +343,25 @@ final class Engine: @unchecked Sendable {
             statsCopy.phases.copyContents(of: phases)
             statsCopy.version = statsVersion
         }
+        return body()
     }
 
-    func statsLine() -> String {
-        pthread_mutex_lock(statsMutex)
-        defer { pthread_mutex_unlock(statsMutex) }
-        refreshStatsCopy()
-        return statsLineOfCopy()
-    }
+    func statsLine() -> String { withFreshStatsCopy { statsLineOfCopy() } }
 
     /// Rewrites the stats file (temp file + rename) when something changed since the last write.
     func writeStatsIfChanged(force: Bool = false) {
         let path = configuration.statsFile
         guard !path.isEmpty else { return }
-        pthread_mutex_lock(statsMutex)
-        defer { pthread_mutex_unlock(statsMutex) }
-        refreshStatsCopy()
-        guard force || statsCopy.version != writtenStatsVersion else { return }
-        var lines = ["# prewarm job_submit profiler statistics", "stats " + statsLineOfCopy()]
-        lines.append("# latency histogram: bucket_upper_ns count (non-empty buckets)")
-        for (i, n) in statsCopy.histogram.buckets.enumerated() where n > 0 {
-            lines.append("bucket \(Swift.min(LatencyHistogram.upperBound(i), statsCopy.histogram.maxNanoseconds)) \(n)")
-        }
-        if ModelFile.writeAtomically(path, lines.joined(separator: "\n") + "\n") {
-            writtenStatsVersion = statsCopy.version
+        withFreshStatsCopy {
+            guard force || statsCopy.version != writtenStatsVersion else { return }
+            var lines = ["# prewarm job_submit profiler statistics", "stats " + statsLineOfCopy()]
+            lines.append("# latency histogram: bucket_upper_ns count (non-empty buckets)")
+            for (i, n) in statsCopy.histogram.buckets.enumerated() where n > 0 {
+                lines.append("bucket \(Swift.min(LatencyHistogram.upperBound(i), statsCopy.histogram.maxNanoseconds)) \(n)")
+            }
+            if ModelFile.writeAtomically(path, lines.joined(separator: "\n") + "\n") {
+                writtenStatsVersion = statsCopy.version
+            }
         }
     }
 

@@ -25,15 +25,12 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// Makes this histogram equal to `other` by copying its buckets into this one's buffer: no allocation when this
     /// buffer is not shared (a plain copy would share `other`'s buffer until one side writes, and then the writer
     /// would copy it; the submit path's next ``record(nanoseconds:)`` would allocate).
+    /// Every histogram has the same number of buckets (the type's constants).
     public mutating func copyContents(of other: LatencyHistogram) {
-        if buckets.count == other.buckets.count {
-            buckets.withUnsafeMutableBufferPointer { dst in
-                other.buckets.withUnsafeBufferPointer { src in
-                    if let d = dst.baseAddress, let s = src.baseAddress { d.update(from: s, count: src.count) }
-                }
+        buckets.withUnsafeMutableBufferPointer { dst in
+            other.buckets.withUnsafeBufferPointer { src in
+                if let d = dst.baseAddress, let s = src.baseAddress { d.update(from: s, count: Swift.min(dst.count, src.count)) }
             }
-        } else {
-            buckets = other.buckets.withUnsafeBufferPointer { Array($0) }
         }
         count = other.count
         totalNanoseconds = other.totalNanoseconds
