@@ -105,9 +105,10 @@ private func field(_ key: String, in line: String) -> String? {
 
 @Test(.timeLimit(.minutes(2)))
 func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
-    var template = Array("/tmp/prewarm-engine-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
-    let dir = try #require(made.map { String(cString: $0) })
+    // The daemon's socket, in a fresh directory that holds the test's files too: bound, never read (the notifier's
+    // sends fill it, then drop and count).
+    let daemon = Listener()
+    let dir = daemon.directory
     let modelPath = dir + "/model.pwm"
     let statsPath = dir + "/stats"
     let confPath = dir + "/prewarm.conf"
@@ -125,26 +126,11 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
     write(Array("""
         ModelFile=\(modelPath)
         StatsFile=\(statsPath)
-        NotifySocket=\(dir)/prewarmd.sock
+        NotifySocket=\(daemon.path)
         ReloadInterval=1
         CPUSampleInterval=2
 
         """.utf8), to: confPath)
-
-    // The daemon's socket: bound, never read (the notifier's sends fill it, then drop and count).
-    let daemon = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        for (i, b) in "\(dir)/prewarmd.sock".utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
-    }
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(daemon, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
-    #expect(bound == 0)
-    defer { close(daemon) }
 
     #expect(PrewarmSubmit.prewarm_submit_init(confPath, { _, message in
         EngineLog.append(message.map { String(cString: $0) } ?? "")
@@ -212,11 +198,7 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
 
     // Published under the submissions: B, a corrupt file (refused, B kept), A again. The reloader looks every second.
     func waitForLog(_ fragments: String...) -> Bool {
-        for _ in 0 ..< 100 {
-            if EngineLog.snapshot().contains(where: { line in fragments.contains { line.contains($0) } }) { return true }
-            usleep(50_000)
-        }
-        return false
+        eventually { EngineLog.snapshot().contains { line in fragments.contains { line.contains($0) } } }
     }
     usleep(300_000)
     write(modelB, to: modelPath)
@@ -247,6 +229,6 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
     #expect(field("reloads", in: line) == "3", Comment(rawValue: line))
     #expect(field("reload_failures", in: line) == "1", Comment(rawValue: line))
     #expect(field("model", in: line) == idA, Comment(rawValue: line))
-    for name in ["model.pwm", "stats", "prewarm.conf", "prewarmd.sock"] { unlink(dir + "/" + name) }
-    rmdir(dir)
+    for name in ["model.pwm", "stats", "prewarm.conf"] { unlink(dir + "/" + name) }  // the socket and dir: daemon's
+    withExtendedLifetime(daemon) {}
 }

@@ -8,8 +8,8 @@ import Testing
 import Glibc
 #endif
 
-/// A daemon's datagram socket in a fresh directory, read on demand.
-private final class Listener {
+/// A daemon's datagram socket in a fresh directory, read on demand (the directory is removed with it).
+final class Listener {
     let directory: String
     let path: String
     private(set) var fd: Int32 = -1
@@ -77,7 +77,7 @@ private func notice(_ i: Int) -> SubmitNotice {
 }
 
 /// Waits until `done` holds (polling every 10 ms, at most 10 s).
-private func eventually(_ done: () -> Bool) -> Bool {
+func eventually(_ done: () -> Bool) -> Bool {
     for _ in 0 ..< 1000 {
         if done() { return true }
         var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
