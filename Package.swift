@@ -66,7 +66,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "PrewarmDaemon", dependencies: ["PrewarmCore", "SlurmKit", "Traces", "HistoryStore", "PrewarmOps"]),
-        // Fuzz target over the plugin's C entry point and the script analyser (bench/fuzz-submit, scripts/test).
+        // Fuzz targets over the plugin's C entry point and the script analyser, the model file and prewarm.conf
+        // (bench/fuzz-submit, scripts/test).
         .executableTarget(name: "PrewarmFuzz", dependencies: ["PrewarmCore", "PrewarmSubmit", "CPrewarmSubmit"]),
         .testTarget(name: "PrewarmCoreTests", dependencies: ["PrewarmCore"]),
         // The in-controller library's own parts (the notifier's thread and socket).

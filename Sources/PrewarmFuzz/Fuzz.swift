@@ -8,6 +8,7 @@
 //   - replay (default build): `prewarm-fuzz FILE...` runs each file through the same function once — the
 //     regression mode for a saved corpus and for crashes libFuzzer found.
 // PREWARM_FUZZ_MODEL=/path/model makes the entry point predict with a real model (else model=none paths).
+// PREWARM_FUZZ_TARGET=model or conf fuzzes the model file's reader or prewarm.conf's instead (ModelFuzz.swift).
 
 import CPrewarmSubmit
 import PrewarmCore
@@ -35,6 +36,19 @@ enum FuzzInput {
             fclose(f)
         }
         _ = prewarm_submit_init(conf, nil)
+    }
+
+    /// The target PREWARM_FUZZ_TARGET names (read once): submit (the default), model or conf.
+    nonisolated(unsafe) static var target: String?
+
+    static func dispatch(_ data: UnsafeRawBufferPointer) {
+        if target == nil { target = getenv("PREWARM_FUZZ_TARGET").map { String(cString: $0) } ?? "submit" }
+        switch target {
+        case "model": ModelFuzz.run(data)
+        case "conf": ConfigurationFuzz.run(data)
+        case "submit": run(data)
+        default: ModelFuzz.fail("PREWARM_FUZZ_TARGET must be submit, model or conf, found '\(target ?? "")'")
+        }
     }
 
     static func run(_ data: UnsafeRawBufferPointer) {
@@ -127,7 +141,7 @@ enum FuzzInput {
 #if PREWARM_LIBFUZZER
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    FuzzInput.run(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
+    FuzzInput.dispatch(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
     return 0
 }
 
@@ -157,22 +171,20 @@ enum ReplayMain {
         }
         var runs = 0
         for path in files {
-            guard let f = fopen(path, "rb") else {
+            guard let bytes = ModelFuzz.readFile(path) else {
                 warn("prewarm-fuzz: cannot open \(path)")
                 exit(1)
             }
-            var bytes: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = fread(&buffer, 1, buffer.count, f)
-                if n <= 0 { break }
-                bytes += buffer[0 ..< n]
-            }
-            fclose(f)
-            bytes.withUnsafeBytes { FuzzInput.run($0) }
+            bytes.withUnsafeBytes { FuzzInput.dispatch($0) }
             runs += 1
         }
-        print("prewarm-fuzz: replayed \(runs) input(s) without a crash")
+        let models = FuzzInput.target == "model"
+            ? " (model files: \(ModelFuzz.loaded) loaded and predicted with, \(ModelFuzz.refused) refused)" : ""
+        print("prewarm-fuzz: replayed \(runs) input(s) without a crash\(models)")
+        if FuzzInput.target == "model" && ModelFuzz.loaded == 0 {
+            warn("prewarm-fuzz: no model file of these inputs loaded, so none was predicted with (the seeds need one)")
+            exit(1)
+        }
     }
 
     static func warn(_ s: String) {
