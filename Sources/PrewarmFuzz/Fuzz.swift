@@ -171,7 +171,7 @@ enum ReplayMain {
         }
         var runs = 0
         for path in files {
-            guard let bytes = ModelFuzz.readFile(path) else {
+            guard let bytes = readFile(path) else {
                 warn("prewarm-fuzz: cannot open \(path)")
                 exit(1)
             }
@@ -187,9 +187,6 @@ enum ReplayMain {
         }
     }
 
-    static func warn(_ s: String) {
-        let line = Array((s + "\n").utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
+    static func warn(_ s: String) { writeError(s) }
 }
 #endif

@@ -29,6 +29,8 @@ enum ModelFuzz {
         var forest: [UInt8]
         var history: [UInt8]
         var submitVersion: UInt16
+        /// The layers an input patches, by its first byte (0 to 3).
+        nonisolated(unsafe) static let patchable: [WritableKeyPath<Layers, [UInt8]>] = [\.meta, \.runtimePrefix, \.forest, \.history]
     }
 
     nonisolated(unsafe) static var layers: Layers?
@@ -118,13 +120,8 @@ enum ModelFuzz {
         if layer == 4 {
             file = Array(data[1...])
         } else {
-            var bytes: [UInt8]
-            switch layer {
-            case 0: bytes = l.meta
-            case 1: bytes = l.runtimePrefix
-            case 2: bytes = l.forest
-            default: bytes = l.history
-            }
+            let path = Layers.patchable[layer]
+            var bytes = l[keyPath: path]
             var at = 1
             var patches = 0
             while at + 5 <= data.count, patches < 32 {
@@ -151,12 +148,7 @@ enum ModelFuzz {
                     bytes.insert(contentsOf: repeatElement(value, count: 1 + Int(value % 9)), at: o)
                 }
             }
-            switch layer {
-            case 0: l.meta = bytes
-            case 1: l.runtimePrefix = bytes
-            case 2: l.forest = bytes
-            default: l.history = bytes
-            }
+            l[keyPath: path] = bytes
             file = assemble(l)
         }
         guard var model = try? SubmitModel(deserializing: file) else {
@@ -206,24 +198,30 @@ enum ModelFuzz {
         return v
     }
 
-    static func readFile(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n <= 0 { break }
-            bytes += buffer[0 ..< n]
-        }
-        return bytes
-    }
-
     static func fail(_ message: String) -> Never {
-        let line = Array("prewarm-fuzz: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        writeError("prewarm-fuzz: \(message)")
         exit(2)
     }
+}
+
+/// A whole file's bytes, or nil when it cannot be opened.
+func readFile(_ path: String) -> [UInt8]? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, f)
+        if n <= 0 { break }
+        bytes += buffer[0 ..< n]
+    }
+    return bytes
+}
+
+/// A line on standard error (unbuffered: it is there even if the process aborts next).
+func writeError(_ s: String) {
+    let line = Array((s + "\n").utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
 /// prewarm.conf as the library reads it at init: any bytes, decoded as UTF-8 with repair, then parsed. A parsed
