@@ -113,3 +113,39 @@ final class Progress {
         if shown && tty { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+/// A plain-text table for the terminal: every column as wide as its widest cell (a long policy name no longer
+/// pushes the row's numbers out of their columns), two spaces between columns, the first column (names)
+/// left-aligned and the others (numbers) right-aligned.
+struct TextTable {
+    private var rows: [[String]]
+
+    init(header: [String]) { rows = [header] }
+
+    mutating func add(_ cells: [String]) { rows.append(cells) }
+
+    /// The rows as lines, each ending in a newline; a row shorter than the header leaves its last cells empty.
+    var text: String {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        var out = ""
+        for row in rows {
+            var line = ""
+            for i in 0 ..< columns {
+                let cell = i < row.count ? row[i] : ""
+                let fill = String(repeating: " ", count: widths[i] - cell.count)
+                if i == 0 {
+                    line += cell + fill
+                } else {
+                    line += "  " + fill + cell
+                }
+            }
+            while line.last == " " { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+}

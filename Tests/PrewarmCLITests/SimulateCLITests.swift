@@ -120,3 +120,70 @@ import Testing
     let bad = try prewarm(["simulate", "--trace", fixture, "--max-actions-per-step", "0"])
     #expect(bad.status != 0 && bad.stderr.contains("max-actions-per-step"))
 }
+
+/// The human output: one table whose numbers stay in their columns whatever the policies' names, the headline, and
+/// the default setting against Slurm's own knob (reactive's SuspendTime curve, interpolated), which the test
+/// recomputes from the table's rows.
+@Test func simulateTableKeepsItsColumnsAndComparesWithTheSuspendTimeCurve() throws {
+    let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-knob-\(getpid()).html")
+    defer { try? FileManager.default.removeItem(at: report) }
+    let r = try prewarm(["simulate", "--trace", fixture, "--report", report.path])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    // The report plots the default setting against reactive's curve too (demand for two policies, CDFs, frontier).
+    let html = try String(contentsOf: report, encoding: .utf8)
+    #expect(html.components(separatedBy: "<svg").count - 1 == 4)
+    #expect(html.contains("<title>prewarm</title>") && html.contains("<title>SuspendTime=3600</title>"))
+    let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let header = try #require(lines.firstIndex { $0.hasPrefix("policy ") })
+    let rows = Array(lines[header...].prefix { !$0.isEmpty })
+    let cells = rows.map { $0.split(separator: " ").map(String.init) }
+    #expect(cells.dropFirst().map { $0.first ?? "" } == [
+        "always_on", "reactive", "prewarm", "oracle", "reactive_s60", "reactive_s300", "reactive_s600",
+        "reactive_s1800", "reactive_s3600",
+    ])
+    /// Where each column ends: the position after each run of non-blanks.
+    func ends(_ line: String) -> [Int] {
+        var out: [Int] = []
+        let c = Array(line)
+        for i in c.indices where c[i] != " " && (i + 1 == c.count || c[i + 1] == " ") { out.append(i + 1) }
+        return out
+    }
+    let columnEnds = ends(rows[0])
+    #expect(columnEnds.count == 13)
+    for row in rows.dropFirst() {
+        // Numbers are right-aligned under their headers; the name column is as wide as the longest name.
+        #expect(Array(ends(row).dropFirst()) == Array(columnEnds.dropFirst()), "\(row)")
+    }
+    #expect(r.stdout.contains("Prewarm vs Slurm's power saving (SuspendTime 600 s): boot-induced wait"))
+    // boot_wait_s and idle_node_h by policy; the reference row is the curve's 600 s point.
+    let wait = try #require(cells[0].firstIndex(of: "boot_wait_s"))
+    let idle = try #require(cells[0].firstIndex(of: "idle_node_h"))
+    var point: [String: (wait: Double, idle: Double)] = [:]
+    for c in cells.dropFirst() where c.count == 13 { point[c[0]] = (Double(c[wait]) ?? -1, Double(c[idle]) ?? -1) }
+    #expect(point["reactive_s600"]?.wait == point["reactive"]?.wait && point["reactive_s600"]?.idle == point["reactive"]?.idle)
+    let curve = [60, 300, 600, 1800, 3600].compactMap { point["reactive_s\($0)"] }
+    let p = try #require(point["prewarm"])
+    #expect(curve.count == 5)
+    /// Piecewise-linear y at x over (x, y) points.
+    func interpolate(_ x: Double, _ pts: [(Double, Double)]) -> Double? {
+        let s = pts.sorted { $0.0 < $1.0 }
+        for (a, b) in zip(s, s.dropFirst()) where a.0 <= x && x <= b.0 && b.0 > a.0 {
+            return a.1 + (x - a.0) / (b.0 - a.0) * (b.1 - a.1)
+        }
+        return nil
+    }
+    let line = try #require(lines.first { $0.hasPrefix("Against Slurm's own knob") }, "\(r.stdout)")
+    // The fixture's prewarm lies within reactive's curve both ways, so both figures are interpolations.
+    let reactiveWait = try #require(interpolate(p.idle, curve.map { ($0.idle, $0.wait) }))
+    let reactiveIdle = try #require(interpolate(p.wait, curve.map { ($0.wait, $0.idle) }))
+    let cut = Int((100 * (1 - p.wait / reactiveWait)).rounded())
+    let saving = Int((100 * (1 - p.idle / reactiveIdle)).rounded())
+    // The table's figures are rounded (0.1 s, 1 node-hour): allow the last digit of a percentage to move by one.
+    let printed = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    #expect(printed.count == 8, "\(line)")  // the five SuspendTimes, the cut, the saving, the settings
+    #expect(printed.prefix(5) == [60, 300, 600, 1800, 3600])
+    if printed.count == 8 {
+        #expect(abs(printed[5] - cut) <= 1 && abs(printed[6] - saving) <= 1, "\(line): \(cut), \(saving)")
+    }
+    // (The JSON keeps the four policies without --frontier: scripts/test checks that on the main command.)
+}
