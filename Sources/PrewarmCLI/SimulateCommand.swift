@@ -78,6 +78,11 @@ struct Simulate: ParsableCommand {
     var frontierSuspendTimes = "60,300,600,1800,3600"
     @Option(help: "Policies to run (comma-separated; reactive is the reference and always runs).")
     var policies = "always_on,reactive,prewarm,oracle"
+    @Option(help: ArgumentHelp(
+        "Simulations to run at once (default: the machine's cores; results do not depend on it, the time_s and "
+            + "jobs/s columns do: use 1 to time runs alone).",
+        valueName: "n"))
+    var threads: Int?
     @Option(help: "Write a self-contained HTML report with SVG plots to this file.")
     var report: String?
     @Flag(help: "Print one JSON object instead of a table.")
@@ -102,6 +107,7 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
         if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
+        if let n = threads, n < 1 { throw ValidationError("--threads must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
         guard priceScale > 0, priceScale.isFinite else { throw ValidationError("--price-scale must be > 0") }
         guard arrivalBootShare >= 0, arrivalBootShare <= 1 else {
@@ -143,106 +149,118 @@ struct Simulate: ParsableCommand {
         // ten cycles to power up or down.
         let actionCap = maxActionsPerStep ?? nodeCount
         let name = (path as NSString).lastPathComponent
-        var rows: [(String, SimulationMetrics, Double)] = []
         // The human table compares the default setting with Slurm's own knob too: reactive at the frontier's
         // SuspendTimes (cheap runs); the JSON keeps the issue's four policies unless --frontier is given.
         let knobCurve = frontier || (!json && chosen.contains("prewarm"))
-        let runs = 4 + (knobCurve ? suspendTimes.count : 0) + (frontier ? settings.count : 0)
-        let progress = Progress("simulate \(name)")
-        var reportRuns: [SimulationReport.Run] = []
-        @discardableResult
-        func timed<P: PowerPolicy>(_ label: String, _ policy: P) -> (SimulationMetrics, P) {
-            var p = policy
-            let started = CLISupport.now()
-            let r = Simulator.run(jobs: loaded.jobs, cluster: cluster, policy: &p)
-            rows.append((label, r.metrics, CLISupport.now() - started))
-            if let outcomes {
-                var csv = "submit,nodes,placed,start,end,user\n"
-                for (i, o) in r.outcomes.enumerated() where o.skipped == nil {
-                    csv += "\(o.submit),\(o.nodes),\(o.placed),\(o.start),\(o.end),\(loaded.jobs[i].user)\n"
-                }
-                try? AtomicFile.write(Array(csv.utf8), to: "\(outcomes)/\(label).csv")
-            }
-            if report != nil && ["always_on", "reactive", "prewarm", "oracle"].contains(label) {
-                reportRuns.append(SimulationReport.Run(label: label, result: r))
-            }
-            progress.update(Double(rows.count) / Double(runs + 1))
-            return (r.metrics, p)
+        let prewarmOptions = PrewarmOptions(
+            bootTime: bootTime, threshold: threshold, powerDownMargin: powerDownMargin, actionCap: actionCap,
+            followPrice: followPrice, sessionPriceScale: sessionPriceScale, bufferPriceScale: bufferPriceScale,
+            refine: !noRefine)
+        let defaultSetting = (aggressiveness, minIdle, priceScale, arrivalBootShare)
+
+        // Every run, in the order of the table. A run the same as an earlier one (reactive at the reference
+        // SuspendTime, a frontier setting equal to the default) is that run again: the simulator is deterministic.
+        var plan: [PlannedRun] = []
+        let jobs = loaded.jobs
+        if chosen.contains("always_on") {
+            plan.append(PlannedRun(label: "always_on", cost: 1) { Self.simulate(jobs, cluster, AlwaysOnPolicy()) })
         }
-        func prewarmPolicy(
-            _ aggressiveness: Float, _ minIdle: Int64, _ priceScale: Double, _ bootShare: Float
-        ) -> PrewarmPolicy {
-            var c = AdjustmentConfiguration()
-            c.bootLeadTime = bootTime
-            c.aggressiveness = aggressiveness
-            c.minIdleBeforePowerDown = minIdle
-            c.arrivalBootShare = bootShare
-            c.threshold = threshold
-            c.powerDownMargin = powerDownMargin
-            c.maxPowerUpsPerStep = actionCap
-            c.maxPowerDownsPerStep = actionCap
-            var sessions = SessionModel()
-            sessions.followPrice = followPrice
-            sessions.price *= sessionPriceScale
-            sessions.scalePrices(by: priceScale)
-            var arrivals = ArrivalModel()
-            arrivals.scalePrices(by: priceScale * bufferPriceScale)
-            var training = Self.training
-            training.model.refineScale = !noRefine
-            return PrewarmPolicy(configuration: c, training: training, arrivals: arrivals, sessions: sessions)
-        }
-        if chosen.contains("always_on") { timed("always_on", AlwaysOnPolicy()) }
-        let reference = timed("reactive", ReactivePolicy(suspendTime: suspendTime)).0
-        var prewarmAccuracy = 0.0
+        let suspend = suspendTime
+        plan.append(PlannedRun(label: "reactive", cost: 1) {
+            Self.simulate(jobs, cluster, ReactivePolicy(suspendTime: suspend))
+        })
         if chosen.contains("prewarm") {
-            prewarmAccuracy = timed("prewarm", prewarmPolicy(aggressiveness, minIdle, priceScale, arrivalBootShare)).1
-                .meanPredictionAccuracy
+            plan.append(PlannedRun(label: "prewarm", cost: 3) {
+                Self.simulate(jobs, cluster, Self.prewarmPolicy(prewarmOptions, defaultSetting))
+            })
         }
-        var oracleMetrics: SimulationMetrics?
         if chosen.contains("oracle") || frontier {
-            let oracleStarted = CLISupport.now()
-            let oracle = OraclePolicy(jobs: loaded.jobs, cluster: cluster)
-            let oracleSetup = CLISupport.now() - oracleStarted
-            oracleMetrics = timed("oracle", oracle).0
-            rows[rows.count - 1].2 += oracleSetup
+            plan.append(PlannedRun(label: "oracle", cost: 2) {
+                let started = CLISupport.now()
+                let oracle = OraclePolicy(jobs: jobs, cluster: cluster)
+                var out = Self.simulate(jobs, cluster, oracle)
+                out.seconds = CLISupport.now() - started  // the oracle's pre-run counts too
+                return out
+            })
         }
+        var curveLabels: [String] = []
+        if knobCurve {
+            for s in suspendTimes {
+                let label = "reactive_s\(s)"
+                curveLabels.append(label)
+                plan.append(s == suspendTime
+                    ? PlannedRun(label: label, sameAs: "reactive")
+                    : PlannedRun(label: label, cost: 1) { Self.simulate(jobs, cluster, ReactivePolicy(suspendTime: s)) })
+            }
+        }
+        var settingLabels: [String] = []
+        if frontier {
+            for (a, i, p, b) in settings {
+                let share = b ?? arrivalBootShare
+                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (b == nil ? "" : "_b\(share)")
+                settingLabels.append(label)
+                let setting = (a, i, p, share)
+                plan.append(setting == defaultSetting && chosen.contains("prewarm")
+                    ? PlannedRun(label: label, sameAs: "prewarm", row: false)
+                    : PlannedRun(label: label, cost: 3) {
+                        Self.simulate(jobs, cluster, Self.prewarmPolicy(prewarmOptions, setting))
+                    })
+            }
+        }
+
+        let progress = Progress("simulate \(name)")
+        let reportLabels: Set<String> = report == nil ? [] : ["always_on", "reactive", "prewarm", "oracle"]
+        let outcomesFolder = outcomes
+        let done = Self.execute(plan, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { run, r in
+            // Called once per run as it ends, one at a time.
+            if let outcomesFolder {
+                var csv = "submit,nodes,placed,start,end,user\n"
+                for (i, o) in r.result.outcomes.enumerated() where o.skipped == nil {
+                    csv += "\(o.submit),\(o.nodes),\(o.placed),\(o.start),\(o.end),\(jobs[i].user)\n"
+                }
+                try? AtomicFile.write(Array(csv.utf8), to: "\(outcomesFolder)/\(run.label).csv")
+            }
+            return reportLabels.contains(run.label)
+        } progress: { finished, total in
+            progress.update(Double(finished) / Double(total + 1))
+        }
+        var rows: [(String, SimulationMetrics, Double)] = []
+        var byLabel: [String: SimulationMetrics] = [:]
+        for (run, outcome) in zip(plan, done) {
+            guard let outcome else { continue }
+            byLabel[run.label] = outcome.result.metrics
+            if run.row { rows.append((run.label, outcome.result.metrics, outcome.seconds)) }
+        }
+        let reportRuns = zip(plan, done).compactMap { run, outcome in
+            outcome.flatMap { $0.kept ? SimulationReport.Run(label: run.label, result: $0.result) : nil }
+        }
+        let prewarmAccuracy = zip(plan, done).first { $0.0.label == "prewarm" }?.1?.accuracy ?? 0
+        guard let reference = byLabel["reactive"] else { throw CLIError("the reactive run is missing") }
+        let oracleMetrics = byLabel["oracle"]
+
         var comparison: FrontierComparison?
         var issueComparison: FrontierComparison?  // on issue #3's five SuspendTimes, when more were run
         var defaultComparison: FrontierComparison?  // the default setting alone, without --frontier
         var curves: (reactive: [FrontierPoint], prewarm: [FrontierPoint]) = ([], [])
         let referencePoint = FrontierPoint(
             label: "reactive", idleNodeHours: reference.idleNodeHours, bootWait: reference.meanBootWait)
-        if knobCurve {
-            for s in suspendTimes {
-                let m: SimulationMetrics
-                if s == suspendTime, let done = rows.first(where: { $0.0 == "reactive" }) {
-                    // Deterministic: the reference run is this one.
-                    rows.append(("reactive_s\(s)", done.1, done.2))
-                    progress.update(Double(rows.count) / Double(runs + 1))
-                    m = done.1
-                } else {
-                    m = timed("reactive_s\(s)", ReactivePolicy(suspendTime: s)).0
-                }
-                curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
-                                                     bootWait: m.meanBootWait))
-            }
+        for (s, label) in zip(suspendTimes, curveLabels) {
+            guard let m = byLabel[label] else { continue }
+            curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
+                                                 bootWait: m.meanBootWait))
         }
         let oraclePoint = oracleMetrics.map {
             FrontierPoint(label: "oracle", idleNodeHours: $0.idleNodeHours, bootWait: $0.meanBootWait)
         }
-        if !frontier, knobCurve, let p = rows.first(where: { $0.0 == "prewarm" })?.1 {
+        if !frontier, knobCurve, let p = byLabel["prewarm"] {
             curves.prewarm = [FrontierPoint(label: "prewarm", idleNodeHours: p.idleNodeHours, bootWait: p.meanBootWait)]
             defaultComparison = Frontier.compare(
                 reactive: curves.reactive, prewarm: curves.prewarm, oracle: oraclePoint ?? referencePoint,
                 reference: referencePoint)
         }
         if frontier, let oraclePoint {
-            for (a, i, p, b) in settings {
-                let share = b ?? arrivalBootShare
-                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (b == nil ? "" : "_b\(share)")
-                let m = (a, i, p, share) == (aggressiveness, minIdle, priceScale, arrivalBootShare)
-                    ? (rows.first { $0.0 == "prewarm" }?.1 ?? timed(label, prewarmPolicy(a, i, p, share)).0)
-                    : timed(label, prewarmPolicy(a, i, p, share)).0
+            for label in settingLabels {
+                guard let m = byLabel[label] else { continue }
                 curves.prewarm.append(FrontierPoint(label: label, idleNodeHours: m.idleNodeHours, bootWait: m.meanBootWait))
             }
             comparison = Frontier.compare(
@@ -354,6 +372,154 @@ struct Simulate: ParsableCommand {
                 100 * f.waitCutAtEqualIdle, f.waitCutSetting, 100 * f.idleSavingAtEqualWait, f.idleSavingSetting))
         }
         print(String(format: "peak memory %.0f MB", CLISupport.peakRSSMegabytes()))
+    }
+
+    /// What every prewarm run of one command shares; the settings of the frontier vary the rest.
+    struct PrewarmOptions: Sendable {
+        var bootTime: Int64
+        var threshold: Int
+        var powerDownMargin: Int64
+        var actionCap: Int
+        var followPrice: Double
+        var sessionPriceScale: Double
+        var bufferPriceScale: Double
+        var refine: Bool
+    }
+
+    /// The prewarm policy at `setting` (aggressiveness, min-idle, price scale, arrival boot share).
+    static func prewarmPolicy(_ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float)) -> PrewarmPolicy {
+        var c = AdjustmentConfiguration()
+        c.bootLeadTime = o.bootTime
+        c.aggressiveness = setting.0
+        c.minIdleBeforePowerDown = setting.1
+        c.arrivalBootShare = setting.3
+        c.threshold = o.threshold
+        c.powerDownMargin = o.powerDownMargin
+        c.maxPowerUpsPerStep = o.actionCap
+        c.maxPowerDownsPerStep = o.actionCap
+        var sessions = SessionModel()
+        sessions.followPrice = o.followPrice
+        sessions.price *= o.sessionPriceScale
+        sessions.scalePrices(by: setting.2)
+        var arrivals = ArrivalModel()
+        arrivals.scalePrices(by: setting.2 * o.bufferPriceScale)
+        var training = Self.training
+        training.model.refineScale = o.refine
+        return PrewarmPolicy(configuration: c, training: training, arrivals: arrivals, sessions: sessions)
+    }
+
+    /// One run's result, its wall time, the runtime accuracy prewarm planned with (0 for other policies), and
+    /// whether the whole result is kept for the report (otherwise only the metrics are).
+    struct RunOutcome: Sendable {
+        var result: SimulationResult
+        var seconds: Double
+        var accuracy: Double
+        var kept = false
+    }
+
+    /// A run of the table: its own simulation, or the result of an earlier run with the same inputs.
+    struct PlannedRun: Sendable {
+        let label: String
+        /// Relative cost, so that the longest runs start first.
+        let cost: Int
+        /// Whether the run has a row of its own in the table and the JSON.
+        let row: Bool
+        let sameAs: String?
+        let work: (@Sendable () -> RunOutcome)?
+
+        init(label: String, cost: Int, work: @escaping @Sendable () -> RunOutcome) {
+            self.label = label
+            self.cost = cost
+            row = true
+            sameAs = nil
+            self.work = work
+        }
+
+        init(label: String, sameAs: String, row: Bool = true) {
+            self.label = label
+            cost = 0
+            self.row = row
+            self.sameAs = sameAs
+            work = nil
+        }
+    }
+
+    /// Simulates `jobs` under `policy` and times it.
+    static func simulate<P: PowerPolicy>(_ jobs: [JobRecord], _ cluster: SimulatedCluster, _ policy: P) -> RunOutcome {
+        var p = policy
+        let started = CLISupport.now()
+        let r = Simulator.run(jobs: jobs, cluster: cluster, policy: &p)
+        let seconds = CLISupport.now() - started
+        return RunOutcome(result: r, seconds: seconds, accuracy: (p as? PrewarmPolicy)?.meanPredictionAccuracy ?? 0)
+    }
+
+    /// Runs `plan` on up to `threads` threads, the costliest runs first, and gives the outcomes in plan order (nil
+    /// for a run the same as a run not in the plan).
+    /// `finished` sees each run as it ends, one at a time, and says whether to keep its whole result (the job
+    /// outcomes and time series are dropped otherwise, which bounds memory on long logs); `progress` gets the
+    /// count of runs finished and of runs in all.
+    static func execute(
+        _ plan: [PlannedRun], threads: Int, finished: @escaping (PlannedRun, RunOutcome) -> Bool,
+        progress: @escaping (Int, Int) -> Void
+    ) -> [RunOutcome?] {
+        /// What the threads share, every access under `lock` (the callbacks too: they are not thread-safe).
+        final class Board: @unchecked Sendable {
+            let lock = NSLock()
+            let plan: [PlannedRun]
+            let order: [Int]
+            var next = 0
+            var done = 0
+            var outcomes: [RunOutcome?]
+            let finished: (PlannedRun, RunOutcome) -> Bool
+            let progress: (Int, Int) -> Void
+
+            init(_ plan: [PlannedRun], _ finished: @escaping (PlannedRun, RunOutcome) -> Bool,
+                 _ progress: @escaping (Int, Int) -> Void) {
+                self.plan = plan
+                order = plan.indices.filter { plan[$0].work != nil }.sorted { plan[$0].cost > plan[$1].cost }
+                outcomes = Array(repeating: nil, count: plan.count)
+                self.finished = finished
+                self.progress = progress
+            }
+
+            /// The next run to simulate, or nil when none is left.
+            func take() -> Int? {
+                lock.lock()
+                defer { lock.unlock() }
+                guard next < order.count else { return nil }
+                next += 1
+                return order[next - 1]
+            }
+
+            func store(_ index: Int, _ outcome: RunOutcome) {
+                lock.lock()
+                defer { lock.unlock() }
+                var o = outcome
+                o.kept = finished(plan[index], o)
+                if !o.kept {
+                    o.result.outcomes = []
+                    o.result.samples = []
+                    o.result.trace = []
+                }
+                outcomes[index] = o
+                done += 1
+                progress(done, order.count)
+            }
+        }
+        let board = Board(plan, finished, progress)
+        DispatchQueue.concurrentPerform(iterations: Swift.max(1, Swift.min(threads, board.order.count))) { _ in
+            while let index = board.take() {
+                if let work = board.plan[index].work { board.store(index, work()) }
+            }
+        }
+        return plan.enumerated().map { i, run in
+            if let o = board.outcomes[i] { return o }
+            guard let same = run.sameAs, let j = plan.firstIndex(where: { $0.label == same }),
+                var o = board.outcomes[j]
+            else { return nil }
+            o.kept = false
+            return o
+        }
     }
 
     /// The runtime model's online training in simulations: the production schedule, lighter (32 trees, retrained

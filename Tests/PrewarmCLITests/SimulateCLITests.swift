@@ -187,3 +187,27 @@ import Testing
     }
     // (The JSON keeps the four policies without --frontier: scripts/test checks that on the main command.)
 }
+
+/// Runs go to several threads at once; the results must not depend on how many (only the times do).
+@Test func simulateResultsDoNotDependOnTheThreads() throws {
+    func policies(_ threads: String) throws -> [String: [String: Any]] {
+        let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings",
+                             "0:60:4,0.5:120", "--frontier-suspend-times", "60,300,600,1800,3600,7200",
+                             "--threads", threads])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        var p = try #require(obj["policies"] as? [String: [String: Any]])
+        for k in p.keys { p[k]?["seconds"] = nil }
+        return p
+    }
+    let one = try policies("1")
+    let three = try policies("3")
+    // always_on, reactive, prewarm, oracle, six SuspendTimes; 0.5:120 is the default setting (no row of its own).
+    #expect(one.count == 11 && Set(one.keys) == Set(three.keys))
+    for (k, v) in one {
+        #expect(NSDictionary(dictionary: v).isEqual(to: three[k] ?? [:]), "\(k)")
+    }
+    #expect(NSDictionary(dictionary: one["reactive_s600"] ?? [:]).isEqual(to: one["reactive"] ?? [:]))
+    let bad = try prewarm(["simulate", "--trace", fixture, "--threads", "0"])
+    #expect(bad.status != 0 && bad.stderr.contains("--threads"))
+}
