@@ -70,7 +70,7 @@ struct Simulate: ParsableCommand {
         "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale[:arrival-boot-share]] (price scale 1 "
             + "and --arrival-boot-share if omitted).",
         valueName: "settings"))
-    var frontierSettings = "0:60:4,0:60:2,0:60,0:300,0.5:120,1:300,1:300:1:0,1:60:1:0,1:300:0.5"
+    var frontierSettings = "0:60:4,0:60:2,0:60,0:60:1:0,0:300,0.5:120,1:300,1:300:1:0,1:60:1:0,1:300:0.5"
     @Option(help: ArgumentHelp(
         "Reactive SuspendTimes for --frontier, seconds, comma-separated (issue #3's five by default; more points "
             + "make the interpolation on reactive's curve finer).",
