@@ -358,12 +358,20 @@ struct Simulate: ParsableCommand {
                 + "(prewarm's default setting; --frontier tries \(settings.count) settings).")
         }
         if let f = comparison {
-            print(String(
-                format: "Frontier: at the same idle energy as Slurm's power saving, jobs waited %.0f %% less for nodes to "
-                    + "boot (%@); for the same waiting, %.0f %% less idle energy (%@); %.0f %% of the gap to the oracle "
-                    + "closed within SuspendTime=%d's idle budget (%@).",
-                100 * f.waitCutAtEqualIdle, f.waitCutSetting, 100 * f.idleSavingAtEqualWait, f.idleSavingSetting,
-                100 * f.oracleGapClosed, Int(suspendTime), f.oracleGapSetting))
+            let cut = f.waitCutSetting.isEmpty
+                ? "every setting spends more idle energy than Slurm at SuspendTime \(suspendTimes.max() ?? 0) s"
+                : String(format: "at the same idle energy as Slurm's power saving, jobs waited %.0f %% less for nodes to "
+                    + "boot (%@)", 100 * f.waitCutAtEqualIdle, f.waitCutSetting)
+            let saving = f.idleSavingSetting.isEmpty
+                ? "every setting's boot wait is beyond Slurm's at SuspendTime \(suspendTimes.min() ?? 0) s"
+                : String(format: "for the same waiting, %.0f %% less idle energy (%@)", 100 * f.idleSavingAtEqualWait,
+                    f.idleSavingSetting)
+            let gap = f.oracleGapSetting.isEmpty
+                ? "no setting stays within SuspendTime=\(Int(suspendTime))'s idle budget, so none of the gap to the oracle "
+                    + "is closed there"
+                : String(format: "%.0f %% of the gap to the oracle closed within SuspendTime=%d's idle budget (%@)",
+                    100 * f.oracleGapClosed, Int(suspendTime), f.oracleGapSetting)
+            print("Frontier: \(cut); \(saving); \(gap).")
         }
         if let f = issueComparison {
             print(String(

@@ -211,3 +211,19 @@ import Testing
     let bad = try prewarm(["simulate", "--trace", fixture, "--threads", "0"])
     #expect(bad.status != 0 && bad.stderr.contains("--threads"))
 }
+
+@Test func simulateFrontierLineSaysWhenNoSettingFitsSlurmsIdleBudget() throws {
+    // The eager setting spends more idle than reactive at 600 s on this trace: the line says so instead of
+    // naming an empty setting; a lean one that fits is named.
+    func frontierLine(_ settings: String) throws -> String {
+        let r = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", settings])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        return try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("Frontier: ") }.map(String.init))
+    }
+    let eager = try frontierLine("1:300:0.5")
+    #expect(!eager.contains("()"), "\(eager)")
+    #expect(eager.contains("no setting stays within SuspendTime=600's idle budget"), "\(eager)")
+    let lean = try frontierLine("0:60:4")
+    #expect(!lean.contains("()") && lean.contains("of the gap to the oracle closed within SuspendTime=600's idle budget "
+        + "(prewarm_a0.0_idle60_p4.0)"), "\(lean)")
+}
