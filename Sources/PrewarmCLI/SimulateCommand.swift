@@ -311,6 +311,14 @@ struct Simulate: ParsableCommand {
                     ("idle_saving_setting", .string(f.idleSavingSetting)),
                     ("oracle_gap_setting", .string(f.oracleGapSetting)),
                     ("suspend_times_s", .array(times.map { .int(Int($0)) })),
+                    ("settings", .object(f.settings.map { c in
+                        func value(_ x: Double?) -> JSON { x.map { .number(Evaluate.round4($0)) } ?? .null }
+                        return (c.label, .object([
+                            ("wait_cut_at_equal_idle", value(c.waitCutAtEqualIdle)),
+                            ("idle_saving_at_equal_wait", value(c.idleSavingAtEqualWait)),
+                            ("oracle_gap_closed", value(c.oracleGapClosed)),
+                        ]))
+                    })),
                 ])
             }
             if let f = comparison { top.append(("frontier", object(f, suspendTimes))) }
@@ -372,6 +380,15 @@ struct Simulate: ParsableCommand {
                 : String(format: "%.0f %% of the gap to the oracle closed within SuspendTime=%d's idle budget (%@)",
                     100 * f.oracleGapClosed, Int(suspendTime), f.oracleGapSetting)
             print("Frontier: \(cut); \(saving); \(gap).")
+            // The figures above are the best setting for each; an admin runs one setting and gets its row.
+            var each = TextTable(header: ["setting", "cut_at_equal_idle", "saving_at_equal_wait", "oracle_gap_closed"])
+            func percent(_ x: Double?) -> String { x.map { String(format: "%.1f %%", 100 * $0) } ?? "-" }
+            for c in f.settings {
+                each.add([c.label, percent(c.waitCutAtEqualIdle), percent(c.idleSavingAtEqualWait),
+                          percent(c.oracleGapClosed)])
+            }
+            print("Each setting on its own (- where it lies outside reactive's curve or above its idle budget):")
+            print(each.text, terminator: "")
         }
         if let f = issueComparison {
             print(String(

@@ -41,6 +41,16 @@ import Testing
     for key in ["wait_cut_at_equal_idle", "idle_saving_at_equal_wait", "oracle_gap_closed"] {
         #expect(frontier[key] is NSNumber, "frontier lacks \(key)")
     }
+    // Each setting on its own; the summary's figures are the best of them, each with its setting.
+    let settings = try #require(frontier["settings"] as? [String: [String: Any]])
+    #expect(Set(settings.keys) == ["prewarm_a1.0_idle300", "prewarm_a0.0_idle60_p4.0", "prewarm_a1.0_idle300_b0.0"])
+    for (key, name) in [("wait_cut_at_equal_idle", "wait_cut_setting"), ("idle_saving_at_equal_wait", "idle_saving_setting"),
+                        ("oracle_gap_closed", "oracle_gap_setting")] {
+        let values = settings.compactMapValues { ($0[key] as? NSNumber)?.doubleValue }
+        let best = try #require(values.max { $0.value < $1.value }, "no setting has \(key)")
+        #expect(frontier[name] as? String == best.key, "\(key)")
+        #expect((frontier[key] as? NSNumber)?.doubleValue == best.value, "\(key)")
+    }
     // The lean setting (aggressiveness 0, prices × 4) spends less idle than the eager one.
     #expect(idle("prewarm_a0.0_idle60_p4.0") > 0 && idle("prewarm_a0.0_idle60_p4.0") < idle("prewarm_a1.0_idle300"))
     // Expected arrivals of jobs not submitted yet boot no node at an arrival boot share of 0: fewer idle hours.

@@ -50,3 +50,29 @@ private let oracle = FrontierPoint(label: "oracle", idleNodeHours: 50, bootWait:
         oracle: oracle, reference: reactive[1])
     #expect(g.idleSavingAtEqualWait == 0 && g.idleSavingSetting == "")
 }
+
+@Test func frontierGivesEverySettingsOwnFiguresAndTheBestOfThem() {
+    // The best cut and the best saving come from different settings here; each setting's own row says what an
+    // admin running that one setting gets. Hand-checked on the curve above.
+    let p = [
+        FrontierPoint(label: "eager", idleNodeHours: 500, bootWait: 10),  // reactive: 60 s at 500 h, 700 h at 20 s
+        FrontierPoint(label: "lean", idleNodeHours: 100, bootWait: 120),  // reactive: 200 s at 100 h, 260 h at 120 s
+        FrontierPoint(label: "lavish", idleNodeHours: 900, bootWait: 5),  // beyond reactive's idle: no cut
+        FrontierPoint(label: "slow", idleNodeHours: 10, bootWait: 500),  // beyond reactive's wait: no saving
+    ]
+    let f = Frontier.compare(reactive: reactive, prewarm: p, oracle: oracle, reference: reactive[1])
+    #expect(f.settings.map(\.label) == ["eager", "lean", "lavish", "slow"])
+    func near(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) < 1e-9 } ?? false }
+    let eager = f.settings[0], lean = f.settings[1], lavish = f.settings[2], slow = f.settings[3]
+    #expect(near(eager.waitCutAtEqualIdle, 1 - 10.0 / 60) && near(eager.idleSavingAtEqualWait, 1 - 500.0 / 700))
+    #expect(near(lean.waitCutAtEqualIdle, 1 - 120.0 / 200) && near(lean.idleSavingAtEqualWait, 1 - 100.0 / 260))
+    #expect(lavish.waitCutAtEqualIdle == nil && near(lavish.idleSavingAtEqualWait, 1 - 900.0 / 700))
+    #expect(slow.idleSavingAtEqualWait == nil && near(slow.waitCutAtEqualIdle, 1 - 500.0 / 200))
+    // Within reactive-600's 300 h: lean (120 s against 100 s: −20 %) and slow (−400 %); eager and lavish are above it.
+    #expect(eager.oracleGapClosed == nil && lavish.oracleGapClosed == nil)
+    #expect(near(lean.oracleGapClosed, -0.2) && near(slow.oracleGapClosed, -4))
+    // The summary is the best of the rows, figure by figure.
+    #expect(f.waitCutSetting == "eager" && near(f.waitCutAtEqualIdle, 1 - 10.0 / 60))
+    #expect(f.idleSavingSetting == "lean" && near(f.idleSavingAtEqualWait, 1 - 100.0 / 260))
+    #expect(f.oracleGapSetting == "lean" && near(f.oracleGapClosed, -0.2))
+}

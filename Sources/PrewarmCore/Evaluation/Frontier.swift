@@ -29,6 +29,32 @@ public struct FrontierComparison: Sendable, Equatable {
     /// setting spending no more idle node-hours than that reactive run removes.
     public var oracleGapClosed: Double
     public var oracleGapSetting: String
+    /// Every prewarm setting on its own, in the order given: the figures above are the best of these, but an
+    /// admin runs one setting, so its cut and its saving are what that admin gets together.
+    public var settings: [SettingComparison]
+}
+
+/// One prewarm setting against reactive's curve.
+public struct SettingComparison: Sendable, Equatable {
+    public var label: String
+
+    public init(label: String, waitCutAtEqualIdle: Double? = nil, idleSavingAtEqualWait: Double? = nil,
+                oracleGapClosed: Double? = nil) {
+        self.label = label
+        self.waitCutAtEqualIdle = waitCutAtEqualIdle
+        self.idleSavingAtEqualWait = idleSavingAtEqualWait
+        self.oracleGapClosed = oracleGapClosed
+    }
+
+    /// Boot-wait cut against reactive interpolated at the setting's idle node-hours; nil when the setting spends
+    /// more idle than reactive's largest SuspendTime (no conservative comparison exists).
+    public var waitCutAtEqualIdle: Double?
+    /// Idle node-hours saved against reactive interpolated at the setting's boot wait; nil when the setting waits
+    /// longer than reactive's shortest SuspendTime.
+    public var idleSavingAtEqualWait: Double?
+    /// Share of the gap between the reference reactive run and the oracle that the setting closes; nil when it
+    /// spends more idle node-hours than the reference.
+    public var oracleGapClosed: Double?
 }
 
 public enum Frontier {
@@ -58,39 +84,52 @@ public enum Frontier {
         interpolate(wait, curve.map { ($0.bootWait, $0.idleNodeHours) })
     }
 
-    /// Compares prewarm settings with reactive at several SuspendTimes.
+    /// Each prewarm setting against reactive at several SuspendTimes.
+    /// - Parameters:
+    ///   - reference: the reactive run admins have today (SuspendTime 600 s by default).
+    public static func eachSetting(
+        reactive: [FrontierPoint], prewarm: [FrontierPoint], oracle: FrontierPoint, reference: FrontierPoint
+    ) -> [SettingComparison] {
+        let maxIdle = reactive.map(\.idleNodeHours).max() ?? 0
+        let maxWait = reactive.map(\.bootWait).max() ?? 0
+        let room = reference.bootWait - oracle.bootWait
+        func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+        return prewarm.map { p in
+            var s = SettingComparison(label: p.label)
+            // Only where the comparison is an interpolation or a conservative extrapolation.
+            if p.idleNodeHours <= maxIdle {
+                let rw = reactiveWait(atIdle: p.idleNodeHours, reactive)
+                s.waitCutAtEqualIdle = finite(rw > 0 ? 1 - p.bootWait / rw : 0)
+            }
+            if p.bootWait <= maxWait {
+                let ri = reactiveIdle(atWait: p.bootWait, reactive)
+                s.idleSavingAtEqualWait = finite(ri > 0 ? 1 - p.idleNodeHours / ri : 0)
+            }
+            if p.idleNodeHours <= reference.idleNodeHours * 1.0001 {
+                s.oracleGapClosed = finite(room > 0 ? (reference.bootWait - p.bootWait) / room : 0)
+            }
+            return s
+        }
+    }
+
+    /// Compares prewarm settings with reactive at several SuspendTimes: the best setting for each figure.
     /// - Parameters:
     ///   - reference: the reactive run admins have today (SuspendTime 600 s by default).
     public static func compare(
         reactive: [FrontierPoint], prewarm: [FrontierPoint], oracle: FrontierPoint, reference: FrontierPoint
     ) -> FrontierComparison {
-        var cut = (value: -Double.infinity, label: "")
-        var saving = (value: -Double.infinity, label: "")
-        var gap = (value: -Double.infinity, label: "")
-        let maxIdle = reactive.map(\.idleNodeHours).max() ?? 0
-        let maxWait = reactive.map(\.bootWait).max() ?? 0
-        for p in prewarm {
-            // Only where the comparison is an interpolation or a conservative extrapolation.
-            if p.idleNodeHours <= maxIdle {
-                let rw = reactiveWait(atIdle: p.idleNodeHours, reactive)
-                let c = rw > 0 ? 1 - p.bootWait / rw : 0
-                if c > cut.value { cut = (c, p.label) }
+        let settings = eachSetting(reactive: reactive, prewarm: prewarm, oracle: oracle, reference: reference)
+        func best(_ value: (SettingComparison) -> Double?) -> (value: Double, label: String) {
+            var b = (value: 0.0, label: "")
+            for s in settings {
+                if let v = value(s), b.label.isEmpty || v > b.value { b = (v, s.label) }
             }
-            if p.bootWait <= maxWait {
-                let ri = reactiveIdle(atWait: p.bootWait, reactive)
-                let s = ri > 0 ? 1 - p.idleNodeHours / ri : 0
-                if s > saving.value { saving = (s, p.label) }
-            }
-            let room = reference.bootWait - oracle.bootWait
-            if p.idleNodeHours <= reference.idleNodeHours * 1.0001 {
-                let g = room > 0 ? (reference.bootWait - p.bootWait) / room : 0
-                if g > gap.value { gap = (g, p.label) }
-            }
+            return b
         }
-        func finite(_ x: Double) -> Double { x.isFinite ? x : 0 }
+        let cut = best(\.waitCutAtEqualIdle), saving = best(\.idleSavingAtEqualWait), gap = best(\.oracleGapClosed)
         return FrontierComparison(
-            waitCutAtEqualIdle: finite(cut.value), waitCutSetting: cut.label,
-            idleSavingAtEqualWait: finite(saving.value), idleSavingSetting: saving.label,
-            oracleGapClosed: finite(gap.value), oracleGapSetting: gap.label)
+            waitCutAtEqualIdle: cut.value, waitCutSetting: cut.label,
+            idleSavingAtEqualWait: saving.value, idleSavingSetting: saving.label,
+            oracleGapClosed: gap.value, oracleGapSetting: gap.label, settings: settings)
     }
 }
