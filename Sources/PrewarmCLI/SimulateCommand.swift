@@ -40,13 +40,13 @@ struct Simulate: ParsableCommand {
     @Option(help: "Slurm's SuspendTime for the reactive policy, seconds.")
     var suspendTime: Int64 = 600
     @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band.")
-    var aggressiveness: Float = 0.5
+    var aggressiveness: Float = AdjustmentConfiguration().aggressiveness
     @Option(help: ArgumentHelp(
         "Prewarm: share (0-1) of expected arrivals of unsubmitted jobs that justifies booting nodes (they always keep nodes up).",
         valueName: "share"))
     var arrivalBootShare: Float = AdjustmentConfiguration().arrivalBootShare
     @Option(help: "Prewarm: seconds a node must be idle before it may be powered down.")
-    var minIdle: Int64 = 120
+    var minIdle: Int64 = AdjustmentConfiguration().minIdleBeforePowerDown
     @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds.")
     var powerDownMargin: Int64 = AdjustmentConfiguration().powerDownMargin
     @Option(help: """
@@ -67,8 +67,8 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
     var frontier = false
     @Option(help: ArgumentHelp(
-        "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale[:arrival-boot-share]] (price scale 1 "
-            + "and --arrival-boot-share if omitted).",
+        "Prewarm settings for --frontier, as aggressiveness:min-idle[:price-scale[:arrival-boot-share]] (price scale and "
+            + "arrival boot share 1 if omitted).",
         valueName: "settings"))
     var frontierSettings = "0:60:4,0:60:2,0:60,0:60:1:0,0:300,0.5:120,1:300,1:300:1:0,1:60:1:0,1:300:0.5"
     @Option(help: ArgumentHelp(
@@ -196,8 +196,10 @@ struct Simulate: ParsableCommand {
         var settingLabels: [String] = []
         if frontier {
             for (a, i, p, b) in settings {
-                let share = b ?? arrivalBootShare
-                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (b == nil ? "" : "_b\(share)")
+                // A setting's omitted fields are 1, whatever the defaults of --price-scale and --arrival-boot-share;
+                // the label names the fields that are not 1, so equal settings have equal labels.
+                let share = b ?? 1
+                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (share == 1 ? "" : "_b\(share)")
                 settingLabels.append(label)
                 let setting = (a, i, p, share)
                 plan.append(setting == defaultSetting && chosen.contains("prewarm")
@@ -363,7 +365,7 @@ struct Simulate: ParsableCommand {
                 ? "prewarm's boot wait is beyond Slurm's at SuspendTime \(suspendTimes.first ?? 0) s"
                 : String(format: "for the same waiting, %.0f %% less idle energy", 100 * f.idleSavingAtEqualWait)
             print("Against Slurm's own knob (reactive at SuspendTime \(times) s, interpolated): \(cut); \(saving) "
-                + "(prewarm's default setting; --frontier tries \(settings.count) settings).")
+                + "(prewarm at \(Self.settingText(defaultSetting)); --frontier tries \(settings.count) settings).")
         }
         if let f = comparison {
             let cut = f.waitCutSetting.isEmpty
@@ -409,6 +411,14 @@ struct Simulate: ParsableCommand {
         var sessionPriceScale: Double
         var bufferPriceScale: Double
         var refine: Bool
+    }
+
+    /// A setting as `--frontier-settings` writes it: aggressiveness:min-idle[:price-scale[:arrival-boot-share]].
+    static func settingText(_ s: (Float, Int64, Double, Float)) -> String {
+        func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ x: T) -> String {
+            x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
+        }
+        return "\(number(s.0)):\(s.1):\(number(s.2)):\(number(s.3))"
     }
 
     /// The prewarm policy at `setting` (aggressiveness, min-idle, price scale, arrival boot share).

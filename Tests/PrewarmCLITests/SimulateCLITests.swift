@@ -189,10 +189,13 @@ import Testing
     let cut = Int((100 * (1 - p.wait / reactiveWait)).rounded())
     let saving = Int((100 * (1 - p.idle / reactiveIdle)).rounded())
     // The table's figures are rounded (0.1 s, 1 node-hour): allow the last digit of a percentage to move by one.
-    let printed = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-    #expect(printed.count == 8, "\(line)")  // the five SuspendTimes, the cut, the saving, the settings
+    // The default setting is named as --frontier-settings writes it, with the number of frontier settings.
+    #expect(line.hasSuffix("(prewarm at 1:60:1:0; --frontier tries 10 settings)."), "\(line)")
+    let figures = line.components(separatedBy: "(prewarm at").first ?? ""
+    let printed = figures.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    #expect(printed.count == 7, "\(line)")  // the five SuspendTimes, the cut, the saving
     #expect(printed.prefix(5) == [60, 300, 600, 1800, 3600])
-    if printed.count == 8 {
+    if printed.count == 7 {
         #expect(abs(printed[5] - cut) <= 1 && abs(printed[6] - saving) <= 1, "\(line): \(cut), \(saving)")
     }
     // (The JSON keeps the four policies without --frontier: scripts/test checks that on the main command.)
@@ -202,7 +205,7 @@ import Testing
 @Test func simulateResultsDoNotDependOnTheThreads() throws {
     func policies(_ threads: String) throws -> [String: [String: Any]] {
         let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings",
-                             "0:60:4,0.5:120", "--frontier-suspend-times", "60,300,600,1800,3600,7200",
+                             "0:60:4,1:60:1:0", "--frontier-suspend-times", "60,300,600,1800,3600,7200",
                              "--threads", threads])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -212,8 +215,10 @@ import Testing
     }
     let one = try policies("1")
     let three = try policies("3")
-    // always_on, reactive, prewarm, oracle, six SuspendTimes; 0.5:120 is the default setting (no row of its own).
+    // always_on, reactive, prewarm, oracle, six SuspendTimes, 0:60:4; 1:60:1:0 is the default setting (no row of its
+    // own).
     #expect(one.count == 11 && Set(one.keys) == Set(three.keys))
+    #expect(one["prewarm_a1.0_idle60_b0.0"] == nil && one["prewarm_a0.0_idle60_p4.0"] != nil)
     for (k, v) in one {
         #expect(NSDictionary(dictionary: v).isEqual(to: three[k] ?? [:]), "\(k)")
     }

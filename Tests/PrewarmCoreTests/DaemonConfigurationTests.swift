@@ -146,7 +146,10 @@ import Testing
     #expect(failure("PriceScale=0")?.description
         == "/etc/slurm/prewarmd.conf:1: PriceScale: must be a number from 0.01 to 100, found '0'")
     #expect(failure("PriceScale=lots")?.key == "PriceScale")
-    #expect(try DaemonConfiguration.parse("", file: "x").policy.arrivalBootShare == 1)
+    // The defaults are the simulator's: aggressiveness 1, 60 s idle, arrival boot share 0 (README, the frontier).
+    let policy = try DaemonConfiguration.parse("", file: "x").policy
+    #expect(policy.arrivalBootShare == 0 && policy.aggressiveness == 1 && policy.minIdleBeforePowerDown == 60)
+    #expect(try DaemonConfiguration.parse("ArrivalBootShare=1", file: "x").policy.arrivalBootShare == 1)
     #expect(try DaemonConfiguration.parse("ArrivalBootShare=0", file: "x").policy.arrivalBootShare == 0)
     #expect(try DaemonConfiguration.parse("ArrivalBootShare=0.5", file: "x").policy.arrivalBootShare == 0.5)
     #expect(failure("ArrivalBootShare=1.5")?.description

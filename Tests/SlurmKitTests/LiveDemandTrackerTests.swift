@@ -63,11 +63,12 @@ private func job(_ id: UInt32, _ state: JobState, submit: Int64, start: Int64 = 
         learned: tracker.learner.trusted())[0].forecast
     // A 4-node job's worth of nodes is expected, though nothing is queued...
     #expect(learned.expected[0] >= 4 && learned.expected[5] >= 4)
-    // ...which the policy, allowed by default to boot for expected arrivals (ArrivalBootShare=1), turns into
-    // powering up two CLOUD nodes beside the two that are up; at 0 arrivals only keep powered nodes up.
+    // ...which the policy, allowed to boot for expected arrivals (ArrivalBootShare=1), turns into powering up two
+    // CLOUD nodes beside the two that are up; at 0 (the default) arrivals only keep powered nodes up.
     var c = AdjustmentConfiguration()
     c.bootLeadTime = 60
-    #expect(c.arrivalBootShare == 1)
+    #expect(c.arrivalBootShare == 0)
+    c.arrivalBootShare = 1
     let plan = LiveAdjustment.plan(
         nodes: nodes, partitions: partitions, jobs: [], now: now, configuration: c, excluded: [], inFlight: [],
         budget: 10, learned: tracker.learner.trusted(), hourOfWeekAt: hourOfWeekAt)
