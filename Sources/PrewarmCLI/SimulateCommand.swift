@@ -197,8 +197,8 @@ struct Simulate: ParsableCommand {
         if frontier {
             for (a, i, p, b) in settings {
                 // A setting's omitted fields are 1, whatever the defaults of --price-scale and --arrival-boot-share;
-                // the label names the fields that are not 1, so equal settings have equal labels.
-                let share = b ?? 1
+                // the label names the fields that are not 1.
+                let share = b
                 let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (share == 1 ? "" : "_b\(share)")
                 settingLabels.append(label)
                 let setting = (a, i, p, share)
@@ -584,9 +584,11 @@ struct Simulate: ParsableCommand {
         return out.sorted()
     }
 
-    /// Parses `aggressiveness:min-idle[:price-scale[:arrival-boot-share]]` settings (the share nil when omitted).
-    static func parseSettings(_ text: String) throws -> [(Float, Int64, Double, Float?)] {
-        try text.split(separator: ",").map { item in
+    /// Parses `aggressiveness:min-idle[:price-scale[:arrival-boot-share]]` settings (price scale and share 1 when
+    /// omitted); the same setting twice, however written, is refused.
+    static func parseSettings(_ text: String) throws -> [(Float, Int64, Double, Float)] {
+        var seen: [(setting: (Float, Int64, Double, Float), text: Substring)] = []
+        return try text.split(separator: ",").map { item in
             let parts = item.split(separator: ":", omittingEmptySubsequences: false)
             guard (2 ... 4).contains(parts.count), let a = Float(parts[0]), let i = Int64(parts[1]), a >= 0,
                   a <= 1, i >= 0
@@ -602,7 +604,7 @@ struct Simulate: ParsableCommand {
                 }
                 p = v
             }
-            var b: Float?
+            var b: Float = 1
             if parts.count == 4 {
                 guard let v = Float(parts[3]), v >= 0, v <= 1 else {
                     throw ValidationError(
@@ -610,6 +612,10 @@ struct Simulate: ParsableCommand {
                 }
                 b = v
             }
+            if let earlier = seen.first(where: { $0.setting == (a, i, p, b) }) {
+                throw ValidationError("--frontier-settings: '\(item)' is the same setting as '\(earlier.text)'")
+            }
+            seen.append(((a, i, p, b), item))
             return (a, i, p, b)
         }
     }

@@ -68,7 +68,7 @@ import Testing
 }
 
 @Test func simulateRejectsBadFrontierSettings() throws {
-    for bad in ["2:abc", "0:60:0", "0:60:x", "0:60:2:1.5", "0:60:2:x", "0:60:2:1:3"] {
+    for bad in ["2:abc", "0:60:0", "0:60:x", "0:60:2:1.5", "0:60:2:x", "0:60:2:1:3", "0:60,1:300,0:60:1:1"] {
         let r = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", bad])
         #expect(r.status != 0, "\(bad) accepted")
         #expect(r.stderr.contains("frontier-settings"), "\(bad): \(r.stderr)")
