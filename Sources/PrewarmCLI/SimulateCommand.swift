@@ -198,10 +198,9 @@ struct Simulate: ParsableCommand {
             for (a, i, p, b) in settings {
                 // A setting's omitted fields are 1, whatever the defaults of --price-scale and --arrival-boot-share;
                 // the label names the fields that are not 1.
-                let share = b
-                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (share == 1 ? "" : "_b\(share)")
+                let label = "prewarm_a\(a)_idle\(i)" + (p == 1 ? "" : "_p\(p)") + (b == 1 ? "" : "_b\(b)")
                 settingLabels.append(label)
-                let setting = (a, i, p, share)
+                let setting = (a, i, p, b)
                 plan.append(setting == defaultSetting && chosen.contains("prewarm")
                     ? PlannedRun(label: label, sameAs: "prewarm", row: false)
                     : PlannedRun(label: label, cost: 3) {
