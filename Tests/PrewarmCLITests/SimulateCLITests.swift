@@ -110,6 +110,65 @@ import Testing
     }
 }
 
+/// The frontier with the boots left out of the idle node-hours: every figure recomputed by hand from the
+/// policies' own idle and booting node-hours, on issue #3's five SuspendTimes although six were run.
+@Test func simulateFrontierWithoutBootLeavesTheBootsOutOfTheIdleNodeHours() throws {
+    let r = try prewarm(["simulate", "--trace", fixture, "--json", "--frontier", "--frontier-settings", "0:60:4,1:300,0:60",
+                         "--frontier-suspend-times", "3600,120,60,300,600,1800"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let policies = try #require(obj["policies"] as? [String: [String: Any]])
+    let f = try #require(obj["frontier_without_boot"] as? [String: Any])
+    #expect(f["suspend_times_s"] as? [Int] == [60, 300, 600, 1800, 3600])
+    func value(_ policy: String, _ key: String) throws -> Double {
+        try #require((policies[policy]?[key] as? NSNumber)?.doubleValue, "\(policy) lacks \(key)")
+    }
+    func idle(_ p: String) throws -> Double { try value(p, "idle_node_hours") - value(p, "booting_node_hours") }
+    let curve = try [60, 300, 600, 1800, 3600].map { s in
+        (idle: try idle("reactive_s\(s)"), wait: try value("reactive_s\(s)", "boot_wait_s"))
+    }
+    /// Piecewise-linear y at x over (x, y) points, the nearest end outside them (as the frontier does).
+    func interpolate(_ x: Double, _ pts: [(Double, Double)]) -> Double {
+        let s = pts.sorted { $0.0 < $1.0 }
+        if x <= s[0].0 { return s[0].1 }
+        for (a, b) in zip(s, s.dropFirst()) where x <= b.0 { return a.1 + (x - a.0) / (b.0 - a.0) * (b.1 - a.1) }
+        return s[s.count - 1].1
+    }
+    let settings = try #require(f["settings"] as? [String: [String: Any]])
+    #expect(settings.count == 3)
+    var checked = 0
+    for (label, row) in settings {
+        let i = try idle(label), w = try value(label, "boot_wait_s")
+        if let saving = (row["idle_saving_at_equal_wait"] as? NSNumber)?.doubleValue {
+            let expected = 1 - i / interpolate(w, curve.map { ($0.wait, $0.idle) })
+            #expect(abs(saving - expected) < 1e-4, "\(label): saving \(saving), by hand \(expected)")
+            checked += 1
+        } else {
+            #expect(w > curve.map(\.wait).max() ?? 0, "\(label) has no saving but lies within the curve")
+        }
+        if let cut = (row["wait_cut_at_equal_idle"] as? NSNumber)?.doubleValue {
+            let expected = 1 - w / interpolate(i, curve.map { ($0.idle, $0.wait) })
+            #expect(abs(cut - expected) < 1e-4, "\(label): cut \(cut), by hand \(expected)")
+            checked += 1
+        } else {
+            #expect(i > curve.map(\.idle).max() ?? 0, "\(label) has no cut but lies within the curve")
+        }
+    }
+    #expect(checked >= 3)
+    // Not the same figures as with the boots counted: the reading changes the idle of every run.
+    let counted = try #require(obj["frontier_issue_suspend_times"] as? [String: Any])
+    #expect((counted["idle_saving_at_equal_wait"] as? NSNumber)?.doubleValue
+        != (f["idle_saving_at_equal_wait"] as? NSNumber)?.doubleValue)
+    #expect(try idle("oracle") < value("oracle", "idle_node_hours"))
+    // The human output names the reading and the oracle's ratio both ways.
+    let text = try prewarm(["simulate", "--trace", fixture, "--frontier", "--frontier-settings", "0:60:4,1:300"])
+    #expect(text.stdout.contains("Without the boots in the idle node-hours (the oracle's idle is then "), "\(text.stdout)")
+    // Without --frontier, no such figures.
+    let plain = try prewarm(["simulate", "--trace", fixture, "--json"])
+    let p = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+    #expect(p["frontier_without_boot"] == nil)
+}
+
 @Test func simulateCapsPrewarmsActionsPerStepOnlyWhenAsked() throws {
     // Default: the cluster's node count (the simulated Slurm resumes any number of nodes at once); a cap of one
     // power-up and one power-down per minute changes what prewarm does on this 100-node trace.
