@@ -22,7 +22,8 @@ struct Simulate: ParsableCommand {
             --frontier also runs reactive at SuspendTime 60, 300, 600, 1800 and 3600 s (--frontier-suspend-times) \
             and prewarm at the --frontier-settings, and reports the boot-wait cut at equal idle node-hours, the \
             idle saving at equal boot wait (both interpolated on reactive's curve), and the share of the gap to the \
-            oracle closed.
+            oracle closed; then the same figures with the boots left out of the idle node-hours (JSON: \
+            frontier_without_boot; idle node-hours count booting nodes, which draw power and run nothing).
             """)
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
