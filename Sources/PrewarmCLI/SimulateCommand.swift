@@ -247,18 +247,19 @@ struct Simulate: ParsableCommand {
         // reading under which issue #3's oracle estimate is reproduced), on the issue's five SuspendTimes when run.
         var withoutBoot: (comparison: FrontierComparison, times: [Int64])?
         var curves: (reactive: [FrontierPoint], prewarm: [FrontierPoint]) = ([], [])
-        let referencePoint = FrontierPoint(
-            label: "reactive", idleNodeHours: reference.idleNodeHours, bootWait: reference.meanBootWait)
+        /// A run's point on the frontier, its idle node-hours read as `idle` says.
+        func point(_ label: String, _ m: SimulationMetrics,
+                   idle: KeyPath<SimulationMetrics, Double> = \.idleNodeHours) -> FrontierPoint {
+            FrontierPoint(label: label, idleNodeHours: m[keyPath: idle], bootWait: m.meanBootWait)
+        }
+        let referencePoint = point("reactive", reference)
         for (s, label) in zip(suspendTimes, curveLabels) {
             guard let m = byLabel[label] else { continue }
-            curves.reactive.append(FrontierPoint(label: "SuspendTime=\(s)", idleNodeHours: m.idleNodeHours,
-                                                 bootWait: m.meanBootWait))
+            curves.reactive.append(point("SuspendTime=\(s)", m))
         }
-        let oraclePoint = oracleMetrics.map {
-            FrontierPoint(label: "oracle", idleNodeHours: $0.idleNodeHours, bootWait: $0.meanBootWait)
-        }
+        let oraclePoint = oracleMetrics.map { point("oracle", $0) }
         if !frontier, knobCurve, let p = byLabel["prewarm"] {
-            curves.prewarm = [FrontierPoint(label: "prewarm", idleNodeHours: p.idleNodeHours, bootWait: p.meanBootWait)]
+            curves.prewarm = [point("prewarm", p)]
             defaultComparison = Frontier.compare(
                 reactive: curves.reactive, prewarm: curves.prewarm, oracle: oraclePoint ?? referencePoint,
                 reference: referencePoint)
@@ -266,23 +267,22 @@ struct Simulate: ParsableCommand {
         if frontier, let oraclePoint {
             for label in settingLabels {
                 guard let m = byLabel[label] else { continue }
-                curves.prewarm.append(FrontierPoint(label: label, idleNodeHours: m.idleNodeHours, bootWait: m.meanBootWait))
+                curves.prewarm.append(point(label, m))
             }
             comparison = Frontier.compare(
                 reactive: curves.reactive, prewarm: curves.prewarm, oracle: oraclePoint, reference: referencePoint)
-            func pointWithoutBoot(_ label: String, _ m: SimulationMetrics) -> FrontierPoint {
-                FrontierPoint(label: label, idleNodeHours: m.idleNodeHoursWithoutBoot, bootWait: m.meanBootWait)
-            }
+            let withoutBootIdle = \SimulationMetrics.idleNodeHoursWithoutBoot
             let allFive = Set(Self.issueSuspendTimes).isSubset(of: Set(suspendTimes))
             let times = suspendTimes.filter { !allFive || Self.issueSuspendTimes.contains($0) }
             let reactiveWithoutBoot = zip(suspendTimes, curveLabels).compactMap { s, label in
-                times.contains(s) ? byLabel[label].map { pointWithoutBoot("SuspendTime=\(s)", $0) } : nil
+                times.contains(s) ? byLabel[label].map { point("SuspendTime=\(s)", $0, idle: withoutBootIdle) } : nil
             }
             if let o = oracleMetrics {
                 withoutBoot = (Frontier.compare(
                     reactive: reactiveWithoutBoot,
-                    prewarm: settingLabels.compactMap { label in byLabel[label].map { pointWithoutBoot(label, $0) } },
-                    oracle: pointWithoutBoot("oracle", o), reference: pointWithoutBoot("reactive", reference)),
+                    prewarm: settingLabels.compactMap { label in byLabel[label].map { point(label, $0, idle: withoutBootIdle) } },
+                    oracle: point("oracle", o, idle: withoutBootIdle),
+                    reference: point("reactive", reference, idle: withoutBootIdle)),
                     times.sorted())
             }
             let issuePoints = zip(suspendTimes, curves.reactive).filter { Self.issueSuspendTimes.contains($0.0) }
@@ -417,7 +417,7 @@ struct Simulate: ParsableCommand {
                     + "idle (%@), %.0f %% less idle at equal wait (%@).",
                 100 * f.waitCutAtEqualIdle, f.waitCutSetting, 100 * f.idleSavingAtEqualWait, f.idleSavingSetting))
         }
-        if let w = withoutBoot, let o = oracleMetrics, reference.idleNodeHours > 0, reference.idleNodeHoursWithoutBoot > 0 {
+        if let w = withoutBoot, let o = oracleMetrics, reference.idleNodeHoursWithoutBoot > 0 {  // idle >= it
             let f = w.comparison
             print(String(
                 format: "Without the boots in the idle node-hours (the oracle's idle is then %.2f× reactive's, "
