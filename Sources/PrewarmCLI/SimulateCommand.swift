@@ -306,6 +306,7 @@ struct Simulate: ParsableCommand {
                     ("jobs", .int(m.jobsSimulated)), ("skipped", .int(m.jobsSkipped)),
                     ("mean_wait_s", .number(m.meanWait)), ("p95_wait_s", .number(m.p95Wait)),
                     ("boot_wait_s", .number(m.meanBootWait)), ("boot_delayed_share", .number(m.bootDelayedShare)),
+                    ("boot_wait_at_submit_share", .number(m.bootWaitAtSubmitShare)),
                     ("bounded_slowdown", .number(m.boundedSlowdown)), ("idle_node_hours", .number(m.idleNodeHours)),
                     ("busy_node_hours", .number(m.busyNodeHours)),
                     ("booting_node_hours", .number(m.bootingNodeHours)),
@@ -374,6 +375,14 @@ struct Simulate: ParsableCommand {
                     + "powered-idle node-hours %.0f → %.0f (%+.0f %%); runtime predictions used: accuracy %.3f",
                 Int(suspendTime), r.meanBootWait, p.meanBootWait, -waitCut, r.idleNodeHours, p.idleNodeHours, idle,
                 prewarmAccuracy))
+            if p.meanBootWait > 0 {
+                print(String(
+                    format: "Of prewarm's boot-induced wait, %.0f %% fell on jobs placed the moment they were submitted "
+                        + "(only foreseeing their arrival could spare them), %.0f %% on jobs that had queued first "
+                        + "(reactive: %.0f %% and %.0f %%).",
+                    100 * p.bootWaitAtSubmitShare, 100 * (1 - p.bootWaitAtSubmitShare), 100 * r.bootWaitAtSubmitShare,
+                    100 * (1 - r.bootWaitAtSubmitShare)))
+            }
         }
         if let f = defaultComparison {
             let times = suspendTimes.map(String.init).joined(separator: ", ")

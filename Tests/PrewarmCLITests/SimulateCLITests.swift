@@ -34,6 +34,10 @@ import Testing
     #expect(boot("oracle") == 0)
     #expect(boot("reactive") > 10)
     #expect(idle("oracle") < idle("reactive") && idle("reactive") < idle("always_on"))
+    // The boot wait's share on jobs placed at submission: a share where there is boot wait, 0 where there is none.
+    let atSubmit = { (name: String) in (policies[name]?["boot_wait_at_submit_share"] as? NSNumber)?.doubleValue ?? -1 }
+    #expect(atSubmit("always_on") == 0 && atSubmit("oracle") == 0)
+    #expect(atSubmit("reactive") > 0 && atSubmit("reactive") <= 1)
     // Priced nodes: cost = powered node-hours × price, so always-on costs the most.
     let cost = { (name: String) in (policies[name]?["cloud_cost"] as? NSNumber)?.doubleValue ?? -1 }
     #expect(cost("always_on") > cost("reactive") && cost("reactive") > 0)

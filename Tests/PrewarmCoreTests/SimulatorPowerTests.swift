@@ -45,6 +45,26 @@ import Testing
         #expect(r.invariantViolations == 0)
     }
 
+    @Test func bootWaitIsSplitByWhetherTheJobQueuedFirst() {
+        let jobs = [
+            SimTest.job(1, submit: 1000, procs: 3, runtime: 1000, requested: 1200),  // placed at once: boots 120 s
+            SimTest.job(2, submit: 1010, procs: 4, runtime: 100, requested: 200),  // queued until 2120, then 1 boot
+            SimTest.job(3, submit: 2400, procs: 1, runtime: 100, requested: 200),  // placed at once on an up node
+        ]
+        let r = SimTest.run(jobs, cluster, ReactivePolicy(suspendTime: 600))
+        #expect(r.outcomes.map(\.placed) == [1000, 2120, 2400])
+        #expect(r.outcomes.map(\.bootWait) == [120, 120, 0])
+        #expect(r.metrics.bootWaitAtSubmitShare == 0.5)
+        // Only the jobs placed at their submission waited: all of it.
+        let r2 = SimTest.run(Array(jobs.prefix(1)), cluster, ReactivePolicy(suspendTime: 600))
+        #expect(r2.metrics.bootWaitAtSubmitShare == 1)
+        // No boot wait at all: 0.
+        var alwaysOn = AlwaysOnPolicy()
+        let r3 = Simulator.run(jobs: jobs, cluster: cluster, policy: &alwaysOn, options: SimulationOptions())
+        #expect(r3.metrics.meanBootWait == 0)
+        #expect(r3.metrics.bootWaitAtSubmitShare == 0)
+    }
+
     @Test func timeSeriesSamples() {
         let jobs = [SimTest.job(1, submit: 1000, procs: 2, runtime: 100, requested: 200)]
         var policy = ReactivePolicy(suspendTime: 600)

@@ -106,6 +106,10 @@ public struct SimulationMetrics: Sendable, Equatable {
     public var meanBootWait = 0.0
     /// Share of simulated jobs whose start was delayed by booting nodes.
     public var bootDelayedShare = 0.0
+    /// Share of the boot-induced wait (of its sum over all jobs) that fell on jobs placed the moment they were
+    /// submitted, with no time in the queue: a policy could only have spared them by foreseeing their arrival.
+    /// The rest fell on jobs that had queued first, in sight of the policy. 0 when no job waited for a boot.
+    public var bootWaitAtSubmitShare = 0.0
     /// Mean bounded slowdown, `max(1, (wait + run) / max(run, 10))`.
     public var boundedSlowdown = 0.0
     /// Node-hours powered but not running a job (idle, booting, powering down).

@@ -618,6 +618,7 @@ final class SimulationEngine {
         var bootSum = 0.0
         var delayed = 0
         var slowdownSum = 0.0
+        var bootAtSubmitSum = 0.0
         for j in jobs.indices {
             let killed = skipped[j] == nil && jobs[j].runtime > jobRun[j]
             outcomes[inputIndex[j]] = JobOutcome(
@@ -635,6 +636,7 @@ final class SimulationEngine {
                 waits.append(wait)
                 waitSum += Double(wait)
                 bootSum += Double(boot)
+                if placedAt[j] == jobs[j].submit { bootAtSubmitSum += Double(boot) }
                 if boot > 0 { delayed += 1 }
                 let run = Double(jobRun[j])
                 slowdownSum += Swift.max(1, (Double(wait) + run) / Swift.max(run, 10))
@@ -648,6 +650,7 @@ final class SimulationEngine {
             metrics.p95Wait = Double(waits[Swift.min(Swift.max(rank, 0), waits.count - 1)])
             metrics.meanBootWait = bootSum / n
             metrics.bootDelayedShare = Double(delayed) / n
+            metrics.bootWaitAtSubmitShare = bootSum > 0 ? bootAtSubmitSum / bootSum : 0
             metrics.boundedSlowdown = slowdownSum / n
         }
         metrics.idleNodeHours = Double(idleNodeSeconds) / 3600
