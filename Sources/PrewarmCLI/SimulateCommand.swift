@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
+import HistoryStore
 import PrewarmCore
 import Traces
 
@@ -15,8 +16,9 @@ struct Simulate: ParsableCommand {
             boot and power-down times. Policies: always_on, reactive (Slurm's power saving with SuspendTime), \
             prewarm (the demand forecast and adjustment policy that prewarmd runs, learning runtimes and \
             arrival patterns online from what the simulated cluster has shown so far; it never sees a job's \
-            runtime before the job ends), oracle (knows the future; the physical limit). Without --trace, the \
-            bundled slice of the KTH-SP2 log is used. The table also runs reactive at the --frontier-suspend-times \
+            runtime before the job ends), oracle (knows the future; the physical limit). Without --trace or --db \
+            (the history store: your cluster's own jobs), the bundled slice of the KTH-SP2 log is used. The table \
+            also runs reactive at the --frontier-suspend-times \
             and compares the default prewarm setting with that curve (not in --json, which keeps the four policies \
             unless --frontier is given).
             --frontier also runs reactive at SuspendTime 60, 300, 600, 1800 and 3600 s (--frontier-suspend-times) \
@@ -28,6 +30,17 @@ struct Simulate: ParsableCommand {
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
     var trace: String?
+    @Option(help: """
+        Simulate your own cluster's finished jobs instead of a workload log: the history store (SQLite) that \
+        `prewarm history import --sacct` fills from Slurm accounting, or prewarmd's HistoryDatabase. Needs --nodes.
+        """)
+    var db: String?
+    @Option(help: "With --db: only the jobs of these Slurm partitions (comma-separated names); give --nodes for the nodes that serve them.")
+    var partition: String?
+    @Option(help: "With --db: the cluster name, when the history holds more than one.")
+    var cluster: String?
+    @Option(help: "Cores per node, for jobs stored without a node count (default: the log's MaxProcs / MaxNodes; with --db, 1).")
+    var coresPerNode: Int?
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.")
     var lenient = false
     @Option(help: "Nodes in the cluster (default: the log's MaxNodes, else MaxProcs).")
@@ -105,8 +118,72 @@ struct Simulate: ParsableCommand {
                                visibility: .hidden))
     var sessionPriceScale: Double = 1
 
+    /// The finished jobs of a history store, in submit order, as the simulator reads them: of one cluster (the
+    /// only one stored, or `cluster`), of the `partitions` if given (comma-separated names), numbered 1… in that
+    /// order (Slurm's job ids wrap and restart; a history may hold one id twice). Jobs that never started are kept:
+    /// the simulator counts them as skipped.
+    static func historyJobs(_ db: String, cluster: String?, partitions: String?) throws -> [JobRecord] {
+        let stored: [HistoryJob]
+        do {
+            stored = try HistoryStore(path: db, readOnly: true).jobs()
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(2)
+        }
+        let clusters = Set(stored.map(\.cluster)).sorted()
+        let chosen: String
+        if let cluster {
+            guard clusters.contains(cluster) else {
+                throw ValidationError(
+                    "--cluster \(cluster): \(db) holds no job of it (clusters: \(clusters.joined(separator: ", ")))")
+            }
+            chosen = cluster
+        } else if clusters.count > 1 {
+            throw ValidationError(
+                "\(db) holds jobs of \(clusters.count) clusters (\(clusters.joined(separator: ", "))): choose one with --cluster")
+        } else {
+            chosen = clusters.first ?? ""
+        }
+        var wanted: Set<String>?
+        if let partitions {
+            let names = partitions.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.contains(where: \.isEmpty) else {
+                throw ValidationError("--partition: comma-separated partition names, got '\(partitions)'")
+            }
+            wanted = Set(names)
+        }
+        var jobs: [JobRecord] = []
+        jobs.reserveCapacity(stored.count)
+        for h in stored where h.cluster == chosen {
+            if let wanted {
+                // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
+                let names = h.partition?.split(separator: ",").map(String.init) ?? []
+                guard names.contains(where: wanted.contains) else { continue }
+            }
+            var r = h.jobRecord
+            r.id = Int64(jobs.count + 1)
+            jobs.append(r)
+        }
+        guard !jobs.isEmpty else {
+            let which = partitions.map { " of partition(s) \($0)" } ?? ""
+            throw ValidationError("\(db) holds no job\(which) to simulate")
+        }
+        return jobs
+    }
+
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
+        if let c = coresPerNode, c < 1 { throw ValidationError("--cores-per-node must be ≥ 1") }
+        guard trace == nil || db == nil else { throw ValidationError("give --trace or --db, not both") }
+        guard db == nil || syntheticJobs == nil else { throw ValidationError("give --db or --synthetic-jobs, not both") }
+        guard db == nil || nodes != nil else {
+            throw ValidationError(
+                "--db needs --nodes: the history does not say how many nodes the cluster (or the partitions) has")
+        }
+        guard db != nil || (partition == nil && cluster == nil) else {
+            throw ValidationError("--partition and --cluster select jobs of the history store: give --db")
+        }
         if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
         if let n = threads, n < 1 { throw ValidationError("--threads must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
@@ -126,6 +203,11 @@ struct Simulate: ParsableCommand {
             let n = nodes ?? 10_000
             path = "synthetic-\(count)"
             loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n))
+        } else if let db {
+            let jobs = try Self.historyJobs(db, cluster: cluster, partitions: partition)
+            let n = nodes ?? 1  // validate() requires --nodes with --db
+            path = partition.map { "\(db) (partition \($0))" } ?? db
+            loaded = (SWFHeader(maxNodes: n, maxProcs: n * (coresPerNode ?? 1)), jobs)
         } else {
             path = try trace ?? CLISupport.bundledTrace()
             loaded = try CLISupport.loadTrace(path, lenient: lenient)
@@ -139,7 +221,7 @@ struct Simulate: ParsableCommand {
         }
         guard !frontier || chosen == known else { throw ValidationError("--frontier runs every policy") }
         let header = loaded.header
-        let cores = SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
+        let cores = coresPerNode ?? SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
         let cluster = SimulatedCluster(
             nodes: nodeCount, coresPerNode: cores, bootTime: bootTime,

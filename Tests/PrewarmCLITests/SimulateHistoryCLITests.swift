@@ -1,0 +1,96 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import HistoryStore
+import Testing
+
+/// The policies' results of a `simulate --json` run, without the wall times.
+private func policies(_ stdout: String) throws -> [String: [String: Double]] {
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+    let p = try #require(obj["policies"] as? [String: [String: Any]])
+    return p.mapValues { m in
+        var out: [String: Double] = [:]
+        for (k, v) in m where k != "seconds" { out[k] = (v as? NSNumber)?.doubleValue }
+        return out
+    }
+}
+
+@Test func simulateReadsTheHistoryStoreAsItReadsTheLog() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-db-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let db = dir.appendingPathComponent("history.db").path
+    #expect(try prewarm(["history", "import", "--trace", fixture, "--db", db]).status == 0)
+
+    // The log's 2,500 jobs through the store give the same runs, figure for figure, as the log itself.
+    let viaStore = try prewarm(["simulate", "--db", db, "--nodes", "100", "--json"])
+    #expect(viaStore.status == 0, "\(viaStore.stderr)")
+    let viaLog = try prewarm(["simulate", "--trace", fixture, "--json"])
+    let a = try policies(viaStore.stdout), b = try policies(viaLog.stdout)
+    #expect(a.keys.sorted() == ["always_on", "oracle", "prewarm", "reactive"])
+    #expect(a == b)
+    #expect((a["reactive"]?["boot_wait_s"] ?? 0) > 10)
+
+    // Half the nodes: a different cluster, so different results (the option is used, not ignored).
+    let half = try policies(try prewarm(["simulate", "--db", db, "--nodes", "50", "--json"]).stdout)
+    #expect(half["reactive"] != a["reactive"])
+
+    // Refusals, each with a message that says what to do.
+    let noNodes = try prewarm(["simulate", "--db", db])
+    #expect(noNodes.status != 0 && noNodes.stderr.contains("--db needs --nodes"))
+    let both = try prewarm(["simulate", "--db", db, "--trace", fixture, "--nodes", "10"])
+    #expect(both.status != 0 && both.stderr.contains("give --trace or --db, not both"))
+    let partitionWithoutDB = try prewarm(["simulate", "--trace", fixture, "--partition", "batch"])
+    #expect(partitionWithoutDB.status != 0 && partitionWithoutDB.stderr.contains("give --db"))
+    let missing = try prewarm(["simulate", "--db", dir.appendingPathComponent("none.db").path, "--nodes", "10"])
+    #expect(missing.status != 0 && missing.stderr.contains("none.db"))
+}
+
+@Test func simulateSelectsAClusterAndPartitionsOfTheHistoryStore() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-parts-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let db = dir.appendingPathComponent("history.db").path
+    // Cluster "alpha": 12 jobs in "batch", 6 in "gpu", 3 submitted to "batch,gpu"; cluster "beta": 5 in "batch".
+    var rows: [HistoryJob] = []
+    func add(_ cluster: String, _ partition: String, _ count: Int, nodes: Int64) {
+        for _ in 0 ..< count {
+            let id = Int64(rows.count + 1)
+            var j = HistoryJob(cluster: cluster, jobID: id, submitTime: 1_700_000_000 + id * 600, source: "test")
+            j.startTime = j.submitTime + 30
+            j.endTime = j.submitTime + 30 + 900
+            j.userID = 1000 + id % 3
+            j.partition = partition
+            j.requestedCPUs = nodes * 8
+            j.requestedNodes = nodes
+            j.timeLimit = 3600
+            j.state = "COMPLETED"
+            rows.append(j)
+        }
+    }
+    add("alpha", "batch", 12, nodes: 2)
+    add("alpha", "gpu", 6, nodes: 1)
+    add("alpha", "batch,gpu", 3, nodes: 1)
+    add("beta", "batch", 5, nodes: 4)
+    let store = try HistoryStore(path: db)
+    #expect(try store.insert(rows) == rows.count)
+
+    func jobs(_ args: [String]) throws -> Double {
+        let r = try prewarm(["simulate", "--db", db, "--nodes", "8", "--json"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try policies(r.stdout)["reactive"]?["jobs"] ?? -1
+    }
+    let twoClusters = try prewarm(["simulate", "--db", db, "--nodes", "8"])
+    #expect(twoClusters.status != 0 && twoClusters.stderr.contains("2 clusters (alpha, beta)"))
+    #expect(try jobs(["--cluster", "alpha"]) == 21)
+    #expect(try jobs(["--cluster", "beta"]) == 5)
+    #expect(try jobs(["--cluster", "alpha", "--partition", "batch"]) == 15)
+    #expect(try jobs(["--cluster", "alpha", "--partition", "gpu"]) == 9)
+    #expect(try jobs(["--cluster", "alpha", "--partition", "gpu,batch"]) == 21)
+    let none = try prewarm(["simulate", "--db", db, "--nodes", "8", "--cluster", "alpha", "--partition", "debug"])
+    #expect(none.status != 0 && none.stderr.contains("holds no job of partition(s) debug"))
+    let unknown = try prewarm(["simulate", "--db", db, "--nodes", "8", "--cluster", "gamma"])
+    #expect(unknown.status != 0 && unknown.stderr.contains("--cluster gamma"))
+    let empty = try prewarm(["simulate", "--db", db, "--nodes", "8", "--cluster", "alpha", "--partition", "batch,"])
+    #expect(empty.status != 0 && empty.stderr.contains("comma-separated partition names"))
+}
