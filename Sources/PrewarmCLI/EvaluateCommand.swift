@@ -54,11 +54,19 @@ struct Evaluate: ParsableCommand {
             same_request (the user's last finished job with the same requested time, else last2), and prewarm.
             Metrics: accuracy = mean of min(R,P)/max(R,P); mae_s; median_ae_s; under_pct = % of jobs that \
             ran longer than predicted; p90_coverage = share of jobs with R ≤ predicted p90.
-            Without --trace, the bundled slice of the KTH-SP2 log (10,000 jobs) is used.
+            Without --trace, the bundled slice of the KTH-SP2 log (10,000 jobs) is used; with --db, your own \
+            cluster's finished jobs from the history store (`prewarm history import --sacct`, prewarmd), whose \
+            load features are unknown (the cluster's size is not stored), as the job_submit plugin sees them.
             """)
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
     var trace: String?
+    @Option(help: "Score on the history store's finished jobs (SQLite) instead of a workload log.")
+    var db: String?
+    @Option(help: "With --db: only the jobs of these Slurm partitions (comma-separated names).")
+    var partition: String?
+    @Option(help: "With --db: the cluster name, when the history holds more than one.")
+    var cluster: String?
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.")
     var lenient = false
     @Flag(help: "Print one JSON object instead of tables.")
@@ -86,6 +94,10 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         guard window >= 100 else { throw ValidationError("--window must be ≥ 100") }
+        guard trace == nil || db == nil else { throw ValidationError("give --trace or --db, not both") }
+        guard db != nil || (partition == nil && cluster == nil) else {
+            throw ValidationError("--partition and --cluster select jobs of the history store: give --db")
+        }
         guard retrainJobs >= 1 else { throw ValidationError("--retrain-jobs must be ≥ 1") }
         guard retrainDays > 0 else { throw ValidationError("--retrain-days must be > 0") }
         guard warmup >= 10 else { throw ValidationError("--warmup must be ≥ 10") }
@@ -96,8 +108,15 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        let path = try trace ?? CLISupport.bundledTrace()
-        let loaded = try CLISupport.loadTrace(path, lenient: lenient)
+        let path: String
+        let loaded: (header: SWFHeader, jobs: [JobRecord])
+        if let db {
+            path = partition.map { "\(db) (partition \($0))" } ?? db
+            loaded = (SWFHeader(), try CLISupport.historyJobs(db, cluster: cluster, partitions: partition))
+        } else {
+            path = try trace ?? CLISupport.bundledTrace()
+            loaded = try CLISupport.loadTrace(path, lenient: lenient)
+        }
         var config = ReplayConfiguration()
         config.window = window
         config.retrainEveryJobs = retrainJobs

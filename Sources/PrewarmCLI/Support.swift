@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
+import HistoryStore
 import PrewarmCore
 import Traces
 
@@ -40,6 +41,60 @@ enum CLISupport {
             note("prewarm: \(error)")
             throw ExitCode(2)
         }
+    }
+
+    /// The finished jobs of a history store, in submit order, as the simulator reads them: of one cluster (the
+    /// only one stored, or `cluster`), of the `partitions` if given (comma-separated names), numbered 1… in that
+    /// order (Slurm's job ids wrap and restart; a history may hold one id twice). Jobs that never started are kept:
+    /// the simulator counts them as skipped.
+    static func historyJobs(_ db: String, cluster: String?, partitions: String?) throws -> [JobRecord] {
+        let stored: [HistoryJob]
+        do {
+            stored = try HistoryStore(path: db, readOnly: true).jobs()
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(2)
+        }
+        let clusters = Set(stored.map(\.cluster)).sorted()
+        let chosen: String
+        if let cluster {
+            guard clusters.contains(cluster) else {
+                throw ValidationError(
+                    "--cluster \(cluster): \(db) holds no job of it (clusters: \(clusters.joined(separator: ", ")))")
+            }
+            chosen = cluster
+        } else if clusters.count > 1 {
+            throw ValidationError(
+                "\(db) holds jobs of \(clusters.count) clusters (\(clusters.joined(separator: ", "))): choose one with --cluster")
+        } else {
+            chosen = clusters.first ?? ""
+        }
+        var wanted: Set<String>?
+        if let partitions {
+            let names = partitions.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.contains(where: \.isEmpty) else {
+                throw ValidationError("--partition: comma-separated partition names, got '\(partitions)'")
+            }
+            wanted = Set(names)
+        }
+        var jobs: [JobRecord] = []
+        jobs.reserveCapacity(stored.count)
+        for h in stored where h.cluster == chosen {
+            if let wanted {
+                // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
+                let names = h.partition?.split(separator: ",").map(String.init) ?? []
+                guard names.contains(where: wanted.contains) else { continue }
+            }
+            var r = h.jobRecord
+            r.id = Int64(jobs.count + 1)
+            jobs.append(r)
+        }
+        guard !jobs.isEmpty else {
+            let which = partitions.map { " of partition(s) \($0)" } ?? ""
+            throw ValidationError("\(db) holds no job\(which) to simulate")
+        }
+        return jobs
     }
 
     /// Monotonic seconds.

@@ -35,6 +35,27 @@ private func policies(_ stdout: String) throws -> [String: [String: Double]] {
     let half = try policies(try prewarm(["simulate", "--db", db, "--nodes", "50", "--json"]).stdout)
     #expect(half["reactive"] != a["reactive"])
 
+    // `evaluate --db` scores the same jobs: the baselines, which read no load feature, the same as from the file;
+    // prewarm's own accuracy close (the store does not know the cluster's size, so its load features are unknown).
+    let evalStore = try prewarm(["evaluate", "--db", db, "--json"])
+    #expect(evalStore.status == 0, "\(evalStore.stderr)")
+    let evalLog = try prewarm(["evaluate", "--trace", fixture, "--json"])
+    func scores(_ out: String) throws -> (records: Int, predictors: [String: [String: Double]]) {
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let p = try #require(obj["predictors"] as? [String: [String: Any]])
+        return ((obj["records"] as? NSNumber)?.intValue ?? -1,
+                p.mapValues { $0.compactMapValues { ($0 as? NSNumber)?.doubleValue } })
+    }
+    let s = try scores(evalStore.stdout), l = try scores(evalLog.stdout)
+    #expect(s.records == 2500 && l.records == 2500)
+    for name in ["user_estimate", "last2", "same_request"] {
+        #expect(s.predictors[name] != nil && s.predictors[name] == l.predictors[name], "\(name)")
+    }
+    let ps = s.predictors["prewarm"]?["accuracy"] ?? 0, pl = l.predictors["prewarm"]?["accuracy"] ?? 0
+    #expect(ps > 0.4 && abs(ps - pl) < 0.02)
+    let evalPartitionWithoutDB = try prewarm(["evaluate", "--partition", "batch"])
+    #expect(evalPartitionWithoutDB.status != 0 && evalPartitionWithoutDB.stderr.contains("give --db"))
+
     // Refusals, each with a message that says what to do.
     let noNodes = try prewarm(["simulate", "--db", db])
     #expect(noNodes.status != 0 && noNodes.stderr.contains("--db needs --nodes"))
