@@ -61,12 +61,7 @@ struct Evaluate: ParsableCommand {
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
     var trace: String?
-    @Option(help: "Score on the history store's finished jobs (SQLite) instead of a workload log.")
-    var db: String?
-    @Option(help: "With --db: only the jobs of these Slurm partitions (comma-separated names).")
-    var partition: String?
-    @Option(help: "With --db: the cluster name, when the history holds more than one.")
-    var cluster: String?
+    @OptionGroup var history: HistorySelection
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.")
     var lenient = false
     @Flag(help: "Print one JSON object instead of tables.")
@@ -94,10 +89,7 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         guard window >= 100 else { throw ValidationError("--window must be ≥ 100") }
-        guard trace == nil || db == nil else { throw ValidationError("give --trace or --db, not both") }
-        guard db != nil || (partition == nil && cluster == nil) else {
-            throw ValidationError("--partition and --cluster select jobs of the history store: give --db")
-        }
+        guard trace == nil || history.db == nil else { throw ValidationError("give --trace or --db, not both") }
         guard retrainJobs >= 1 else { throw ValidationError("--retrain-jobs must be ≥ 1") }
         guard retrainDays > 0 else { throw ValidationError("--retrain-days must be > 0") }
         guard warmup >= 10 else { throw ValidationError("--warmup must be ≥ 10") }
@@ -110,9 +102,9 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let path: String
         let loaded: (header: SWFHeader, jobs: [JobRecord])
-        if let db {
-            path = partition.map { "\(db) (partition \($0))" } ?? db
-            loaded = (SWFHeader(), try CLISupport.historyJobs(db, cluster: cluster, partitions: partition))
+        if let jobs = try history.jobs(), let label = history.label {
+            path = label
+            loaded = (SWFHeader(), jobs)
         } else {
             path = try trace ?? CLISupport.bundledTrace()
             loaded = try CLISupport.loadTrace(path, lenient: lenient)

@@ -2,7 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
-import HistoryStore
 import PrewarmCore
 import Traces
 
@@ -30,20 +29,12 @@ struct Simulate: ParsableCommand {
 
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
     var trace: String?
-    @Option(help: """
-        Simulate your own cluster's finished jobs instead of a workload log: the history store (SQLite) that \
-        `prewarm history import --sacct` fills from Slurm accounting, or prewarmd's HistoryDatabase. Needs --nodes.
-        """)
-    var db: String?
-    @Option(help: "With --db: only the jobs of these Slurm partitions (comma-separated names); give --nodes for the nodes that serve them.")
-    var partition: String?
-    @Option(help: "With --db: the cluster name, when the history holds more than one.")
-    var cluster: String?
+    @OptionGroup var history: HistorySelection
     @Option(help: "Cores per node, for jobs stored without a node count (default: the log's MaxProcs / MaxNodes; with --db, 1).")
     var coresPerNode: Int?
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.")
     var lenient = false
-    @Option(help: "Nodes in the cluster (default: the log's MaxNodes, else MaxProcs).")
+    @Option(help: "Nodes in the cluster (default: the log's MaxNodes, else MaxProcs; with --db, required: the nodes of the chosen partitions).")
     var nodes: Int?
     @Option(help: "Seconds for a node to boot.")
     var bootTime: Int64 = 300
@@ -121,14 +112,13 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
         if let c = coresPerNode, c < 1 { throw ValidationError("--cores-per-node must be ≥ 1") }
-        guard trace == nil || db == nil else { throw ValidationError("give --trace or --db, not both") }
-        guard db == nil || syntheticJobs == nil else { throw ValidationError("give --db or --synthetic-jobs, not both") }
-        guard db == nil || nodes != nil else {
+        guard trace == nil || history.db == nil else { throw ValidationError("give --trace or --db, not both") }
+        guard history.db == nil || syntheticJobs == nil else {
+            throw ValidationError("give --db or --synthetic-jobs, not both")
+        }
+        guard history.db == nil || nodes != nil else {
             throw ValidationError(
                 "--db needs --nodes: the history does not say how many nodes the cluster (or the partitions) has")
-        }
-        guard db != nil || (partition == nil && cluster == nil) else {
-            throw ValidationError("--partition and --cluster select jobs of the history store: give --db")
         }
         if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
         if let n = threads, n < 1 { throw ValidationError("--threads must be ≥ 1") }
@@ -149,10 +139,9 @@ struct Simulate: ParsableCommand {
             let n = nodes ?? 10_000
             path = "synthetic-\(count)"
             loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n))
-        } else if let db {
-            let jobs = try CLISupport.historyJobs(db, cluster: cluster, partitions: partition)
+        } else if let jobs = try history.jobs(), let label = history.label {
             let n = nodes ?? 1  // validate() requires --nodes with --db
-            path = partition.map { "\(db) (partition \($0))" } ?? db
+            path = label
             loaded = (SWFHeader(maxNodes: n, maxProcs: n * (coresPerNode ?? 1)), jobs)
         } else {
             path = try trace ?? CLISupport.bundledTrace()

@@ -43,60 +43,6 @@ enum CLISupport {
         }
     }
 
-    /// The finished jobs of a history store, in submit order, as the simulator reads them: of one cluster (the
-    /// only one stored, or `cluster`), of the `partitions` if given (comma-separated names), numbered 1… in that
-    /// order (Slurm's job ids wrap and restart; a history may hold one id twice). Jobs that never started are kept:
-    /// the simulator counts them as skipped.
-    static func historyJobs(_ db: String, cluster: String?, partitions: String?) throws -> [JobRecord] {
-        let stored: [HistoryJob]
-        do {
-            stored = try HistoryStore(path: db, readOnly: true).jobs()
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(2)
-        }
-        let clusters = Set(stored.map(\.cluster)).sorted()
-        let chosen: String
-        if let cluster {
-            guard clusters.contains(cluster) else {
-                throw ValidationError(
-                    "--cluster \(cluster): \(db) holds no job of it (clusters: \(clusters.joined(separator: ", ")))")
-            }
-            chosen = cluster
-        } else if clusters.count > 1 {
-            throw ValidationError(
-                "\(db) holds jobs of \(clusters.count) clusters (\(clusters.joined(separator: ", "))): choose one with --cluster")
-        } else {
-            chosen = clusters.first ?? ""
-        }
-        var wanted: Set<String>?
-        if let partitions {
-            let names = partitions.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !names.contains(where: \.isEmpty) else {
-                throw ValidationError("--partition: comma-separated partition names, got '\(partitions)'")
-            }
-            wanted = Set(names)
-        }
-        var jobs: [JobRecord] = []
-        jobs.reserveCapacity(stored.count)
-        for h in stored where h.cluster == chosen {
-            if let wanted {
-                // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
-                let names = h.partition?.split(separator: ",").map(String.init) ?? []
-                guard names.contains(where: wanted.contains) else { continue }
-            }
-            var r = h.jobRecord
-            r.id = Int64(jobs.count + 1)
-            jobs.append(r)
-        }
-        guard !jobs.isEmpty else {
-            let which = partitions.map { " of partition(s) \($0)" } ?? ""
-            throw ValidationError("\(db) holds no job\(which) to simulate")
-        }
-        return jobs
-    }
-
     /// Monotonic seconds.
     static func now() -> Double {
         var ts = timespec()
@@ -202,5 +148,81 @@ struct TextTable {
             out += line + "\n"
         }
         return out
+    }
+}
+
+/// `--db`, `--partition`, `--cluster`: the history store's finished jobs in place of a workload log (`simulate`,
+/// `evaluate`).
+struct HistorySelection: ParsableArguments {
+    @Option(help: """
+        Your own cluster's finished jobs instead of a workload log: the history store (SQLite) that \
+        `prewarm history import --sacct` fills from Slurm accounting, or prewarmd's HistoryDatabase.
+        """)
+    var db: String?
+    @Option(help: "With --db: only the jobs of these Slurm partitions (comma-separated names).")
+    var partition: String?
+    @Option(help: "With --db: the cluster name, when the history holds more than one.")
+    var cluster: String?
+
+    func validate() throws {
+        guard db != nil || (partition == nil && cluster == nil) else {
+            throw ValidationError("--partition and --cluster select jobs of the history store: give --db")
+        }
+    }
+
+    /// The name the results carry: the store's path, with the partitions if chosen.
+    var label: String? { db.map { db in partition.map { "\(db) (partition \($0))" } ?? db } }
+
+    /// The chosen finished jobs in submit order, of one cluster (the only one stored, or `--cluster`), of the
+    /// `--partition`s if given, numbered 1… in that order (Slurm's job ids wrap and restart; a history may hold one
+    /// id twice); nil without `--db`. Jobs that never started are kept: the simulator counts them as skipped.
+    func jobs() throws -> [JobRecord]? {
+        guard let db else { return nil }
+        let stored: [HistoryJob]
+        do {
+            stored = try HistoryStore(path: db, readOnly: true).jobs()
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(2)
+        }
+        let clusters = Set(stored.map(\.cluster)).sorted()
+        let chosen: String
+        if let cluster {
+            guard clusters.contains(cluster) else {
+                throw ValidationError(
+                    "--cluster \(cluster): \(db) holds no job of it (clusters: \(clusters.joined(separator: ", ")))")
+            }
+            chosen = cluster
+        } else if clusters.count > 1 {
+            throw ValidationError(
+                "\(db) holds jobs of \(clusters.count) clusters (\(clusters.joined(separator: ", "))): choose one with --cluster")
+        } else {
+            chosen = clusters.first ?? ""
+        }
+        var wanted: Set<String>?
+        if let partition {
+            let names = partition.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.contains(where: \.isEmpty) else {
+                throw ValidationError("--partition: comma-separated partition names, got '\(partition)'")
+            }
+            wanted = Set(names)
+        }
+        var jobs: [JobRecord] = []
+        jobs.reserveCapacity(stored.count)
+        for h in stored where h.cluster == chosen {
+            if let wanted {
+                // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
+                let names = h.partition?.split(separator: ",").map(String.init) ?? []
+                guard names.contains(where: wanted.contains) else { continue }
+            }
+            var r = h.jobRecord
+            r.id = Int64(jobs.count + 1)
+            jobs.append(r)
+        }
+        guard !jobs.isEmpty else {
+            throw ValidationError("\(db) holds no job\(partition.map { " of partition(s) \($0)" } ?? "")")
+        }
+        return jobs
     }
 }
