@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
+import HistoryStore
 import PrewarmCore
 import Traces
 
@@ -34,8 +35,14 @@ struct Simulate: ParsableCommand {
     var coresPerNode: Int?
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.")
     var lenient = false
-    @Option(help: "Nodes in the cluster (default: the log's MaxNodes, else MaxProcs; with --db, required: the nodes of the chosen partitions).")
+    @Option(help: "Nodes in the cluster (default: the log's MaxNodes, else MaxProcs; with --db, required: the nodes of the chosen partitions, unless --pool).")
     var nodes: Int?
+    @Option(name: .customLong("pool"), help: ArgumentHelp(
+        "With --db: a separate set of N nodes that serves the jobs of these partitions, PARTITION[,PARTITION]=N; "
+            + "repeat it for every set (a cluster's partitions that share nodes go in one pool). Each pool is "
+            + "simulated on its own, every policy with its own state, and the results are summed over the pools.",
+        valueName: "partitions=nodes"))
+    var pools: [String] = []
     @Option(help: "Seconds for a node to boot.")
     var bootTime: Int64 = 300
     @Option(help: "Seconds for a node to power down.")
@@ -116,9 +123,16 @@ struct Simulate: ParsableCommand {
         guard history.db == nil || syntheticJobs == nil else {
             throw ValidationError("give --db or --synthetic-jobs, not both")
         }
-        guard history.db == nil || nodes != nil else {
+        if !pools.isEmpty {
+            guard history.db != nil else { throw ValidationError("--pool divides the jobs of the history store: give --db") }
+            guard nodes == nil, history.partition == nil else {
+                throw ValidationError("--pool names the partitions and their nodes: give it instead of --nodes and --partition")
+            }
+            _ = try Self.parsePools(pools)
+        }
+        guard history.db == nil || nodes != nil || !pools.isEmpty else {
             throw ValidationError(
-                "--db needs --nodes: the history does not say how many nodes the cluster (or the partitions) has")
+                "--db needs --nodes (or --pool): the history does not say how many nodes the cluster (or the partitions) has")
         }
         if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
         if let n = threads, n < 1 { throw ValidationError("--threads must be ≥ 1") }
@@ -135,10 +149,18 @@ struct Simulate: ParsableCommand {
     func run() throws {
         let loaded: (header: SWFHeader, jobs: [JobRecord])
         let path: String
+        // With --pool: each pool's partitions, nodes and jobs (its jobs are `count` jobs of `loaded.jobs` in turn).
+        var poolSizes: [(partitions: [String], nodes: Int, count: Int)] = []
         if let count = syntheticJobs {
             let n = nodes ?? 10_000
             path = "synthetic-\(count)"
             loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n))
+        } else if !pools.isEmpty, let stored = try history.selected(), let db = history.db {
+            let (name, jobs, division) = try Self.divide(stored, into: Self.parsePools(pools), db: db)
+            let n = division.reduce(0) { $0 + $1.nodes }
+            path = name
+            loaded = (SWFHeader(maxNodes: n, maxProcs: n * (coresPerNode ?? 1)), jobs)
+            poolSizes = division
         } else if let jobs = try history.jobs(), let label = history.label {
             let n = nodes ?? 1  // validate() requires --nodes with --db
             path = label
@@ -166,12 +188,29 @@ struct Simulate: ParsableCommand {
         // cycle is for a live cluster, where an admin sizes it; at 50, LANL-CM5's 512-node jobs (1,024 nodes) took
         // ten cycles to power up or down.
         let actionCap = maxActionsPerStep ?? nodeCount
+        // The sets of nodes simulated apart (--pool), or the whole cluster as one.
+        var pooled: [Unit] = []
+        if poolSizes.isEmpty {
+            pooled = [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, actionCap: actionCap)]
+        } else {
+            var first = 0
+            for pool in poolSizes {
+                pooled.append(Unit(
+                    partitions: pool.partitions, jobs: Array(loaded.jobs[first ..< first + pool.count]),
+                    cluster: SimulatedCluster(
+                        nodes: pool.nodes, coresPerNode: cores, bootTime: bootTime, powerDownTime: powerDownTime,
+                        pricePerNodeHour: pricePerNodeHour),
+                    actionCap: maxActionsPerStep ?? pool.nodes))
+                first += pool.count
+            }
+        }
+        let units = pooled
         let name = (path as NSString).lastPathComponent
         // The human table compares the default setting with Slurm's own knob too: reactive at the frontier's
         // SuspendTimes (cheap runs); the JSON keeps the issue's four policies unless --frontier is given.
         let knobCurve = frontier || (!json && chosen.contains("prewarm"))
         let prewarmOptions = PrewarmOptions(
-            bootTime: bootTime, threshold: threshold, powerDownMargin: powerDownMargin, actionCap: actionCap,
+            bootTime: bootTime, threshold: threshold, powerDownMargin: powerDownMargin,
             followPrice: followPrice, sessionPriceScale: sessionPriceScale, bufferPriceScale: bufferPriceScale,
             refine: !noRefine)
         let defaultSetting = (aggressiveness, minIdle, priceScale, arrivalBootShare)
@@ -181,22 +220,21 @@ struct Simulate: ParsableCommand {
         var plan: [PlannedRun] = []
         let jobs = loaded.jobs
         if chosen.contains("always_on") {
-            plan.append(PlannedRun(label: "always_on", cost: 1) { Self.simulate(jobs, cluster, AlwaysOnPolicy()) })
+            plan.append(PlannedRun(label: "always_on", cost: 1) { Self.simulate(units) { _ in AlwaysOnPolicy() } })
         }
         let suspend = suspendTime
         plan.append(PlannedRun(label: "reactive", cost: 1) {
-            Self.simulate(jobs, cluster, ReactivePolicy(suspendTime: suspend))
+            Self.simulate(units) { _ in ReactivePolicy(suspendTime: suspend) }
         })
         if chosen.contains("prewarm") {
             plan.append(PlannedRun(label: "prewarm", cost: 3) {
-                Self.simulate(jobs, cluster, Self.prewarmPolicy(prewarmOptions, defaultSetting))
+                Self.simulate(units) { Self.prewarmPolicy(prewarmOptions, defaultSetting, actionCap: $0.actionCap) }
             })
         }
         if chosen.contains("oracle") || frontier {
             plan.append(PlannedRun(label: "oracle", cost: 2) {
                 let started = CLISupport.now()
-                let oracle = OraclePolicy(jobs: jobs, cluster: cluster)
-                var out = Self.simulate(jobs, cluster, oracle)
+                var out = Self.simulate(units) { OraclePolicy(jobs: $0.jobs, cluster: $0.cluster) }
                 out.seconds = CLISupport.now() - started  // the oracle's pre-run counts too
                 return out
             })
@@ -208,7 +246,7 @@ struct Simulate: ParsableCommand {
                 curveLabels.append(label)
                 plan.append(s == suspendTime
                     ? PlannedRun(label: label, sameAs: "reactive")
-                    : PlannedRun(label: label, cost: 1) { Self.simulate(jobs, cluster, ReactivePolicy(suspendTime: s)) })
+                    : PlannedRun(label: label, cost: 1) { Self.simulate(units) { _ in ReactivePolicy(suspendTime: s) } })
             }
         }
         var settingLabels: [String] = []
@@ -222,7 +260,7 @@ struct Simulate: ParsableCommand {
                 plan.append(setting == defaultSetting && chosen.contains("prewarm")
                     ? PlannedRun(label: label, sameAs: "prewarm", row: false)
                     : PlannedRun(label: label, cost: 3) {
-                        Self.simulate(jobs, cluster, Self.prewarmPolicy(prewarmOptions, setting))
+                        Self.simulate(units) { Self.prewarmPolicy(prewarmOptions, setting, actionCap: $0.actionCap) }
                     })
             }
         }
@@ -245,10 +283,14 @@ struct Simulate: ParsableCommand {
         }
         var rows: [(String, SimulationMetrics, Double)] = []
         var byLabel: [String: SimulationMetrics] = [:]
+        var poolRows: [(String, [SimulationMetrics])] = []  // with --pool: per row, every pool's metrics
         for (run, outcome) in zip(plan, done) {
             guard let outcome else { continue }
             byLabel[run.label] = outcome.result.metrics
-            if run.row { rows.append((run.label, outcome.result.metrics, outcome.seconds)) }
+            if run.row {
+                rows.append((run.label, outcome.result.metrics, outcome.seconds))
+                if units.count > 1 { poolRows.append((run.label, outcome.parts)) }
+            }
         }
         let reportRuns = zip(plan, done).compactMap { run, outcome in
             outcome.flatMap { $0.kept ? SimulationReport.Run(label: run.label, result: $0.result) : nil }
@@ -318,8 +360,8 @@ struct Simulate: ParsableCommand {
             CLISupport.note("wrote \(report)")
         }
         if json {
-            let policies: [(String, JSON)] = rows.map { label, m, seconds in
-                (label, .object([
+            func metricsObject(_ m: SimulationMetrics, seconds: Double?) -> JSON {
+                .object([
                     ("jobs", .int(m.jobsSimulated)), ("skipped", .int(m.jobsSkipped)),
                     ("mean_wait_s", .number(m.meanWait)), ("p95_wait_s", .number(m.p95Wait)),
                     ("boot_wait_s", .number(m.meanBootWait)), ("boot_delayed_share", .number(m.bootDelayedShare)),
@@ -330,9 +372,9 @@ struct Simulate: ParsableCommand {
                     ("powering_down_node_hours", .number(m.poweringDownNodeHours)),
                     ("held_idle_node_hours", .number(m.heldIdleNodeHours)), ("energy_kwh", .number(m.energyKWh)),
                     ("power_cycles", .int(m.powerCycles)), ("cloud_cost", .number(m.cloudCost)),
-                    ("seconds", .number(seconds)),
-                ]))
+                ] + (seconds.map { [("seconds", JSON.number($0))] } ?? []))
             }
+            let policies: [(String, JSON)] = rows.map { label, m, seconds in (label, metricsObject(m, seconds: seconds)) }
             var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
                 ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
@@ -364,10 +406,23 @@ struct Simulate: ParsableCommand {
                 top.append(("frontier_issue_suspend_times", object(f, Self.issueSuspendTimes)))
             }
             if let w = withoutBoot { top.append(("frontier_without_boot", object(w.comparison, w.times))) }
+            if !poolRows.isEmpty {
+                // Every pool's own figures (the policies above are their sums over the pools).
+                top.append(("pools", .array(units.enumerated().map { i, unit in
+                    .object([
+                        ("partitions", .array(unit.partitions.map { .string($0) })), ("nodes", .int(unit.cluster.nodes)),
+                        ("input_jobs", .int(unit.jobs.count)),
+                        ("policies", .object(poolRows.compactMap { label, parts in
+                            i < parts.count ? (label, metricsObject(parts[i], seconds: nil)) : nil
+                        })),
+                    ])
+                })))
+            }
             print(JSON.object(top).text)
             return
         }
-        print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores, "
+        print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
+            + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s")
         var table = TextTable(header: [
             "policy", "jobs", "skipped", "mean_wait_s", "p95_wait_s", "boot_wait_s", "delayed_%", "bsld",
@@ -383,6 +438,23 @@ struct Simulate: ParsableCommand {
             ])
         }
         print(table.text, terminator: "")
+        if !poolRows.isEmpty {
+            print("\nEach pool on its own (simulated apart, each policy with its own state; the table above sums them):")
+            var each = TextTable(header: [
+                "pool", "nodes", "policy", "jobs", "mean_wait_s", "boot_wait_s", "idle_node_h", "energy_kWh", "cycles",
+            ])
+            for (i, unit) in units.enumerated() {
+                for (label, parts) in poolRows where i < parts.count {
+                    let m = parts[i]
+                    each.add([
+                        unit.partitions.joined(separator: ","), "\(unit.cluster.nodes)", label, "\(m.jobsSimulated)",
+                        String(format: "%.0f", m.meanWait), String(format: "%.1f", m.meanBootWait),
+                        String(format: "%.0f", m.idleNodeHours), String(format: "%.0f", m.energyKWh), "\(m.powerCycles)",
+                    ])
+                }
+            }
+            print(each.text, terminator: "")
+        }
         let byName = Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
         if let r = byName["reactive"], let p = byName["prewarm"] {
             let waitCut = r.meanBootWait > 0 ? 100 * (1 - p.meanBootWait / r.meanBootWait) : 0
@@ -462,11 +534,77 @@ struct Simulate: ParsableCommand {
         var bootTime: Int64
         var threshold: Int
         var powerDownMargin: Int64
-        var actionCap: Int
         var followPrice: Double
         var sessionPriceScale: Double
         var bufferPriceScale: Double
         var refine: Bool
+    }
+
+    /// `--pool PARTITION[,PARTITION]=N` values: every pool's partitions (each in one pool only) and nodes (≥ 1).
+    static func parsePools(_ texts: [String]) throws -> [(partitions: [String], nodes: Int)] {
+        var pools: [(partitions: [String], nodes: Int)] = []
+        var seen: [String: String] = [:]
+        for text in texts {
+            let parts = text.split(separator: "=", omittingEmptySubsequences: false)
+            let names = parts.first.map {
+                $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            } ?? []
+            guard parts.count == 2, !names.isEmpty, !names.contains(where: \.isEmpty),
+                let n = Int(parts[1].trimmingCharacters(in: .whitespaces)), n >= 1
+            else {
+                throw ValidationError(
+                    "--pool: '\(text)' is not PARTITION[,PARTITION]=NODES with NODES ≥ 1 (e.g. batch=200 or short,long=64)")
+            }
+            for name in names {
+                if let earlier = seen[name] {
+                    throw ValidationError(
+                        "--pool: partition \(name) is in '\(earlier)' and in '\(text)'; partitions that share nodes go in one pool")
+                }
+                seen[name] = text
+            }
+            pools.append((names, n))
+        }
+        return pools
+    }
+
+    /// Divides the history's jobs among `pools`: a job goes to the pool of the first partition it names that is in
+    /// one (a job submitted to several partitions is stored with the list), in submit order, numbered 1… over all
+    /// pools, pool after pool. Jobs of partitions in no pool are left out, and said so on stderr.
+    /// - Returns: the name the results carry, the jobs pool after pool, and each pool's partitions, nodes and count.
+    static func divide(_ stored: [HistoryJob], into pools: [(partitions: [String], nodes: Int)], db: String) throws
+        -> (name: String, jobs: [JobRecord], pools: [(partitions: [String], nodes: Int, count: Int)])
+    {
+        var poolOf: [String: Int] = [:]
+        for (i, pool) in pools.enumerated() { for name in pool.partitions { poolOf[name] = i } }
+        var byPool = [[HistoryJob]](repeating: [], count: pools.count)
+        var leftOut: [String: Int] = [:]
+        for h in stored {
+            let names = HistorySelection.partitions(of: h)
+            if let i = names.lazy.compactMap({ poolOf[$0] }).first {
+                byPool[i].append(h)
+            } else {
+                leftOut[names.isEmpty ? "(none)" : names.joined(separator: ","), default: 0] += 1
+            }
+        }
+        for (pool, jobs) in zip(pools, byPool) where jobs.isEmpty {
+            throw ValidationError(
+                "--pool \(pool.partitions.joined(separator: ","))=\(pool.nodes): \(db) holds no job of "
+                    + (pool.partitions.count == 1 ? "partition " : "partitions ") + pool.partitions.joined(separator: ", "))
+        }
+        if !leftOut.isEmpty {
+            let list = leftOut.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+            CLISupport.note("prewarm: \(leftOut.values.reduce(0, +)) jobs of partitions in no --pool left out: \(list)")
+        }
+        var jobs: [JobRecord] = []
+        jobs.reserveCapacity(stored.count)
+        for h in byPool.joined() {
+            var r = h.jobRecord
+            r.id = Int64(jobs.count + 1)
+            jobs.append(r)
+        }
+        let name = "\(db) (pools " + pools.map { "\($0.partitions.joined(separator: ","))=\($0.nodes)" }
+            .joined(separator: "; ") + ")"
+        return (name, jobs, zip(pools, byPool).map { ($0.partitions, $0.nodes, $1.count) })
     }
 
     /// A setting as `--frontier-settings` writes it: aggressiveness:min-idle[:price-scale[:arrival-boot-share]].
@@ -478,7 +616,9 @@ struct Simulate: ParsableCommand {
     }
 
     /// The prewarm policy at `setting` (aggressiveness, min-idle, price scale, arrival boot share).
-    static func prewarmPolicy(_ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float)) -> PrewarmPolicy {
+    static func prewarmPolicy(_ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float), actionCap: Int)
+        -> PrewarmPolicy
+    {
         var c = AdjustmentConfiguration()
         c.bootLeadTime = o.bootTime
         c.aggressiveness = setting.0
@@ -486,8 +626,8 @@ struct Simulate: ParsableCommand {
         c.arrivalBootShare = setting.3
         c.threshold = o.threshold
         c.powerDownMargin = o.powerDownMargin
-        c.maxPowerUpsPerStep = o.actionCap
-        c.maxPowerDownsPerStep = o.actionCap
+        c.maxPowerUpsPerStep = actionCap
+        c.maxPowerDownsPerStep = actionCap
         var sessions = SessionModel()
         sessions.followPrice = o.followPrice
         sessions.price *= o.sessionPriceScale
@@ -506,6 +646,8 @@ struct Simulate: ParsableCommand {
         var seconds: Double
         var accuracy: Double
         var kept = false
+        /// With `--pool`, every pool's own metrics, in pool order (empty otherwise).
+        var parts: [SimulationMetrics] = []
     }
 
     /// A run of the table: its own simulation, or the result of an earlier run with the same inputs.
@@ -533,6 +675,30 @@ struct Simulate: ParsableCommand {
             self.sameAs = sameAs
             work = nil
         }
+    }
+
+    /// A set of nodes simulated on its own, with the jobs it serves: the whole cluster, or a `--pool`.
+    struct Unit: Sendable {
+        var partitions: [String]
+        var jobs: [JobRecord]
+        var cluster: SimulatedCluster
+        /// Prewarm's cap of power-ups and power-downs per step.
+        var actionCap: Int
+    }
+
+    /// Simulates every unit under its own `policy(unit)` and merges the results (``SimulationResult/merged``; the
+    /// units' own metrics kept in ``RunOutcome/parts``); the seconds are the sum, the runtime accuracy the mean
+    /// over the units weighted by their simulated jobs.
+    static func simulate<P: PowerPolicy>(_ units: [Unit], _ policy: (Unit) -> P) -> RunOutcome {
+        if units.count == 1, let unit = units.first { return simulate(unit.jobs, unit.cluster, policy(unit)) }
+        let runs = units.map { simulate($0.jobs, $0.cluster, policy($0)) }
+        let jobs = runs.reduce(0) { $0 + $1.result.metrics.jobsSimulated }
+        let weighted = runs.reduce(0.0) { $0 + $1.accuracy * Double($1.result.metrics.jobsSimulated) }
+        var out = RunOutcome(
+            result: SimulationResult.merged(runs.map(\.result), sampleInterval: SimulationOptions().sampleInterval),
+            seconds: runs.reduce(0) { $0 + $1.seconds }, accuracy: jobs > 0 ? weighted / Double(jobs) : 0)
+        out.parts = runs.map(\.result.metrics)
+        return out
     }
 
     /// Simulates `jobs` under `policy` and times it.

@@ -177,6 +177,17 @@ struct HistorySelection: ParsableArguments {
     /// `--partition`s if given, numbered 1… in that order (Slurm's job ids wrap and restart; a history may hold one
     /// id twice); nil without `--db`. Jobs that never started are kept: the simulator counts them as skipped.
     func jobs() throws -> [JobRecord]? {
+        try selected().map { stored in
+            stored.enumerated().map { i, h in
+                var r = h.jobRecord
+                r.id = Int64(i + 1)
+                return r
+            }
+        }
+    }
+
+    /// The chosen jobs as stored (one cluster, the `--partition`s if given), in submit order; nil without `--db`.
+    func selected() throws -> [HistoryJob]? {
         guard let db else { return nil }
         let stored: [HistoryJob]
         do {
@@ -208,21 +219,19 @@ struct HistorySelection: ParsableArguments {
             }
             wanted = Set(names)
         }
-        var jobs: [JobRecord] = []
-        jobs.reserveCapacity(stored.count)
-        for h in stored where h.cluster == chosen {
-            if let wanted {
-                // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
-                let names = h.partition?.split(separator: ",").map(String.init) ?? []
-                guard names.contains(where: wanted.contains) else { continue }
-            }
-            var r = h.jobRecord
-            r.id = Int64(jobs.count + 1)
-            jobs.append(r)
+        let jobs = stored.filter { h in
+            guard h.cluster == chosen else { return false }
+            // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
+            return wanted.map { wanted in Self.partitions(of: h).contains(where: wanted.contains) } ?? true
         }
         guard !jobs.isEmpty else {
             throw ValidationError("\(db) holds no job\(partition.map { " of partition(s) \($0)" } ?? "")")
         }
         return jobs
+    }
+
+    /// The partitions a stored job names: the one it ran in, or the list it was submitted to.
+    static func partitions(of job: HistoryJob) -> [String] {
+        job.partition?.split(separator: ",").map(String.init) ?? []
     }
 }

@@ -7,7 +7,12 @@ import Testing
 /// The policies' results of a `simulate --json` run, without the wall times.
 private func policies(_ stdout: String) throws -> [String: [String: Double]] {
     let obj = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
-    let p = try #require(obj["policies"] as? [String: [String: Any]])
+    return try figures(obj["policies"])
+}
+
+/// A JSON object of policies' results (`policies`, or a pool's), without the wall times.
+private func figures(_ policies: Any?) throws -> [String: [String: Double]] {
+    let p = try #require(policies as? [String: [String: Any]])
     return p.mapValues { m in
         var out: [String: Double] = [:]
         for (k, v) in m where k != "seconds" { out[k] = (v as? NSNumber)?.doubleValue }
@@ -114,4 +119,82 @@ private func policies(_ stdout: String) throws -> [String: [String: Double]] {
     #expect(unknown.status != 0 && unknown.stderr.contains("--cluster gamma"))
     let empty = try prewarm(["simulate", "--db", db, "--nodes", "8", "--cluster", "alpha", "--partition", "batch,"])
     #expect(empty.status != 0 && empty.stderr.contains("comma-separated partition names"))
+}
+
+@Test func simulatePoolsAreTheirPartitionsSimulatedApartAndSummed() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-pools-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // The test log's 2,500 jobs in three partitions: by user, and a few in "debug".
+    let plain = dir.appendingPathComponent("plain.db").path
+    #expect(try prewarm(["history", "import", "--trace", fixture, "--db", plain]).status == 0)
+    let db = dir.appendingPathComponent("history.db").path
+    let jobs = try HistoryStore(path: plain, readOnly: true).jobs().map { job in
+        var j = job
+        j.partition = j.jobID % 50 == 0 ? "debug" : (j.userID ?? 0) % 2 == 0 ? "batch" : "gpu"
+        return j
+    }
+    #expect(try HistoryStore(path: db).insert(jobs) == 2500)
+
+    func run(_ args: [String]) throws -> [String: Any] {
+        let r = try prewarm(["simulate", "--db", db, "--json"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+    let pooled = try run(["--pool", "batch=60", "--pool", "gpu,debug=40"])
+    let batch = try figures(run(["--partition", "batch", "--nodes", "60"])["policies"])
+    let rest = try figures(run(["--partition", "gpu,debug", "--nodes", "40"])["policies"])
+    let pools = try #require(pooled["pools"] as? [[String: Any]])
+    #expect(pools.count == 2)
+    #expect(pools.map { $0["partitions"] as? [String] ?? [] } == [["batch"], ["gpu", "debug"]])
+    #expect(pools.map { ($0["nodes"] as? NSNumber)?.intValue ?? 0 } == [60, 40])
+    #expect((pooled["nodes"] as? NSNumber)?.intValue == 100)
+    // Each pool's figures are those of its partitions simulated alone on its nodes.
+    #expect(try figures(pools[0]["policies"]) == batch)
+    #expect(try figures(pools[1]["policies"]) == rest)
+    #expect((batch["reactive"]?["jobs"] ?? 0) > 1000 && (rest["reactive"]?["jobs"] ?? 0) > 1000)
+    // The cluster's figures are their sums, and the job-weighted means of their waits.
+    let total = try figures(pooled["policies"])
+    #expect(total.keys.sorted() == ["always_on", "oracle", "prewarm", "reactive"])
+    for (policy, t) in total {
+        let a = try #require(batch[policy]), b = try #require(rest[policy])
+        for key in ["jobs", "skipped", "idle_node_hours", "busy_node_hours", "booting_node_hours", "energy_kwh",
+                    "power_cycles"] {
+            let sum = (a[key] ?? .nan) + (b[key] ?? .nan)
+            #expect(abs((t[key] ?? .nan) - sum) <= 1e-9 * max(1, sum), "\(policy) \(key)")
+        }
+        let (na, nb) = (a["jobs"] ?? 0, b["jobs"] ?? 0)
+        for key in ["mean_wait_s", "boot_wait_s", "bounded_slowdown"] {
+            let mean = ((a[key] ?? .nan) * na + (b[key] ?? .nan) * nb) / (na + nb)
+            #expect(abs((t[key] ?? .nan) - mean) <= 1e-9 * max(1, mean), "\(policy) \(key)")
+        }
+    }
+    #expect((total["reactive"]?["boot_wait_s"] ?? 0) > 10)
+
+    // The human output has a row per pool and policy.
+    let human = try prewarm(["simulate", "--db", db, "--pool", "batch=60", "--pool", "gpu,debug=40", "--policies",
+                             "reactive,oracle"])
+    #expect(human.status == 0, "\(human.stderr)")
+    #expect(human.stdout.contains("100 nodes × 1 cores in 2 pools simulated apart"))
+    #expect(human.stdout.contains("Each pool on its own"))
+    let poolRows = human.stdout.split(separator: "\n").filter { $0.hasPrefix("batch ") || $0.hasPrefix("gpu,debug ") }
+    #expect(poolRows.count == 2 * 2)  // reactive and the oracle
+
+    // Partitions in no pool are left out, and said so.
+    let some = try prewarm(["simulate", "--db", db, "--pool", "batch=60", "--policies", "reactive", "--json"])
+    #expect(some.status == 0 && some.stderr.contains("jobs of partitions in no --pool left out: debug (50), gpu ("))
+    // Refusals.
+    for (args, message) in [
+        (["--pool", "batch=60", "--nodes", "10"], "give it instead of --nodes and --partition"),
+        (["--pool", "batch=60", "--partition", "gpu"], "give it instead of --nodes and --partition"),
+        (["--pool", "batch"], "is not PARTITION[,PARTITION]=NODES"),
+        (["--pool", "batch=0"], "is not PARTITION[,PARTITION]=NODES"),
+        (["--pool", "batch=10", "--pool", "gpu,batch=5"], "partition batch is in 'batch=10' and in 'gpu,batch=5'"),
+        (["--pool", "batch=10", "--pool", "long=5"], "holds no job of partition long"),
+    ] {
+        let r = try prewarm(["simulate", "--db", db] + args)
+        #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+    }
+    let noDB = try prewarm(["simulate", "--trace", fixture, "--pool", "batch=10"])
+    #expect(noDB.status != 0 && noDB.stderr.contains("--pool divides the jobs of the history store: give --db"))
 }

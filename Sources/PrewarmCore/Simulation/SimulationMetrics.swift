@@ -153,3 +153,123 @@ public struct SimulationResult: Sendable {
     /// Times a job started on a node that was not up. Always 0 unless the simulator has a bug.
     public var invariantViolations: Int
 }
+
+/// The figures of ``SimulationMetrics`` that come from the jobs alone (counts, waits, slowdown), accumulated outcome
+/// by outcome: the simulator's, and those of several pools' runs merged (``SimulationResult/merged(_:)``).
+struct JobFigures {
+    private var waits: [Int64] = []
+    private var simulated = 0
+    private var noRuntime = 0
+    private var tooLarge = 0
+    private var killed = 0
+    private var waitSum = 0.0
+    private var bootSum = 0.0
+    private var delayed = 0
+    private var slowdownSum = 0.0
+    private var bootAtSubmitSum = 0.0
+
+    init(capacity: Int) { waits.reserveCapacity(capacity) }
+
+    /// Counts one job: skipped, or (if it started) its wait, boot wait and bounded slowdown.
+    mutating func add(_ o: JobOutcome) {
+        switch o.skipped {
+        case .noRuntime: noRuntime += 1
+        case .tooLarge: tooLarge += 1
+        case nil:
+            guard o.start >= 0 else { return }
+            simulated += 1
+            if o.killedAtLimit { killed += 1 }
+            let wait = o.start - o.submit
+            let boot = o.start - o.placed
+            waits.append(wait)
+            waitSum += Double(wait)
+            bootSum += Double(boot)
+            if o.placed == o.submit { bootAtSubmitSum += Double(boot) }
+            if boot > 0 { delayed += 1 }
+            let run = Double(o.end - o.start)
+            slowdownSum += Swift.max(1, (Double(wait) + run) / Swift.max(run, 10))
+        }
+    }
+
+    /// Writes the job figures to `metrics` (its node-hour figures untouched).
+    mutating func write(to metrics: inout SimulationMetrics) {
+        metrics.jobsSimulated = simulated
+        metrics.skippedNoRuntime = noRuntime
+        metrics.skippedTooLarge = tooLarge
+        metrics.killedAtLimit = killed
+        let n = Double(simulated)
+        guard simulated > 0 else { return }
+        waits.sort()
+        let rank = Int((0.95 * n).rounded(.up)) - 1
+        metrics.meanWait = waitSum / n
+        metrics.p95Wait = Double(waits[Swift.min(Swift.max(rank, 0), waits.count - 1)])
+        metrics.meanBootWait = bootSum / n
+        metrics.bootDelayedShare = Double(delayed) / n
+        metrics.bootWaitAtSubmitShare = bootSum > 0 ? bootAtSubmitSum / bootSum : 0
+        metrics.boundedSlowdown = slowdownSum / n
+    }
+}
+
+extension SimulationResult {
+    /// The runs of one policy on separate pools of nodes (a cluster's partitions, each with its own jobs), as one
+    /// run of the whole cluster: the job figures over all the pools' jobs (outcomes in pool order), the node-hours,
+    /// energy, power cycles, cost and refused actions summed, the span the longest, and the time series summed on
+    /// the grid of `sampleInterval` seconds from the earliest pool's first sample (a pool counts its last sample
+    /// before each grid time: none before its first sample, and after its last only its powered nodes). Job
+    /// events are not kept (``SimulationResult/trace`` is empty).
+    public static func merged(_ parts: [SimulationResult], sampleInterval: Int64) -> SimulationResult {
+        if parts.count == 1, let only = parts.first { return only }
+        var metrics = SimulationMetrics()
+        var figures = JobFigures(capacity: parts.reduce(0) { $0 + $1.outcomes.count })
+        var outcomes: [JobOutcome] = []
+        outcomes.reserveCapacity(parts.reduce(0) { $0 + $1.outcomes.count })
+        for part in parts {
+            for o in part.outcomes { figures.add(o) }
+            outcomes.append(contentsOf: part.outcomes)
+            let m = part.metrics
+            metrics.idleNodeHours += m.idleNodeHours
+            metrics.busyNodeHours += m.busyNodeHours
+            metrics.offNodeHours += m.offNodeHours
+            metrics.bootingNodeHours += m.bootingNodeHours
+            metrics.poweringDownNodeHours += m.poweringDownNodeHours
+            metrics.heldIdleNodeHours += m.heldIdleNodeHours
+            metrics.energyKWh += m.energyKWh
+            metrics.powerCycles += m.powerCycles
+            metrics.cloudCost += m.cloudCost
+            metrics.ignoredActions += m.ignoredActions
+            metrics.span = Swift.max(metrics.span, m.span)
+        }
+        figures.write(to: &metrics)
+        return SimulationResult(
+            metrics: metrics, outcomes: outcomes,
+            samples: mergedSamples(parts.map(\.samples), interval: sampleInterval), trace: [],
+            invariantViolations: parts.reduce(0) { $0 + $1.invariantViolations })
+    }
+
+    /// The pools' time series summed on one grid (see ``merged(_:sampleInterval:)``).
+    static func mergedSamples(_ series: [[SimulationSample]], interval: Int64) -> [SimulationSample] {
+        let nonEmpty = series.filter { !$0.isEmpty }
+        guard interval > 0, let start = nonEmpty.compactMap(\.first?.time).min(),
+            let end = nonEmpty.compactMap(\.last?.time).max()
+        else { return [] }
+        var next = [Int](repeating: 0, count: nonEmpty.count)  // per pool, its first sample after the grid time
+        var out: [SimulationSample] = []
+        var t = start
+        while t <= end {
+            var s = SimulationSample(time: t, busyNodes: 0, poweredNodes: 0, demandNodes: 0)
+            for (p, pool) in nonEmpty.enumerated() {
+                while next[p] < pool.count && pool[next[p]].time <= t { next[p] += 1 }
+                guard next[p] > 0 else { continue }
+                let last = pool[next[p] - 1]
+                s.poweredNodes += last.poweredNodes
+                if next[p] < pool.count || last.time == t {
+                    s.busyNodes += last.busyNodes
+                    s.demandNodes += last.demandNodes
+                }
+            }
+            out.append(s)
+            t += interval
+        }
+        return out
+    }
+}

@@ -612,47 +612,16 @@ final class SimulationEngine {
         var outcomes = [JobOutcome](
             repeating: JobOutcome(submit: 0, nodes: 0, placed: -1, start: -1, end: -1, killedAtLimit: false),
             count: jobs.count)
-        var waits: [Int64] = []
-        waits.reserveCapacity(jobs.count)
-        var waitSum = 0.0
-        var bootSum = 0.0
-        var delayed = 0
-        var slowdownSum = 0.0
-        var bootAtSubmitSum = 0.0
+        var figures = JobFigures(capacity: jobs.count)
         for j in jobs.indices {
             let killed = skipped[j] == nil && jobs[j].runtime > jobRun[j]
-            outcomes[inputIndex[j]] = JobOutcome(
+            let outcome = JobOutcome(
                 submit: jobs[j].submit, nodes: jobNodes[j], placed: placedAt[j], start: startAt[j], end: endAt[j],
                 killedAtLimit: killed, skipped: skipped[j])
-            switch skipped[j] {
-            case .noRuntime: metrics.skippedNoRuntime += 1
-            case .tooLarge: metrics.skippedTooLarge += 1
-            case nil:
-                guard startAt[j] >= 0 else { continue }
-                metrics.jobsSimulated += 1
-                if killed { metrics.killedAtLimit += 1 }
-                let wait = startAt[j] - jobs[j].submit
-                let boot = startAt[j] - placedAt[j]
-                waits.append(wait)
-                waitSum += Double(wait)
-                bootSum += Double(boot)
-                if placedAt[j] == jobs[j].submit { bootAtSubmitSum += Double(boot) }
-                if boot > 0 { delayed += 1 }
-                let run = Double(jobRun[j])
-                slowdownSum += Swift.max(1, (Double(wait) + run) / Swift.max(run, 10))
-            }
+            outcomes[inputIndex[j]] = outcome
+            figures.add(outcome)
         }
-        let n = Double(metrics.jobsSimulated)
-        if metrics.jobsSimulated > 0 {
-            waits.sort()
-            let rank = Int((0.95 * n).rounded(.up)) - 1
-            metrics.meanWait = waitSum / n
-            metrics.p95Wait = Double(waits[Swift.min(Swift.max(rank, 0), waits.count - 1)])
-            metrics.meanBootWait = bootSum / n
-            metrics.bootDelayedShare = Double(delayed) / n
-            metrics.bootWaitAtSubmitShare = bootSum > 0 ? bootAtSubmitSum / bootSum : 0
-            metrics.boundedSlowdown = slowdownSum / n
-        }
+        figures.write(to: &metrics)
         metrics.idleNodeHours = Double(idleNodeSeconds) / 3600
         metrics.busyNodeHours = Double(busyNodeSeconds) / 3600
         metrics.offNodeHours = Double(offNodeSeconds) / 3600
