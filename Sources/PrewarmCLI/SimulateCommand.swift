@@ -47,6 +47,12 @@ struct Simulate: ParsableCommand {
     var bootTime: Int64 = 300
     @Option(help: "Seconds for a node to power down.")
     var powerDownTime: Int64 = 60
+    @Option(help: "Watts a node draws when off (energy_kwh).")
+    var offWatts: Double = 5
+    @Option(help: "Watts a powered node draws running no job: idle, booting or powering down (energy_kwh).")
+    var idleWatts: Double = 100
+    @Option(help: "Watts a node draws running a job (energy_kwh).")
+    var busyWatts: Double = 300
     @Option(help: "Price of a powered node-hour (e.g. a cloud instance); adds cloud_cost to the results.")
     var pricePerNodeHour: Double?
     @Option(help: "Slurm's SuspendTime for the reactive policy, seconds.")
@@ -141,6 +147,9 @@ struct Simulate: ParsableCommand {
         guard arrivalBootShare >= 0, arrivalBootShare <= 1 else {
             throw ValidationError("--arrival-boot-share must be from 0 to 1")
         }
+        for (name, w) in [("--off-watts", offWatts), ("--idle-watts", idleWatts), ("--busy-watts", busyWatts)] {
+            guard w >= 0, w.isFinite else { throw ValidationError("\(name) must be a number of watts ≥ 0") }
+        }
         guard bootTime >= 0, powerDownTime >= 0, suspendTime >= 0 else {
             throw ValidationError("times must be ≥ 0")
         }
@@ -180,9 +189,13 @@ struct Simulate: ParsableCommand {
         let header = loaded.header
         let cores = coresPerNode ?? SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
-        let cluster = SimulatedCluster(
-            nodes: nodeCount, coresPerNode: cores, bootTime: bootTime,
-            powerDownTime: powerDownTime, pricePerNodeHour: pricePerNodeHour)
+        /// A cluster of `nodes` nodes as the options describe it.
+        func simulated(nodes: Int) -> SimulatedCluster {
+            SimulatedCluster(
+                nodes: nodes, coresPerNode: cores, bootTime: bootTime, powerDownTime: powerDownTime,
+                offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: pricePerNodeHour)
+        }
+        let cluster = simulated(nodes: nodeCount)
         // The simulated Slurm resumes and suspends any number of nodes at once (reactive's power saving has no
         // ResumeRate/SuspendRate here), so prewarm gets no tighter cap unless asked: prewarmd's default of 50 per
         // cycle is for a live cluster, where an admin sizes it; at 50, LANL-CM5's 512-node jobs (1,024 nodes) took
@@ -197,9 +210,7 @@ struct Simulate: ParsableCommand {
             for pool in poolSizes {
                 pooled.append(Unit(
                     partitions: pool.partitions, jobs: Array(loaded.jobs[first ..< first + pool.count]),
-                    cluster: SimulatedCluster(
-                        nodes: pool.nodes, coresPerNode: cores, bootTime: bootTime, powerDownTime: powerDownTime,
-                        pricePerNodeHour: pricePerNodeHour),
+                    cluster: simulated(nodes: pool.nodes),
                     actionCap: maxActionsPerStep ?? pool.nodes))
                 first += pool.count
             }
@@ -367,7 +378,7 @@ struct Simulate: ParsableCommand {
                     ("boot_wait_s", .number(m.meanBootWait)), ("boot_delayed_share", .number(m.bootDelayedShare)),
                     ("boot_wait_at_submit_share", .number(m.bootWaitAtSubmitShare)),
                     ("bounded_slowdown", .number(m.boundedSlowdown)), ("idle_node_hours", .number(m.idleNodeHours)),
-                    ("busy_node_hours", .number(m.busyNodeHours)),
+                    ("busy_node_hours", .number(m.busyNodeHours)), ("off_node_hours", .number(m.offNodeHours)),
                     ("booting_node_hours", .number(m.bootingNodeHours)),
                     ("powering_down_node_hours", .number(m.poweringDownNodeHours)),
                     ("held_idle_node_hours", .number(m.heldIdleNodeHours)), ("energy_kwh", .number(m.energyKWh)),
@@ -378,6 +389,9 @@ struct Simulate: ParsableCommand {
             var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
                 ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
+                ("watts", .object([
+                    ("off", .number(offWatts)), ("idle", .number(idleWatts)), ("busy", .number(busyWatts)),
+                ])),
                 ("max_actions_per_step", .int(actionCap)), ("runtime_scale_refinement", .bool(!noRefine)),
                 ("policies", .object(policies)),
                 ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
@@ -423,7 +437,8 @@ struct Simulate: ParsableCommand {
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
             + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
-            + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s")
+            + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
+            + "\(Self.watts(offWatts))/\(Self.watts(idleWatts))/\(Self.watts(busyWatts)) W per node off/idle/busy")
         var table = TextTable(header: [
             "policy", "jobs", "skipped", "mean_wait_s", "p95_wait_s", "boot_wait_s", "delayed_%", "bsld",
             "idle_node_h", "energy_kWh", "cycles", "time_s", "jobs/s",
@@ -606,6 +621,9 @@ struct Simulate: ParsableCommand {
             .joined(separator: "; ") + ")"
         return (name, jobs, zip(pools, byPool).map { ($0.partitions, $0.nodes, $1.count) })
     }
+
+    /// Watts as the header line shows them: whole numbers without a decimal point.
+    static func watts(_ w: Double) -> String { w == w.rounded() && w < 1e15 ? String(Int64(w)) : String(w) }
 
     /// A setting as `--frontier-settings` writes it: aggressiveness:min-idle[:price-scale[:arrival-boot-share]].
     static func settingText(_ s: (Float, Int64, Double, Float)) -> String {

@@ -305,3 +305,32 @@ import Testing
     #expect(!lean.contains("()") && lean.contains("of the gap to the oracle closed within SuspendTime=600's idle budget "
         + "(prewarm_a0.0_idle60_p4.0)"), "\(lean)")
 }
+
+@Test func simulateEnergyUsesTheGivenWatts() throws {
+    func run(_ args: [String]) throws -> (top: [String: Any], policies: [String: [String: Double]]) {
+        let r = try prewarm(["simulate", "--trace", fixture, "--json", "--policies", "always_on,reactive"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let p = try #require(obj["policies"] as? [String: [String: Any]])
+        return (obj, p.mapValues { $0.compactMapValues { ($0 as? NSNumber)?.doubleValue } })
+    }
+    let defaults = try run([])
+    let custom = try run(["--off-watts", "12", "--idle-watts", "180.5", "--busy-watts", "450"])
+    #expect(defaults.top["watts"] as? [String: Double] == ["off": 5, "idle": 100, "busy": 300])
+    #expect(custom.top["watts"] as? [String: Double] == ["off": 12, "idle": 180.5, "busy": 450])
+    for (run, (off, idle, busy)) in [(defaults, (5.0, 100.0, 300.0)), (custom, (12.0, 180.5, 450.0))] {
+        for (name, m) in run.policies {
+            let hours = (m["off_node_hours"] ?? .nan, m["idle_node_hours"] ?? .nan, m["busy_node_hours"] ?? .nan)
+            let kwh = (hours.0 * off + hours.1 * idle + hours.2 * busy) / 1000
+            #expect(abs((m["energy_kwh"] ?? .nan) - kwh) <= 1e-9 * kwh, "\(name)")
+        }
+    }
+    // The watts change the energy only: the schedule and node-hours are the same.
+    let reactive = try #require(defaults.policies["reactive"]), reactiveCustom = try #require(custom.policies["reactive"])
+    #expect(reactiveCustom["energy_kwh"] != reactive["energy_kwh"])
+    #expect(reactiveCustom["idle_node_hours"] == reactive["idle_node_hours"] && reactive["off_node_hours"] ?? 0 > 0)
+    let human = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--idle-watts", "80"])
+    #expect(human.stdout.contains("5/80/300 W per node off/idle/busy"))
+    let negative = try prewarm(["simulate", "--trace", fixture, "--busy-watts=-1"])
+    #expect(negative.status != 0 && negative.stderr.contains("--busy-watts must be a number of watts ≥ 0"))
+}
