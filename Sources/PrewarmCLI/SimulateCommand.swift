@@ -47,6 +47,8 @@ struct Simulate: ParsableCommand {
     var bootTime: Int64 = 300
     @Option(help: "Seconds for a node to power down.")
     var powerDownTime: Int64 = 60
+    @Option(help: "Jobs behind the queue's head a scheduling pass considers for backfilling (Slurm's bf_max_job_test).")
+    var backfillDepth = SimulatedCluster(nodes: 1).backfillDepth
     @Option(help: "Watts a node draws when off (energy_kwh).")
     var offWatts: Double = 5
     @Option(help: "Watts a powered node draws running no job: idle, booting or powering down (energy_kwh).")
@@ -140,6 +142,7 @@ struct Simulate: ParsableCommand {
             throw ValidationError(
                 "--db needs --nodes (or --pool): the history does not say how many nodes the cluster (or the partitions) has")
         }
+        if backfillDepth < 0 { throw ValidationError("--backfill-depth must be ≥ 0") }
         if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
         if let n = threads, n < 1 { throw ValidationError("--threads must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
@@ -193,7 +196,8 @@ struct Simulate: ParsableCommand {
         func simulated(nodes: Int) -> SimulatedCluster {
             SimulatedCluster(
                 nodes: nodes, coresPerNode: cores, bootTime: bootTime, powerDownTime: powerDownTime,
-                offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: pricePerNodeHour)
+                offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: pricePerNodeHour,
+                backfillDepth: backfillDepth)
         }
         let cluster = simulated(nodes: nodeCount)
         // The simulated Slurm resumes and suspends any number of nodes at once (reactive's power saving has no
@@ -389,6 +393,7 @@ struct Simulate: ParsableCommand {
             var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
                 ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
+                ("backfill_depth", .int(backfillDepth)),
                 ("watts", .object([
                     ("off", .number(offWatts)), ("idle", .number(idleWatts)), ("busy", .number(busyWatts)),
                 ])),

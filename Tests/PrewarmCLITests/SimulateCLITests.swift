@@ -334,3 +334,20 @@ import Testing
     let negative = try prewarm(["simulate", "--trace", fixture, "--busy-watts=-1"])
     #expect(negative.status != 0 && negative.stderr.contains("--busy-watts must be a number of watts ≥ 0"))
 }
+
+@Test func simulateBackfillDepthLimitsTheJobsBackfilled() throws {
+    func reactive(_ args: [String]) throws -> (depth: Int, wait: Double) {
+        let r = try prewarm(["simulate", "--trace", fixture, "--json", "--policies", "reactive"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let p = try #require(obj["policies"] as? [String: [String: Any]])
+        return ((obj["backfill_depth"] as? NSNumber)?.intValue ?? -1,
+                (p["reactive"]?["mean_wait_s"] as? NSNumber)?.doubleValue ?? -1)
+    }
+    let slurm = try reactive([]), none = try reactive(["--backfill-depth", "0"]), few = try reactive(["--backfill-depth", "2"])
+    #expect(slurm.depth == 500 && none.depth == 0 && few.depth == 2)
+    // Without backfilling every job waits for all before it (plain FCFS): longer waits; a short look-ahead is between.
+    #expect(none.wait > few.wait && few.wait > slurm.wait && slurm.wait > 0)
+    let negative = try prewarm(["simulate", "--trace", fixture, "--backfill-depth=-1"])
+    #expect(negative.status != 0 && negative.stderr.contains("--backfill-depth must be ≥ 0"))
+}
