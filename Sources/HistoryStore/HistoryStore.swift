@@ -300,6 +300,33 @@ public final class HistoryStore {
         }
     }
 
+    /// Hands the stored jobs of `cluster` (all clusters when nil) to `body` one at a time, in submit order (ties in
+    /// insertion order), without holding them all: a long history's rows take several times the memory of what a
+    /// simulation keeps of them.
+    public func forEachJob(cluster: String? = nil, _ body: (HistoryJob) -> Void) throws(HistoryStoreError) {
+        let list = Self.columns.joined(separator: ", ")
+        let filter = cluster == nil ? "" : " WHERE cluster = ?"
+        do {
+            let s = try db.prepare("SELECT \(list) FROM jobs\(filter) ORDER BY submit_time, rowid")
+            try s.bind(cluster.map { [.text($0)] } ?? [])
+            while try s.step() { body(Self.job(s)) }
+        } catch {
+            throw HistoryStoreError(error)
+        }
+    }
+
+    /// The names of the clusters the store holds jobs of, sorted.
+    public func clusters() throws(HistoryStoreError) -> [String] {
+        do {
+            let s = try db.prepare("SELECT DISTINCT cluster FROM jobs ORDER BY cluster")
+            var out: [String] = []
+            while try s.step() { out.append(s.text(0) ?? "") }
+            return out
+        } catch {
+            throw HistoryStoreError(error)
+        }
+    }
+
     /// Number of stored jobs.
     public func count() throws(HistoryStoreError) -> Int {
         do {

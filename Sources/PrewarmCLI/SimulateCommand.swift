@@ -2,7 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
-import HistoryStore
 import PrewarmCore
 import Traces
 
@@ -591,17 +590,17 @@ struct Simulate: ParsableCommand {
     /// one (a job submitted to several partitions is stored with the list), in submit order, numbered 1… over all
     /// pools, pool after pool. Jobs of partitions in no pool are left out, and said so on stderr.
     /// - Returns: the name the results carry, the jobs pool after pool, and each pool's partitions, nodes and count.
-    static func divide(_ stored: [HistoryJob], into pools: [(partitions: [String], nodes: Int)], db: String) throws
+    static func divide(_ stored: SelectedJobs, into pools: [(partitions: [String], nodes: Int)], db: String) throws
         -> (name: String, jobs: [JobRecord], pools: [(partitions: [String], nodes: Int, count: Int)])
     {
         var poolOf: [String: Int] = [:]
         for (i, pool) in pools.enumerated() { for name in pool.partitions { poolOf[name] = i } }
-        var byPool = [[HistoryJob]](repeating: [], count: pools.count)
+        var byPool = [[JobRecord]](repeating: [], count: pools.count)
         var leftOut: [String: Int] = [:]
-        for h in stored {
-            let names = HistorySelection.partitions(of: h)
+        for (j, record) in stored.records.enumerated() {
+            let names = stored.partitions(j)
             if let i = names.lazy.compactMap({ poolOf[$0] }).first {
-                byPool[i].append(h)
+                byPool[i].append(record)
             } else {
                 leftOut[names.isEmpty ? "(none)" : names.joined(separator: ","), default: 0] += 1
             }
@@ -616,9 +615,9 @@ struct Simulate: ParsableCommand {
             CLISupport.note("prewarm: \(leftOut.values.reduce(0, +)) jobs of partitions in no --pool left out: \(list)")
         }
         var jobs: [JobRecord] = []
-        jobs.reserveCapacity(stored.count)
-        for h in byPool.joined() {
-            var r = h.jobRecord
+        jobs.reserveCapacity(stored.records.count)
+        for record in byPool.joined() {
+            var r = record
             r.id = Int64(jobs.count + 1)
             jobs.append(r)
         }

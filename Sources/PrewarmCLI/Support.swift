@@ -176,40 +176,12 @@ struct HistorySelection: ParsableArguments {
     /// The chosen finished jobs in submit order, of one cluster (the only one stored, or `--cluster`), of the
     /// `--partition`s if given, numbered 1… in that order (Slurm's job ids wrap and restart; a history may hold one
     /// id twice); nil without `--db`. Jobs that never started are kept: the simulator counts them as skipped.
-    func jobs() throws -> [JobRecord]? {
-        try selected().map { stored in
-            stored.enumerated().map { i, h in
-                var r = h.jobRecord
-                r.id = Int64(i + 1)
-                return r
-            }
-        }
-    }
+    func jobs() throws -> [JobRecord]? { try selected()?.records }
 
-    /// The chosen jobs as stored (one cluster, the `--partition`s if given), in submit order; nil without `--db`.
-    func selected() throws -> [HistoryJob]? {
+    /// The chosen jobs (see ``jobs()``) with the partitions each names. The store's rows are read one at a time
+    /// and only what the simulator and the evaluation use is kept (a stored row takes several times the memory).
+    func selected() throws -> SelectedJobs? {
         guard let db else { return nil }
-        let stored: [HistoryJob]
-        do {
-            stored = try HistoryStore(path: db, readOnly: true).jobs()
-        } catch {
-            CLISupport.note("prewarm: \(error)")
-            throw ExitCode(2)
-        }
-        let clusters = Set(stored.map(\.cluster)).sorted()
-        let chosen: String
-        if let cluster {
-            guard clusters.contains(cluster) else {
-                throw ValidationError(
-                    "--cluster \(cluster): \(db) holds no job of it (clusters: \(clusters.joined(separator: ", ")))")
-            }
-            chosen = cluster
-        } else if clusters.count > 1 {
-            throw ValidationError(
-                "\(db) holds jobs of \(clusters.count) clusters (\(clusters.joined(separator: ", "))): choose one with --cluster")
-        } else {
-            chosen = clusters.first ?? ""
-        }
         var wanted: Set<String>?
         if let partition {
             let names = partition.split(separator: ",", omittingEmptySubsequences: false)
@@ -219,19 +191,61 @@ struct HistorySelection: ParsableArguments {
             }
             wanted = Set(names)
         }
-        let jobs = stored.filter { h in
-            guard h.cluster == chosen else { return false }
-            // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
-            return wanted.map { wanted in Self.partitions(of: h).contains(where: wanted.contains) } ?? true
+        var selected = SelectedJobs()
+        do {
+            let store = try HistoryStore(path: db, readOnly: true)
+            let clusters = try store.clusters()
+            let chosen: String
+            if let cluster {
+                guard clusters.contains(cluster) else {
+                    throw ValidationError(
+                        "--cluster \(cluster): \(db) holds no job of it (clusters: \(clusters.joined(separator: ", ")))")
+                }
+                chosen = cluster
+            } else if clusters.count > 1 {
+                throw ValidationError(
+                    "\(db) holds jobs of \(clusters.count) clusters (\(clusters.joined(separator: ", "))): choose one with --cluster")
+            } else {
+                chosen = clusters.first ?? ""
+            }
+            var listIndex: [String: Int32] = [:]
+            try store.forEachJob(cluster: chosen) { h in
+                let text = h.partition ?? ""
+                let list: Int32
+                if let known = listIndex[text] {
+                    list = known
+                } else {
+                    list = Int32(selected.partitionLists.count)
+                    listIndex[text] = list
+                    // A job submitted to several partitions is stored with the list Slurm shows ("a,b").
+                    selected.partitionLists.append(text.split(separator: ",").map(String.init))
+                }
+                if let wanted, !selected.partitionLists[Int(list)].contains(where: wanted.contains) { return }
+                var r = h.jobRecord
+                r.id = Int64(selected.records.count + 1)
+                selected.records.append(r)
+                selected.partitionList.append(list)
+            }
+        } catch let error as HistoryStoreError {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(2)
         }
-        guard !jobs.isEmpty else {
+        guard !selected.records.isEmpty else {
             throw ValidationError("\(db) holds no job\(partition.map { " of partition(s) \($0)" } ?? "")")
         }
-        return jobs
+        return selected
     }
 
-    /// The partitions a stored job names: the one it ran in, or the list it was submitted to.
-    static func partitions(of job: HistoryJob) -> [String] {
-        job.partition?.split(separator: ",").map(String.init) ?? []
-    }
+}
+
+/// Jobs chosen from the history store (``HistorySelection/selected()``): their records, numbered 1… in submit
+/// order, and per job the partitions it names (the one it ran in, or the list it was submitted to) as an index
+/// into ``partitionLists``.
+struct SelectedJobs {
+    var records: [JobRecord] = []
+    var partitionList: [Int32] = []
+    var partitionLists: [[String]] = []
+
+    /// The partitions job `i` names.
+    func partitions(_ i: Int) -> [String] { partitionLists[Int(partitionList[i])] }
 }

@@ -127,6 +127,18 @@ func sampleJob(_ id: Int64, submit: Int64 = 1_700_000_000, cluster: String = "c1
         #expect(st.partitions == 1)
         #expect(st.clusters == ["c1", "c2"])
         #expect(st.firstSubmit == 1_700_000_001)
+        // Row by row, in submit order, all clusters or one: the same jobs as the whole list.
+        var streamed: [HistoryJob] = []
+        try store.forEachJob { streamed.append($0) }
+        let all = try store.jobs()
+        #expect(streamed == all && streamed.count == 5)
+        var c2: [HistoryJob] = []
+        try store.forEachJob(cluster: "c2") { c2.append($0) }
+        #expect(c2.map(\.cluster) == ["c2"] && c2 == all.filter { $0.cluster == "c2" })
+        var none = 0
+        try store.forEachJob(cluster: "c3") { _ in none += 1 }
+        #expect(none == 0)
+        #expect(try store.clusters() == ["c1", "c2"])
     }
 
     @Test func jobRecordMapsNamesAsThePluginDoes() {
