@@ -85,6 +85,7 @@ struct Forecast: ParsableCommand {
         }
         let now = Int64(Date().timeIntervalSince1970)
         let reservations = (try? slurm.loadReservations()) ?? []
+        let allocatesCores = (try? slurm.loadAllocatesCores()) ?? false
         // The daemon's learned arrivals: the store replayed (its seeding at start-up), then the jobs shown now.
         var learned: [String: DemandLearner.Models] = [:]
         if let db {
@@ -103,7 +104,8 @@ struct Forecast: ParsableCommand {
         }
         let result = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes,
-            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: learned, reservations: reservations)
+            hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: learned, reservations: reservations,
+            allocatesCores: allocatesCores)
         let panels = result.map(ForecastPlot.panel)
         if let svg {
             let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now)))

@@ -24,12 +24,15 @@ struct SlurmProbe: ParsableCommand {
                 let flags = NodeFlagsText.describe(n.flags)
                 print("node \(n.name) \(n.base.rawValue)\(flags.isEmpty ? "" : "+" + flags) cpus=\(n.cpus) weight=\(n.weight) partitions=\(n.partitions.joined(separator: ","))")
             }
-            for p in try slurm.loadPartitions() { print("partition \(p.name) nodes=\(p.nodes)") }
+            print("controller allocates=\(try slurm.loadAllocatesCores() ? "cores" : "nodes")")
+            for p in try slurm.loadPartitions() {
+                print("partition \(p.name) nodes=\(p.nodes) exclusive=\(p.exclusive ? "yes" : "no")")
+            }
             for r in try slurm.loadReservations() {
                 print("reservation \(r.name) start=\(r.start) end=\(r.end) nodes=\(r.nodes)")
             }
             for j in try slurm.loadJobs() {
-                print("job \(j.id) \(j.state) user=\(j.userID) partition=\(j.partition) cpus=\(j.cpus) nodes=\(j.nodeCount) limit_min=\(j.timeLimitMinutes) reservation=\(j.reservation) admin_comment=\(j.adminComment)")
+                print("job \(j.id) \(j.state) user=\(j.userID) partition=\(j.partition) cpus=\(j.cpus) nodes=\(j.nodeCount) limit_min=\(j.timeLimitMinutes) reservation=\(j.reservation) exclusive=\(j.exclusive ? "yes" : "no") node_list=\(j.nodes) admin_comment=\(j.adminComment)")
             }
         } catch {
             CLISupport.note("prewarm: \(error)")

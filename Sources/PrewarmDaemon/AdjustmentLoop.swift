@@ -132,10 +132,13 @@ struct AdjustmentLoop {
         // 61 minutes so the status shows +60; the policy sees the same hour as before.
         // Advance reservations only move jobs later: a failed load is not worth a failed cycle.
         let reservations = (try? slurm.loadReservations()) ?? []
+        // Whether queued jobs may share nodes (select/cons_tres): likewise, whole nodes when it cannot be read.
+        let allocatesCores = (try? slurm.loadAllocatesCores()) ?? false
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
             hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now),
-            learned: configuration.learnedArrivals ? demand.learner.trusted(priceScale: configuration.priceScale) : [:], reservations: reservations)
+            learned: configuration.learnedArrivals ? demand.learner.trusted(priceScale: configuration.priceScale) : [:],
+            reservations: reservations, allocatesCores: allocatesCores)
         let planned = forecasts.map { f -> PartitionForecast in
             var t = f
             t.forecast = DemandForecast(

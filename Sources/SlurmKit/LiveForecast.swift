@@ -32,10 +32,17 @@ public enum LiveForecast {
     /// (`reservations`). Expected arrivals and resubmissions come from what the daemon learned for
     /// the partition (`learned`, see ``LiveDemandTracker``), else from `arrivals` (an empty model adds none). A job
     /// in several partitions (pending `-p a,b`) counts in the first.
+    ///
+    /// Running jobs keep the nodes Slurm gave them, each node until the last of its jobs is predicted to end. With
+    /// `allocatesCores` (the controller gives jobs cores, `select/cons_tres`), queued jobs of one node and fewer CPUs
+    /// than the partition's largest node, not `--exclusive` and not in an `OverSubscribe=EXCLUSIVE` partition, are
+    /// packed into nodes in queue order (first fit among the queue's nodes with the same earliest start, each node
+    /// busy for the longest of its jobs), as the controller would fit them, instead of a node each.
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
-        learned: [String: DemandLearner.Models] = [:], reservations: [SlurmReservation] = []
+        learned: [String: DemandLearner.Models] = [:], reservations: [SlurmReservation] = [],
+        allocatesCores: Bool = false
     ) -> [PartitionForecast] {
         var reservationStart: [String: Int64] = [:]
         for r in reservations { reservationStart[r.name] = r.start }
@@ -68,7 +75,17 @@ public enum LiveForecast {
                     && !$0.flags.contains(.poweringUp) && $0.base != .down
             }.count
             var running: [RunningDemand] = []
+            var runningJobs = 0
+            // Nodes running jobs, each until the last of its jobs is predicted to end: jobs that share a node (a
+            // cluster that gives jobs cores, not whole nodes) keep one node busy, not one each.
+            var nodeEnds: [String: (end: Int64, late: Int64)] = [:]
+            var nodeOrder: [String] = []
             var pending: [PendingDemand] = []
+            var pendingJobs = 0
+            // Queued jobs packed into nodes: the open ones (CPUs left) with their earliest start and place in `pending`.
+            let packs = allocatesCores && !p.exclusive
+            let cores = members.reduce(1) { Swift.max($0, $1.cpus) }
+            var open: [(earliest: Int64?, used: Int, at: Int)] = []
             var annotated = 0
             for i in byPartition[p.name] ?? [] {
                 let j = jobs[i]
@@ -77,7 +94,20 @@ public enum LiveForecast {
                 let nodesNeeded = Swift.max(1, j.nodeCount)
                 switch j.state {
                 case .running, .suspended:
-                    running.append(runningDemand(j, now: now))
+                    runningJobs += 1
+                    let demand = runningDemand(j, now: now)
+                    guard let names = allocatedNodes(j) else {
+                        running.append(demand)  // no usable node list: its node count, until its own end
+                        continue
+                    }
+                    for name in names {
+                        if let known = nodeEnds[name] {
+                            nodeEnds[name] = (Swift.max(known.end, demand.predictedEnd), Swift.max(known.late, demand.lateEnd))
+                        } else {
+                            nodeEnds[name] = (demand.predictedEnd, demand.lateEnd)
+                            nodeOrder.append(name)
+                        }
+                    }
                 case .pending:
                     if j.held { continue }  // starts only when released: no demand to plan for
                     var earliest = j.eligibleTime > now ? j.eligibleTime : nil
@@ -95,11 +125,30 @@ public enum LiveForecast {
                     case .never: continue  // nothing running that would clear the limit: not planned
                     case .at(let start): if start > now { earliest = Swift.max(earliest ?? start, start) }
                     }
-                    pending.append(PendingDemand(
-                        nodes: nodesNeeded, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                    pendingJobs += 1
+                    let cpus = Swift.max(1, j.cpus)
+                    guard packs, !j.exclusive, j.nodeCount <= 1, cpus < cores else {
+                        pending.append(PendingDemand(
+                            nodes: nodesNeeded, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                        continue
+                    }
+                    if let b = open.firstIndex(where: { $0.earliest == earliest && $0.used + cpus <= cores }) {
+                        let at = open[b].at
+                        pending[at].predictedRuntime = Swift.max(pending[at].predictedRuntime, r.runtime)
+                        pending[at].lateRuntime = Swift.max(pending[at].lateRuntime, r.late, r.runtime)
+                        open[b].used += cpus
+                        if open[b].used >= cores { open.remove(at: b) }
+                    } else {
+                        open.append((earliest, cpus, pending.count))
+                        pending.append(PendingDemand(
+                            nodes: 1, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                    }
                 default:
                     continue
                 }
+            }
+            for name in nodeOrder {
+                if let e = nodeEnds[name] { running.append(RunningDemand(nodes: 1, predictedEnd: e.end, lateEnd: e.late)) }
             }
             let models = learned[p.name]
             let a = models?.arrivals ?? arrivals
@@ -110,9 +159,18 @@ public enum LiveForecast {
                 hourOfWeekAt: hourOfWeekAt, totalNodes: members.count)
             out.append(PartitionForecast(
                 partition: p.name, nodes: members.count, powered: powered, poweringUp: poweringUp,
-                runningJobs: running.count, pendingJobs: pending.count, annotatedJobs: annotated, forecast: f))
+                runningJobs: runningJobs, pendingJobs: pendingJobs, annotatedJobs: annotated, forecast: f))
         }
         return out
+    }
+
+    /// The names of the nodes a running job holds, from its hostlist; nil when Slurm gave none or it does not parse
+    /// or does not name as many nodes as the job has (the caller then counts the job's node count).
+    static func allocatedNodes(_ j: SlurmJob) -> [String]? {
+        guard !j.nodes.isEmpty, let names = try? Hostlist.expand(j.nodes), !names.isEmpty,
+            j.nodeCount <= 0 || names.count == j.nodeCount
+        else { return nil }
+        return names
     }
 
     /// The first partition of a job's (comma-separated) list, "" when none: what `split(separator: ",").first`

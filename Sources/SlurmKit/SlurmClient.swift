@@ -152,6 +152,8 @@ public struct SlurmJob: Sendable, Equatable {
     public var memoryPerCPU = false
     /// The job's exit status as `wait` reports it (exit code << 8 | signal), -1 when unknown.
     public var exitStatus: Int64 = -1
+    /// Whether the job shares no node with other jobs (`--exclusive`, `=user`, `=mcs`).
+    public var exclusive = false
 
     public init(
         id: UInt32, arrayJobID: UInt32, arrayTaskID: UInt32, userID: UInt32, account: String, name: String,
@@ -203,10 +205,13 @@ public struct SlurmPartition: Sendable, Equatable {
     public var name: String
     /// Member nodes in hostlist syntax.
     public var nodes: String
+    /// `OverSubscribe=EXCLUSIVE`: every job gets whole nodes.
+    public var exclusive: Bool
 
-    public init(name: String, nodes: String) {
+    public init(name: String, nodes: String, exclusive: Bool = false) {
         self.name = name
         self.nodes = nodes
+        self.exclusive = exclusive
     }
 }
 
@@ -241,10 +246,14 @@ public protocol SlurmClient: AnyObject {
     func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String])
     /// Advance reservations (a client that knows none returns none).
     func loadReservations() throws(SlurmError) -> [SlurmReservation]
+    /// Whether the controller allocates cores rather than whole nodes (`SelectType=select/cons_tres` or
+    /// `cons_res`), so that jobs may share a node; a client that cannot tell says no.
+    func loadAllocatesCores() throws(SlurmError) -> Bool
 }
 
 extension SlurmClient {
     public func loadReservations() throws(SlurmError) -> [SlurmReservation] { [] }
+    public func loadAllocatesCores() throws(SlurmError) -> Bool { false }
 }
 
 #if canImport(CSlurm)
@@ -307,7 +316,9 @@ public final class LibSlurmClient: SlurmClient {
         for i in 0 ..< Int(m.pointee.record_count) {
             let p = array[i]
             guard let name = p.name else { continue }
-            out.append(SlurmPartition(name: String(cString: name), nodes: p.nodes.map { String(cString: $0) } ?? ""))
+            out.append(SlurmPartition(
+                name: String(cString: name), nodes: p.nodes.map { String(cString: $0) } ?? "",
+                exclusive: p.max_share & ~UInt16(SHARED_FORCE) == 0))
         }
         return out
     }
@@ -364,6 +375,9 @@ public final class LibSlurmClient: SlurmClient {
                 out[out.count - 1].memoryMB = Int64(clamping: memory & ~CS_MEM_PER_CPU)
             }
             out[out.count - 1].exitStatus = j.exit_code == CS_NO_VAL ? -1 : Int64(j.exit_code)
+            // --exclusive (whole nodes), =user or =mcs: no job of another kind on its nodes.
+            out[out.count - 1].exclusive = j.shared == UInt16(JOB_SHARED_NONE) || j.shared == UInt16(JOB_SHARED_USER)
+                || j.shared == UInt16(JOB_SHARED_MCS)
         }
         return out
     }
@@ -382,6 +396,16 @@ public final class LibSlurmClient: SlurmClient {
         guard slurm_update_node(&message) == SLURM_SUCCESS else {
             throw failure("slurm_update_node \(nodes) \(request)")
         }
+    }
+
+    public func loadAllocatesCores() throws(SlurmError) -> Bool {
+        var conf: UnsafeMutablePointer<slurm_conf_t>?
+        guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
+            throw failure("slurm_load_ctl_conf")
+        }
+        defer { slurm_free_ctl_conf(c) }
+        let select = c.pointee.select_type.map { String(cString: $0) } ?? ""
+        return select.contains("cons_tres") || select.contains("cons_res")
     }
 
     public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {

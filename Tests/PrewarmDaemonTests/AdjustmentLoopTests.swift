@@ -50,6 +50,40 @@ struct AdjustmentLoopTests {
         #expect(restartLog.lines.contains { $0.contains("no action (2 command(s) in flight)") })
     }
 
+    /// Eight queued one-CPU jobs on nodes of four CPUs: where the controller gives jobs cores (cons_tres), two nodes
+    /// hold them, so with node1 up one node is powered up; where it gives whole nodes, or the jobs or the partition
+    /// are exclusive, they need a node each: every powered-down node is powered up.
+    @Test func queuedJobsThatShareNodesArePackedWhereTheControllerAllocatesCores() throws {
+        func powerUps(allocatesCores: Bool, exclusiveJobs: Bool = false, exclusivePartition: Bool = false) -> Int {
+            let dir = temporaryDirectory("pack")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var nodes = [SlurmNode(name: "node1", base: .idle, flags: [], cpus: 4, partitions: ["p"], lastBusy: now)]
+            for i in 1 ... 5 {
+                nodes.append(SlurmNode(name: "cloud\(i)", base: .idle, flags: [.cloud, .poweredDown], cpus: 4, partitions: ["p"]))
+            }
+            let jobs = (1 ... 8).map { id in
+                var j = SlurmJob(
+                    id: UInt32(id), arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "", name: "j", partition: "p",
+                    state: .pending, reasonCode: 0, submitTime: now, eligibleTime: now, startTime: 0, endTime: 0,
+                    timeLimitMinutes: 30, cpus: 1, nodeCount: 1, nodes: "", adminComment: "", dependency: "")
+                j.exclusive = exclusiveJobs
+                return j
+            }
+            let cluster = ClusterState(
+                nodes: nodes, partitions: [SlurmPartition(name: "p", nodes: "node1,cloud[1-5]", exclusive: exclusivePartition)],
+                jobs: jobs)
+            cluster.allocatesCores = allocatesCores
+            var loop = AdjustmentLoop(slurm: cluster, configuration: configuration(dir), log: { _ in })
+            _ = loop.runCycle(now: now)
+            #expect(cluster.commands.allSatisfy { $0.request == .up })
+            return cluster.commands.count
+        }
+        #expect(powerUps(allocatesCores: true) == 1)
+        #expect(powerUps(allocatesCores: false) == 5)
+        #expect(powerUps(allocatesCores: true, exclusiveJobs: true) == 5)
+        #expect(powerUps(allocatesCores: true, exclusivePartition: true) == 5)
+    }
+
     /// The hourly cap counts the commands of the killed daemon.
     @Test func theHourlyBudgetSurvivesARestart() throws {
         let dir = temporaryDirectory("budget")

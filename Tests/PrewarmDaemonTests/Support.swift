@@ -11,6 +11,8 @@ final class ClusterState: SlurmClient {
     var partitions: [SlurmPartition]
     var jobs: [SlurmJob]
     var exclusions: (nodes: String, partitions: [String]) = ("", [])
+    /// `SelectType=select/cons_tres`: jobs may share nodes.
+    var allocatesCores = false
     /// Every accepted power request, in order.
     var commands: [(node: String, request: PowerRequest)] = []
 
@@ -24,6 +26,7 @@ final class ClusterState: SlurmClient {
     func loadPartitions() throws(SlurmError) -> [SlurmPartition] { partitions }
     func loadJobs() throws(SlurmError) -> [SlurmJob] { jobs }
     func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) { exclusions }
+    func loadAllocatesCores() throws(SlurmError) -> Bool { allocatesCores }
     func updatePower(nodes names: String, _ request: PowerRequest) throws(SlurmError) {
         commands.append((names, request))
         guard let i = nodes.firstIndex(where: { $0.name == names }) else {
@@ -62,6 +65,7 @@ final class FaultInjector: SlurmClient {
     func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
         try wrapped.loadPowerExclusions()
     }
+    func loadAllocatesCores() throws(SlurmError) -> Bool { try wrapped.loadAllocatesCores() }
     func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError) {
         powerCommands += 1
         if let k = killAtPowerCommand, powerCommands >= k {

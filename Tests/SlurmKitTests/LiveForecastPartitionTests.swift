@@ -28,3 +28,35 @@ import Testing
     #expect(f[1].pendingJobs == 3 && f[1].runningJobs == 1 && f[1].annotatedJobs == 2)  // 3, 4, 8; 5
     #expect(f[0].forecast.expected[0] == 2 && f[1].forecast.expected[0] == 2)
 }
+
+/// Jobs that share a node (Slurm's cons_tres gives jobs cores) keep one node busy, until the last of them is predicted
+/// to end; a multi-node job keeps each of its nodes; a running job without a usable node list counts its node count.
+@Test func runningJobsThatShareANodeKeepOneNodeBusy() {
+    let now: Int64 = 5_000_000
+    let nodes = (1 ... 6).map { SlurmNode(name: "n\($0)", base: $0 <= 4 ? .mixed : .idle, flags: [], partitions: ["p"]) }
+    func running(_ id: UInt32, on hosts: String, count: Int = 1, minutes: Int64) -> SlurmJob {
+        SlurmJob(
+            id: id, arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "x", name: "j", partition: "p",
+            state: .running, reasonCode: 0, submitTime: now - 100, eligibleTime: 0, startTime: now, endTime: 0,
+            timeLimitMinutes: 120, cpus: 1, nodeCount: count, nodes: hosts,
+            adminComment: "prewarm:v1 rt=\(minutes * 60) rt50=\(minutes * 60) rt90=\(minutes * 60) model=ab",
+            dependency: "")
+    }
+    let jobs = [
+        running(1, on: "n1", minutes: 10), running(2, on: "n1", minutes: 50), running(3, on: "n1", minutes: 20),
+        running(4, on: "n1", minutes: 30), running(5, on: "n1", minutes: 40), running(6, on: "n2", minutes: 5),
+        running(7, on: "n[3-4]", count: 2, minutes: 15),
+        running(8, on: "", minutes: 25),  // no node list: its node count
+        running(9, on: "n[5-6]", count: 3, minutes: 35),  // the list and the count disagree: its count, 3
+    ]
+    let f = LiveForecast.forecast(nodes: nodes, partitions: [SlurmPartition(name: "p", nodes: "n[1-6]")], jobs: jobs, now: now)
+    #expect(f.count == 1 && f[0].runningJobs == 9)
+    let e = f[0].forecast.expected
+    // Minute 0: n1, n2, n3, n4, and 1 + 3 nodes of the jobs counted by their node counts (capped at the 6 nodes).
+    #expect(e[0] == 6)
+    #expect(e[6] == 6)  // n2 free (5 min): 3 + 1 + 3 = 7, capped
+    #expect(e[16] == 5)  // n3, n4 free (15 min): n1, job 8, job 9
+    #expect(e[26] == 4)  // job 8 ended (25 min): n1 and job 9
+    #expect(e[36] == 1)  // job 9 ended (35 min): n1, held by its last job until minute 50
+    #expect(e[51] == 0)
+}
