@@ -337,13 +337,14 @@ struct SyntheticSlurmState {
         var nodes: [SlurmNode] = []
         nodes.reserveCapacity(total)
         var partitions: [SlurmPartition] = []
+        /// Node `i` of partition `p`'s name.
+        func nodeName(_ p: Int, _ i: Int) -> String {
+            let width = Swift.max(5, String(sizes[p] - 1).count)
+            let s = String(i)
+            return layout[p].name + String(repeating: "0", count: width - s.count) + s
+        }
         for (p, (name, _, _, cloud)) in layout.enumerated() {
-            let last = String(sizes[p] - 1)
-            let width = Swift.max(5, last.count)
-            func label(_ i: Int) -> String {
-                let s = String(i)
-                return name + String(repeating: "0", count: width - s.count) + s
-            }
+            func label(_ i: Int) -> String { nodeName(p, i) }
             partitions.append(SlurmPartition(name: name, nodes: "\(name)[\(label(0))-\(label(sizes[p] - 1))]"))
             for i in 0 ..< sizes[p] {
                 let r = rng.next(below: 100)
@@ -399,6 +400,8 @@ struct SyntheticSlurmState {
                 dependency: "")
         }
         var runningIDs: [UInt32] = []
+        // Running jobs hold consecutive nodes of their partition, job after job (from the first again at its end).
+        var nextNode = [Int](repeating: 0, count: layout.count)
         for i in 0 ..< running {
             let p = partition(&rng, pending: false)
             let limit = limits[rng.next(below: limits.count)]
@@ -408,7 +411,12 @@ struct SyntheticSlurmState {
                         size: size, comment: annotation(&rng, limitMinutes: limit))
             j.startTime = start
             j.endTime = start + limit * 60
-            j.nodes = "\(p.name)[00000-\(String(size - 1))]"
+            var first = nextNode[p.index]
+            if first + size > sizes[p.index] { first = 0 }
+            nextNode[p.index] = first + size
+            j.nodes = size == 1
+                ? nodeName(p.index, first) : "\(p.name)[\(nodeName(p.index, first).dropFirst(p.name.count))-"
+                    + "\(nodeName(p.index, first + size - 1).dropFirst(p.name.count))]"
             if i % 10 == 0 {  // array tasks of a few masters
                 j.arrayJobID = 900_000 + UInt32(i / 200)
                 j.arrayTaskID = UInt32(i % 200)

@@ -72,6 +72,17 @@ import Testing
     #expect(s.nodes.contains { $0.flags.contains(.poweredDown) })
     #expect(s.nodes.contains { $0.flags.contains(.cloud) })
     #expect(s.nodes.contains { $0.base == .allocated })
+    // Running jobs name their nodes, as Slurm does: as many as they hold, nodes of their partition.
+    let names = Set(s.nodes.map(\.name))
+    for j in s.jobs where j.state == .running {
+        let held = (try? Hostlist.expand(j.nodes)) ?? []
+        #expect(held.count == j.nodeCount && held.allSatisfy { names.contains($0) && $0.hasPrefix(j.partition) }, "\(j.nodes)")
+    }
+    // ... and jobs after each other hold nodes after each other, not all the same first ones.
+    let running = s.jobs.filter { $0.state == .running }
+    let distinct = Set(running.flatMap { (try? Hostlist.expand($0.nodes)) ?? [] }).count
+    let held = running.reduce(0) { $0 + $1.nodeCount }
+    #expect(distinct * 4 >= 3 * min(held, s.nodes.count), "\(distinct) distinct nodes of \(held) held")  // 187 of 302
     let inBatch = s.nodes.filter { $0.partitions.contains("batch") }.count
     #expect(inBatch > s.nodes.filter { $0.partitions == ["batch"] }.count)  // debug's nodes are in batch too
     // The cycle runs on it and the learner trusts the partitions it has seen enough of.
