@@ -264,6 +264,12 @@ struct SyntheticSlurmState {
 
     /// Partitions: name, share of the nodes, share of the pending jobs, CLOUD nodes. `debug`'s nodes are also
     /// in `batch` (a node in two partitions).
+    /// CPUs of the nodes of a partition (of the first of a list): 16 in the cloud one, 64 elsewhere. A job takes
+    /// whole nodes of them.
+    static func cpusPerNode(_ partition: String) -> Int {
+        partition.split(separator: ",").first == "cloud" ? 16 : 64
+    }
+
     static let layout: [(name: String, nodeShare: Double, pendingShare: Double, cloud: Bool)] = [
         ("batch", 0.60, 0.70, false), ("gpu", 0.10, 0.10, false), ("cloud", 0.25, 0.15, true),
         ("debug", 0.05, 0.05, false),
@@ -372,7 +378,7 @@ struct SyntheticSlurmState {
                     }
                 }
                 nodes.append(SlurmNode(
-                    name: label(i), base: base, flags: flags, cpus: cloud ? 16 : 64,
+                    name: label(i), base: base, flags: flags, cpus: Self.cpusPerNode(name),
                     weight: 1 + 10 * rng.next(below: 3), partitions: name == "debug" ? ["debug", "batch"] : [name],
                     reason: base == .down || flags.contains(.drain) ? "hardware" : "", bootTime: now - 86_400,
                     lastBusy: lastBusy))
@@ -396,8 +402,8 @@ struct SyntheticSlurmState {
                 id: nextID, arrayJobID: 0, arrayTaskID: 0, userID: UInt32(1000 + rng.next(below: users)),
                 account: "acct\(rng.next(below: 40))", name: "job\(rng.next(below: 5000))", partition: p,
                 state: state, reasonCode: 0, submitTime: submit, eligibleTime: submit, startTime: 0, endTime: 0,
-                timeLimitMinutes: limit, cpus: size * 64, nodeCount: size, nodes: "", adminComment: comment,
-                dependency: "")
+                timeLimitMinutes: limit, cpus: size * Self.cpusPerNode(p), nodeCount: size, nodes: "",
+                adminComment: comment, dependency: "")
         }
         var runningIDs: [UInt32] = []
         // Running jobs hold consecutive nodes of their partition, job after job (from the first again at its end).
@@ -503,7 +509,8 @@ struct SyntheticSlurmState {
                 id: 50_000_000 + UInt32(batch * 1_000_000 + i), arrayJobID: 0, arrayTaskID: 0,
                 userID: UInt32(1000 + rng.next(below: Self.users)), account: "acct1", name: "fresh",
                 partition: Self.layout[p].name, state: .pending, reasonCode: 1, submitTime: submit,
-                eligibleTime: submit, startTime: 0, endTime: 0, timeLimitMinutes: limit, cpus: size * 64,
+                eligibleTime: submit, startTime: 0, endTime: 0, timeLimitMinutes: limit,
+                cpus: size * Self.cpusPerNode(Self.layout[p].name),
                 nodeCount: size, nodes: "", adminComment: Self.annotation(&rng, limitMinutes: limit), dependency: "")
         }
     }

@@ -37,7 +37,8 @@ public enum LiveForecast {
     /// `allocatesCores` (the controller gives jobs cores, `select/cons_tres`), queued jobs of one node and fewer CPUs
     /// than the partition's largest node, not `--exclusive` and not in an `OverSubscribe=EXCLUSIVE` partition, are
     /// packed into nodes in queue order (first fit among the queue's nodes with the same earliest start, each node
-    /// busy for the longest of its jobs), as the controller would fit them, instead of a node each.
+    /// busy for the longest of its jobs), as the controller would fit them, instead of a node each. A queued job
+    /// needs at least as many nodes as its CPUs fill (of the partition's largest node).
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
@@ -128,8 +129,12 @@ public enum LiveForecast {
                     pendingJobs += 1
                     let cpus = Swift.max(1, j.cpus)
                     guard packs, !j.exclusive, j.nodeCount <= 1, cpus < cores else {
+                        // A queued job's node count is the least it asked for: more CPUs than that many nodes have
+                        // take more (`-n 6` on nodes of 4 CPUs: 2).
+                        let byCPUs = (cpus &+ cores &- 1) / cores
                         pending.append(PendingDemand(
-                            nodes: nodesNeeded, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                            nodes: Swift.max(nodesNeeded, byCPUs), predictedRuntime: r.runtime, lateRuntime: r.late,
+                            earliestStart: earliest))
                         continue
                     }
                     if let b = open.firstIndex(where: { $0.earliest == earliest && $0.used + cpus <= cores }) {

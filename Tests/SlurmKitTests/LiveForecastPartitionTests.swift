@@ -60,3 +60,24 @@ import Testing
     #expect(e[36] == 1)  // job 9 ended (35 min): n1, held by its last job until minute 50
     #expect(e[51] == 0)
 }
+
+/// A queued job's node count is the least it asked for (`-n 6` gives 1): it needs as many nodes as its CPUs fill.
+@Test func queuedJobsNeedTheNodesTheirCPUsFill() {
+    let now: Int64 = 6_000_000
+    let nodes = (1 ... 6).map { SlurmNode(name: "n\($0)", base: .idle, flags: [], cpus: 4, partitions: ["p"]) }
+    func queued(_ id: UInt32, cpus: Int, nodes: Int) -> SlurmJob {
+        SlurmJob(
+            id: id, arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "x", name: "j", partition: "p",
+            state: .pending, reasonCode: 0, submitTime: now, eligibleTime: now + 600, startTime: 0, endTime: 0,
+            timeLimitMinutes: 20, cpus: cpus, nodeCount: nodes, nodes: "", adminComment: "", dependency: "")
+    }
+    let parts = [SlurmPartition(name: "p", nodes: "n[1-6]")]
+    for allocatesCores in [false, true] {
+        for (job, needed) in [(queued(1, cpus: 6, nodes: 1), 2), (queued(2, cpus: 9, nodes: 1), 3),
+                              (queued(3, cpus: 4, nodes: 1), 1), (queued(4, cpus: 2, nodes: 3), 3)] {
+            let f = LiveForecast.forecast(
+                nodes: nodes, partitions: parts, jobs: [job], now: now, allocatesCores: allocatesCores)
+            #expect(f[0].forecast.expected[12] == Float(needed), "\(job.cpus) CPUs, \(job.nodeCount) nodes")
+        }
+    }
+}

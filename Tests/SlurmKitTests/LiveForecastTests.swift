@@ -4,6 +4,7 @@ import PrewarmCore
 import SlurmKit
 import Testing
 
+/// A job of `nodes` nodes and 2 CPUs per node (the tests' nodes have 2 CPUs).
 private func job(
     _ id: UInt32, _ state: JobState, nodes: Int, limitMinutes: Int64, start: Int64 = 0, eligible: Int64 = 0,
     annotation: String = "", partition: String = "batch"
@@ -20,7 +21,7 @@ private func job(
     let nodes = (1 ... 8).map { i in
         SlurmNode(
             name: "n\(i)", base: i <= 3 ? .allocated : .idle,
-            flags: i >= 6 ? [.cloud, .poweredDown] : (i == 5 ? [.cloud, .poweringUp] : []), partitions: ["batch"])
+            flags: i >= 6 ? [.cloud, .poweredDown] : (i == 5 ? [.cloud, .poweringUp] : []), cpus: 2, partitions: ["batch"])
     }
     let jobs = [
         // Running on 3 nodes, annotated: ends 10 min after its start (started 5 min ago) -> busy for 5 minutes.
@@ -56,7 +57,7 @@ private func job(
 @Test func dependentJobsArePlannedFromTheirParentsPredictedEnds() {
     let now: Int64 = 2_000_000
     let nodes = (1 ... 6).map { i in
-        SlurmNode(name: "n\(i)", base: i <= 2 ? .allocated : .idle, flags: i > 2 ? [.cloud, .poweredDown] : [],
+        SlurmNode(name: "n\(i)", base: i <= 2 ? .allocated : .idle, flags: i > 2 ? [.cloud, .poweredDown] : [], cpus: 2,
                   partitions: ["batch"])
     }
     func dependent(_ id: UInt32, _ dependency: String) -> SlurmJob {
@@ -97,7 +98,7 @@ private func job(
 @Test func jobsHeldBackByALimitStartWhenTheirGroupFreesASlot() throws {
     let now: Int64 = 3_000_000
     let nodes = (1 ... 8).map { i in
-        SlurmNode(name: "n\(i)", base: i <= 3 ? .allocated : .idle, flags: [], partitions: ["batch"])
+        SlurmNode(name: "n\(i)", base: i <= 3 ? .allocated : .idle, flags: [], cpus: 2, partitions: ["batch"])
     }
     let arrayLimit = try #require(SlurmJob.limitReasons.array.first)
     let userLimit = try #require(SlurmJob.limitReasons.user.first)
@@ -139,7 +140,7 @@ private func job(
 
 @Test func aJobInAFutureReservationIsPlannedFromItsStart() {
     let now: Int64 = 4_000_000
-    let nodes = (1 ... 4).map { i in SlurmNode(name: "n\(i)", base: .idle, flags: [], partitions: ["batch"]) }
+    let nodes = (1 ... 4).map { i in SlurmNode(name: "n\(i)", base: .idle, flags: [], cpus: 2, partitions: ["batch"]) }
     var j = job(1, .pending, nodes: 2, limitMinutes: 10)
     j.reservation = "maint"
     let reservations = [SlurmReservation(name: "maint", start: now + 1800, end: now + 3600, nodes: "n[1-2]")]
