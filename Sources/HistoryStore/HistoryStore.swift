@@ -279,20 +279,17 @@ public final class HistoryStore {
     /// The stored jobs in submit order (ties in insertion order); with `newest`, only the most recently submitted
     /// that many.
     public func jobs(newest: Int? = nil) throws(HistoryStoreError) -> [HistoryJob] {
-        let list = Self.columns.joined(separator: ", ")
-        let sql: String
-        var values: [SQLiteValue] = []
-        if let newest {
-            sql = "SELECT \(list) FROM (SELECT rowid AS r, * FROM jobs ORDER BY submit_time DESC, rowid DESC LIMIT ?) "
-                + "ORDER BY submit_time, r"
-            values = [.integer(Int64(Swift.max(0, newest)))]
-        } else {
-            sql = "SELECT \(list) FROM jobs ORDER BY submit_time, rowid"
+        var out: [HistoryJob] = []
+        guard let newest else {
+            try forEachJob { out.append($0) }
+            return out
         }
+        let list = Self.columns.joined(separator: ", ")
         do {
-            let s = try db.prepare(sql)
-            try s.bind(values)
-            var out: [HistoryJob] = []
+            let s = try db.prepare(
+                "SELECT \(list) FROM (SELECT rowid AS r, * FROM jobs ORDER BY submit_time DESC, rowid DESC LIMIT ?) "
+                    + "ORDER BY submit_time, r")
+            try s.bind([.integer(Int64(Swift.max(0, newest)))])
             while try s.step() { out.append(Self.job(s)) }
             return out
         } catch {

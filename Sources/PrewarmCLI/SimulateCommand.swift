@@ -41,7 +41,7 @@ struct Simulate: ParsableCommand {
             + "repeat it for every set (a cluster's partitions that share nodes go in one pool). Each pool is "
             + "simulated on its own, every policy with its own state, and the results are summed over the pools.",
         valueName: "partitions=nodes"))
-    var pools: [String] = []
+    var poolTexts: [String] = []
     @Option(help: "Seconds for a node to boot.")
     var bootTime: Int64 = 300
     @Option(help: "Seconds for a node to power down.")
@@ -130,14 +130,14 @@ struct Simulate: ParsableCommand {
         guard history.db == nil || syntheticJobs == nil else {
             throw ValidationError("give --db or --synthetic-jobs, not both")
         }
-        if !pools.isEmpty {
+        if !poolTexts.isEmpty {
             guard history.db != nil else { throw ValidationError("--pool divides the jobs of the history store: give --db") }
             guard nodes == nil, history.partition == nil else {
                 throw ValidationError("--pool names the partitions and their nodes: give it instead of --nodes and --partition")
             }
-            _ = try Self.parsePools(pools)
+            _ = try Self.parsePools(poolTexts)
         }
-        guard history.db == nil || nodes != nil || !pools.isEmpty else {
+        guard history.db == nil || nodes != nil || !poolTexts.isEmpty else {
             throw ValidationError(
                 "--db needs --nodes (or --pool): the history does not say how many nodes the cluster (or the partitions) has")
         }
@@ -160,18 +160,16 @@ struct Simulate: ParsableCommand {
     func run() throws {
         let loaded: (header: SWFHeader, jobs: [JobRecord])
         let path: String
-        // With --pool: each pool's partitions, nodes and jobs (its jobs are `count` jobs of `loaded.jobs` in turn).
-        var poolSizes: [(partitions: [String], nodes: Int, count: Int)] = []
+        // With --pool: each pool's partitions, nodes and jobs (`loaded.jobs` is theirs, pool after pool).
+        var pools: [(partitions: [String], nodes: Int, jobs: [JobRecord])] = []
         if let count = syntheticJobs {
             let n = nodes ?? 10_000
             path = "synthetic-\(count)"
             loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n))
-        } else if !pools.isEmpty, let stored = try history.selected(), let db = history.db {
-            let (name, jobs, division) = try Self.divide(stored, into: Self.parsePools(pools), db: db)
-            let n = division.reduce(0) { $0 + $1.nodes }
-            path = name
-            loaded = (SWFHeader(maxNodes: n, maxProcs: n * (coresPerNode ?? 1)), jobs)
-            poolSizes = division
+        } else if !poolTexts.isEmpty, let stored = try history.selected(), let db = history.db {
+            (path, pools) = try Self.divide(stored, into: Self.parsePools(poolTexts), db: db)
+            let n = pools.reduce(0) { $0 + $1.nodes }
+            loaded = (SWFHeader(maxNodes: n, maxProcs: n * (coresPerNode ?? 1)), Array(pools.map(\.jobs).joined()))
         } else if let jobs = try history.jobs(), let label = history.label {
             let n = nodes ?? 1  // validate() requires --nodes with --db
             path = label
@@ -205,20 +203,12 @@ struct Simulate: ParsableCommand {
         // ten cycles to power up or down.
         let actionCap = maxActionsPerStep ?? nodeCount
         // The sets of nodes simulated apart (--pool), or the whole cluster as one.
-        var pooled: [Unit] = []
-        if poolSizes.isEmpty {
-            pooled = [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, actionCap: actionCap)]
-        } else {
-            var first = 0
-            for pool in poolSizes {
-                pooled.append(Unit(
-                    partitions: pool.partitions, jobs: Array(loaded.jobs[first ..< first + pool.count]),
-                    cluster: simulated(nodes: pool.nodes),
-                    actionCap: maxActionsPerStep ?? pool.nodes))
-                first += pool.count
+        let units = pools.isEmpty
+            ? [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, actionCap: actionCap)]
+            : pools.map { pool in
+                Unit(partitions: pool.partitions, jobs: pool.jobs, cluster: simulated(nodes: pool.nodes),
+                     actionCap: maxActionsPerStep ?? pool.nodes)
             }
-        }
-        let units = pooled
         let name = (path as NSString).lastPathComponent
         // The human table compares the default setting with Slurm's own knob too: reactive at the frontier's
         // SuspendTimes (cheap runs); the JSON keeps the issue's four policies unless --frontier is given.
@@ -442,7 +432,7 @@ struct Simulate: ParsableCommand {
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
             + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
-            + "\(Self.watts(offWatts))/\(Self.watts(idleWatts))/\(Self.watts(busyWatts)) W per node off/idle/busy")
+            + "\(Self.number(offWatts))/\(Self.number(idleWatts))/\(Self.number(busyWatts)) W per node off/idle/busy")
         var table = TextTable(header: [
             "policy", "jobs", "skipped", "mean_wait_s", "p95_wait_s", "boot_wait_s", "delayed_%", "bsld",
             "idle_node_h", "energy_kWh", "cycles", "time_s", "jobs/s",
@@ -589,9 +579,9 @@ struct Simulate: ParsableCommand {
     /// Divides the history's jobs among `pools`: a job goes to the pool of the first partition it names that is in
     /// one (a job submitted to several partitions is stored with the list), in submit order, numbered 1… over all
     /// pools, pool after pool. Jobs of partitions in no pool are left out, and said so on stderr.
-    /// - Returns: the name the results carry, the jobs pool after pool, and each pool's partitions, nodes and count.
+    /// - Returns: the name the results carry, and each pool's partitions, nodes and jobs.
     static func divide(_ stored: SelectedJobs, into pools: [(partitions: [String], nodes: Int)], db: String) throws
-        -> (name: String, jobs: [JobRecord], pools: [(partitions: [String], nodes: Int, count: Int)])
+        -> (name: String, pools: [(partitions: [String], nodes: Int, jobs: [JobRecord])])
     {
         var poolOf: [String: Int] = [:]
         for (i, pool) in pools.enumerated() { for name in pool.partitions { poolOf[name] = i } }
@@ -614,27 +604,26 @@ struct Simulate: ParsableCommand {
             let list = leftOut.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
             CLISupport.note("prewarm: \(leftOut.values.reduce(0, +)) jobs of partitions in no --pool left out: \(list)")
         }
-        var jobs: [JobRecord] = []
-        jobs.reserveCapacity(stored.records.count)
-        for record in byPool.joined() {
-            var r = record
-            r.id = Int64(jobs.count + 1)
-            jobs.append(r)
+        var id: Int64 = 0
+        for i in byPool.indices {
+            for j in byPool[i].indices {
+                id += 1
+                byPool[i][j].id = id
+            }
         }
         let name = "\(db) (pools " + pools.map { "\($0.partitions.joined(separator: ","))=\($0.nodes)" }
             .joined(separator: "; ") + ")"
-        return (name, jobs, zip(pools, byPool).map { ($0.partitions, $0.nodes, $1.count) })
+        return (name, zip(pools, byPool).map { ($0.partitions, $0.nodes, $1) })
     }
 
-    /// Watts as the header line shows them: whole numbers without a decimal point.
-    static func watts(_ w: Double) -> String { w == w.rounded() && w < 1e15 ? String(Int64(w)) : String(w) }
+    /// A number as the output writes it: a whole number without a decimal point.
+    static func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ x: T) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
+    }
 
     /// A setting as `--frontier-settings` writes it: aggressiveness:min-idle[:price-scale[:arrival-boot-share]].
     static func settingText(_ s: (Float, Int64, Double, Float)) -> String {
-        func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ x: T) -> String {
-            x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
-        }
-        return "\(number(s.0)):\(s.1):\(number(s.2)):\(number(s.3))"
+        "\(number(s.0)):\(s.1):\(number(s.2)):\(number(s.3))"
     }
 
     /// The prewarm policy at `setting` (aggressiveness, min-idle, price scale, arrival boot share).

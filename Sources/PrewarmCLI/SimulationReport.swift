@@ -23,8 +23,8 @@ enum SimulationReport {
         body += "<h1>Prewarm simulation: \(SVGPlot.escape(trace))</h1>\n"
         body += "<p>\(cluster.nodes) nodes × \(cluster.coresPerNode) cores, boot \(cluster.bootTime) s, "
             + "power-down \(cluster.powerDownTime) s, reactive SuspendTime \(suspendTime) s; a node draws "
-            + "\(Simulate.watts(cluster.offWatts)) W off, \(Simulate.watts(cluster.idleWatts)) W idle (also booting and "
-            + "powering down), \(Simulate.watts(cluster.busyWatts)) W running a job.</p>\n"
+            + "\(Simulate.number(cluster.offWatts)) W off, \(Simulate.number(cluster.idleWatts)) W idle (also booting and "
+            + "powering down), \(Simulate.number(cluster.busyWatts)) W running a job.</p>\n"
         body += table(runs)
         for label in ["reactive", "prewarm"] {
             if let run = runs.first(where: { $0.label == label }) { body += timeSeries(run, nodes: cluster.nodes) }

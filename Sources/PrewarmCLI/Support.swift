@@ -235,7 +235,6 @@ struct HistorySelection: ParsableArguments {
         }
         return selected
     }
-
 }
 
 /// Jobs chosen from the history store (``HistorySelection/selected()``): their records, numbered 1… in submit

@@ -67,6 +67,7 @@ public enum LiveForecast {
         // Each job's partition (the first of a pending job's list), computed once: jobs by partition, in list order.
         var byPartition: [String: [Int]] = [:]
         for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
+        let coresByPartition = LiveDemandTracker.coresPerNode(nodes)
         var out: [PartitionForecast] = []
         for p in partitions {
             let members = nodes.filter { $0.partitions.contains(p.name) }
@@ -85,7 +86,7 @@ public enum LiveForecast {
             var pendingJobs = 0
             // Queued jobs packed into nodes: the open ones (CPUs left) with their earliest start and place in `pending`.
             let packs = allocatesCores && !p.exclusive
-            let cores = members.reduce(1) { Swift.max($0, $1.cpus) }
+            let cores = coresByPartition[p.name] ?? 1
             var open: [(earliest: Int64?, used: Int, at: Int)] = []
             var annotated = 0
             for i in byPartition[p.name] ?? [] {
