@@ -203,7 +203,8 @@ struct CycleBench: ParsableCommand {
     {
         var t = CycleTiming()
         let t0 = CLISupport.now()
-        tracker.observe(jobs: jobs)
+        tracker.observe(
+            jobs: jobs, sharing: NodeSharing(nodes: state.nodes, partitions: state.partitions, allocatesCores: false))
         let t1 = CLISupport.now()
         var excluded = Set(state.excludedNodes)
         if let names = try? Hostlist.expand(state.suspendExcNodes) { excluded.formUnion(names) }
@@ -491,7 +492,7 @@ struct SyntheticSlurmState {
             let start = submit + Int64(rng.next(below: 3600))
             return DemandLearner.PastJob(
                 partition: Self.layout[p].name, user: Int32(1000 + rng.next(below: Self.users)),
-                nodes: Self.jobSize(&rng, cap: sizes[p]), submit: submit, start: start,
+                nodes: Double(Self.jobSize(&rng, cap: sizes[p])), submit: submit, start: start,
                 end: start + Int64(1 + rng.next(below: 7200)), utcOffset: 0)
         }
     }

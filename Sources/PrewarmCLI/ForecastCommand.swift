@@ -86,19 +86,19 @@ struct Forecast: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         let reservations = (try? slurm.loadReservations()) ?? []
         let allocatesCores = (try? slurm.loadAllocatesCores()) ?? false
+        let sharing = NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores)
         // The daemon's learned arrivals: the store replayed (its seeding at start-up), then the jobs shown now.
         var learned: [String: DemandLearner.Models] = [:]
         if let db {
             var tracker = LiveDemandTracker()
             do {
-                let cores = LiveDemandTracker.coresPerNode(nodes)
                 let store = try HistoryStore(path: db, readOnly: true)
-                tracker.seed(try store.pastJobs(newest: LiveDemandTracker.seedJobs) { cores[$0] ?? 1 })
+                tracker.seed(try store.pastJobs(newest: LiveDemandTracker.seedJobs, sharing: sharing))
             } catch {
                 CLISupport.note("prewarm: \(error)")
                 throw ExitCode(1)
             }
-            tracker.observe(jobs: jobs)
+            tracker.observe(jobs: jobs, sharing: sharing)
             learned = tracker.learner.trusted()
             CLISupport.note("arrivals learned from \(db) for \(learned.count) partition(s)")
         }

@@ -94,19 +94,22 @@ struct AdjustmentLoop {
         }
         if failures > 0 { log("slurm reachable again after \(failures) failed cycle(s)") }
         failures = 0
+        // Whether jobs may share nodes (select/cons_tres): whole nodes when it cannot be read (a failed load is not
+        // worth a failed cycle). Queued jobs and learned arrivals count the nodes this says they take.
+        let allocatesCores = (try? slurm.loadAllocatesCores()) ?? false
+        let sharing = NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores)
         if !demandSeeded, let history {
-            // Once, at the first cycle that reaches Slurm: replay the history (node counts of jobs that give only
-            // CPUs from the partition's largest node).
+            // Once, at the first cycle that reaches Slurm: replay the history (each job's nodes from its CPUs and
+            // the partition's largest node, see NodeSharing).
             demandSeeded = true
-            let cores = LiveDemandTracker.coresPerNode(nodes)
-            let past = history.pastJobs(newest: LiveDemandTracker.seedJobs) { cores[$0] ?? 1 }
+            let past = history.pastJobs(newest: LiveDemandTracker.seedJobs, sharing: sharing)
             if !past.isEmpty {
                 demand.seed(past)
                 log("arrivals: learned from \(past.count) stored jobs in \(demand.learner.partitions.count) partition(s)")
             }
         }
         history?.record(jobs: jobs, now: now)
-        demand.observe(jobs: jobs)
+        demand.observe(jobs: jobs, sharing: sharing)
 
         // Exclusions: Slurm's SuspendExcNodes/SuspendExcParts plus the daemon's own.
         var excluded = Set(configuration.excludeNodes)
@@ -132,8 +135,6 @@ struct AdjustmentLoop {
         // 61 minutes so the status shows +60; the policy sees the same hour as before.
         // Advance reservations only move jobs later: a failed load is not worth a failed cycle.
         let reservations = (try? slurm.loadReservations()) ?? []
-        // Whether queued jobs may share nodes (select/cons_tres): likewise, whole nodes when it cannot be read.
-        let allocatesCores = (try? slurm.loadAllocatesCores()) ?? false
         let forecasts = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
             hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now),

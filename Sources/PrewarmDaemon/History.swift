@@ -57,12 +57,12 @@ final class HistoryKeeper: @unchecked Sendable {
     private var enabled: Bool { !configuration.historyDatabase.isEmpty }
 
     /// The newest `newest` stored jobs, as the demand learner replays them (empty when disabled or on error;
-    /// ``HistoryStore/pastJobs(newest:coresPerNode:)``, which `prewarm forecast --db` uses too).
-    func pastJobs(newest: Int, coresPerNode: (String) -> Int) -> [DemandLearner.PastJob] {
+    /// ``HistoryStore/pastJobs(newest:sharing:)``, which `prewarm forecast --db` uses too).
+    func pastJobs(newest: Int, sharing: NodeSharing) -> [DemandLearner.PastJob] {
         guard enabled, FileManager.default.fileExists(atPath: configuration.historyDatabase) else { return [] }
         do {
             let store = try HistoryStore(path: configuration.historyDatabase, readOnly: true)
-            return try store.pastJobs(newest: newest, coresPerNode: coresPerNode)
+            return try store.pastJobs(newest: newest, sharing: sharing)
         } catch {
             log("error: history: \(error); arrivals are learned from live jobs only")
             return []

@@ -55,8 +55,10 @@ public struct LiveDemandTracker: Sendable {
 
     static func partition(of j: SlurmJob) -> String { j.partition.split(separator: ",").first.map(String.init) ?? "" }
 
-    /// Learns from one cycle's job list: new submissions (in submission order), then new ends.
-    public mutating func observe(jobs: [SlurmJob]) {
+    /// Learns from one cycle's job list: new submissions (in submission order), then new ends. Each job counts the
+    /// nodes `sharing` says it takes (a share of a node for a small job where jobs share nodes; by default, whole
+    /// nodes: its node count).
+    public mutating func observe(jobs: [SlurmJob], sharing: NodeSharing = NodeSharing()) {
         var fresh: [SlurmJob] = []
         var finished: [SlurmJob] = []
         var visible = Set<Key>()
@@ -81,14 +83,14 @@ public struct LiveDemandTracker: Sendable {
         for j in fresh {
             learner.submitted(
                 partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
-                nodes: Swift.max(1, j.nodeCount), at: j.submitTime,
+                nodes: sharing.nodes(of: j), at: j.submitTime,
                 hourOfWeek: DemandLearner.hourOfWeek(j.submitTime, utcOffset: Self.localUTCOffset(at: j.submitTime)))
         }
         finished.sort { ($0.endTime, $0.id) < ($1.endTime, $1.id) }
         for j in finished {
             learner.ended(
                 partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
-                nodes: Swift.max(1, j.nodeCount), at: j.endTime, runtime: j.endTime &- j.startTime)
+                nodes: sharing.nodes(of: j), at: j.endTime, runtime: j.endTime &- j.startTime)
         }
     }
 }

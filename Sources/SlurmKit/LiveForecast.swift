@@ -34,11 +34,12 @@ public enum LiveForecast {
     /// in several partitions (pending `-p a,b`) counts in the first.
     ///
     /// Running jobs keep the nodes Slurm gave them, each node until the last of its jobs is predicted to end. With
-    /// `allocatesCores` (the controller gives jobs cores, `select/cons_tres`), queued jobs of one node and fewer CPUs
-    /// than the partition's largest node, not `--exclusive` and not in an `OverSubscribe=EXCLUSIVE` partition, are
-    /// packed into nodes in queue order (first fit among the queue's nodes with the same earliest start, each node
-    /// busy for the longest of its jobs), as the controller would fit them, instead of a node each. A queued job
-    /// needs at least as many nodes as its CPUs fill (of the partition's largest node).
+    /// `allocatesCores` (the controller gives jobs cores, `select/cons_tres`), queued jobs that take a share of a
+    /// node (``NodeSharing``: one node and fewer CPUs than the partition's largest node, not `--exclusive` and not in
+    /// an `OverSubscribe=EXCLUSIVE` partition) are packed into nodes in queue order (first fit among the queue's
+    /// nodes with the same earliest start, each node busy for the longest of its jobs), as the controller would fit
+    /// them, instead of a node each. A queued job needs at least as many nodes as its CPUs fill (of the partition's
+    /// largest node).
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
@@ -67,7 +68,7 @@ public enum LiveForecast {
         // Each job's partition (the first of a pending job's list), computed once: jobs by partition, in list order.
         var byPartition: [String: [Int]] = [:]
         for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
-        let coresByPartition = LiveDemandTracker.coresPerNode(nodes)
+        let sharing = NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores)
         var out: [PartitionForecast] = []
         for p in partitions {
             let members = nodes.filter { $0.partitions.contains(p.name) }
@@ -84,16 +85,14 @@ public enum LiveForecast {
             var nodeOrder: [String] = []
             var pending: [PendingDemand] = []
             var pendingJobs = 0
-            // Queued jobs packed into nodes: the open ones (CPUs left) with their earliest start and place in `pending`.
-            let packs = allocatesCores && !p.exclusive
-            let cores = coresByPartition[p.name] ?? 1
+            // Queued jobs packed into nodes: the open ones (CPUs used) with their earliest start and place in `pending`.
+            let cores = sharing.coresPerNode[p.name] ?? 1
             var open: [(earliest: Int64?, used: Int, at: Int)] = []
             var annotated = 0
             for i in byPartition[p.name] ?? [] {
                 let j = jobs[i]
                 let r = runtimes(j)
                 if r.annotated { annotated += 1 }
-                let nodesNeeded = Swift.max(1, j.nodeCount)
                 switch j.state {
                 case .running, .suspended:
                     runningJobs += 1
@@ -128,16 +127,15 @@ public enum LiveForecast {
                     case .at(let start): if start > now { earliest = Swift.max(earliest ?? start, start) }
                     }
                     pendingJobs += 1
-                    let cpus = Swift.max(1, j.cpus)
-                    guard packs, !j.exclusive, j.nodeCount <= 1, cpus < cores else {
-                        // A queued job's node count is the least it asked for: more CPUs than that many nodes have
-                        // take more (`-n 6` on nodes of 4 CPUs: 2).
-                        let byCPUs = (cpus &+ cores &- 1) / cores
+                    // A share of a node (one that may share it), else whole nodes: `-n 6` on nodes of 4 CPUs takes 2.
+                    let share = sharing.nodes(partition: p.name, nodeCount: j.nodeCount, cpus: j.cpus, exclusive: j.exclusive)
+                    guard share < 1 else {
                         pending.append(PendingDemand(
-                            nodes: Swift.max(nodesNeeded, byCPUs), predictedRuntime: r.runtime, lateRuntime: r.late,
+                            nodes: Int(Swift.min(share, Double(1 << 30))), predictedRuntime: r.runtime, lateRuntime: r.late,
                             earliestStart: earliest))
                         continue
                     }
+                    let cpus = j.cpus  // positive: a share needs known CPUs
                     if let b = open.firstIndex(where: { $0.earliest == earliest && $0.used + cpus <= cores }) {
                         let at = open[b].at
                         pending[at].predictedRuntime = Swift.max(pending[at].predictedRuntime, r.runtime)

@@ -330,7 +330,8 @@ func utc(_ wall: Int64) -> Int64 { wall }
 }
 
 /// What prewarmd (and `prewarm forecast --db`) replays into the demand learner: first partition, uid, nodes (from
-/// CPUs in whole nodes of the partition's largest node when the row has no node count), times.
+/// CPUs in whole nodes of the partition's largest node when the row has no node count, a share of a node where jobs
+/// share nodes), times.
 @Test func storedJobsBecomeTheDemandLearnersPastJobs() {
     var j = HistoryJob(cluster: "c", jobID: 7, submitTime: 1_000, source: "swf:x")
     j.partition = "gpu,batch"
@@ -339,13 +340,30 @@ func utc(_ wall: Int64) -> Int64 { wall }
     j.startTime = 1_100
     j.endTime = 1_700
     j.utcOffset = 3_600
-    var asked: [String] = []
-    let p = j.pastJob { asked.append($0); return 4 }
-    #expect(asked == ["gpu"])
-    #expect(p == DemandLearner.PastJob(
+    let wholeNodes = NodeSharing(coresPerNode: ["gpu": 4, "batch": 64])
+    #expect(j.pastJob(sharing: wholeNodes) == DemandLearner.PastJob(
         partition: "gpu", user: 1234, nodes: 3, submit: 1_000, start: 1_100, end: 1_700, utcOffset: 3_600))
+    // The first partition's nodes: 10 CPUs of batch's 64 would be one node.
+    #expect(j.pastJob(sharing: NodeSharing(coresPerNode: ["gpu": 64])).nodes == 1)
+    // Where jobs share nodes: a share of the node, from the CPUs it was given before those it asked for.
+    let shared = NodeSharing(coresPerNode: ["gpu": 40], allocatesCores: true)
+    #expect(j.pastJob(sharing: shared).nodes == 0.25)
+    j.allocatedCPUs = 40  // given the whole node (--exclusive): one node
+    #expect(j.pastJob(sharing: shared).nodes == 1)
+    j.allocatedCPUs = 20
+    #expect(j.pastJob(sharing: shared).nodes == 0.5)
+    // Not in a partition that gives jobs whole nodes.
+    let exclusive = NodeSharing(coresPerNode: ["gpu": 40], allocatesCores: true, exclusivePartitions: ["gpu"])
+    #expect(j.pastJob(sharing: exclusive).nodes == 1)
     j.requestedNodes = 2
     j.userID = nil
-    #expect(j.pastJob { _ in 4 }.nodes == 2)
-    #expect(j.pastJob { _ in 4 }.user == -1)
+    #expect(j.pastJob(sharing: wholeNodes).nodes == 5)  // 2 nodes asked for, 20 CPUs fill 5 of 4
+    #expect(j.pastJob(sharing: shared).nodes == 2)
+    #expect(j.pastJob(sharing: wholeNodes).user == -1)
+    // A partition whose node size is unknown, or a row without CPUs: its node count.
+    #expect(j.pastJob(sharing: NodeSharing()).nodes == 2)
+    j.requestedNodes = nil
+    j.allocatedCPUs = nil
+    j.requestedCPUs = nil
+    #expect(j.pastJob(sharing: shared).nodes == 1)
 }

@@ -346,7 +346,7 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
 
 @Test func aHigherPriceScaleKeepsASmallerArrivalBuffer() {
     var a = ArrivalModel()
-    for i in 0 ..< 200 { a.observeArrival(time: Int64(i) * 30, hourOfWeek: 0, nodes: 1 + i % 4) }
+    for i in 0 ..< 200 { a.observeArrival(time: Int64(i) * 30, hourOfWeek: 0, nodes: Double(1 + i % 4)) }
     let cheap = a.buffer(jobs: 3, price: a.bufferPrice)
     var lean = a
     lean.scalePrices(by: 8)

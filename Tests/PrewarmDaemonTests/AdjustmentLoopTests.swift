@@ -1,6 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import HistoryStore
 import PrewarmCore
 import PrewarmOps
 import SlurmKit
@@ -82,6 +83,54 @@ struct AdjustmentLoopTests {
         #expect(powerUps(allocatesCores: false) == 5)
         #expect(powerUps(allocatesCores: true, exclusiveJobs: true) == 5)
         #expect(powerUps(allocatesCores: true, exclusivePartition: true) == 5)
+    }
+
+    /// The arrivals prewarmd learns, from the history store at start-up and from the jobs of each cycle, count a
+    /// one-CPU job on nodes of 64 CPUs as a 64th of a node where the controller gives jobs cores, and as a node where
+    /// it gives whole nodes: every learned quantity scales by 64.
+    @Test func learnedArrivalsCountSharesOfNodesWhereTheControllerAllocatesCores() throws {
+        func learned(allocatesCores: Bool) throws -> (rate: Double, submissions: Int) {
+            let dir = temporaryDirectory("share")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var c = configuration(dir)
+            c.historyDatabase = dir + "/history.db"
+            let store = try HistoryStore(path: c.historyDatabase)
+            try store.insert((0 ..< 120).map { k in
+                var j = HistoryJob(cluster: "dev", jobID: Int64(100 + k), submitTime: now - 7200 + Int64(k) * 50,
+                                   source: "sacct")
+                j.partition = "p"
+                j.userID = Int64(3000 + k)
+                j.requestedCPUs = 1
+                j.allocatedCPUs = 1
+                j.requestedNodes = 1
+                j.startTime = j.submitTime + 5
+                j.endTime = j.submitTime + 605
+                return j
+            })
+            let nodes = (1 ... 4).map { i in
+                SlurmNode(name: "n\(i)", base: .idle, flags: i > 1 ? [.cloud, .poweredDown] : [], cpus: 64,
+                          partitions: ["p"], lastBusy: now)
+            }
+            let jobs = (1 ... 10).map { id in
+                SlurmJob(
+                    id: UInt32(9000 + id), arrayJobID: 0, arrayTaskID: 0, userID: UInt32(4000 + id), account: "",
+                    name: "j", partition: "p", state: .pending, reasonCode: 0, submitTime: now - 30,
+                    eligibleTime: now - 30, startTime: 0, endTime: 0, timeLimitMinutes: 30, cpus: 1, nodeCount: 1,
+                    nodes: "", adminComment: "", dependency: "")
+            }
+            let cluster = ClusterState(nodes: nodes, partitions: [SlurmPartition(name: "p", nodes: "n[1-4]")], jobs: jobs)
+            cluster.allocatesCores = allocatesCores
+            var loop = AdjustmentLoop(slurm: cluster, configuration: c, log: { _ in })
+            loop.history = HistoryKeeper(configuration: c, log: { _ in })
+            _ = loop.runCycle(now: now)
+            let models = loop.demand.learner.partitions["p"]
+            return (models?.arrivals.recentRate ?? -1, models?.submissions ?? 0)
+        }
+        let shared = try learned(allocatesCores: true)
+        let whole = try learned(allocatesCores: false)
+        #expect(shared.submissions == 130 && whole.submissions == 130)  // the store's 120 and the cycle's 10
+        #expect(whole.rate > 0.5)
+        #expect(abs(shared.rate * 64 - whole.rate) < 1e-9 * whole.rate)
     }
 
     /// The hourly cap counts the commands of the killed daemon.

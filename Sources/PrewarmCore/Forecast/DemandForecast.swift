@@ -163,11 +163,11 @@ public struct ArrivalModel: Sendable, Equatable {
     public private(set) var survival: [Double]
     private var runtimeCounts: [Double]
     private var runtimeTotal = 0.0
-    /// Mean nodes per arriving job (for the band).
+    /// Mean nodes per arriving job (for the band; below 1 where jobs share nodes).
     private var nodesPerJob = 1.0
     private var jobsSeen = 0.0
-    /// Arriving jobs by node count in powers of two: jobs of more than 2^(k-1) and at most 2^k nodes, and
-    /// their nodes.
+    /// Arriving jobs by node count in powers of two: jobs of more than 2^(k-1) and at most 2^k nodes (k = 0: one
+    /// node or a share of one), and their nodes.
     private var sizeCounts: [Double] = []
     private var sizeNodes: [Double] = []
     /// Price of a buffer node in expected arriving jobs it must serve (see ``buffer(jobs:price:)``), for the
@@ -228,10 +228,12 @@ public struct ArrivalModel: Sendable, Equatable {
         return Swift.min(d, 6) * 24 + Swift.min(h, 23)
     }
 
-    /// Records a submission of `nodes` nodes at `time`, whose local hour of week is `hourOfWeek`.
-    public mutating func observeArrival(time: Int64, hourOfWeek: Int, nodes: Int) {
+    /// Records a submission of `nodes` nodes at `time`, whose local hour of week is `hourOfWeek`. `nodes` may be a
+    /// share of a node (a job that takes some of a node's CPUs where jobs share nodes: its CPUs over the node's);
+    /// not positive or not finite counts as one node.
+    public mutating func observeArrival(time: Int64, hourOfWeek: Int, nodes: Double) {
         let bucket = ((hourOfWeek % Self.hoursPerWeek) + Self.hoursPerWeek) % Self.hoursPerWeek
-        let n = Double(Swift.max(nodes, 1))
+        let n = SessionModel.nodes(nodes)
         if bucket != currentBucket || time &- currentBucketStart >= 3600 {
             let previousStart = currentBucket >= 0 ? currentBucketStart : Int64.min
             closeBucket()
@@ -266,7 +268,7 @@ public struct ArrivalModel: Sendable, Equatable {
         nodesPerJob += (n - nodesPerJob) / Swift.min(jobsSeen, 1000)
         // Sizes in powers of two (a buffer of 2^k nodes serves every job of at most 2^k nodes).
         var k = 0
-        while k < 62 && (1 << k) < Swift.max(nodes, 1) { k += 1 }
+        while k < 62 && Double(1 << k) < n { k += 1 }
         while sizeCounts.count <= k {
             sizeCounts.append(0)
             sizeNodes.append(0)
@@ -387,7 +389,7 @@ public struct ArrivalModel: Sendable, Equatable {
         for m in 0 ..< h {
             var e = 0.0
             for j in 0 ... m { e += rates[j] * survival[Swift.min(m - j, Self.horizonMinutes)] }
-            let jobs = e / Swift.max(nodesPerJob, 1)
+            let jobs = e / Swift.max(nodesPerJob, 1e-6)
             let band = 1.2816 * sqrt(Swift.max(jobs, 0)) * nodesPerJob
             expected[m] = Float(bufferPrice > 0 ? buffer(jobs: jobs, price: bufferPrice) : e)
             upper[m] = Float(upperBufferPrice > 0 ? buffer(jobs: jobs, price: upperBufferPrice) : e + band)

@@ -37,10 +37,11 @@ public struct DemandLearner: Sendable {
     }
 
     /// A job of `user` needing `nodes` nodes was submitted to `partition` at `time` (local hour of week
-    /// `hourOfWeek`, 0 = Sunday 00:00).
-    public mutating func submitted(partition: String, user: Int32, nodes: Int, at time: Int64, hourOfWeek: Int) {
+    /// `hourOfWeek`, 0 = Sunday 00:00). Where jobs share nodes, `nodes` of a job that takes some of a node's CPUs is
+    /// its share of the node (its CPUs over the node's); not positive or not finite counts as one node.
+    public mutating func submitted(partition: String, user: Int32, nodes: Double, at time: Int64, hourOfWeek: Int) {
         guard partitions[partition] != nil || partitions.count < Self.maxPartitions else { return }
-        let n = Swift.max(1, nodes)
+        let n = SessionModel.nodes(nodes)
         // Taken out of the dictionary while it changes: a second reference would copy the per-user tables.
         var m = partitions.removeValue(forKey: partition) ?? Models()
         let resubmission = m.sessions.observeSubmission(user: user, nodes: n, at: time)
@@ -50,10 +51,11 @@ public struct DemandLearner: Sendable {
         submissions += 1
     }
 
-    /// A job of `user` that held `nodes` nodes in `partition` ended at `time` after running `runtime` seconds.
-    public mutating func ended(partition: String, user: Int32, nodes: Int, at time: Int64, runtime: Int64) {
+    /// A job of `user` that held `nodes` nodes (or a share of one, as for ``submitted(partition:user:nodes:at:hourOfWeek:)``)
+    /// in `partition` ended at `time` after running `runtime` seconds.
+    public mutating func ended(partition: String, user: Int32, nodes: Double, at time: Int64, runtime: Int64) {
         guard var m = partitions.removeValue(forKey: partition) else { return }
-        m.sessions.observeEnd(user: user, nodes: Swift.max(1, nodes), at: time, runtime: runtime)
+        m.sessions.observeEnd(user: user, nodes: nodes, at: time, runtime: runtime)
         m.arrivals.observeRuntime(runtime)
         partitions[partition] = m
         ends += 1
@@ -64,7 +66,8 @@ public struct DemandLearner: Sendable {
     public struct PastJob: Sendable, Equatable {
         public var partition: String
         public var user: Int32
-        public var nodes: Int
+        /// Nodes, or a share of a node (see ``submitted(partition:user:nodes:at:hourOfWeek:)``).
+        public var nodes: Double
         public var submit: Int64
         /// Start and end, when it ran.
         public var start: Int64?
@@ -73,7 +76,7 @@ public struct DemandLearner: Sendable {
         public var utcOffset: Int64
 
         public init(
-            partition: String, user: Int32, nodes: Int, submit: Int64, start: Int64?, end: Int64?, utcOffset: Int64
+            partition: String, user: Int32, nodes: Double, submit: Int64, start: Int64?, end: Int64?, utcOffset: Int64
         ) {
             self.partition = partition
             self.user = user

@@ -69,7 +69,8 @@ public struct SessionModel: Sendable, Equatable {
 
     private struct OpenEnd: Sendable, Equatable {
         var end: Int64
-        var nodes: Int
+        /// Nodes, or a share of one for a job that shares a node (``observeEnd(user:nodes:at:runtime:)``).
+        var nodes: Double
         /// Runtime class of the last ended job (resubmissions); unused for submissions.
         var runtimeClass = SessionModel.unknownRuntimeClass
     }
@@ -80,6 +81,10 @@ public struct SessionModel: Sendable, Equatable {
         classGlobal = Array(repeating: global, count: Self.unknownRuntimeClass + 1)
         classTotal = Array(repeating: 0, count: Self.unknownRuntimeClass + 1)
     }
+
+    /// A job's nodes as the model counts them: `nodes` when positive and finite, else one node.
+    @inline(__always)
+    static func nodes(_ nodes: Double) -> Double { nodes > 0 && nodes.isFinite ? nodes : 1 }
 
     private static func userKey(_ user: Int32, _ runtimeClass: Int) -> Int64 { Int64(user) << 8 | Int64(runtimeClass) }
 
@@ -129,10 +134,11 @@ public struct SessionModel: Sendable, Equatable {
     }
 
     /// Records that a job of `user` holding `nodes` nodes ended at `time` after running `runtime` seconds
-    /// (negative: unknown).
-    public mutating func observeEnd(user: Int32, nodes: Int, at time: Int64, runtime: Int64 = -1) {
+    /// (negative: unknown). `nodes` may be a share of a node (a job that took some of a node's CPUs on a cluster
+    /// whose jobs share nodes: its CPUs over the node's); not positive or not finite counts as one node.
+    public mutating func observeEnd(user: Int32, nodes: Double, at time: Int64, runtime: Int64 = -1) {
         expire(now: time)
-        let freed = Swift.max(nodes, 1)
+        let freed = SessionModel.nodes(nodes)
         let c = Self.runtimeClass(runtime)
         if let entry = open[user] {
             open[user] = OpenEnd(
@@ -143,12 +149,13 @@ public struct SessionModel: Sendable, Equatable {
         }
     }
 
-    /// Records a submission by `user` at `time` of a job needing `nodes` nodes (0: unknown, the follow-on part
-    /// ignores it). Returns whether it followed one of the user's job ends within the window (a resubmission).
+    /// Records a submission by `user` at `time` of a job needing `nodes` nodes, or a share of a node (0: unknown,
+    /// the follow-on part ignores it). Returns whether it followed one of the user's job ends within the window (a
+    /// resubmission).
     @discardableResult
-    public mutating func observeSubmission(user: Int32, nodes: Int = 0, at time: Int64) -> Bool {
+    public mutating func observeSubmission(user: Int32, nodes: Double = 0, at time: Int64) -> Bool {
         expire(now: time)
-        if nodes > 0 {
+        if nodes > 0 && nodes.isFinite {
             if let last = lastSubmission[user] {
                 recordFollow(user: user, bin: Int(Swift.max(0, time &- last.end) / 60))
             }
@@ -226,7 +233,7 @@ public struct SessionModel: Sendable, Equatable {
             var pw = 0.0
             for b in age ..< Swift.min(w, age + priceWindow) { pw += p[b] }
             pw /= survivors
-            guard pw * Double(Swift.max(unit, 1)) / Double(entry.nodes) >= price else { return nil }
+            guard pw * Double(Swift.max(unit, 1)) / entry.nodes >= price else { return nil }
             return Array(repeating: Float(entry.nodes), count: h)
         }
         var d = [Float](repeating: 0, count: h)
@@ -234,7 +241,7 @@ public struct SessionModel: Sendable, Equatable {
         for m in 0 ..< h {
             let b = age + m
             if b < w { cumulative += p[b] }
-            d[m] = Float(Double(entry.nodes) * cumulative / survivors)
+            d[m] = Float(entry.nodes * cumulative / survivors)
         }
         return d
     }

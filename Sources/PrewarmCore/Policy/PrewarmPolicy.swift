@@ -67,12 +67,10 @@ public struct PrewarmPolicy: PowerPolicy {
         if recordPredictions { predictionLog.append((job.id, time, runtime)) }
         let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
         anchor = (time, how)
-        let procs = Int(job.procs)
-        let resubmission = sessions.observeSubmission(
-            user: job.user, nodes: (procs + coresPerNode - 1) / coresPerNode, at: time)
-        if !resubmission {
-            arrivals.observeArrival(time: time, hourOfWeek: how, nodes: (procs + coresPerNode - 1) / coresPerNode)
-        }
+        // The simulator gives jobs whole nodes.
+        let nodes = Double((Int(job.procs) + coresPerNode - 1) / coresPerNode)
+        let resubmission = sessions.observeSubmission(user: job.user, nodes: nodes, at: time)
+        if !resubmission { arrivals.observeArrival(time: time, hourOfWeek: how, nodes: nodes) }
     }
 
     public mutating func jobFinished(_ job: JobRecord, at time: Int64) {
@@ -80,7 +78,8 @@ public struct PrewarmPolicy: PowerPolicy {
         history.finish(job, candidates: p?.snapshot.candidates)
         arrivals.observeRuntime(job.runtime)
         sessions.observeEnd(
-            user: job.user, nodes: (Int(job.procs) + coresPerNode - 1) / coresPerNode, at: time, runtime: job.runtime)
+            user: job.user, nodes: Double((Int(job.procs) + coresPerNode - 1) / coresPerNode), at: time,
+            runtime: job.runtime)
         if let p, job.runtime > 0 {
             predictor.observe(p.snapshot, runtime: job.runtime, issuedP90: p.p90)
             scoredPredictions += 1
