@@ -32,6 +32,11 @@ struct Simulate: ParsableCommand {
     @OptionGroup var history: HistorySelection
     @Option(help: "Cores per node, for jobs stored without a node count (default: the log's MaxProcs / MaxNodes; with --db, 1).")
     var coresPerNode: Int?
+    @Flag(help: ArgumentHelp(
+        "Jobs share nodes, as where Slurm gives jobs cores (SelectType=select/cons_tres): a job of one node and fewer "
+            + "processors than a node has takes that many cores of a node, beside other such jobs (default: every "
+            + "job takes whole nodes). Needs nodes of more than one core (--cores-per-node)."))
+    var shareNodes = false
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.")
     var lenient = false
     @Option(help: "Nodes in the cluster (default: the log's MaxNodes, else MaxProcs; with --db, required: the nodes of the chosen partitions, unless --pool).")
@@ -191,10 +196,16 @@ struct Simulate: ParsableCommand {
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
         /// A cluster of `nodes` nodes as the options describe it.
         func simulated(nodes: Int) -> SimulatedCluster {
-            SimulatedCluster(
+            var c = SimulatedCluster(
                 nodes: nodes, coresPerNode: cores, bootTime: bootTime, powerDownTime: powerDownTime,
                 offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: pricePerNodeHour,
                 backfillDepth: backfillDepth)
+            c.sharesNodes = shareNodes
+            return c
+        }
+        if shareNodes && cores < 2 {
+            throw ValidationError(
+                "--share-nodes: nodes of \(cores) core cannot be shared; give --cores-per-node (more than 1)")
         }
         let cluster = simulated(nodes: nodeCount)
         // The simulated Slurm resumes and suspends any number of nodes at once (reactive's power saving has no
@@ -381,6 +392,7 @@ struct Simulate: ParsableCommand {
             let policies: [(String, JSON)] = rows.map { label, m, seconds in (label, metricsObject(m, seconds: seconds)) }
             var top: [(String, JSON)] = [
                 ("trace", .string(name)), ("nodes", .int(cluster.nodes)), ("cores_per_node", .int(cores)),
+                ("shares_nodes", .bool(shareNodes)),
                 ("boot_time_s", .int(Int(bootTime))), ("suspend_time_s", .int(Int(suspendTime))),
                 ("backfill_depth", .int(backfillDepth)),
                 ("watts", .object([
@@ -430,7 +442,7 @@ struct Simulate: ParsableCommand {
             return
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
-            + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
+            + (shareNodes ? " (jobs share nodes)" : "") + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
             + "\(Self.number(offWatts))/\(Self.number(idleWatts))/\(Self.number(busyWatts)) W per node off/idle/busy")
         var table = TextTable(header: [

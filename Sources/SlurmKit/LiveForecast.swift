@@ -81,13 +81,11 @@ public enum LiveForecast {
             var runningJobs = 0
             // Nodes running jobs, each until the last of its jobs is predicted to end: jobs that share a node (a
             // cluster that gives jobs cores, not whole nodes) keep one node busy, not one each.
-            var nodeEnds: [String: (end: Int64, late: Int64)] = [:]
-            var nodeOrder: [String] = []
+            var byNode = SharedNodeDemand<String>()
             var pending: [PendingDemand] = []
             var pendingJobs = 0
-            // Queued jobs packed into nodes: the open ones (CPUs used) with their earliest start and place in `pending`.
-            let cores = sharing.coresPerNode[p.name] ?? 1
-            var open: [(earliest: Int64?, used: Int, at: Int)] = []
+            // Queued jobs that take a share of a node, packed into nodes.
+            var packer = SharedNodePacker(coresPerNode: sharing.coresPerNode[p.name] ?? 1)
             var annotated = 0
             for i in byPartition[p.name] ?? [] {
                 let j = jobs[i]
@@ -101,14 +99,7 @@ public enum LiveForecast {
                         running.append(demand)  // no usable node list: its node count, until its own end
                         continue
                     }
-                    for name in names {
-                        if let known = nodeEnds[name] {
-                            nodeEnds[name] = (Swift.max(known.end, demand.predictedEnd), Swift.max(known.late, demand.lateEnd))
-                        } else {
-                            nodeEnds[name] = (demand.predictedEnd, demand.lateEnd)
-                            nodeOrder.append(name)
-                        }
-                    }
+                    for name in names { byNode.add(on: name, demand) }
                 case .pending:
                     if j.held { continue }  // starts only when released: no demand to plan for
                     var earliest = j.eligibleTime > now ? j.eligibleTime : nil
@@ -135,25 +126,14 @@ public enum LiveForecast {
                             earliestStart: earliest))
                         continue
                     }
-                    let cpus = j.cpus  // positive: a share needs known CPUs
-                    if let b = open.firstIndex(where: { $0.earliest == earliest && $0.used + cpus <= cores }) {
-                        let at = open[b].at
-                        pending[at].predictedRuntime = Swift.max(pending[at].predictedRuntime, r.runtime)
-                        pending[at].lateRuntime = Swift.max(pending[at].lateRuntime, r.late, r.runtime)
-                        open[b].used += cpus
-                        if open[b].used >= cores { open.remove(at: b) }
-                    } else {
-                        open.append((earliest, cpus, pending.count))
-                        pending.append(PendingDemand(
-                            nodes: 1, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
-                    }
+                    packer.add(
+                        cpus: j.cpus, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest,
+                        to: &pending)
                 default:
                     continue
                 }
             }
-            for name in nodeOrder {
-                if let e = nodeEnds[name] { running.append(RunningDemand(nodes: 1, predictedEnd: e.end, lateEnd: e.late)) }
-            }
+            running += byNode.demands
             let models = learned[p.name]
             let a = models?.arrivals ?? arrivals
             let f = DemandForecaster.forecast(

@@ -351,3 +351,28 @@ import Testing
     let negative = try prewarm(["simulate", "--trace", fixture, "--backfill-depth=-1"])
     #expect(negative.status != 0 && negative.stderr.contains("--backfill-depth must be ≥ 0"))
 }
+
+/// `--share-nodes`: jobs of fewer processors than a node has share nodes; the JSON says so; nodes of one core refuse.
+@Test func simulateShareNodesPacksSmallJobs() throws {
+    func run(_ args: [String]) throws -> (top: [String: Any], policies: [String: [String: Double]]) {
+        let r = try prewarm(
+            ["simulate", "--trace", fixture, "--json", "--policies", "always_on,reactive,oracle", "--cores-per-node", "4"]
+                + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let p = try #require(obj["policies"] as? [String: [String: Any]])
+        return (obj, p.mapValues { $0.compactMapValues { ($0 as? NSNumber)?.doubleValue } })
+    }
+    let whole = try run([]), shared = try run(["--share-nodes"])
+    #expect(whole.top["shares_nodes"] as? Bool == false && shared.top["shares_nodes"] as? Bool == true)
+    // The same jobs on nodes they share: fewer busy node-hours, and the oracle still spares every boot wait.
+    let busyWhole = try #require(whole.policies["always_on"]?["busy_node_hours"])
+    let busyShared = try #require(shared.policies["always_on"]?["busy_node_hours"])
+    #expect(busyShared < busyWhole)
+    #expect(shared.policies["oracle"]?["boot_wait_s"] == 0)
+    #expect(shared.policies["reactive"]?["jobs"] == whole.policies["reactive"]?["jobs"])
+    let human = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "4", "--share-nodes"])
+    #expect(human.stdout.contains("× 4 cores (jobs share nodes)"))
+    let one = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "1", "--share-nodes"])
+    #expect(one.status != 0 && one.stderr.contains("--share-nodes: nodes of 1 core cannot be shared"))
+}

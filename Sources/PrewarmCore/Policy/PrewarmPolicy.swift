@@ -30,6 +30,8 @@ public struct PrewarmPolicy: PowerPolicy {
     public private(set) var scoredPredictions = 0
     public private(set) var accuracySum = 0.0
     private var coresPerNode = 1
+    /// The simulated cluster, from the first ``decide(_:)`` on (whether its jobs share nodes).
+    private var cluster: SimulatedCluster?
     private var bootLeadSet = false
     /// Anchor for the local hour of week of future minutes: a submit time and its hour of week.
     private var anchor: (time: Int64, hourOfWeek: Int) = (0, 0)
@@ -67,8 +69,7 @@ public struct PrewarmPolicy: PowerPolicy {
         if recordPredictions { predictionLog.append((job.id, time, runtime)) }
         let how = ArrivalModel.hourOfWeek(hourOfDay: job.hourOfDay, dayOfWeek: job.dayOfWeek)
         anchor = (time, how)
-        // The simulator gives jobs whole nodes.
-        let nodes = Double((Int(job.procs) + coresPerNode - 1) / coresPerNode)
+        let nodes = learnedNodes(job)
         let resubmission = sessions.observeSubmission(user: job.user, nodes: nodes, at: time)
         if !resubmission { arrivals.observeArrival(time: time, hourOfWeek: how, nodes: nodes) }
     }
@@ -77,9 +78,7 @@ public struct PrewarmPolicy: PowerPolicy {
         let p = predicted.removeValue(forKey: job.id)
         history.finish(job, candidates: p?.snapshot.candidates)
         arrivals.observeRuntime(job.runtime)
-        sessions.observeEnd(
-            user: job.user, nodes: Double((Int(job.procs) + coresPerNode - 1) / coresPerNode), at: time,
-            runtime: job.runtime)
+        sessions.observeEnd(user: job.user, nodes: learnedNodes(job), at: time, runtime: job.runtime)
         if let p, job.runtime > 0 {
             predictor.observe(p.snapshot, runtime: job.runtime, issuedP90: p.p90)
             scoredPredictions += 1
@@ -93,38 +92,62 @@ public struct PrewarmPolicy: PowerPolicy {
     /// Mean accuracy of the runtime predictions the policy planned with (jobs finished so far).
     public var meanPredictionAccuracy: Double { scoredPredictions > 0 ? accuracySum / Double(scoredPredictions) : 0 }
 
+    /// A job's nodes as the arrival and session models learn them: its share of a node where it shares one (as the
+    /// daemon learns it, ``DemandLearner``), else the whole nodes its processors fill.
+    private func learnedNodes(_ job: JobRecord) -> Double {
+        let shared = cluster?.sharedCores(for: job) ?? 0
+        if shared > 0 { return Double(shared) / Double(coresPerNode) }
+        return Double((Int(job.procs) + coresPerNode - 1) / coresPerNode)
+    }
+
     public mutating func decide(_ view: ClusterView) -> PowerDecision {
         coresPerNode = view.cluster.coresPerNode
+        if cluster == nil { cluster = view.cluster }
         if !bootLeadSet {
             configuration.bootLeadTime = Swift.max(configuration.bootLeadTime, view.cluster.bootTime)
             bootLeadSet = true
         }
         let now = view.now
+        // Cores of the jobs holding and waiting for nodes (a whole-node job: its nodes' cores).
         load = ClusterLoad(
-            runningProcs: Int64(view.cluster.nodes - view.freeNodes) * Int64(coresPerNode),
-            queuedProcs: Int64(view.queuedNodeDemand) * Int64(coresPerNode),
+            runningProcs: Int64(view.usedCores), queuedProcs: Int64(view.queuedCoreDemand),
             capacityProcs: Int64(view.cluster.nodes) * Int64(coresPerNode))
         var running: [RunningDemand] = []
         running.reserveCapacity(view.runningCount)
         var runningJobs: [RunningJobState] = []
+        // Jobs that share nodes: a node each, until the last of its jobs ends (as the daemon's live forecast counts).
+        var shared = SharedNodeDemand<Int>()
         for i in 0 ..< view.runningCount {
             let r = view.runningJob(i)
             let start = r.startedAt ?? (now &+ view.cluster.bootTime)
             let p = predicted[r.job.id]
-            running.append(RunningDemand(
+            let demand = RunningDemand(
                 nodes: r.nodes, start: start, now: now, predictedRuntime: p?.runtime ?? 3600,
-                lateRuntime: p?.late ?? 3600, limitEnd: r.requestedEnd))
+                lateRuntime: p?.late ?? 3600, limitEnd: r.requestedEnd)
+            if let node = r.sharedNode {
+                shared.add(on: node, demand)
+                continue
+            }
+            running.append(demand)
             if recordForecastInputs {
                 runningJobs.append(RunningJobState(
                     nodes: r.nodes, start: start, medianRuntime: p?.median ?? 3600, p90Runtime: p?.late ?? 3600,
                     limitEnd: r.requestedEnd))
             }
         }
+        running += shared.demands
         var pending: [PendingDemand] = []
         pending.reserveCapacity(view.queuedCount)
+        var packer = SharedNodePacker(coresPerNode: coresPerNode)
         for i in 0 ..< view.queuedCount {
             let q = view.queuedJob(i)
             let p = predicted[q.job.id]
+            if q.cores > 0 {
+                packer.add(
+                    cpus: q.cores, predictedRuntime: p?.runtime ?? q.timeLimit, lateRuntime: p?.late ?? q.timeLimit,
+                    earliestStart: nil, to: &pending)
+                continue
+            }
             pending.append(PendingDemand(
                 nodes: q.nodes, predictedRuntime: p?.runtime ?? q.timeLimit, lateRuntime: p?.late ?? q.timeLimit))
         }

@@ -55,6 +55,11 @@ public struct NodeDemandProfile: Sendable, Equatable {
     /// Busy nodes from each change time on.
     public var values: [Int]
 
+    public init(times: [Int64], values: [Int]) {
+        self.times = times
+        self.values = values
+    }
+
     /// The busy-node curve of a simulated schedule (jobs that ran, from start to end).
     public init(outcomes: [JobOutcome]) {
         var deltas: [(Int64, Int)] = []
@@ -130,12 +135,14 @@ public struct OraclePolicy: PowerPolicy, Sendable {
     var upWindow: SlidingStepMax
     var keepWindow: SlidingStepMax
 
-    /// Creates the oracle for `jobs` on `cluster` (runs the always-on simulation once).
+    /// Creates the oracle for `jobs` on `cluster` (runs the always-on simulation once). Where jobs share nodes, the
+    /// curve is the nodes the schedule keeps busy (a node busy while any of its jobs runs), not the jobs' nodes.
     public init(jobs: [JobRecord], cluster: SimulatedCluster) {
         var alwaysOn = AlwaysOnPolicy()
         let reference = Simulator.run(
-            jobs: jobs, cluster: cluster, policy: &alwaysOn, options: SimulationOptions(sampleInterval: 0))
-        profile = NodeDemandProfile(outcomes: reference.outcomes)
+            jobs: jobs, cluster: cluster, policy: &alwaysOn,
+            options: SimulationOptions(sampleInterval: 0, recordBusyNodes: cluster.sharesNodes))
+        profile = reference.busyNodes ?? NodeDemandProfile(outcomes: reference.outcomes)
         bootTime = cluster.bootTime
         upWindow = SlidingStepMax(width: cluster.bootTime)
         keepWindow = SlidingStepMax(width: cluster.bootTime &+ cluster.powerDownTime)

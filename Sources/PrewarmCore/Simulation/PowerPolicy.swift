@@ -78,6 +78,8 @@ public struct QueuedJobView: Sendable, Equatable {
     public var nodes: Int
     /// Its time limit in seconds (requested time, or its runtime when the request is unknown).
     public var timeLimit: Int64
+    /// Cores of one node it takes where jobs share nodes (``SimulatedCluster/sharesNodes``); 0: whole nodes.
+    public var cores: Int = 0
 }
 
 /// A job holding nodes (running, or placed and waiting for its nodes to boot) as a policy may see it.
@@ -92,6 +94,8 @@ public struct RunningJobView: Sendable, Equatable {
     public var startedAt: Int64?
     /// When it will end at the latest (start, or expected start, plus its time limit).
     public var requestedEnd: Int64
+    /// The node it shares with other jobs (``SimulatedCluster/sharesNodes``), `nil` when it holds whole nodes.
+    public var sharedNode: Int? = nil
 }
 
 /// A read-only view of the simulated cluster, handed to ``PowerPolicy/decide(_:)``.
@@ -107,7 +111,7 @@ public struct ClusterView {
     /// Power state of `node`.
     public func state(ofNode node: Int) -> NodePowerState { engine.nodeState[node] }
     /// Whether `node` is allocated to a job (busy, or held for a job waiting for boots).
-    public func isAllocated(_ node: Int) -> Bool { engine.nodeJob[node] >= 0 }
+    public func isAllocated(_ node: Int) -> Bool { engine.nodeJob[node] != -1 }
     /// When `node` entered its current state (for an idle node: idle since).
     public func stateSince(_ node: Int) -> Int64 { engine.nodeSince[node] }
     /// When a booting or powering-down node completes the transition (meaningless in other states).
@@ -127,12 +131,18 @@ public struct ClusterView {
     public var freeNodes: Int { engine.freeCount }
     /// Number of queued jobs.
     public var queuedCount: Int { engine.queue.count }
-    /// Total nodes needed by queued jobs.
-    public var queuedNodeDemand: Int { engine.queuedNodes }
+    /// Total nodes needed by queued jobs (those that share nodes: the nodes their cores fill).
+    public var queuedNodeDemand: Int { engine.queuedNodeDemand }
+    /// Cores of the jobs holding nodes (a whole-node job: all its nodes' cores).
+    public var usedCores: Int { engine.usedCores }
+    /// Cores of the queued jobs (a whole-node job: all its nodes' cores).
+    public var queuedCoreDemand: Int { engine.queuedCores }
     /// The `i`-th queued job in priority (FCFS) order.
     public func queuedJob(_ i: Int) -> QueuedJobView {
         let j = Int(engine.queue[i])
-        return QueuedJobView(job: engine.visibleRecord(j), nodes: engine.jobNodes[j], timeLimit: engine.jobLimit[j])
+        return QueuedJobView(
+            job: engine.visibleRecord(j), nodes: engine.jobNodes[j], timeLimit: engine.jobLimit[j],
+            cores: Int(engine.jobCores[j]))
     }
     /// Number of jobs holding nodes.
     public var runningCount: Int { engine.running.items.count }
@@ -142,6 +152,7 @@ public struct ClusterView {
         let start = engine.startAt[j]
         return RunningJobView(
             job: engine.visibleRecord(j), nodes: engine.jobNodes[j], placedAt: engine.placedAt[j],
-            startedAt: start >= 0 ? start : nil, requestedEnd: engine.expectedEnd[j])
+            startedAt: start >= 0 ? start : nil, requestedEnd: engine.expectedEnd[j],
+            sharedNode: engine.jobCores[j] > 0 ? engine.allocation[j].first.map { Int($0) } : nil)
     }
 }

@@ -36,6 +36,10 @@ public struct SimulatedCluster: Sendable, Equatable {
     /// How many queued jobs behind the head job a scheduling pass considers for backfilling
     /// (Slurm's `bf_max_job_test`).
     public var backfillDepth: Int
+    /// Whether jobs share nodes, as where Slurm gives jobs cores (`SelectType=select/cons_tres`): a job of one node
+    /// and fewer processors than a node has takes that many cores of a node (``sharedCores(for:)``), and other such
+    /// jobs may run beside it. Otherwise (the default) every job takes whole nodes.
+    public var sharesNodes = false
 
     /// Creates a cluster; counts and times are clamped to sensible minimums (nodes, cores ≥ 1, times ≥ 0).
     public init(
@@ -71,5 +75,14 @@ public struct SimulatedCluster: Sendable, Equatable {
     public func nodesNeeded(for job: JobRecord) -> Int {
         if job.requestedNodes > 0 { return Int(job.requestedNodes) }
         return nodesNeeded(procs: job.procs)
+    }
+
+    /// The cores of one node a job takes where jobs share nodes (``sharesNodes``): its processors, when it needs one
+    /// node and fewer processors than a node has; 0 when it takes whole nodes (always, unless ``sharesNodes``). A
+    /// job Slurm gave a whole node (`--exclusive`) has the node's processors allocated, so it takes the node.
+    public func sharedCores(for job: JobRecord) -> Int {
+        guard sharesNodes, nodesNeeded(for: job) == 1 else { return 0 }
+        let p = Int(job.procs)
+        return p >= 1 && p < coresPerNode ? p : 0
     }
 }

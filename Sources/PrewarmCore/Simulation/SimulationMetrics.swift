@@ -7,11 +7,14 @@ public struct SimulationOptions: Sendable, Equatable {
     public var sampleInterval: Int64
     /// Whether to record every event in ``SimulationResult/trace`` (for tests and debugging; costs memory).
     public var recordTrace: Bool
+    /// Whether to record the busy-node curve (``SimulationResult/busyNodes``; the oracle's, where jobs share nodes).
+    public var recordBusyNodes: Bool
 
     /// Creates options.
-    public init(sampleInterval: Int64 = 600, recordTrace: Bool = false) {
+    public init(sampleInterval: Int64 = 600, recordTrace: Bool = false, recordBusyNodes: Bool = false) {
         self.sampleInterval = Swift.max(0, sampleInterval)
         self.recordTrace = recordTrace
+        self.recordBusyNodes = recordBusyNodes
     }
 }
 
@@ -152,6 +155,8 @@ public struct SimulationResult: Sendable {
     public var trace: [SimulationEvent]
     /// Times a job started on a node that was not up. Always 0 unless the simulator has a bug.
     public var invariantViolations: Int
+    /// Busy nodes over time (``SimulationOptions/recordBusyNodes``), else `nil`.
+    public var busyNodes: NodeDemandProfile? = nil
 }
 
 /// The figures of ``SimulationMetrics`` that come from the jobs alone (counts, waits, slowdown), accumulated outcome

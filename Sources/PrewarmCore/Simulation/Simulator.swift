@@ -20,6 +20,13 @@
 /// - Simultaneous events are handled in the order: job ends, power-downs completing, boots completing,
 ///   submissions, policy ticks; then one scheduling pass; then the policy is consulted.
 /// - The run starts one boot time before the first submission and ends when the last job ends.
+/// - Where jobs share nodes (``SimulatedCluster/sharesNodes``), a job of one node and fewer processors than a node
+///   has takes that many cores of a node: the up node its cores fill best, else an idle free node, else a booting
+///   node that other such jobs wait for (they start together when it is up), else a free node as above. A node is
+///   busy while any of its jobs runs and free once the last has ended. The head job's reservation counts a shared
+///   node free once all its jobs reach their requested ends (for a head job that shares a node: a node with its
+///   cores free then); a later job that would run past the reservation may not go on a node the reservation
+///   counts free (unless a spare node is left) nor take cores the head job needs of the node it reserves.
 public enum Simulator {
     /// Simulates `jobs` on `cluster` under `policy`. Deterministic.
     public static func run<P: PowerPolicy>(
@@ -121,10 +128,27 @@ final class SimulationEngine {
     var pendingBoots: [Int32]
     var allocation: [[Int32]]
     var skipped: [SkipReason?]
+    /// Cores of one node a job takes where jobs share nodes (``SimulatedCluster/sharedCores(for:)``), 0 for whole
+    /// nodes.
+    var jobCores: [Int32]
 
     // Nodes.
     var nodeState: [NodePowerState]
+    /// The job a node is allocated to, ``sharedNode`` when jobs share it, -1 when free.
     var nodeJob: [Int32]
+    static let sharedNode: Int32 = -2
+    /// Where jobs share nodes: per node, the cores its jobs take, its jobs (running or waiting for its boot), and
+    /// when the last of them ends at its requested time; the shared nodes with cores left, up and not up.
+    var nodeCoresUsed: [Int32] = []
+    var nodeJobs: [[Int32]] = []
+    var nodeFreeAt: [Int64] = []
+    var partialUp: PartialNodes
+    var partialNotUp: PartialNodes
+    /// Cores of running (and placed) and of queued jobs (a whole-node job: its nodes' cores).
+    var usedCores = 0
+    var queuedCores = 0
+    /// Cores of queued jobs that share nodes (their `queuedNodes` count whole nodes of them, rounded up).
+    var queuedSharedCores = 0
     var nodeSince: [Int64]
     var nodeStateEnd: [Int64]
     var rebootAfterDown: [Bool]
@@ -167,8 +191,15 @@ final class SimulationEngine {
     var nextSample: Int64 = .max
     var samples: [SimulationSample] = []
     var trace: [SimulationEvent] = []
+    var busyTimes: [Int64] = []
+    var busyCounts: [Int] = []
 
     var freeCount: Int { idlePool.count + bootingPool.count + offPool.count + downPool.count }
+    var sharing: Bool { cluster.sharesNodes }
+    /// Queued whole-node jobs' nodes plus the nodes queued shared jobs' cores fill.
+    var queuedNodeDemand: Int {
+        queuedNodes + (queuedSharedCores + cluster.coresPerNode - 1) / cluster.coresPerNode
+    }
 
     init(jobs input: [JobRecord], cluster: SimulatedCluster, options: SimulationOptions) {
         self.cluster = cluster
@@ -178,6 +209,7 @@ final class SimulationEngine {
         jobs = order.map { input[$0] }
         let n = jobs.count
         jobNodes = jobs.map { cluster.nodesNeeded(for: $0) }
+        jobCores = jobs.map { Int32(cluster.sharedCores(for: $0)) }
         jobLimit = jobs.map { $0.requestedTime > 0 ? $0.requestedTime : Swift.max(0, $0.runtime) }
         jobRun = zip(jobs, jobLimit).map { Swift.min(Swift.max(0, $0.0.runtime), $0.1) }
         placedAt = Array(repeating: -1, count: n)
@@ -195,6 +227,14 @@ final class SimulationEngine {
         rebootAfterDown = Array(repeating: false, count: m)
         idlePool = IndexPool(capacity: m)
         bootingPool = IndexPool(capacity: m)
+        let shares = cluster.sharesNodes
+        partialUp = PartialNodes(nodes: shares ? m : 0, cores: shares ? cluster.coresPerNode : 1)
+        partialNotUp = PartialNodes(nodes: shares ? m : 0, cores: shares ? cluster.coresPerNode : 1)
+        if shares {
+            nodeCoresUsed = Array(repeating: 0, count: m)
+            nodeJobs = Array(repeating: [], count: m)
+            nodeFreeAt = Array(repeating: 0, count: m)
+        }
         offPool = IndexPool(capacity: m)
         downPool = IndexPool(capacity: m)
         running = IndexPool(capacity: n)
@@ -272,7 +312,7 @@ final class SimulationEngine {
             samples.append(
                 SimulationSample(
                     time: nextSample, busyNodes: count(.busy), poweredNodes: cluster.nodes - count(.off),
-                    demandNodes: count(.busy) + heldNodes + queuedNodes))
+                    demandNodes: count(.busy) + heldNodes + queuedNodeDemand))
             nextSample += options.sampleInterval
         }
         lastTime = t
@@ -282,8 +322,18 @@ final class SimulationEngine {
     private func count(_ s: NodePowerState) -> Int { stateCounts[Int(s.rawValue)] }
 
     private func setState(_ node: Int, _ s: NodePowerState) {
+        let wasBusy = nodeState[node] == .busy
         stateCounts[Int(nodeState[node].rawValue)] -= 1
         stateCounts[Int(s.rawValue)] += 1
+        if options.recordBusyNodes && wasBusy != (s == .busy) {
+            let busy = stateCounts[Int(NodePowerState.busy.rawValue)]
+            if busyTimes.last == now {
+                busyCounts[busyCounts.count - 1] = busy
+            } else {
+                busyTimes.append(now)
+                busyCounts.append(busy)
+            }
+        }
         nodeState[node] = s
         nodeSince[node] = now
         if options.recordTrace { trace.append(.node(time: now, node: node, state: s)) }
@@ -293,7 +343,13 @@ final class SimulationEngine {
 
     private func submit(_ j: Int, policy: inout some PowerPolicy) {
         queue.append(Int32(j))
-        queuedNodes += jobNodes[j]
+        if jobCores[j] > 0 {
+            queuedSharedCores += Int(jobCores[j])
+            queuedCores += Int(jobCores[j])
+        } else {
+            queuedNodes += jobNodes[j]
+            queuedCores += jobNodes[j] * cluster.coresPerNode
+        }
         dirty = true
         policy.jobSubmitted(visibleRecord(j), at: now)
     }
@@ -307,11 +363,16 @@ final class SimulationEngine {
     }
 
     private func endJob(_ j: Int, policy: inout some PowerPolicy) {
-        for n in allocation[j] {
-            let node = Int(n)
-            nodeJob[node] = -1
-            setState(node, .idle)
-            makeIdle(node)
+        if jobCores[j] > 0 {
+            endShared(j)
+        } else {
+            for n in allocation[j] {
+                let node = Int(n)
+                nodeJob[node] = -1
+                setState(node, .idle)
+                makeIdle(node)
+            }
+            usedCores -= jobNodes[j] * cluster.coresPerNode
         }
         allocation[j] = []
         endAt[j] = now
@@ -329,7 +390,13 @@ final class SimulationEngine {
     private func startJob(_ j: Int) {
         for n in allocation[j] {
             let node = Int(n)
-            if nodeState[node] != .idle || nodeJob[node] != Int32(j) { violations += 1 }
+            if jobCores[j] > 0 {
+                // A node jobs share: busy from its first job on.
+                if nodeState[node] == .busy && nodeJob[node] == Self.sharedNode { continue }
+                if nodeState[node] != .idle || nodeJob[node] != Self.sharedNode { violations += 1 }
+            } else if nodeState[node] != .idle || nodeJob[node] != Int32(j) {
+                violations += 1
+            }
             setState(node, .busy)
         }
         startAt[j] = now
@@ -392,6 +459,15 @@ final class SimulationEngine {
                 heldNodes -= jobNodes[j]
                 startJob(j)
             }
+        } else if nodeJob[node] == Self.sharedNode {
+            // Every job placed on it waited for this boot: they all start.
+            heldNodes -= 1
+            partialNotUp.remove(node)
+            partialUp.set(node, free: cluster.coresPerNode - Int(nodeCoresUsed[node]))
+            for w in nodeJobs[node] where pendingBoots[Int(w)] > 0 {
+                pendingBoots[Int(w)] -= 1
+                if pendingBoots[Int(w)] == 0 { startJob(Int(w)) }
+            }
         } else {
             bootingPool.remove(node)
             makeIdle(node)
@@ -402,7 +478,7 @@ final class SimulationEngine {
     private func powerDownDone(_ node: Int) {
         guard nodeState[node] == .poweringDown else { return }
         setState(node, .off)
-        let allocated = nodeJob[node] >= 0
+        let allocated = nodeJob[node] != -1
         if allocated || rebootAfterDown[node] {
             rebootAfterDown[node] = false
             if !allocated {
@@ -467,6 +543,8 @@ final class SimulationEngine {
         placedAt[j] = now
         pendingBoots[j] = pending
         queuedNodes -= k
+        queuedCores -= k * cluster.coresPerNode
+        usedCores += k * cluster.coresPerNode
         running.insert(j)
         if options.recordTrace {
             trace.append(.placed(time: now, job: inputIndex[j], nodes: nodes.map { Int($0) }))
@@ -480,10 +558,249 @@ final class SimulationEngine {
         }
     }
 
+    // MARK: Jobs that share nodes
+
+    /// When `node` is up, or would be if a job were placed on it now.
+    private func readyTime(ofNode node: Int) -> Int64 {
+        switch nodeState[node] {
+        case .idle, .busy: return now
+        case .booting: return nodeStateEnd[node]
+        case .off: return now &+ cluster.bootTime
+        case .poweringDown: return nodeStateEnd[node] &+ cluster.bootTime
+        }
+    }
+
+    /// Where a job of `c` cores that shares nodes goes now, if anywhere: the up node its cores fill best, else an
+    /// idle free node, else the booting node with jobs its cores fill best, else a free node that is booting, off or
+    /// powering down (the order free nodes are taken in for whole-node jobs). `free`: the node has no job yet.
+    private func sharedChoice(_ c: Int) -> (node: Int, free: Bool)? {
+        if let n = partialUp.bestFit(c) { return (n, false) }
+        if let n = idlePool.items.last { return (Int(n), true) }
+        if let n = partialNotUp.bestFit(c) { return (n, false) }
+        if let n = bootingPool.items.last ?? offPool.items.last ?? downPool.items.last { return (Int(n), true) }
+        return nil
+    }
+
+    /// Places job `j`, which shares nodes, on `node` (booting it if it is off).
+    private func placeShared(_ j: Int, on node: Int, free: Bool) {
+        let c = Int(jobCores[j])
+        if free {
+            if idlePool.contains(node) {
+                idlePool.remove(node)
+            } else if bootingPool.contains(node) {
+                bootingPool.remove(node)
+            } else if offPool.contains(node) {
+                offPool.remove(node)
+                nodeJob[node] = Self.sharedNode
+                startBoot(node)
+            } else {
+                downPool.remove(node)
+            }
+            nodeJob[node] = Self.sharedNode
+            nodeFreeAt[node] = 0
+            if nodeState[node] != .idle { heldNodes += 1 }
+        }
+        let ready = readyTime(ofNode: node)
+        let up = ready <= now
+        nodeCoresUsed[node] += Int32(c)
+        nodeJobs[node].append(Int32(j))
+        let left = cluster.coresPerNode - Int(nodeCoresUsed[node])
+        if up { partialUp.set(node, free: left) } else { partialNotUp.set(node, free: left) }
+        allocation[j] = [Int32(node)]
+        placedAt[j] = now
+        pendingBoots[j] = up ? 0 : 1
+        queuedSharedCores -= c
+        queuedCores -= c
+        usedCores += c
+        running.insert(j)
+        if options.recordTrace { trace.append(.placed(time: now, job: inputIndex[j], nodes: [node])) }
+        expectedEnd[j] = ready &+ jobLimit[j]
+        byEnd.insert(expectedEnd[j], j)
+        nodeFreeAt[node] = Swift.max(nodeFreeAt[node], expectedEnd[j])
+        if up { startJob(j) }
+    }
+
+    /// Job `j`, which shared its node, ended: its cores are free, and the node too once its last job has ended.
+    private func endShared(_ j: Int) {
+        guard let n = allocation[j].first else { return }
+        let node = Int(n)
+        let c = Int(jobCores[j])
+        nodeCoresUsed[node] -= Int32(c)
+        usedCores -= c
+        if let i = nodeJobs[node].firstIndex(of: Int32(j)) { nodeJobs[node].remove(at: i) }
+        if nodeJobs[node].isEmpty {
+            partialUp.remove(node)
+            partialNotUp.remove(node)
+            nodeJob[node] = -1
+            nodeFreeAt[node] = 0
+            setState(node, .idle)
+            makeIdle(node)
+        } else {
+            partialUp.set(node, free: cluster.coresPerNode - Int(nodeCoresUsed[node]))
+            var last: Int64 = 0
+            for o in nodeJobs[node] { last = Swift.max(last, expectedEnd[Int(o)]) }
+            nodeFreeAt[node] = last
+        }
+    }
+
+    /// Whether job `j` could be placed now.
+    private func fitsNow(_ j: Int) -> Bool {
+        let c = Int(jobCores[j])
+        guard c > 0 else { return jobNodes[j] <= freeCount }
+        return freeCount > 0 || partialUp.bestFit(c) != nil || partialNotUp.bestFit(c) != nil
+    }
+
+    /// Whether any job could be placed now: a free node, or a shared one with cores left.
+    private var hasRoom: Bool { freeCount > 0 || !partialUp.isEmpty || !partialNotUp.isEmpty }
+
+    private func placeNow(_ j: Int) {
+        if jobCores[j] > 0, let choice = sharedChoice(Int(jobCores[j])) {
+            placeShared(j, on: choice.node, free: choice.free)
+        } else {
+            place(j)
+        }
+    }
+
+    /// The head job's reservation where jobs share nodes, from the requested ends of the jobs holding nodes: for a
+    /// whole-node job, the earliest time enough nodes are free (a shared node once its last job ends), and how many
+    /// beyond; for a job that shares a node, the earliest time a node has its cores free (`node`, with `cores` free
+    /// then; or -1: a free node), and how many free nodes there are then beyond the one it takes.
+    private func sharedReservation(for head: Int) -> (time: Int64, spare: Int, node: Int, cores: Int) {
+        let k = jobNodes[head]
+        let c = Int(jobCores[head])
+        var free = freeCount
+        if c == 0 && free >= k { return (now, free - k, -1, 0) }
+        if c > 0 && free > 0 { return (now, free - 1, -1, 0) }
+        if c > 0, let n = partialUp.bestFit(c) ?? partialNotUp.bestFit(c) {
+            return (now, free, n, cluster.coresPerNode - Int(nodeCoresUsed[n]))
+        }
+        // Per shared node met in the ends: its jobs not ended yet and its free cores.
+        var left: [Int32: (jobs: Int, cores: Int)] = [:]
+        let ends = byEnd.ends
+        var i = 0
+        while i < ends.count {
+            let t = ends[i]
+            var found = -1
+            var foundCores = 0
+            while i < ends.count, ends[i] == t {
+                let jb = Int(byEnd.jobs[i])
+                i += 1
+                if jobCores[jb] == 0 {
+                    free += jobNodes[jb]
+                    continue
+                }
+                guard let n = allocation[jb].first else { continue }
+                var e = left[n] ?? (
+                    nodeJobs[Int(n)].count, cluster.coresPerNode - Int(nodeCoresUsed[Int(n)]))
+                e.jobs -= 1
+                e.cores += Int(jobCores[jb])
+                left[n] = e
+                if e.jobs == 0 {
+                    free += 1
+                } else if c > 0 && e.cores >= c && found < 0 {
+                    found = Int(n)
+                    foundCores = e.cores
+                }
+            }
+            if c == 0 {
+                if free >= k { return (Swift.max(t, now), free - k, -1, 0) }
+            } else if free > 0 {
+                return (Swift.max(t, now), free - 1, -1, 0)
+            } else if found >= 0 {
+                // The node's cores then, less what jobs that end later still hold (counted when they end).
+                return (Swift.max(t, now), free, found, foundCores)
+            }
+        }
+        return (.max, 0, -1, 0)  // unreachable: the job fits in the cluster
+    }
+
+    /// ``schedule()`` where jobs share nodes: FCFS placements, then EASY backfilling behind the head job's
+    /// reservation. A job placed beside others on a node that the head job's reservation counts on (a node whose
+    /// jobs all end by then, or the node it reserves cores of) must end by the reservation, or take one of the
+    /// spare nodes.
+    private func scheduleShared() {
+        dirty = false
+        var head = 0
+        while head < queue.count, fitsNow(Int(queue[head])) {
+            placeNow(Int(queue[head]))
+            head += 1
+        }
+        if head > 0 { queue.removeFirst(head) }
+        guard let first = queue.first, hasRoom, queue.count > 1 else {
+            if let first = queue.first, options.recordTrace {
+                trace.append(.reservation(time: now, job: inputIndex[Int(first)], at: sharedReservation(for: Int(first)).time))
+            }
+            return
+        }
+        let headJob = Int(first)
+        let (shadow, spare, reserved, coresThen) = sharedReservation(for: headJob)
+        var reservedCores = coresThen
+        let headCores = Int(jobCores[headJob])
+        if options.recordTrace {
+            trace.append(.reservation(time: now, job: inputIndex[headJob], at: shadow))
+        }
+        var extra = spare
+        var i = 1
+        var considered = 0
+        while i < queue.count, considered < cluster.backfillDepth, hasRoom {
+            let j = Int(queue[i])
+            considered += 1
+            let c = Int(jobCores[j])
+            if c > 0 {
+                if let choice = sharedChoice(c) {
+                    var fits = readyTime(ofNode: choice.node) &+ jobLimit[j] <= shadow
+                    if !fits {
+                        // A free node, or a node whose jobs all end by the reservation: the reservation counts it free.
+                        let counted = choice.free || nodeFreeAt[choice.node] <= shadow
+                        if !choice.free && choice.node == reserved {
+                            // On the node the head job reserves cores of: only if it leaves the head job enough.
+                            if reservedCores - c >= headCores {
+                                reservedCores -= c
+                                fits = true
+                            }
+                        } else if counted {
+                            if extra >= 1 {
+                                extra -= 1
+                                fits = true
+                            }
+                        } else {
+                            fits = true
+                        }
+                    }
+                    if fits {
+                        placeShared(j, on: choice.node, free: choice.free)
+                        queue.remove(at: i)
+                        continue
+                    }
+                }
+            } else {
+                let k = jobNodes[j]
+                if k <= freeCount {
+                    let end = readyTime(k) &+ jobLimit[j]
+                    var fits = end <= shadow
+                    if !fits && k <= extra {
+                        extra -= k
+                        fits = true
+                    }
+                    if fits {
+                        place(j)
+                        queue.remove(at: i)
+                        continue
+                    }
+                }
+            }
+            i += 1
+        }
+    }
+
     // MARK: Scheduling
 
     /// One scheduling pass: FCFS starts, then EASY backfilling behind the head job's reservation.
     private func schedule() {
+        if sharing {
+            scheduleShared()
+            return
+        }
         dirty = false
         var head = 0
         while head < queue.count, jobNodes[Int(queue[head])] <= freeCount {
@@ -636,6 +953,7 @@ final class SimulationEngine {
         metrics.ignoredActions = ignoredActions
         metrics.span = jobs.isEmpty ? 0 : lastTime - (jobs[0].submit &- cluster.bootTime)
         return SimulationResult(
-            metrics: metrics, outcomes: outcomes, samples: samples, trace: trace, invariantViolations: violations)
+            metrics: metrics, outcomes: outcomes, samples: samples, trace: trace, invariantViolations: violations,
+            busyNodes: options.recordBusyNodes ? NodeDemandProfile(times: busyTimes, values: busyCounts) : nil)
     }
 }
