@@ -773,24 +773,28 @@ final class SimulationEngine {
                         continue
                     }
                 }
-            } else {
-                let k = jobNodes[j]
-                if k <= freeCount {
-                    let end = readyTime(k) &+ jobLimit[j]
-                    var fits = end <= shadow
-                    if !fits && k <= extra {
-                        extra -= k
-                        fits = true
-                    }
-                    if fits {
-                        place(j)
-                        queue.remove(at: i)
-                        continue
-                    }
-                }
+            } else if backfillWholeNodes(j, shadow: shadow, extra: &extra) {
+                queue.remove(at: i)
+                continue
             }
             i += 1
         }
+    }
+
+    /// Backfills whole-node job `j` if it fits in the free nodes and ends by the reservation at `shadow` or takes only
+    /// `extra` nodes (spare then; reduced by what it takes). Returns whether it was placed.
+    @inline(__always)
+    private func backfillWholeNodes(_ j: Int, shadow: Int64, extra: inout Int) -> Bool {
+        let k = jobNodes[j]
+        guard k <= freeCount else { return false }
+        let end = readyTime(k) &+ jobLimit[j]
+        var fits = end <= shadow
+        if !fits && k <= extra {
+            extra -= k
+            fits = true
+        }
+        if fits { place(j) }
+        return fits
     }
 
     // MARK: Scheduling
@@ -823,19 +827,9 @@ final class SimulationEngine {
         while i < queue.count, considered < cluster.backfillDepth, freeCount > 0 {
             let j = Int(queue[i])
             considered += 1
-            let k = jobNodes[j]
-            if k <= freeCount {
-                let end = readyTime(k) &+ jobLimit[j]
-                var fits = end <= shadow
-                if !fits && k <= extra {
-                    extra -= k
-                    fits = true
-                }
-                if fits {
-                    place(j)
-                    queue.remove(at: i)
-                    continue
-                }
+            if backfillWholeNodes(j, shadow: shadow, extra: &extra) {
+                queue.remove(at: i)
+                continue
             }
             i += 1
         }
