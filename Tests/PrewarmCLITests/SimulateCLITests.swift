@@ -375,4 +375,7 @@ import Testing
     #expect(human.stdout.contains("× 4 cores (jobs share nodes)"))
     let one = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "1", "--share-nodes"])
     #expect(one.status != 0 && one.stderr.contains("--share-nodes: nodes of 1 core cannot be shared"))
+    let huge = try prewarm(
+        ["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "1000000000", "--share-nodes"])
+    #expect(huge.status != 0 && huge.stderr.contains("--share-nodes: --cores-per-node 1000000000 is more than 65536"))
 }
