@@ -207,6 +207,7 @@ struct Simulate: ParsableCommand {
             throw ValidationError(
                 "--share-nodes: nodes of \(cores) core cannot be shared; give --cores-per-node (more than 1)")
         }
+        if history.db != nil && !shareNodes, let hint = Self.sharingHint(loaded.jobs) { CLISupport.note(hint) }
         if shareNodes && cores > Self.maxSharedCores {
             throw ValidationError(
                 "--share-nodes: --cores-per-node \(cores) is more than \(Self.maxSharedCores) (the simulator keeps "
@@ -871,6 +872,23 @@ struct Simulate: ParsableCommand {
     }
 
     /// A random workload for scale checks: jobs of 1–64 nodes running up to 2 h, arriving at ~70 % load.
+    /// A note for an admin simulating stored jobs as whole nodes: when at least a fifth of the one-node jobs were
+    /// given fewer CPUs than the largest one-node job (the nodes' size, likely), Slurm may have let them share nodes.
+    static func sharingHint(_ jobs: [JobRecord]) -> String? {
+        var oneNode = 0
+        var largest: Int32 = 0
+        for j in jobs where j.requestedNodes == 1 {
+            oneNode += 1
+            largest = max(largest, j.procs)
+        }
+        guard largest > 1, oneNode > 0 else { return nil }
+        let smaller = jobs.filter { $0.requestedNodes == 1 && $0.procs < largest }.count
+        guard smaller * 5 >= oneNode else { return nil }
+        return "prewarm: \(smaller) of \(oneNode) one-node jobs were given fewer CPUs than the largest (\(largest)); "
+            + "they take a whole node each here. If Slurm let them share nodes (select/cons_tres), add --share-nodes "
+            + "--cores-per-node C (your nodes' CPUs)."
+    }
+
     /// The most cores per node `--share-nodes` simulates (its shared nodes are kept in one list per free-core count).
     static let maxSharedCores = 65_536
 
