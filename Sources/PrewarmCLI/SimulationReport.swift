@@ -21,7 +21,7 @@ enum SimulationReport {
     ) -> String {
         var body = ""
         body += "<h1>Prewarm simulation: \(SVGPlot.escape(trace))</h1>\n"
-        body += "<p>\(cluster.nodes) nodes × \(cluster.coresPerNode) cores, boot \(cluster.bootTime) s, "
+        body += "<p>\(cluster.nodes) nodes × \(cluster.coresPerNode) cores\(cluster.sharesNodes ? " (jobs share nodes)" : ""), boot \(cluster.bootTime) s, "
             + "power-down \(cluster.powerDownTime) s, reactive SuspendTime \(suspendTime) s; a node draws "
             + "\(Simulate.number(cluster.offWatts)) W off, \(Simulate.number(cluster.idleWatts)) W idle (also booting and "
             + "powering down), \(Simulate.number(cluster.busyWatts)) W running a job.</p>\n"

@@ -371,8 +371,13 @@ import Testing
     #expect(busyShared < busyWhole)
     #expect(shared.policies["oracle"]?["boot_wait_s"] == 0)
     #expect(shared.policies["reactive"]?["jobs"] == whole.policies["reactive"]?["jobs"])
-    let human = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "4", "--share-nodes"])
+    let report = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-share-\(getpid()).html")
+    defer { try? FileManager.default.removeItem(at: report) }
+    let human = try prewarm(
+        ["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "4", "--share-nodes", "--report",
+         report.path])
     #expect(human.stdout.contains("× 4 cores (jobs share nodes)"))
+    #expect(try String(contentsOf: report, encoding: .utf8).contains("× 4 cores (jobs share nodes)"))
     let one = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "1", "--share-nodes"])
     #expect(one.status != 0 && one.stderr.contains("--share-nodes: nodes of 1 core cannot be shared"))
     let huge = try prewarm(
