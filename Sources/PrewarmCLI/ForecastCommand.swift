@@ -105,7 +105,7 @@ struct Forecast: ParsableCommand {
         let result = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: minutes,
             hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now), learned: learned, reservations: reservations,
-            allocatesCores: allocatesCores)
+            sharing: sharing)
         let panels = result.map(ForecastPlot.panel)
         if let svg {
             let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now)))

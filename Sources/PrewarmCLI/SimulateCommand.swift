@@ -207,12 +207,12 @@ struct Simulate: ParsableCommand {
             throw ValidationError(
                 "--share-nodes: nodes of \(cores) core cannot be shared; give --cores-per-node (more than 1)")
         }
-        if history.db != nil && !shareNodes, let hint = Self.sharingHint(loaded.jobs) { CLISupport.note(hint) }
         if shareNodes && cores > Self.maxSharedCores {
             throw ValidationError(
                 "--share-nodes: --cores-per-node \(cores) is more than \(Self.maxSharedCores) (the simulator keeps "
                     + "shared nodes by free cores)")
         }
+        if history.db != nil && !shareNodes, let hint = Self.sharingHint(loaded.jobs) { CLISupport.note(hint) }
         let cluster = simulated(nodes: nodeCount)
         // The simulated Slurm resumes and suspends any number of nodes at once (reactive's power saving has no
         // ResumeRate/SuspendRate here), so prewarm gets no tighter cap unless asked: prewarmd's default of 50 per
@@ -871,7 +871,6 @@ struct Simulate: ParsableCommand {
         }
     }
 
-    /// A random workload for scale checks: jobs of 1–64 nodes running up to 2 h, arriving at ~70 % load.
     /// A note for an admin simulating stored jobs as whole nodes: when at least a fifth of the one-node jobs were
     /// given fewer CPUs than the largest one-node job (the nodes' size, likely), Slurm may have let them share nodes.
     static func sharingHint(_ jobs: [JobRecord]) -> String? {
@@ -892,6 +891,7 @@ struct Simulate: ParsableCommand {
     /// The most cores per node `--share-nodes` simulates (its shared nodes are kept in one list per free-core count).
     static let maxSharedCores = 65_536
 
+    /// A random workload for scale checks: jobs of 1–64 nodes running up to 2 h, arriving at ~70 % load.
     static func synthetic(count: Int, nodes: Int) -> [JobRecord] {
         var rng = Xoshiro256StarStar(seed: 42)
         let meanGap = max(1, 32 * 3600 / max(1, nodes * 7 / 10))

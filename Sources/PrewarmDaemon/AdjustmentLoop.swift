@@ -139,7 +139,7 @@ struct AdjustmentLoop {
             nodes: nodes, partitions: partitions, jobs: jobs, now: now, minutes: 61,
             hourOfWeekAt: LiveDemandTracker.hourOfWeekAt(now: now),
             learned: configuration.learnedArrivals ? demand.learner.trusted(priceScale: configuration.priceScale) : [:],
-            reservations: reservations, allocatesCores: allocatesCores)
+            reservations: reservations, sharing: sharing)
         let planned = forecasts.map { f -> PartitionForecast in
             var t = f
             t.forecast = DemandForecast(

@@ -53,7 +53,7 @@ public struct LiveDemandTracker: Sendable {
         for j in jobs { seededUntil = Swift.max(seededUntil, j.end ?? j.submit) }
     }
 
-    static func partition(of j: SlurmJob) -> String { j.partition.split(separator: ",").first.map(String.init) ?? "" }
+    static func partition(of j: SlurmJob) -> String { LiveForecast.firstPartition(j.partition) }
 
     /// Learns from one cycle's job list: new submissions (in submission order), then new ends. Each job counts the
     /// nodes `sharing` says it takes (a share of a node for a small job where jobs share nodes; by default, whole

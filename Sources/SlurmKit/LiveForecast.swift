@@ -33,9 +33,9 @@ public enum LiveForecast {
     /// the partition (`learned`, see ``LiveDemandTracker``), else from `arrivals` (an empty model adds none). A job
     /// in several partitions (pending `-p a,b`) counts in the first.
     ///
-    /// Running jobs keep the nodes Slurm gave them, each node until the last of its jobs is predicted to end. With
-    /// `allocatesCores` (the controller gives jobs cores, `select/cons_tres`), queued jobs that take a share of a
-    /// node (``NodeSharing``: one node and fewer CPUs than the partition's largest node, not `--exclusive` and not in
+    /// Running jobs keep the nodes Slurm gave them, each node until the last of its jobs is predicted to end. Where
+    /// `sharing` says the controller gives jobs cores (`select/cons_tres`; by default, whole nodes), queued jobs that
+    /// take a share of a node (``NodeSharing``: one node and fewer CPUs than the partition's largest node, not `--exclusive` and not in
     /// an `OverSubscribe=EXCLUSIVE` partition) are packed into nodes in queue order (first fit among the queue's
     /// nodes with the same earliest start, each node busy for the longest of its jobs), as the controller would fit
     /// them, instead of a node each. A queued job needs at least as many nodes as its CPUs fill (of the partition's
@@ -44,7 +44,7 @@ public enum LiveForecast {
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
         learned: [String: DemandLearner.Models] = [:], reservations: [SlurmReservation] = [],
-        allocatesCores: Bool = false
+        sharing: NodeSharing? = nil
     ) -> [PartitionForecast] {
         var reservationStart: [String: Int64] = [:]
         for r in reservations { reservationStart[r.name] = r.start }
@@ -68,7 +68,7 @@ public enum LiveForecast {
         // Each job's partition (the first of a pending job's list), computed once: jobs by partition, in list order.
         var byPartition: [String: [Int]] = [:]
         for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
-        let sharing = NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores)
+        let sharing = sharing ?? NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: false)
         var out: [PartitionForecast] = []
         for p in partitions {
             let members = nodes.filter { $0.partitions.contains(p.name) }

@@ -43,10 +43,11 @@ public struct NodeSharing: Sendable, Equatable {
     public func nodes(partition: String, nodeCount: Int, cpus: Int, exclusive: Bool) -> Double {
         let least = Swift.max(1, nodeCount)
         guard cpus > 0, let cores = coresPerNode[partition], cores > 0 else { return Double(least) }
-        let c = cpus
-        if sharesNodes(partition) && !exclusive && nodeCount <= 1 && c < cores { return Double(c) / Double(cores) }
+        if sharesNodes(partition) && !exclusive && nodeCount <= 1 && cpus < cores {
+            return Double(cpus) / Double(cores)
+        }
         // A job's node count is the least it asked for: more CPUs than that many nodes have take more.
-        return Double(Swift.max(least, c / cores + (c % cores == 0 ? 0 : 1)))
+        return Double(Swift.max(least, cpus / cores + (cpus % cores == 0 ? 0 : 1)))
     }
 
     /// ``nodes(partition:nodeCount:cpus:exclusive:)`` of a job Slurm shows (its first partition).

@@ -76,7 +76,8 @@ import Testing
         for (job, needed) in [(queued(1, cpus: 6, nodes: 1), 2), (queued(2, cpus: 9, nodes: 1), 3),
                               (queued(3, cpus: 4, nodes: 1), 1), (queued(4, cpus: 2, nodes: 3), 3)] {
             let f = LiveForecast.forecast(
-                nodes: nodes, partitions: parts, jobs: [job], now: now, allocatesCores: allocatesCores)
+                nodes: nodes, partitions: parts, jobs: [job], now: now,
+                sharing: NodeSharing(nodes: nodes, partitions: parts, allocatesCores: allocatesCores))
             #expect(f[0].forecast.expected[12] == Float(needed), "\(job.cpus) CPUs, \(job.nodeCount) nodes")
         }
     }

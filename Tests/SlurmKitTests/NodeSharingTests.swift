@@ -72,10 +72,11 @@ private func finished(
         var tracker = LiveDemandTracker()
         var seen = jobs
         for i in seen.indices { seen[i].exclusive = exclusive }
-        tracker.observe(jobs: seen, sharing: NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores))
+        let sharing = NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores)
+        tracker.observe(jobs: seen, sharing: sharing)
         let f = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: [], now: now, hourOfWeekAt: hourOfWeekAt,
-            learned: tracker.learner.trusted(), allocatesCores: allocatesCores)[0].forecast
+            learned: tracker.learner.trusted(), sharing: sharing)[0].forecast
         return (tracker.learner.partitions["p"]?.arrivals.weeklyRate[hourOfWeekAt(0)] ?? -1, f.expected[5])
     }
     let shared = expected(allocatesCores: true)

@@ -97,7 +97,7 @@ public struct PrewarmPolicy: PowerPolicy {
     private func learnedNodes(_ job: JobRecord) -> Double {
         let shared = cluster?.sharedCores(for: job) ?? 0
         if shared > 0 { return Double(shared) / Double(coresPerNode) }
-        return Double((Int(job.procs) + coresPerNode - 1) / coresPerNode)
+        return Double(cluster?.nodesNeeded(procs: job.procs) ?? Int(job.procs))
     }
 
     public mutating func decide(_ view: ClusterView) -> PowerDecision {

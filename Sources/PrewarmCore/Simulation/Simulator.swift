@@ -591,7 +591,6 @@ final class SimulationEngine {
                 bootingPool.remove(node)
             } else if offPool.contains(node) {
                 offPool.remove(node)
-                nodeJob[node] = Self.sharedNode
                 startBoot(node)
             } else {
                 downPool.remove(node)
