@@ -30,7 +30,9 @@ struct Simulate: ParsableCommand {
     @Option(help: "Workload log in Standard Workload Format (.swf or .swf.gz).")
     var trace: String?
     @OptionGroup var history: HistorySelection
-    @Option(help: "Cores per node, for jobs stored without a node count (default: the log's MaxProcs / MaxNodes; with --db, 1).")
+    @Option(help: ArgumentHelp(
+        "Cores per node: it gives jobs stored without a node count theirs, and with --share-nodes the cores a shared "
+            + "node has (default: the log's MaxProcs / MaxNodes; with --db, 1)."))
     var coresPerNode: Int?
     @Flag(help: ArgumentHelp(
         "Jobs share nodes, as where Slurm gives jobs cores (SelectType=select/cons_tres): a job of one node and fewer "
