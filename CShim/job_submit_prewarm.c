@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
@@ -225,7 +226,16 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr, uint32_t 
 	j.job_id = _u32(job_desc->job_id);
 	j.script = NULL;
 	j.script_len = 0;
-	if (_profile(&j, out, sizeof(out), &field) > 0)
-		_apply(job_desc, out, field);
+	if (_profile(&j, out, sizeof(out), &field) <= 0)
+		return SLURM_SUCCESS;
+	/*
+	 * Slurm applies an update's AdminComment only for root, SlurmUser and accounting administrators, and refuses
+	 * the whole update of anyone else (ESLURM_ACCESS_DENIED) when it carries one. So the AdminComment is
+	 * re-annotated only for root and SlurmUser (the user slurmctld runs as); anyone else's update goes through
+	 * unchanged and the job keeps its submit-time annotation.
+	 */
+	if (field == PREWARM_FIELD_ADMIN_COMMENT && submit_uid != 0 && submit_uid != (uint32_t) getuid())
+		return SLURM_SUCCESS;
+	_apply(job_desc, out, field);
 	return SLURM_SUCCESS;
 }

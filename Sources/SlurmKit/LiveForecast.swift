@@ -164,10 +164,15 @@ public enum LiveForecast {
         return list.split(separator: ",").first.map(String.init) ?? ""
     }
 
-    /// A job's runtime: the annotation's `rt` (late: `rt90`), else its time limit (else an hour).
+    /// A job's runtime: the annotation's `rt` (late: `rt90`), at most its time limit as it is now (a limit lowered
+    /// after submission by a user, whose update the plugin does not re-annotate, or by scontrol), else its time
+    /// limit (else an hour).
     static func runtimes(_ j: SlurmJob) -> (runtime: Int64, late: Int64, limit: Int64?, annotated: Bool) {
         let limit: Int64? = j.timeLimitMinutes > 0 ? j.timeLimitMinutes * 60 : nil
-        if let a = SubmitProfiler.parse(j.adminComment) { return (a.rt, Swift.max(a.rt90, a.rt), limit, true) }
+        if let a = SubmitProfiler.parse(j.adminComment) {
+            let cap = limit ?? .max
+            return (Swift.min(a.rt, cap), Swift.min(Swift.max(a.rt90, a.rt), cap), limit, true)
+        }
         return (limit ?? 3600, limit ?? 3600, limit, false)
     }
 

@@ -54,6 +54,28 @@ private func job(
     #expect(SubmitProfiler.parse("x prewarm:v1 rt=5 rt50=4 rt90=9 model=ab")?.rt90 == 9)
 }
 
+/// A user who lowers a queued job's limit gets no new annotation (Slurm lets only admins change AdminComment, so
+/// the plugin leaves such an update alone): the forecast caps the annotated runtimes at the limit as it is now.
+@Test func annotatedRuntimesBeyondALoweredLimitEndAtTheLimit() {
+    let now: Int64 = 1_000_000
+    let nodes = (1 ... 4).map { i in SlurmNode(name: "n\(i)", base: .idle, flags: [], cpus: 2, partitions: ["batch"]) }
+    // Annotated at submission with a 2-hour limit (rt 40 min, rt90 90 min), lowered to 10 minutes since.
+    let lowered = job(1, .pending, nodes: 2, limitMinutes: 10,
+        annotation: "prewarm:v1 rt=2400 rt50=2000 rt90=5400 cand=last2 cpuh=1 model=abcd1234")
+    let p = LiveForecast.forecast(
+        nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-4]")], jobs: [lowered], now: now)[0]
+    #expect(p.annotatedJobs == 1)
+    #expect(p.forecast.expected[0] == 2 && p.forecast.upper[0] == 2)
+    #expect(p.forecast.expected[9] == 2)
+    #expect(p.forecast.expected[11] == 0 && p.forecast.upper[11] == 0)  // over at the 10-minute limit, not at 40 or 90
+    // The same annotation under its original limit keeps the job to its rt and rt90.
+    let kept = job(1, .pending, nodes: 2, limitMinutes: 120,
+        annotation: "prewarm:v1 rt=2400 rt50=2000 rt90=5400 cand=last2 cpuh=1 model=abcd1234")
+    let q = LiveForecast.forecast(
+        nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-4]")], jobs: [kept], now: now)[0]
+    #expect(q.forecast.expected[30] == 2 && q.forecast.expected[41] == 0 && q.forecast.upper[59] == 2)
+}
+
 @Test func dependentJobsArePlannedFromTheirParentsPredictedEnds() {
     let now: Int64 = 2_000_000
     let nodes = (1 ... 6).map { i in
