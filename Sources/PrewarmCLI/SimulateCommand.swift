@@ -31,8 +31,8 @@ struct Simulate: ParsableCommand {
     var trace: String?
     @OptionGroup var history: HistorySelection
     @Option(help: ArgumentHelp(
-        "Cores per node: it gives jobs stored without a node count theirs, and with --share-nodes the cores a shared "
-            + "node has (default: the log's MaxProcs / MaxNodes; with --db, 1)."))
+        "Cores per node: sets the node count of jobs stored without one and, with --share-nodes, the cores of a "
+            + "shared node (default: the log's MaxProcs / MaxNodes; with --db, 1)."))
     var coresPerNode: Int?
     @Flag(help: ArgumentHelp(
         "Jobs share nodes, as where Slurm gives jobs cores (SelectType=select/cons_tres): a job of one node and fewer "
