@@ -342,25 +342,58 @@ extension NodePowerAction {
 final class SubmissionListener {
     private let fd: Int32
 
-    init?(path: String) {
+    /// Why the socket could not be set up, naming its path.
+    struct SetupError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Binds a datagram socket at `path` that slurmctld's user may send to (mode 0666). A socket left at `path` by an
+    /// earlier run is replaced; anything else there is left alone and refused (a NotifySocket mistyped as another
+    /// file's path must not delete that file). A missing last directory (`/run/prewarm` outside systemd, which creates
+    /// it as the unit's RuntimeDirectory) is created, mode 0755; its parent must exist.
+    init(path: String) throws(SetupError) {
         let bytes = Array(path.utf8)
         var address = sockaddr_un()
-        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        let room = MemoryLayout.size(ofValue: address.sun_path)
+        guard !bytes.isEmpty, bytes.count < room, bytes.first == UInt8(ascii: "/") else {
+            throw SetupError(description: "NotifySocket \(path): must be an absolute path of at most \(room - 1) bytes")
+        }
+        func failure(_ what: String, _ code: Int32) -> SetupError {
+            SetupError(description: "NotifySocket \(path): \(what): \(String(cString: strerror(code)))")
+        }
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFSOCK else {
+                throw SetupError(description: "NotifySocket \(path): exists and is not a socket; not replacing it")
+            }
+            guard unlink(path) == 0 else { throw failure("cannot remove the socket of an earlier run", errno) }
+        } else if errno == ENOENT, let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")),
+            slash > path.utf8.startIndex
+        {
+            let directory = String(path[..<slash])
+            if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw failure("cannot create \(directory)", errno) }
+        }
         let s = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { return nil }
+        guard s >= 0 else { throw failure("socket", errno) }
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
         }
-        unlink(path)  // a stale socket from a previous run
         let rc = withUnsafePointer(to: &address) { a in
             a.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
+            let code = errno
             close(s)
-            return nil
+            throw failure("cannot bind", code)
         }
-        chmod(path, 0o666)  // slurmctld may run as another user than the daemon
+        // slurmctld usually runs as SlurmUser (slurm), not as the daemon's user: it needs write permission.
+        guard chmod(path, 0o666) == 0 else {
+            let code = errno
+            close(s)
+            unlink(path)
+            throw failure("cannot make it writable for slurmctld (chmod 0666)", code)
+        }
         fd = s
     }
 

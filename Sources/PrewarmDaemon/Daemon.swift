@@ -108,9 +108,13 @@ struct PrewarmDaemon {
 
         var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
         loop.history = HistoryKeeper(configuration: configuration, log: log)
-        let listener = configuration.notifySocket.isEmpty ? nil : SubmissionListener(path: configuration.notifySocket)
-        if !configuration.notifySocket.isEmpty && listener == nil {
-            log("warning: cannot bind \(configuration.notifySocket); cycles run on the timer only")
+        var listener: SubmissionListener? = nil
+        if !configuration.notifySocket.isEmpty {
+            do {
+                listener = try SubmissionListener(path: configuration.notifySocket)
+            } catch {
+                log("warning: \(error); submissions are not heard, cycles run on the timer only")
+            }
         }
         log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
             + "\(configuration.policy.bootLeadTime)s, config \(configPath)")

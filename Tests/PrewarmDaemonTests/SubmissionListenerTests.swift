@@ -30,7 +30,7 @@ private func send(_ text: String, to path: String) -> Bool {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/prewarmd.sock"
-    let listener = try #require(SubmissionListener(path: path))
+    let listener = try SubmissionListener(path: path)
     #expect(listener.wait(milliseconds: 10) == 0)  // nothing yet: the timeout
     let line = "prewarm-submit v1 t=1 uid=1000 account=a partition=p cpus=4 nodes=1 tl=60 dep=0 array=0 begin=-1"
     // The plugin's batches (notices queued together: lines of one datagram), a single notice, and a datagram
@@ -44,4 +44,42 @@ private func send(_ text: String, to path: String) -> Bool {
     while (batch + [line]).joined(separator: "\n").utf8.count <= SubmitNotice.maxDatagramBytes { batch.append(line) }
     #expect(send(batch.joined(separator: "\n"), to: path))
     #expect(listener.wait(milliseconds: 1000) == batch.count)
+}
+
+@Test func listenerReplacesOnlyASocketAndCreatesAMissingRunDirectory() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-listener-setup-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    func mode(_ path: String) -> mode_t {
+        var st = stat()
+        return lstat(path, &st) == 0 ? st.st_mode : 0
+    }
+    // /run/prewarm outside systemd: the last directory is created (0755), the socket is writable by slurmctld's user.
+    let path = dir + "/run/prewarmd.sock"
+    let first = try SubmissionListener(path: path)
+    #expect(mode(dir + "/run") & 0o7777 == 0o755)
+    #expect(mode(path) & S_IFMT == S_IFSOCK)
+    #expect(mode(path) & 0o777 == 0o666)
+    // A socket an earlier run left is replaced, and the new one hears the notices.
+    let second = try SubmissionListener(path: path)
+    #expect(send("wake", to: path))
+    #expect(second.wait(milliseconds: 1000) == 1)
+    #expect(first.wait(milliseconds: 10) == 0)
+    // Anything else at the path is refused and left as it was (a mistyped NotifySocket must not delete a file).
+    let file = dir + "/slurm.conf"
+    try "ClusterName=c\n".write(toFile: file, atomically: false, encoding: .utf8)
+    #expect {
+        _ = try SubmissionListener(path: file)
+    } throws: { error in
+        "\(error)" == "NotifySocket \(file): exists and is not a socket; not replacing it"
+    }
+    #expect(try String(contentsOfFile: file, encoding: .utf8) == "ClusterName=c\n")
+    // Only the last directory is created; the error names the path and the reason.
+    let deep = dir + "/missing/run/prewarmd.sock"
+    #expect {
+        _ = try SubmissionListener(path: deep)
+    } throws: { error in
+        "\(error)" == "NotifySocket \(deep): cannot create \(dir)/missing/run: No such file or directory"
+    }
+    #expect(throws: SubmissionListener.SetupError.self) { _ = try SubmissionListener(path: "relative.sock") }
 }
