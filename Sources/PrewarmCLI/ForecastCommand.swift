@@ -11,17 +11,17 @@ struct Forecast: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Forecast node demand per partition over the next hour from the live cluster.",
         discussion: """
-            Reads nodes, partitions and jobs through libslurm (SLURM_CONF picks the cluster) and runs the demand
-            forecast the simulator and prewarmd use: running jobs until their predicted end, queued jobs
-            projected as EASY backfilling would start them, no earlier than their --begin time, their parents'
-            predicted ends (dependencies), the end of a running job of their array, user or group (jobs held back
-            by a limit) or their reservation's start. Runtimes come from the job_submit plugin's
-            annotations (else the time limit). Arrivals of jobs not yet submitted need a learned history: with
-            --db the history store is replayed as prewarmd replays it at start-up (then the jobs Slurm shows now),
-            and a partition's learned arrivals count once it has 50 submissions; without --db they are not
+            Reads nodes, partitions and jobs through libslurm (SLURM_CONF picks the cluster) and runs the demand \
+            forecast the simulator and prewarmd use: running jobs until their predicted end, queued jobs \
+            projected as EASY backfilling would start them, no earlier than their --begin time, their parents' \
+            predicted ends (dependencies), the end of a running job of their array, user or group (jobs held back \
+            by a limit) or their reservation's start. Runtimes come from the job_submit plugin's \
+            annotations (else the time limit). Arrivals of jobs not yet submitted need a learned history: with \
+            --db the history store is replayed as prewarmd replays it at start-up (then the jobs Slurm shows now), \
+            and a partition's learned arrivals count once it has 50 submissions; without --db they are not \
             included.
 
-            --plot draws each partition's forecast as a text chart (80 columns, no colours): `#` expected
+            --plot draws each partition's forecast as a text chart (80 columns, no colours): `#` expected \
             demand, `:` upper band, `-` nodes powered or powering up now, `=` all the partition's nodes.
             --svg FILE writes the same as an SVG image (one panel per partition; temporary file, then rename).
             """)

@@ -10,8 +10,8 @@ struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The finished-job history prewarmd keeps (SQLite): import and inspect it.",
         discussion: """
-            prewarmd stores every finished job it sees (HistoryDatabase= in prewarmd.conf). Bootstrap the store
-            from a workload log or from Slurm accounting; a job already stored (same cluster, job id and submit
+            prewarmd stores every finished job it sees (HistoryDatabase= in prewarmd.conf). Bootstrap the store \
+            from a workload log or from Slurm accounting; a job already stored (same cluster, job id and submit \
             time) is never stored twice, so imports can be repeated.
             """,
         subcommands: [HistoryImport.self, HistoryStats.self, HistoryCrashWriter.self])
@@ -28,11 +28,11 @@ struct HistoryImport: ParsableCommand {
         commandName: "import",
         abstract: "Add finished jobs from a workload log (--trace) or from sacct (--sacct) to the history.",
         discussion: """
-            --trace reads a Standard Workload Format log (.swf or .swf.gz); its jobs are stored under the cluster
-            name --cluster (default: the file name without extensions). --sacct runs
-            `sacct --parsable2 --noheader --allusers --duplicates --state=<finished states>` (Slurm accounting,
-            slurmdbd) for the time range --start/--end (sacct's -S/-E syntax; default: everything until now), i.e.
-            the jobs that ended in the range, and stores them with their usage (TotalCPU, peak MaxRSS over the
+            --trace reads a Standard Workload Format log (.swf or .swf.gz); its jobs are stored under the cluster \
+            name --cluster (default: the file name without extensions). --sacct runs \
+            `sacct --parsable2 --noheader --allusers --duplicates --state=<finished states>` (Slurm accounting, \
+            slurmdbd) for the time range --start/--end (sacct's -S/-E syntax; default: everything until now), i.e. \
+            the jobs that ended in the range, and stores them with their usage (TotalCPU, peak MaxRSS over the \
             steps). All rows of one import are one transaction.
             """)
 
@@ -175,13 +175,14 @@ struct Retrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrain the model from the history and publish it only if it is no worse than the current one.",
         discussion: """
-            Trains on the stored jobs submitted before the --holdout newest finished ones, scores the new and the
-            published model (--model) on those held-out jobs (accuracy and p90 coverage, as `train` reports), and
-            replaces --model atomically only when the new model is no worse (accuracy not lower, p90 coverage not
-            lower than min(published, 0.9) − 0.02) or no usable model is published. prewarmd does the same every
+            Trains on the stored jobs submitted before the --holdout newest finished ones, scores the new and the \
+            published model (--model) on those held-out jobs (accuracy and p90 coverage, as `train` reports), and \
+            replaces --model atomically only when the new model is no worse (accuracy not lower, p90 coverage not \
+            lower than min(published, 0.9) − 0.02) or no usable model is published. prewarmd does the same every \
             RetrainInterval seconds. Exit status 0 in both cases; the decision is printed.
-            --history-only republishes the published model unchanged with the history of the newest --max-jobs
-            stored jobs, without training (what prewarmd does every HistoryRefreshInterval seconds: the job_submit
+
+            --history-only republishes the published model unchanged with the history of the newest --max-jobs \
+            stored jobs, without training (what prewarmd does every HistoryRefreshInterval seconds: the job_submit \
             plugin learns of no job end, so its history goes stale between retrainings).
             """)
 

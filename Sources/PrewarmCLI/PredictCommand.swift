@@ -9,8 +9,8 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the annotation the job_submit plugin would write for a job.",
         discussion: """
-            Takes a batch script and sbatch-like options (options override the script's #SBATCH directives,
-            as with sbatch) and runs the plugin's profiling code: script analysis, features from the model's
+            Takes a batch script and sbatch-like options (options override the script's #SBATCH directives, \
+            as with sbatch) and runs the plugin's profiling code: script analysis, features from the model's \
             job history, the runtime prediction, and the annotation text.
             """)
 

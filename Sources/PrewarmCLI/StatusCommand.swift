@@ -8,10 +8,10 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what prewarmd saw and did in its last cycle (reads StateDirectory/status.json).",
         discussion: """
-            prewarmd writes a status snapshot every cycle. This prints, per partition, the forecast against the
-            capacity up or booting at +0/+5/+15/+30/+60 minutes, the node states, the commands in flight, the
-            recent actions with their reasons, the hourly budget, Slurm's last error and the model. A snapshot
-            older than 3 cycle intervals (or 2 intervals past its announced next cycle while the daemon backs off
+            prewarmd writes a status snapshot every cycle. This prints, per partition, the forecast against the \
+            capacity up or booting at +0/+5/+15/+30/+60 minutes, the node states, the commands in flight, the \
+            recent actions with their reasons, the hourly budget, Slurm's last error and the model. A snapshot \
+            older than 3 cycle intervals (or 2 intervals past its announced next cycle while the daemon backs off \
             from Slurm errors) is flagged: the daemon may be down (exit status 3).
             """)
 

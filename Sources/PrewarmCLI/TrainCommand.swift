@@ -10,11 +10,11 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the model the job_submit plugin loads, from a workload log or the history store.",
         discussion: """
-            Replays the log (leakage-free features, as `evaluate`), trains the runtime model on the newest
-            finished jobs, calibrates its p90 on a held-out tail, and writes a model file (with the job history
-            its features need) atomically: the plugin inside slurmctld picks up the new file within its
-            ReloadInterval. With --db the jobs come from the history store (prewarm history, prewarmd) in submit
-            order, the newest --max-jobs of them. The daemon (prewarmd) retrains from the cluster's own history
+            Replays the log (leakage-free features, as `evaluate`), trains the runtime model on the newest \
+            finished jobs, calibrates its p90 on a held-out tail, and writes a model file (with the job history \
+            its features need) atomically: the plugin inside slurmctld picks up the new file within its \
+            ReloadInterval. With --db the jobs come from the history store (prewarm history, prewarmd) in submit \
+            order, the newest --max-jobs of them. The daemon (prewarmd) retrains from the cluster's own history \
             the same way (see `prewarm retrain`).
             """)
 
