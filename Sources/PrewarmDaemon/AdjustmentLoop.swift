@@ -394,10 +394,24 @@ final class SubmissionListener {
             unlink(path)
             throw failure("cannot make it writable for slurmctld (chmod 0666)", code)
         }
+        var bound = stat()
+        _ = lstat(path, &bound)
         fd = s
+        self.path = path
+        identity = (bound.st_dev, bound.st_ino)
     }
 
-    deinit { close(fd) }
+    /// Closes the socket and removes its file, unless another daemon has bound a socket of its own there since:
+    /// the plugin then finds no socket and counts its notices as dropped, as with no daemon.
+    deinit {
+        close(fd)
+        var st = stat()
+        if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK, (st.st_dev, st.st_ino) == identity { unlink(path) }
+    }
+
+    private let path: String
+    /// Device and inode of the socket file this listener bound.
+    private let identity: (dev_t, ino_t)
 
     /// Waits up to `milliseconds` for datagrams; returns how many submissions they reported (0 on timeout): the
     /// plugin sends the notices queued together as lines of one datagram.

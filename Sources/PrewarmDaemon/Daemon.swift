@@ -109,7 +109,7 @@ struct PrewarmDaemon {
         var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
         loop.history = HistoryKeeper(configuration: configuration, log: log)
         var listener: SubmissionListener? = nil
-        if !configuration.notifySocket.isEmpty {
+        if !once && !configuration.notifySocket.isEmpty {  // one cycle hears nothing: --once leaves the socket alone
             do {
                 listener = try SubmissionListener(path: configuration.notifySocket)
             } catch {

@@ -56,7 +56,7 @@ private func send(_ text: String, to path: String) -> Bool {
     }
     // /run/prewarm outside systemd: the last directory is created (0755), the socket is writable by slurmctld's user.
     let path = dir + "/run/prewarmd.sock"
-    let first = try SubmissionListener(path: path)
+    var first: SubmissionListener? = try SubmissionListener(path: path)
     #expect(mode(dir + "/run") & 0o7777 == 0o755)
     #expect(mode(path) & S_IFMT == S_IFSOCK)
     #expect(mode(path) & 0o777 == 0o666)
@@ -64,7 +64,17 @@ private func send(_ text: String, to path: String) -> Bool {
     let second = try SubmissionListener(path: path)
     #expect(send("wake", to: path))
     #expect(second.wait(milliseconds: 1000) == 1)
-    #expect(first.wait(milliseconds: 10) == 0)
+    #expect(first?.wait(milliseconds: 10) == 0)
+    // A listener stopping removes its socket file, unless a newer one has bound its own there.
+    do {
+        let other = dir + "/other.sock"
+        _ = try SubmissionListener(path: other)
+        #expect(mode(other) == 0)
+    }
+    first = nil
+    #expect(mode(path) & S_IFMT == S_IFSOCK)  // the first listener's end left the second's socket
+    #expect(send("wake", to: path))
+    #expect(second.wait(milliseconds: 1000) == 1)
     // Anything else at the path is refused and left as it was (a mistyped NotifySocket must not delete a file).
     let file = dir + "/slurm.conf"
     try "ClusterName=c\n".write(toFile: file, atomically: false, encoding: .utf8)
