@@ -16,10 +16,11 @@ struct PowerOptions: ParsableArguments {
 }
 
 private let powerDiscussion = """
-    Runs the configured command once per node of HOSTLIST (at most Parallel at once, each killed after
-    Timeout seconds), logs one line per node to LogFile, and exits 0 only if every node's command
-    succeeded. Commands are spawned directly, never through a shell; {node} stands for the node name.
-    Slurm's slurm.conf needs a single program path, so point it at a wrapper script (slurm-conf/power/).
+    Runs the configured command once per node of HOSTLIST (at most Parallel at once, each killed after \
+    Timeout seconds), logs one line per node to LogFile (to syslog when LogFile cannot be opened: Slurm runs \
+    this as SlurmUser), and exits 0 only if every node's command succeeded. Commands are spawned directly, \
+    never through a shell; {node} stands for the node name. Slurm's slurm.conf needs a single program path, \
+    so point it at a wrapper script (slurm-conf/power/).
     """
 
 struct Resume: ParsableCommand {

@@ -211,7 +211,9 @@ final class PowerLog {
     private let fd: Int32
     private let owned: Bool
 
-    /// Opens (creating its directory) the log at `path`; falls back to stderr, saying so, when it cannot.
+    /// Opens (creating its directory) the log at `path`. When it cannot (slurmctld runs the power programs as
+    /// SlurmUser, who may not write there), every line goes to stderr and to syslog (facility daemon, `prewarm`):
+    /// under slurmctld stderr is /dev/null, and a power log nobody can read would hide every failed power-up.
     init(path: String) {
         let directory = (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -220,9 +222,12 @@ final class PowerLog {
             self.fd = fd
             owned = true
         } else {
-            CLISupport.note("prewarm: cannot open log file \(path): \(String(cString: strerror(errno))); logging to stderr")
+            let error = String(cString: strerror(errno))
+            let reason = "cannot open log file \(path) as \(Self.userName()): \(error)"
+            CLISupport.note("prewarm: \(reason); logging to stderr and syslog")
             self.fd = 2
             owned = false
+            Self.syslog(LOG_WARNING, reason + "; logging here instead")
         }
     }
 
@@ -232,6 +237,25 @@ final class PowerLog {
         let line = "\(Self.timestamp()) prewarm[\(getpid())] \(message)\n"
         Self.writeAll(fd, Array(line.utf8))
         if mirror && owned && isatty(2) == 1 { Self.writeAll(2, Array(line.utf8)) }
+        if !owned { Self.syslog(LOG_NOTICE, message) }
+    }
+
+    /// The syslog identity; openlog keeps the pointer, so it is never freed.
+    nonisolated(unsafe) private static let identity: UnsafeMutablePointer<CChar>? = strdup("prewarm")
+
+    private static func syslog(_ priority: Int32, _ message: String) {
+        _ = Self.opened
+        message.withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
+    }
+
+    private static let opened: Bool = {
+        openlog(identity, LOG_PID, LOG_DAEMON)
+        return true
+    }()
+
+    private static func userName() -> String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "uid \(geteuid())" }
+        return String(cString: name)
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {

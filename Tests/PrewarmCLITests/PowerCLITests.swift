@@ -105,6 +105,53 @@ final class PowerCLITests {
         #expect(read(log).contains("resume done nodes=2 ok=2 failed=0"))
     }
 
+    /// Whether this test may stand in for syslog: root, and no syslog daemon's /dev/log (CI's containers have none).
+    static let canListenOnDevLog = geteuid() == 0 && access("/dev/log", F_OK) != 0
+
+    @Test(
+        "a LogFile that cannot be opened (as SlurmUser may not) sends every line to syslog, with the reason",
+        .enabled(if: PowerCLITests.canListenOnDevLog))
+    func unopenableLogGoesToSyslog() throws {
+        let (dir, _, _) = try setUp([])
+        let config = dir + "/syslog.conf"
+        // /proc refuses the directory and the file, even to root.
+        try "ResumeCommand=/usr/bin/touch \(dir)/out/{node}\nLogFile=/proc/prewarm-no-such-dir/power.log\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in "/dev/log".utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0, "bind /dev/log: \(String(cString: strerror(errno)))")
+        defer { unlink("/dev/log") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // As slurmctld runs it: fds 0-2 closed, so stderr is /dev/null and syslog is the only trace.
+        let r = try run(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", "exec \"$0\" resume \"$1\" --config \"$2\" <&- >&- 2>&-", prewarmExecutable.path, "sl[1-2]", config])
+        #expect(r.status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/sl2"))
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for _ in 0 ..< 50 {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { messages.append(String(decoding: buffer[..<n], as: UTF8.self)) } else if n < 0 { break }
+        }
+        // <28> is facility daemon (3 × 8) + warning (4); <29> daemon + notice (5).
+        #expect(messages.contains { $0.hasPrefix("<28>") && $0.contains("prewarm[")
+            && $0.contains("cannot open log file /proc/prewarm-no-such-dir/power.log as root: No such file or directory") },
+            "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("<29>") && $0.contains("resume node=sl1 result=ok exit=0") }, "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("<29>") && $0.contains("resume done nodes=2 ok=2 failed=0") }, "\(messages)")
+    }
+
     @Test(
         "children get an empty signal mask and default dispositions even when the parent blocks and ignores signals",
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
