@@ -65,6 +65,8 @@ final class Engine: @unchecked Sendable {
     var modelStamp: FileStamp?
     var failedStamp: FileStamp?
     var writtenStatsVersion: UInt64 = ~0  // under statsMutex
+    /// Whether the last write of the stats file failed (under statsMutex): its failure is logged once.
+    var statsWriteFailing = false
     /// The daemon's notices: queued by the submit path, sent by the notifier's thread.
     private let notifier: Notifier?
     /// The last scripts' analyses (a script submitted again is not scanned again), under its own mutex that
@@ -371,8 +373,19 @@ final class Engine: @unchecked Sendable {
             for (i, n) in statsCopy.histogram.buckets.enumerated() where n > 0 {
                 lines.append("bucket \(Swift.min(LatencyHistogram.upperBound(i), statsCopy.histogram.maxNanoseconds)) \(n)")
             }
-            if ModelFile.writeAtomically(path, lines.joined(separator: "\n") + "\n") {
+            // Said once when writing starts failing (slurmctld runs as SlurmUser, who may not write there) and once
+            // when it works again; retried at every ReloadInterval in between.
+            if let failure = ModelFile.writeAtomically(path, lines.joined(separator: "\n") + "\n") {
+                if !statsWriteFailing {
+                    statsWriteFailing = true
+                    error("StatsFile \(path) not written (\(failure)); retrying every ReloadInterval, said once")
+                }
+            } else {
                 writtenStatsVersion = statsCopy.version
+                if statsWriteFailing {
+                    statsWriteFailing = false
+                    info("StatsFile \(path) written again")
+                }
             }
         }
     }

@@ -56,12 +56,13 @@ enum ModelFile {
         return .success(bytes)
     }
 
-    /// Writes `text` to `path` through a temp file in the same directory and a rename. Returns false on failure.
-    static func writeAtomically(_ path: String, _ text: String) -> Bool {
+    /// Writes `text` to `path` through a temp file in the same directory and a rename.
+    /// - Returns: nil when written, else why not (the failing step and errno's text).
+    static func writeAtomically(_ path: String, _ text: String) -> String? {
         let temp = path + ".tmp.\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        var ok = true
+        guard fd >= 0 else { return "cannot create \(temp): \(errnoText())" }
+        var failure: String? = nil
         var utf8 = Array(text.utf8)
         var done = 0
         while done < utf8.count {
@@ -71,16 +72,19 @@ enum ModelFile {
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                ok = false
+                failure = "write \(temp): \(n < 0 ? errnoText() : "nothing written")"
                 break
             }
             done += n
         }
         utf8.removeAll()
-        if close(fd) != 0 { ok = false }
-        if ok && rename(temp, path) == 0 { return true }
+        if close(fd) != 0 && failure == nil { failure = "close \(temp): \(errnoText())" }
+        if failure == nil {
+            if rename(temp, path) == 0 { return nil }
+            failure = "rename to \(path): \(errnoText())"
+        }
         unlink(temp)
-        return false
+        return failure
     }
 }
 
