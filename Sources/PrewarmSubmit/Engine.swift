@@ -110,7 +110,7 @@ final class Engine: @unchecked Sendable {
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)  // deadlines from monotonicNanoseconds()
         pthread_cond_init(stopCondition, &attributes)
         pthread_condattr_destroy(&attributes)
-        notifier = configuration.notifySocket.isEmpty ? nil : Notifier(path: configuration.notifySocket)
+        notifier = configuration.notifySocket.isEmpty ? nil : Notifier(path: configuration.notifySocket, log: log)
     }
 
     /// After ``stop()`` (its threads joined) and the last submission that held the engine: the mutexes and the

@@ -6,6 +6,7 @@
 // twice the rest of the work for a job submitted again; now the submit path appends a notice to a preallocated queue
 // and this file's thread formats and sends it.
 
+import CPrewarmSubmit
 import PrewarmCore
 
 #if canImport(Glibc)
@@ -40,8 +41,9 @@ struct DatagramSocket {
         case sent
         /// The daemon's socket buffer is full: worth trying again shortly.
         case full
-        /// Nobody listens (or another error): dropped.
-        case failed
+        /// Not sent, dropped: `errno` of the failed send (ENOENT or ECONNREFUSED: nobody listens), or 0 during the
+        /// quiet period after a failure.
+        case failed(Int32)
     }
 
     /// True during the quiet period after a send found no daemon (a send would fail without trying).
@@ -50,7 +52,7 @@ struct DatagramSocket {
     /// Sends one datagram, never waiting.
     mutating func send(_ message: [UInt8]) -> SendResult {
         let now = monotonicNanoseconds()
-        if now < quietUntil { return .failed }
+        if now < quietUntil { return .failed(0) }
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let n = message.withUnsafeBytes { buffer -> Int in
             withUnsafePointer(to: &address) { a in
@@ -60,11 +62,12 @@ struct DatagramSocket {
             }
         }
         if n == message.count { return .sent }
-        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) { return .full }
-        if n < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK) {
-            quietUntil = now &+ Self.retryAfterNanoseconds
-        }
-        return .failed
+        let code = n < 0 ? errno : EMSGSIZE
+        if n < 0 && (code == EAGAIN || code == EWOULDBLOCK || code == ENOBUFS) { return .full }
+        // Nobody listens, or a socket slurmctld's user may not write to (EACCES) or something else at the path: the
+        // same quiet period, so a misconfiguration costs no more than a stopped daemon.
+        if n < 0 { quietUntil = now &+ Self.retryAfterNanoseconds }
+        return .failed(code)
     }
 }
 
@@ -98,9 +101,17 @@ final class Notifier: @unchecked Sendable {
     // Owned by start/stop (the library's init and fini).
     private var thread: pthread_t?
 
-    init?(path: String) {
+    /// slurmctld's log (the library's log callback), for the one line a misconfigured socket gets.
+    private let log: prewarm_log_fn?
+    private let path: String
+    /// The errno of the send failure last logged (sender thread only); 0 while sends work or nobody listens.
+    private var reportedFailure: Int32 = 0
+
+    init?(path: String, log: prewarm_log_fn? = nil) {
         guard let socket = DatagramSocket(path: path) else { return nil }
         self.socket = socket
+        self.log = log
+        self.path = path
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         condition = .allocate(capacity: 1)
@@ -218,8 +229,22 @@ final class Notifier: @unchecked Sendable {
                 switch socket.send(datagram) {
                 case .sent:
                     ok &+= n
-                case .failed:
+                    if reportedFailure != 0 {
+                        reportedFailure = 0
+                        say(0, "notifying prewarmd at \(path) again")
+                    }
+                case .failed(let code):
                     failed &+= n
+                    // A daemon that is not running is normal (counted, not logged); anything else is a
+                    // misconfiguration an admin must hear of: said once per cause, from this thread.
+                    if code != 0 && code != ENOENT && code != ECONNREFUSED && code != reportedFailure {
+                        reportedFailure = code
+                        say(
+                            1,
+                            "cannot notify prewarmd at \(path) as uid \(geteuid()): \(String(cString: strerror(code))) "
+                                + "(the socket must be writable for slurmctld's user; prewarmd makes it mode 0666); "
+                                + "notices are dropped and counted, said once")
+                    }
                 case .full:
                     guard finishing else { break sending }
                     if stopRetries < Self.stopRetries {
@@ -239,6 +264,11 @@ final class Notifier: @unchecked Sendable {
             // The daemon's socket was full: a short pause for it to read (not a whole poll, while the queue fills).
             if !pending.isEmpty { Self.pause(nanoseconds: Self.fullPauseNanoseconds) }
         }
+    }
+
+    private func say(_ level: Int32, _ message: String) {
+        guard let log else { return }
+        message.withCString { log(level, $0) }
     }
 
     /// The pause before sending again to a full daemon socket.

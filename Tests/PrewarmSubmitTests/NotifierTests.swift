@@ -1,5 +1,6 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
+import CPrewarmSubmit
 import PrewarmCore
 @testable import PrewarmSubmit
 import Testing
@@ -242,4 +243,66 @@ private func threadNames() -> [String] {
     let (one, taken) = SubmitNotice.datagram(notices[0...], maxBytes: 10)
     #expect(taken == 1 && String(decoding: one, as: UTF8.self) == notices[0].message)
     #expect(SubmitNotice.datagram([][...]).taken == 0)
+}
+
+/// What the notifier logged (its log callback is a C function: no context, so a global under a mutex).
+private enum NotifierLog {
+    nonisolated(unsafe) static var lines: [String] = []
+    nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+    static func append(_ s: String) {
+        pthread_mutex_lock(mutex)
+        lines.append(s)
+        pthread_mutex_unlock(mutex)
+    }
+    static func snapshot() -> [String] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return lines
+    }
+}
+
+@Test func aSocketTheNotifierCannotUseIsLoggedOnceAndAgainWhenItWorks() throws {
+    // Something else than prewarmd's datagram socket at the path (a stream socket: EPROTOTYPE; as root, the tests
+    // cannot meet EACCES, slurmctld's usual case): not a stopped daemon, so said once, from the sender thread.
+    let daemon = Listener(bind: false)
+    let stream = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var a = sockaddr_un()
+    a.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &a.sun_path) { raw in
+        for (i, b) in daemon.path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
+    }
+    let bound = withUnsafePointer(to: &a) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(stream, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    try #require(bound == 0 && listen(stream, 4) == 0)
+    let log: prewarm_log_fn = { level, message in
+        NotifierLog.append("\(level) " + (message.map { String(cString: $0) } ?? ""))
+    }
+    let notifier = try #require(Notifier(path: daemon.path, log: log))
+    #expect(notifier.start() == 0)
+    let expected = "1 cannot notify prewarmd at \(daemon.path) as uid \(geteuid()): Protocol wrong type for socket "
+        + "(the socket must be writable for slurmctld's user; prewarmd makes it mode 0666); notices are dropped and "
+        + "counted, said once"
+    for round in 0 ..< 3 {
+        notifier.enqueue(notice(round))
+        #expect(eventually { notifier.counts() == (0, UInt64(round + 1)) })
+        // Past the quiet period, so that the next round's send is tried again.
+        var pause = timespec(tv_sec: 1, tv_nsec: 100_000_000)
+        nanosleep(&pause, nil)
+    }
+    #expect(NotifierLog.snapshot() == [expected])
+    // prewarmd's socket in its place: sent, and said once.
+    close(stream)
+    unlink(daemon.path)
+    daemon.bind()
+    notifier.enqueue(notice(7))
+    #expect(daemon.receive() == notice(7).message)
+    notifier.enqueue(notice(8))
+    #expect(daemon.receive() == notice(8).message)
+    #expect(NotifierLog.snapshot() == [expected, "0 notifying prewarmd at \(daemon.path) again"])
+    notifier.stop()
 }
