@@ -64,6 +64,9 @@ final class Engine: @unchecked Sendable {
     // Owned by the reloader thread.
     var modelStamp: FileStamp?
     var failedStamp: FileStamp?
+    /// The last failure to read the model file (reloader only), logged once: unlike a refused model, an unreadable
+    /// file is tried again at every look, since a permission fixed with chmod leaves its stamp as it was.
+    var readFailure: String?
     var writtenStatsVersion: UInt64 = ~0  // under statsMutex
     /// Whether the last write of the stats file failed (under statsMutex): its failure is logged once.
     var statsWriteFailing = false
@@ -141,8 +144,9 @@ final class Engine: @unchecked Sendable {
 
     // MARK: Model loading (init and the reloader thread only: disk I/O)
 
-    /// Loads the model file if it changed since the last look. A missing or corrupt file keeps the current model;
-    /// each distinct failure is logged once.
+    /// Loads the model file if it changed since the last look. A missing, unreadable or corrupt file keeps the current
+    /// model; each distinct failure is logged once. A corrupt file is not read again until it changes; an unreadable
+    /// one (slurmctld runs as SlurmUser: a model copied in mode 0600, say) is tried again at every look.
     func reloadIfChanged(initial: Bool) {
         let path = configuration.modelFile
         guard let stamp = FileStamp(path: path) else {
@@ -152,10 +156,13 @@ final class Engine: @unchecked Sendable {
         if stamp == modelStamp || stamp == failedStamp { return }
         switch ModelFile.read(path, limit: 1 << 30) {
         case .failure(let message):
-            failedStamp = stamp
+            guard message != readFailure else { return }
+            readFailure = message
             locked { counters.reloadFailures &+= 1 }
-            error("model \(path) not loaded (\(message)); \(current == nil ? "no model in use" : "keeping the previous model")")
+            error("model \(path) not loaded (\(message) as uid \(geteuid())); "
+                + (current == nil ? "no model in use" : "keeping the previous model") + "; tried again every ReloadInterval")
         case .success(let bytes):
+            readFailure = nil
             do {
                 let model = try SubmitModel(deserializing: bytes)
                 let loaded = LoadedModel(model: model, id: ModelContainer.shortIdentifier(bytes), path: path)

@@ -71,7 +71,7 @@ private final class SubmitState: @unchecked Sendable {
     var modelsSeen: [String: Int] = [:]
 }
 
-private func workload(jobs n: Int, scale: Int) -> [JobRecord] {
+func workload(jobs n: Int, scale: Int) -> [JobRecord] {
     var out: [JobRecord] = []
     var t: Int64 = 1_000_000
     for i in 0 ..< n {

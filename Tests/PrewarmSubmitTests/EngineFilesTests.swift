@@ -1,0 +1,106 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import PrewarmCore
+@testable import PrewarmSubmit
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files the library reads and writes inside slurmctld, as SlurmUser meets them.
+
+/// What the engine logged (its log callback is a C function: no context, so a global; one test uses it).
+private enum StatsLog {
+    nonisolated(unsafe) static var lines: [String] = []
+}
+
+@Test func aStatsFileThatCannotBeWrittenIsSaidOnceAndAgainWhenItWorks() throws {
+    var template = Array("/tmp/prewarm-stats-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
+    let directory = try #require(made.map { String(cString: $0) })
+    let statsDirectory = directory + "/stats"
+    let path = statsDirectory + "/prewarm-submit.stats"
+    defer {
+        unlink(path)
+        rmdir(statsDirectory)
+        rmdir(directory)
+    }
+    var configuration = SubmitConfiguration()
+    configuration.statsFile = path
+    configuration.notifySocket = ""
+    configuration.modelFile = directory + "/no.model"
+    StatsLog.lines = []
+    let engine = Engine(configuration: configuration, path: directory + "/prewarm.conf") { _, message in
+        StatsLog.lines.append(message.map { String(cString: $0) } ?? "")
+    }
+    // The directory is missing (as a StatsFile slurmctld's SlurmUser may not write): said once, not at every try.
+    for _ in 0 ..< 3 { engine.writeStatsIfChanged(force: true) }
+    let failures = StatsLog.lines.filter { $0.contains("StatsFile \(path) not written") }
+    #expect(failures.count == 1, "\(StatsLog.lines)")
+    #expect(failures.first?.contains("cannot create \(path).tmp.\(getpid()): No such file or directory") == true)
+    #expect(access(path, F_OK) != 0)
+    // Writable again: written, and said once.
+    #expect(mkdir(statsDirectory, 0o755) == 0)
+    for _ in 0 ..< 2 { engine.writeStatsIfChanged(force: true) }
+    #expect(StatsLog.lines.filter { $0 == "StatsFile \(path) written again" }.count == 1, "\(StatsLog.lines)")
+    #expect(access(path, R_OK) == 0)
+    #expect(StatsLog.lines.count == 2, "\(StatsLog.lines)")
+}
+
+/// What the engine logged in the model test (a C log callback: no context, so a global; one test uses it).
+private enum ModelLog {
+    nonisolated(unsafe) static var lines: [String] = []
+}
+
+/// setfsuid(2) for this thread only: root's file-access capabilities are dropped while it is not 0, so root can meet
+/// "Permission denied" as slurmctld's SlurmUser does (not in Swift's Glibc module: looked up at run time).
+private let setfsuid: (@convention(c) (UInt32) -> Int32)? = dlsym(nil, "setfsuid").map {
+    unsafeBitCast($0, to: (@convention(c) (UInt32) -> Int32).self)
+}
+
+@Test(.enabled(if: geteuid() == 0 && setfsuid != nil))
+func anUnreadableModelIsSaidOnceAndLoadedOnceItsPermissionIsFixed() throws {
+    var template = Array("/tmp/prewarm-model-perm-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
+    let directory = try #require(made.map { String(cString: $0) })
+    let path = directory + "/prewarm.model"
+    defer {
+        unlink(path)
+        rmdir(directory)
+    }
+    chmod(directory, 0o755)
+    var parameters = RuntimeModelParameters()
+    parameters.forest.treeCount = 4
+    let bytes = try SubmitModel.train(
+        jobs: workload(jobs: 600, scale: 600), capacityProcs: 64, parameters: parameters, source: "perm").serialize()
+    // A model copied in with root's umask 077: slurmctld's user may not read it.
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    try #require(fd >= 0)
+    #expect(bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count)
+    close(fd)
+    var configuration = SubmitConfiguration()
+    configuration.modelFile = path
+    configuration.notifySocket = ""
+    ModelLog.lines = []
+    let engine = Engine(configuration: configuration, path: directory + "/prewarm.conf") { _, message in
+        ModelLog.lines.append(message.map { String(cString: $0) } ?? "")
+    }
+    let fsuid = try #require(setfsuid)
+    func look(initial: Bool = false) {
+        _ = fsuid(65534)
+        engine.reloadIfChanged(initial: initial)
+        _ = fsuid(0)
+    }
+    look(initial: true)
+    look()
+    look()
+    let refusals = ModelLog.lines.filter { $0.contains("model \(path) not loaded (cannot open: Permission denied") }
+    #expect(refusals.count == 1, "\(ModelLog.lines)")
+    #expect(ModelLog.lines.count == 1, "\(ModelLog.lines)")
+    // chmod leaves the file's stamp (inode, size, mtime) as it was: the next look loads it all the same.
+    #expect(chmod(path, 0o644) == 0)
+    look()
+    #expect(ModelLog.lines.count == 2, "\(ModelLog.lines)")
+    #expect(ModelLog.lines.last?.hasPrefix("loaded model \(ModelContainer.shortIdentifier(bytes)) from \(path)") == true)
+}
