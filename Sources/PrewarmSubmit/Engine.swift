@@ -67,6 +67,9 @@ final class Engine: @unchecked Sendable {
     /// The last failure to read the model file (reloader only), logged once: unlike a refused model, an unreadable
     /// file is tried again at every look, since a permission fixed with chmod leaves its stamp as it was.
     var readFailure: String?
+    /// prewarm.conf as it was read at init, and as it was when its change was last said (reloader only).
+    var configurationStamp: FileStamp?
+    var configurationChangeSaid: FileStamp?
     var writtenStatsVersion: UInt64 = ~0  // under statsMutex
     /// Whether the last write of the stats file failed (under statsMutex): its failure is logged once.
     var statsWriteFailing = false
@@ -449,6 +452,15 @@ final class Engine: @unchecked Sendable {
         return true
     }
 
+    /// prewarm.conf is read once, at init (slurmctld's start; Slurm 22.05's `scontrol reconfigure` keeps loaded
+    /// job_submit plugins unless JobSubmitPlugins changes): an edit is said once, so that an admin knows it waits.
+    func noticeConfigurationChange() {
+        let now = FileStamp(path: configurationPath)
+        guard now != configurationStamp, now != configurationChangeSaid, let now else { return }
+        configurationChangeSaid = now
+        info("\(configurationPath) changed; prewarm.conf is read when slurmctld starts: restart slurmctld to apply it")
+    }
+
     func stop() {
         notifier?.stop()
         pthread_mutex_lock(stopMutex)
@@ -471,6 +483,7 @@ private func reloaderMain() {
     while !engine.waitForStop(until: monotonicNanoseconds() &+ interval) {
         engine.reloadIfChanged(initial: false)
         engine.writeStatsIfChanged()
+        engine.noticeConfigurationChange()
     }
 }
 

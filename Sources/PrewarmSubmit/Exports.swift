@@ -44,6 +44,7 @@ public func prewarm_submit_init(_ path: UnsafePointer<CChar>?, _ log: prewarm_lo
     }
     if problem != nil { configuration.enabled = false }
     let engine = Engine(configuration: configuration, path: file, log: log)
+    engine.configurationStamp = FileStamp(path: file)
     SubmitLibrary.engine = engine
     if let problem {
         engine.error(problem)

@@ -104,3 +104,43 @@ func anUnreadableModelIsSaidOnceAndLoadedOnceItsPermissionIsFixed() throws {
     #expect(ModelLog.lines.count == 2, "\(ModelLog.lines)")
     #expect(ModelLog.lines.last?.hasPrefix("loaded model \(ModelContainer.shortIdentifier(bytes)) from \(path)") == true)
 }
+
+/// What the engine logged in the configuration test (a C log callback: no context, so a global; one test uses it).
+private enum ConfLog {
+    nonisolated(unsafe) static var lines: [String] = []
+}
+
+@Test func anEditedPrewarmConfIsSaidOnceItWaitsForARestart() throws {
+    var template = Array("/tmp/prewarm-conf-edit-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
+    let directory = try #require(made.map { String(cString: $0) })
+    let path = directory + "/prewarm.conf"
+    defer {
+        unlink(path)
+        rmdir(directory)
+    }
+    func write(_ text: String, modified: Int) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try #require(fd >= 0)
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count)
+        close(fd)
+        var times = [timespec(tv_sec: modified, tv_nsec: 0), timespec(tv_sec: modified, tv_nsec: 0)]
+        try #require(utimensat(AT_FDCWD, path, &times, 0) == 0)
+    }
+    try write("ReloadInterval=30\n", modified: 1_700_000_000)
+    ConfLog.lines = []
+    let engine = Engine(configuration: SubmitConfiguration(), path: path) { _, message in
+        ConfLog.lines.append(message.map { String(cString: $0) } ?? "")
+    }
+    engine.configurationStamp = FileStamp(path: path)
+    engine.noticeConfigurationChange()
+    #expect(ConfLog.lines.isEmpty)  // as read at init
+    try write("ReloadInterval=10\n", modified: 1_700_000_100)
+    for _ in 0 ..< 3 { engine.noticeConfigurationChange() }
+    let said = "\(path) changed; prewarm.conf is read when slurmctld starts: restart slurmctld to apply it"
+    #expect(ConfLog.lines == [said])
+    try write("ReloadInterval=20\n", modified: 1_700_000_200)  // edited again: said again
+    engine.noticeConfigurationChange()
+    #expect(ConfLog.lines == [said, said])
+}
