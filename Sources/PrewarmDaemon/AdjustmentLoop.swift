@@ -26,6 +26,8 @@ struct AdjustmentLoop {
     var lastError: (text: String, at: Int64)?
     var lastCycle = Date.distantPast
     var submissionsSeen = 0
+    /// The outputs whose last write failed (see ``outputFailed(_:_:)``).
+    private var failingOutputs: Set<String> = []
     /// The history store (finished jobs) and the retraining schedule; nil when HistoryDatabase is empty.
     var history: HistoryKeeper?
     /// Arrivals and users' resubmissions learned per partition (seeded from the history at start-up).
@@ -305,15 +307,34 @@ struct AdjustmentLoop {
             log("error: cannot save the daemon state: \(error)")
         }
         if let status {
-            do { try directory.saveStatus(status) } catch { log("error: cannot write the status snapshot: \(error)") }
+            do {
+                try directory.saveStatus(status)
+                outputWritten("the status snapshot")
+            } catch {
+                outputFailed("the status snapshot", "\(error)")
+            }
         }
         if !configuration.metricsTextfile.isEmpty {
             do {
                 try AtomicFile.write(Array(metricsText.utf8), to: configuration.metricsTextfile)
+                outputWritten("the metrics textfile")
             } catch {
-                log("error: cannot write the metrics textfile: \(error)")
+                outputFailed("the metrics textfile", "\(error)")
             }
         }
+    }
+
+    /// The status snapshot and the metrics textfile are written every cycle: a failure that persists (a directory
+    /// the daemon's user may not write) is said when it starts and once when the file is written again, not every
+    /// cycle (the errors name a fresh temporary file each time, so they are not compared).
+    private mutating func outputFailed(_ what: String, _ error: String) {
+        guard failingOutputs.insert(what).inserted else { return }
+        log("error: cannot write \(what): \(error) (said once, until it is written again)")
+    }
+
+    private mutating func outputWritten(_ what: String) {
+        guard failingOutputs.remove(what) != nil else { return }
+        log("\(what) written again")
     }
 }
 

@@ -96,6 +96,26 @@ struct MetricsStatusTests {
     }
 
     /// Every metric family the daemon writes (model quality included) is in the README's table.
+    /// A metrics textfile in a directory the daemon cannot write to: said once, not every cycle, and once when it
+    /// is written again.
+    @Test func anUnwritableMetricsTextfileIsSaidOnceAndAgainWhenWritten() throws {
+        let dir = temporaryDirectory("metrics-unwritable")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var c = enforce(dir)
+        c.metricsTextfile = dir + "/textfiles/prewarm.prom"  // no such directory yet
+        let log = LogLines()
+        var loop = AdjustmentLoop(slurm: smallCluster(pendingNodes: 0), configuration: c, log: log.append)
+        for i in 0 ..< 3 { _ = loop.runCycle(now: now + Int64(60 * i)) }
+        let said = log.lines.filter { $0.contains("cannot write the metrics textfile") }
+        #expect(said.count == 1, "\(log.lines)")
+        #expect(said.first?.contains("textfiles/prewarm.prom") == true, "\(said)")
+        #expect(!log.lines.contains { $0.contains("status snapshot") }, "\(log.lines)")
+        try FileManager.default.createDirectory(atPath: dir + "/textfiles", withIntermediateDirectories: false)
+        for i in 3 ..< 5 { _ = loop.runCycle(now: now + Int64(60 * i)) }
+        #expect(log.lines.filter { $0 == "the metrics textfile written again" }.count == 1, "\(log.lines)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/textfiles/prewarm.prom"))
+    }
+
     @Test func everyMetricIsDocumentedInTheReadme() throws {
         let dir = temporaryDirectory("readme")
         defer { try? FileManager.default.removeItem(atPath: dir) }
