@@ -16,25 +16,8 @@ import Testing
 import Glibc
 #endif
 
-/// What the library logged (its log callback is a C function: no context, so a global under a mutex).
-private enum EngineLog {
-    nonisolated(unsafe) static var lines: [String] = []
-    nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }()
-    static func append(_ s: String) {
-        pthread_mutex_lock(mutex)
-        lines.append(s)
-        pthread_mutex_unlock(mutex)
-    }
-    static func snapshot() -> [String] {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return lines
-    }
-}
+/// What the library logged.
+private let engineLog = CapturedLog()
 
 /// Runs `body` on a new pthread; `join()` waits for it.
 private final class TestThread {
@@ -140,7 +123,7 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
         """.utf8), to: confPath)
 
     #expect(PrewarmSubmit.prewarm_submit_init(confPath, { _, message in
-        EngineLog.append(message.map { String(cString: $0) } ?? "")
+        engineLog.append(0, message)
     }) == 0)
 
     let state = SubmitState()
@@ -205,7 +188,7 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
 
     // Published under the submissions: B, a corrupt file (refused, B kept), A again. The reloader looks every second.
     func waitForLog(_ fragments: String...) -> Bool {
-        eventually { EngineLog.snapshot().contains { line in fragments.contains { line.contains($0) } } }
+        eventually { engineLog.snapshot().contains { line in fragments.contains { line.contains($0) } } }
     }
     usleep(300_000)
     write(modelB, to: modelPath)
@@ -228,7 +211,7 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
     #expect(state.failures.isEmpty, "\(state.failures.prefix(5))")
     #expect(state.calls > 100)
     #expect((state.modelsSeen[idA] ?? 0) > 0 && (state.modelsSeen[idB] ?? 0) > 0, "\(state.modelsSeen)")
-    let log = EngineLog.snapshot()
+    let log = engineLog.snapshot()
     #expect(log.filter { $0.contains("not loaded") || $0.contains("refused") }.count == 1, "\(log)")
     let stats = try #require(readFile(statsPath))
     let line = try #require(stats.split(separator: "\n").first { $0.hasPrefix("stats ") }.map(String.init))

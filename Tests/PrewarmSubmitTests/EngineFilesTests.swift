@@ -10,15 +10,18 @@ import Glibc
 
 /// The files the library reads and writes inside slurmctld, as SlurmUser meets them.
 
-/// What the engine logged (its log callback is a C function: no context, so a global; one test uses it).
-private enum StatsLog {
-    nonisolated(unsafe) static var lines: [String] = []
+/// A fresh directory `PREFIX-XXXXXX` (mkdtemp), or nil.
+private func makeTemporaryDirectory(_ prefix: String) -> String? {
+    var template = Array("\(prefix)-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
+    return made.map { String(cString: $0) }
 }
 
+/// What the engine logged in one test below.
+private let statsLog = CapturedLog()
+
 @Test func aStatsFileThatCannotBeWrittenIsSaidOnceAndAgainWhenItWorks() throws {
-    var template = Array("/tmp/prewarm-stats-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
-    let directory = try #require(made.map { String(cString: $0) })
+    let directory = try #require(makeTemporaryDirectory("/tmp/prewarm-stats"))
     let statsDirectory = directory + "/stats"
     let path = statsDirectory + "/prewarm-submit.stats"
     defer {
@@ -30,28 +33,25 @@ private enum StatsLog {
     configuration.statsFile = path
     configuration.notifySocket = ""
     configuration.modelFile = directory + "/no.model"
-    StatsLog.lines = []
     let engine = Engine(configuration: configuration, path: directory + "/prewarm.conf") { _, message in
-        StatsLog.lines.append(message.map { String(cString: $0) } ?? "")
+        statsLog.append(0, message)
     }
     // The directory is missing (as a StatsFile slurmctld's SlurmUser may not write): said once, not at every try.
     for _ in 0 ..< 3 { engine.writeStatsIfChanged(force: true) }
-    let failures = StatsLog.lines.filter { $0.contains("StatsFile \(path) not written") }
-    #expect(failures.count == 1, "\(StatsLog.lines)")
+    let failures = statsLog.snapshot().filter { $0.contains("StatsFile \(path) not written") }
+    #expect(failures.count == 1, "\(statsLog.snapshot())")
     #expect(failures.first?.contains("cannot create \(path).tmp.\(getpid()): No such file or directory") == true)
     #expect(access(path, F_OK) != 0)
     // Writable again: written, and said once.
     #expect(mkdir(statsDirectory, 0o755) == 0)
     for _ in 0 ..< 2 { engine.writeStatsIfChanged(force: true) }
-    #expect(StatsLog.lines.filter { $0 == "StatsFile \(path) written again" }.count == 1, "\(StatsLog.lines)")
+    #expect(statsLog.snapshot().filter { $0 == "StatsFile \(path) written again" }.count == 1, "\(statsLog.snapshot())")
     #expect(access(path, R_OK) == 0)
-    #expect(StatsLog.lines.count == 2, "\(StatsLog.lines)")
+    #expect(statsLog.snapshot().count == 2, "\(statsLog.snapshot())")
 }
 
-/// What the engine logged in the model test (a C log callback: no context, so a global; one test uses it).
-private enum ModelLog {
-    nonisolated(unsafe) static var lines: [String] = []
-}
+/// What the engine logged in one test below.
+private let modelLog = CapturedLog()
 
 /// setfsuid(2) for this thread only: root's file-access capabilities are dropped while it is not 0, so root can meet
 /// "Permission denied" as slurmctld's SlurmUser does (not in Swift's Glibc module: looked up at run time).
@@ -61,9 +61,7 @@ private let setfsuid: (@convention(c) (UInt32) -> Int32)? = dlsym(nil, "setfsuid
 
 @Test(.enabled(if: geteuid() == 0 && setfsuid != nil))
 func anUnreadableModelIsSaidOnceAndLoadedOnceItsPermissionIsFixed() throws {
-    var template = Array("/tmp/prewarm-model-perm-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
-    let directory = try #require(made.map { String(cString: $0) })
+    let directory = try #require(makeTemporaryDirectory("/tmp/prewarm-model-perm"))
     let path = directory + "/prewarm.model"
     defer {
         unlink(path)
@@ -82,9 +80,8 @@ func anUnreadableModelIsSaidOnceAndLoadedOnceItsPermissionIsFixed() throws {
     var configuration = SubmitConfiguration()
     configuration.modelFile = path
     configuration.notifySocket = ""
-    ModelLog.lines = []
     let engine = Engine(configuration: configuration, path: directory + "/prewarm.conf") { _, message in
-        ModelLog.lines.append(message.map { String(cString: $0) } ?? "")
+        modelLog.append(0, message)
     }
     let fsuid = try #require(setfsuid)
     func look(initial: Bool = false) {
@@ -95,25 +92,21 @@ func anUnreadableModelIsSaidOnceAndLoadedOnceItsPermissionIsFixed() throws {
     look(initial: true)
     look()
     look()
-    let refusals = ModelLog.lines.filter { $0.contains("model \(path) not loaded (cannot open: Permission denied") }
-    #expect(refusals.count == 1, "\(ModelLog.lines)")
-    #expect(ModelLog.lines.count == 1, "\(ModelLog.lines)")
+    let refusals = modelLog.snapshot().filter { $0.contains("model \(path) not loaded (cannot open: Permission denied") }
+    #expect(refusals.count == 1, "\(modelLog.snapshot())")
+    #expect(modelLog.snapshot().count == 1, "\(modelLog.snapshot())")
     // chmod leaves the file's stamp (inode, size, mtime) as it was: the next look loads it all the same.
     #expect(chmod(path, 0o644) == 0)
     look()
-    #expect(ModelLog.lines.count == 2, "\(ModelLog.lines)")
-    #expect(ModelLog.lines.last?.hasPrefix("loaded model \(ModelContainer.shortIdentifier(bytes)) from \(path)") == true)
+    #expect(modelLog.snapshot().count == 2, "\(modelLog.snapshot())")
+    #expect(modelLog.snapshot().last?.hasPrefix("loaded model \(ModelContainer.shortIdentifier(bytes)) from \(path)") == true)
 }
 
-/// What the engine logged in the configuration test (a C log callback: no context, so a global; one test uses it).
-private enum ConfLog {
-    nonisolated(unsafe) static var lines: [String] = []
-}
+/// What the engine logged in one test below.
+private let confLog = CapturedLog()
 
 @Test func anEditedPrewarmConfIsSaidOnceItWaitsForARestart() throws {
-    var template = Array("/tmp/prewarm-conf-edit-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { b in b.baseAddress.flatMap { mkdtemp($0) } }
-    let directory = try #require(made.map { String(cString: $0) })
+    let directory = try #require(makeTemporaryDirectory("/tmp/prewarm-conf-edit"))
     let path = directory + "/prewarm.conf"
     defer {
         unlink(path)
@@ -129,18 +122,17 @@ private enum ConfLog {
         try #require(utimensat(AT_FDCWD, path, &times, 0) == 0)
     }
     try write("ReloadInterval=30\n", modified: 1_700_000_000)
-    ConfLog.lines = []
     let engine = Engine(configuration: SubmitConfiguration(), path: path) { _, message in
-        ConfLog.lines.append(message.map { String(cString: $0) } ?? "")
+        confLog.append(0, message)
     }
     engine.configurationStamp = FileStamp(path: path)
     engine.noticeConfigurationChange()
-    #expect(ConfLog.lines.isEmpty)  // as read at init
+    #expect(confLog.snapshot().isEmpty)  // as read at init
     try write("ReloadInterval=10\n", modified: 1_700_000_100)
     for _ in 0 ..< 3 { engine.noticeConfigurationChange() }
     let said = "\(path) changed; prewarm.conf is read when slurmctld starts: restart slurmctld to apply it"
-    #expect(ConfLog.lines == [said])
+    #expect(confLog.snapshot() == [said])
     try write("ReloadInterval=20\n", modified: 1_700_000_200)  // edited again: said again
     engine.noticeConfigurationChange()
-    #expect(ConfLog.lines == [said, said])
+    #expect(confLog.snapshot() == [said, said])
 }

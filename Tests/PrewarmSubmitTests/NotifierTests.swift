@@ -245,25 +245,8 @@ private func threadNames() -> [String] {
     #expect(SubmitNotice.datagram([][...]).taken == 0)
 }
 
-/// What the notifier logged (its log callback is a C function: no context, so a global under a mutex).
-private enum NotifierLog {
-    nonisolated(unsafe) static var lines: [String] = []
-    nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }()
-    static func append(_ s: String) {
-        pthread_mutex_lock(mutex)
-        lines.append(s)
-        pthread_mutex_unlock(mutex)
-    }
-    static func snapshot() -> [String] {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return lines
-    }
-}
+/// What the notifier logged, with the levels.
+private let notifierLog = CapturedLog()
 
 @Test func aSocketTheNotifierCannotUseIsLoggedOnceAndAgainWhenItWorks() throws {
     // Something else than prewarmd's datagram socket at the path (a stream socket: EPROTOTYPE; as root, the tests
@@ -280,7 +263,7 @@ private enum NotifierLog {
     }
     try #require(bound == 0 && listen(stream, 4) == 0)
     let log: prewarm_log_fn = { level, message in
-        NotifierLog.append("\(level) " + (message.map { String(cString: $0) } ?? ""))
+        notifierLog.append(level, message, withLevel: true)
     }
     let notifier = try #require(Notifier(path: daemon.path, log: log))
     #expect(notifier.start() == 0)
@@ -294,7 +277,7 @@ private enum NotifierLog {
         var pause = timespec(tv_sec: 1, tv_nsec: 100_000_000)
         nanosleep(&pause, nil)
     }
-    #expect(NotifierLog.snapshot() == [expected])
+    #expect(notifierLog.snapshot() == [expected])
     // prewarmd's socket in its place: sent, and said once.
     close(stream)
     unlink(daemon.path)
@@ -303,6 +286,6 @@ private enum NotifierLog {
     #expect(daemon.receive() == notice(7).message)
     notifier.enqueue(notice(8))
     #expect(daemon.receive() == notice(8).message)
-    #expect(NotifierLog.snapshot() == [expected, "0 notifying prewarmd at \(daemon.path) again"])
+    #expect(notifierLog.snapshot() == [expected, "0 notifying prewarmd at \(daemon.path) again"])
     notifier.stop()
 }
