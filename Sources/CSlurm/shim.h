@@ -32,15 +32,17 @@ static const uint64_t CS_NO_VAL64 = NO_VAL64;
 static const uint64_t CS_INFINITE64 = INFINITE64;
 static const uint64_t CS_MEM_PER_CPU = MEM_PER_CPU;
 static const uint16_t CS_NO_VAL16 = NO_VAL16;
-static const uint16_t CS_WAIT_HELD = WAIT_HELD;
-static const uint16_t CS_WAIT_HELD_USER = WAIT_HELD_USER;
+/* show_flags of slurm_load_*: SLURM_BIT(0) since Slurm 23.02. */
+static const uint16_t CS_SHOW_ALL = SHOW_ALL;
+static const uint32_t CS_WAIT_HELD = WAIT_HELD;
+static const uint32_t CS_WAIT_HELD_USER = WAIT_HELD_USER;
 /* Limits that clear when a running job of the same array, user or group ends (LiveForecast's LimitWaits). */
-static const uint16_t CS_WAIT_ARRAY_TASK_LIMIT = WAIT_ARRAY_TASK_LIMIT;
-static const uint16_t CS_WAIT_QOS_MAX_JOB_PER_USER = WAIT_QOS_MAX_JOB_PER_USER;
-static const uint16_t CS_WAIT_QOS_MAX_CPU_PER_USER = WAIT_QOS_MAX_CPU_PER_USER;
-static const uint16_t CS_WAIT_QOS_MAX_NODE_PER_USER = WAIT_QOS_MAX_NODE_PER_USER;
-static const uint16_t CS_WAIT_ASSOC_MAX_JOBS = WAIT_ASSOC_MAX_JOBS;
-static const uint16_t CS_WAIT_ASSOC_GRP_JOB = WAIT_ASSOC_GRP_JOB;
-static const uint16_t CS_WAIT_QOS_GRP_JOB = WAIT_QOS_GRP_JOB;
+static const uint32_t CS_WAIT_ARRAY_TASK_LIMIT = WAIT_ARRAY_TASK_LIMIT;
+static const uint32_t CS_WAIT_QOS_MAX_JOB_PER_USER = WAIT_QOS_MAX_JOB_PER_USER;
+static const uint32_t CS_WAIT_QOS_MAX_CPU_PER_USER = WAIT_QOS_MAX_CPU_PER_USER;
+static const uint32_t CS_WAIT_QOS_MAX_NODE_PER_USER = WAIT_QOS_MAX_NODE_PER_USER;
+static const uint32_t CS_WAIT_ASSOC_MAX_JOBS = WAIT_ASSOC_MAX_JOBS;
+static const uint32_t CS_WAIT_ASSOC_GRP_JOB = WAIT_ASSOC_GRP_JOB;
+static const uint32_t CS_WAIT_QOS_GRP_JOB = WAIT_QOS_GRP_JOB;
 
 #endif

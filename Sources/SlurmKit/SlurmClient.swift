@@ -102,24 +102,24 @@ public struct SlurmJob: Sendable, Equatable {
     public var partition: String
     public var state: JobState
     /// Slurm's pending reason code (`enum job_state_reason`).
-    public var reasonCode: UInt16
+    public var reasonCode: UInt32
     /// Held by its user or an administrator: it will not start until released.
     public var held: Bool { reasonCode == Self.heldReasons.0 || reasonCode == Self.heldReasons.1 }
     /// `WAIT_HELD` and `WAIT_HELD_USER`.
     #if canImport(CSlurm)
-    public static let heldReasons: (UInt16, UInt16) = (CS_WAIT_HELD, CS_WAIT_HELD_USER)
+    public static let heldReasons: (UInt32, UInt32) = (CS_WAIT_HELD, CS_WAIT_HELD_USER)
     /// Pending reasons of limits that clear when a running job of the same array (`JobArrayTaskLimit`), user
     /// (QOS `MaxJobsPerUser`, `MaxTRESPerUser` CPU/node, association `MaxJobs`), account (association
     /// `GrpJobs`) or QOS (`GrpJobs`) ends.
-    public static let limitReasons: (array: Set<UInt16>, user: Set<UInt16>, account: Set<UInt16>, qos: Set<UInt16>) = (
+    public static let limitReasons: (array: Set<UInt32>, user: Set<UInt32>, account: Set<UInt32>, qos: Set<UInt32>) = (
         [CS_WAIT_ARRAY_TASK_LIMIT],
         [CS_WAIT_QOS_MAX_JOB_PER_USER, CS_WAIT_QOS_MAX_CPU_PER_USER, CS_WAIT_QOS_MAX_NODE_PER_USER, CS_WAIT_ASSOC_MAX_JOBS],
         [CS_WAIT_ASSOC_GRP_JOB], [CS_WAIT_QOS_GRP_JOB]
     )
     #else
     /// Built without Slurm's headers no job comes from Slurm: stand-ins that no Slurm reason code takes.
-    public static let heldReasons: (UInt16, UInt16) = (.max, .max - 1)
-    public static let limitReasons: (array: Set<UInt16>, user: Set<UInt16>, account: Set<UInt16>, qos: Set<UInt16>) = (
+    public static let heldReasons: (UInt32, UInt32) = (.max, .max - 1)
+    public static let limitReasons: (array: Set<UInt32>, user: Set<UInt32>, account: Set<UInt32>, qos: Set<UInt32>) = (
         [.max - 2], [.max - 3, .max - 4, .max - 5, .max - 6], [.max - 7], [.max - 8]
     )
     #endif
@@ -157,7 +157,7 @@ public struct SlurmJob: Sendable, Equatable {
 
     public init(
         id: UInt32, arrayJobID: UInt32, arrayTaskID: UInt32, userID: UInt32, account: String, name: String,
-        partition: String, state: JobState, reasonCode: UInt16, submitTime: Int64, eligibleTime: Int64,
+        partition: String, state: JobState, reasonCode: UInt32, submitTime: Int64, eligibleTime: Int64,
         startTime: Int64, endTime: Int64, timeLimitMinutes: Int64, cpus: Int, nodeCount: Int, nodes: String,
         adminComment: String, dependency: String
     ) {
@@ -271,20 +271,21 @@ public final class LibSlurmClient: SlurmClient {
     }
 
     private func failure(_ operation: String) -> SlurmError {
-        let code = slurm_get_errno()
+        // libslurm sets errno (slurm_get_errno(), gone since Slurm 23.11, only returned it).
+        let code = errno
         let text = slurm_strerror(code).map { String(cString: $0) } ?? "unknown error"
         return SlurmError(operation: operation, code: code, message: text)
     }
 
     public func loadNodes() throws(SlurmError) -> [SlurmNode] {
         var message: UnsafeMutablePointer<node_info_msg_t>?
-        guard slurm_load_node(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
+        guard slurm_load_node(0, &message, CS_SHOW_ALL) == SLURM_SUCCESS, let m = message else {
             throw failure("slurm_load_node")
         }
         defer { slurm_free_node_info_msg(m) }
         // node_info_t.partitions is filled from the partition table only on request.
         var parts: UnsafeMutablePointer<partition_info_msg_t>?
-        if slurm_load_partitions(0, &parts, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let p = parts {
+        if slurm_load_partitions(0, &parts, CS_SHOW_ALL) == SLURM_SUCCESS, let p = parts {
             slurm_populate_node_partitions(m, p)
             slurm_free_partition_info_msg(p)
         }
@@ -307,7 +308,7 @@ public final class LibSlurmClient: SlurmClient {
 
     public func loadPartitions() throws(SlurmError) -> [SlurmPartition] {
         var message: UnsafeMutablePointer<partition_info_msg_t>?
-        guard slurm_load_partitions(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
+        guard slurm_load_partitions(0, &message, CS_SHOW_ALL) == SLURM_SUCCESS, let m = message else {
             throw failure("slurm_load_partitions")
         }
         defer { slurm_free_partition_info_msg(m) }
@@ -343,7 +344,7 @@ public final class LibSlurmClient: SlurmClient {
 
     public func loadJobs() throws(SlurmError) -> [SlurmJob] {
         var message: UnsafeMutablePointer<job_info_msg_t>?
-        guard slurm_load_jobs(0, &message, UInt16(SHOW_ALL)) == SLURM_SUCCESS, let m = message else {
+        guard slurm_load_jobs(0, &message, CS_SHOW_ALL) == SLURM_SUCCESS, let m = message else {
             throw failure("slurm_load_jobs")
         }
         defer { slurm_free_job_info_msg(m) }
@@ -357,7 +358,7 @@ public final class LibSlurmClient: SlurmClient {
             out.append(SlurmJob(
                 id: j.job_id, arrayJobID: j.array_job_id, arrayTaskID: j.array_task_id, userID: j.user_id,
                 account: text(j.account), name: text(j.name), partition: text(j.partition),
-                state: JobState(raw: j.job_state & CS_JOB_STATE_BASE), reasonCode: j.state_reason,
+                state: JobState(raw: j.job_state & CS_JOB_STATE_BASE), reasonCode: UInt32(j.state_reason),
                 submitTime: Int64(j.submit_time), eligibleTime: Int64(j.eligible_time), startTime: Int64(j.start_time),
                 endTime: Int64(j.end_time),
                 timeLimitMinutes: (j.time_limit == CS_INFINITE || j.time_limit == CS_NO_VAL) ? -1 : Int64(j.time_limit),

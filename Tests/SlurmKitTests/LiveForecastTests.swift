@@ -124,7 +124,7 @@ private func job(
     }
     let arrayLimit = try #require(SlurmJob.limitReasons.array.first)
     let userLimit = try #require(SlurmJob.limitReasons.user.first)
-    func task(_ id: UInt32, _ state: JobState, rt: Int64, start: Int64 = 0, reason: UInt16 = 0, user: UInt32 = 1000)
+    func task(_ id: UInt32, _ state: JobState, rt: Int64, start: Int64 = 0, reason: UInt32 = 0, user: UInt32 = 1000)
         -> SlurmJob
     {
         var j = job(id, state, nodes: 1, limitMinutes: 120, start: start,
