@@ -205,7 +205,15 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_
 	return SLURM_SUCCESS;
 }
 
+/*
+ * Slurm 22.05 calls job_modify(job_desc, job_ptr, submit_uid); later releases (24.11, Debian 13's, is built and
+ * run in scripts/slurm-compat) pass err_msg as well. It is never read.
+ */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr, uint32_t submit_uid, char **err_msg)
+#else
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr, uint32_t submit_uid)
+#endif
 {
 	prewarm_job_t j;
 	char tres[512];
@@ -213,6 +221,9 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr, uint32_t 
 	int field = PREWARM_FIELD_NONE;
 
 	(void) job_ptr;
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+	(void) err_msg;
+#endif
 	if (!_profile || !job_desc)
 		return SLURM_SUCCESS;
 	/* Re-profile only when the limits change, and never over an AdminComment/Comment set by this update. */
