@@ -206,8 +206,9 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_
 }
 
 /*
- * Slurm 22.05 calls job_modify(job_desc, job_ptr, submit_uid); later releases (24.11, Debian 13's, is built and
- * run in scripts/slurm-compat) pass err_msg as well. It is never read.
+ * Slurm 22.05 calls job_modify(job_desc, job_ptr, submit_uid); 24.11 (Debian 13's, built and run by
+ * scripts/slurm-compat) passes err_msg as well. It is never read, so a release between the two is served whether it
+ * passes it or not.
  */
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr, uint32_t submit_uid, char **err_msg)

@@ -32,7 +32,7 @@ static const uint64_t CS_NO_VAL64 = NO_VAL64;
 static const uint64_t CS_INFINITE64 = INFINITE64;
 static const uint64_t CS_MEM_PER_CPU = MEM_PER_CPU;
 static const uint16_t CS_NO_VAL16 = NO_VAL16;
-/* show_flags of slurm_load_*: SLURM_BIT(0) since Slurm 23.02. */
+/* show_flags of slurm_load_*: 0x0001 in Slurm 22.05, SLURM_BIT(0) in 24.11. */
 static const uint16_t CS_SHOW_ALL = SHOW_ALL;
 static const uint32_t CS_WAIT_HELD = WAIT_HELD;
 static const uint32_t CS_WAIT_HELD_USER = WAIT_HELD_USER;

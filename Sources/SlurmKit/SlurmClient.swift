@@ -271,7 +271,7 @@ public final class LibSlurmClient: SlurmClient {
     }
 
     private func failure(_ operation: String) -> SlurmError {
-        // libslurm sets errno (slurm_get_errno(), gone since Slurm 23.11, only returned it).
+        // libslurm sets errno (22.05's slurm_get_errno() only returned it; 24.11 has no such function).
         let code = errno
         let text = slurm_strerror(code).map { String(cString: $0) } ?? "unknown error"
         return SlurmError(operation: operation, code: code, message: text)
