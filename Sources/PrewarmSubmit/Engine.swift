@@ -458,7 +458,7 @@ final class Engine: @unchecked Sendable {
         let now = FileStamp(path: configurationPath)
         guard now != configurationStamp, now != configurationChangeSaid, let now else { return }
         configurationChangeSaid = now
-        info("\(configurationPath) changed; prewarm.conf is read when slurmctld starts: restart slurmctld to apply it")
+        info("\(configurationPath) changed; prewarm.conf is read when the plugin starts: restart slurmctld to apply it (with Slurm 23.11 or later, scontrol reconfigure does)")
     }
 
     func stop() {

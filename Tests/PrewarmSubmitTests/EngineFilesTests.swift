@@ -130,7 +130,7 @@ private let confLog = CapturedLog()
     #expect(confLog.snapshot().isEmpty)  // as read at init
     try write("ReloadInterval=10\n", modified: 1_700_000_100)
     for _ in 0 ..< 3 { engine.noticeConfigurationChange() }
-    let said = "\(path) changed; prewarm.conf is read when slurmctld starts: restart slurmctld to apply it"
+    let said = "\(path) changed; prewarm.conf is read when the plugin starts: restart slurmctld to apply it (with Slurm 23.11 or later, scontrol reconfigure does)"
     #expect(confLog.snapshot() == [said])
     try write("ReloadInterval=20\n", modified: 1_700_000_200)  // edited again: said again
     engine.noticeConfigurationChange()
