@@ -45,4 +45,18 @@ static const uint32_t CS_WAIT_ASSOC_MAX_JOBS = WAIT_ASSOC_MAX_JOBS;
 static const uint32_t CS_WAIT_ASSOC_GRP_JOB = WAIT_ASSOC_GRP_JOB;
 static const uint32_t CS_WAIT_QOS_GRP_JOB = WAIT_QOS_GRP_JOB;
 
+/*
+ * The call that frees slurm_load_ctl_conf's result is slurm_free_ctl_conf in Slurm 22.05 and 24.11 and
+ * slurm_free_conf in 26.05 (the releases seen; the rename's own release is not known here). Both are declared weak
+ * and the one libslurm has is called, so the same source builds and runs with each.
+ */
+extern void slurm_free_ctl_conf(slurm_conf_t *slurm_conf_ptr) __attribute__((weak));
+extern void slurm_free_conf(slurm_conf_t *slurm_conf_ptr) __attribute__((weak));
+static inline void cs_free_ctl_conf(slurm_conf_t *conf) {
+	if (slurm_free_conf)
+		slurm_free_conf(conf);
+	else if (slurm_free_ctl_conf)
+		slurm_free_ctl_conf(conf);
+}
+
 #endif

@@ -404,7 +404,7 @@ public final class LibSlurmClient: SlurmClient {
         guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
             throw failure("slurm_load_ctl_conf")
         }
-        defer { slurm_free_ctl_conf(c) }
+        defer { cs_free_ctl_conf(c) }
         let select = c.pointee.select_type.map { String(cString: $0) } ?? ""
         return select.contains("cons_tres") || select.contains("cons_res")
     }
@@ -414,7 +414,7 @@ public final class LibSlurmClient: SlurmClient {
         guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
             throw failure("slurm_load_ctl_conf")
         }
-        defer { slurm_free_ctl_conf(c) }
+        defer { cs_free_ctl_conf(c) }
         let nodes = c.pointee.suspend_exc_nodes.map { String(cString: $0) } ?? ""
         let parts = c.pointee.suspend_exc_parts.map { String(cString: $0) } ?? ""
         return (nodes, parts.split(separator: ",").map(String.init))
