@@ -57,8 +57,11 @@ public struct LiveDemandTracker: Sendable {
 
     /// Learns from one cycle's job list: new submissions (in submission order), then new ends. Each job counts the
     /// nodes `sharing` says it takes (a share of a node for a small job where jobs share nodes; by default, whole
-    /// nodes: its node count).
-    public mutating func observe(jobs: [SlurmJob], sharing: NodeSharing = NodeSharing()) {
+    /// nodes: its node count). A submission's hour of the week is local time: `utcOffset` (default: this host's
+    /// zone; a test passes a fixed one, as the process's `TZ` is shared with every other test).
+    public mutating func observe(
+        jobs: [SlurmJob], sharing: NodeSharing = NodeSharing(), utcOffset: (Int64) -> Int64 = localUTCOffset
+    ) {
         var fresh: [SlurmJob] = []
         var finished: [SlurmJob] = []
         var visible = Set<Key>()
@@ -84,7 +87,7 @@ public struct LiveDemandTracker: Sendable {
             learner.submitted(
                 partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
                 nodes: sharing.nodes(of: j), at: j.submitTime,
-                hourOfWeek: DemandLearner.hourOfWeek(j.submitTime, utcOffset: Self.localUTCOffset(at: j.submitTime)))
+                hourOfWeek: DemandLearner.hourOfWeek(j.submitTime, utcOffset: utcOffset(j.submitTime)))
         }
         finished.sort { ($0.endTime, $0.id) < ($1.endTime, $1.id) }
         for j in finished {

@@ -73,7 +73,8 @@ private func finished(
         var seen = jobs
         for i in seen.indices { seen[i].exclusive = exclusive }
         let sharing = NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: allocatesCores)
-        tracker.observe(jobs: seen, sharing: sharing)
+        // UTC, as hourOfWeekAt reads it (another test changes the process's TZ while it runs).
+        tracker.observe(jobs: seen, sharing: sharing, utcOffset: { _ in 0 })
         let f = LiveForecast.forecast(
             nodes: nodes, partitions: partitions, jobs: [], now: now, hourOfWeekAt: hourOfWeekAt,
             learned: tracker.learner.trusted(), sharing: sharing)[0].forecast
