@@ -50,6 +50,12 @@ struct PrewarmDaemon {
     }
 
     static func main() {
+        // First, before anything that takes time (loading libslurm): a SIGHUP or SIGTERM that arrives while the
+        // daemon starts is handled (a reload, a stop) instead of killing it.
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGHUP) { _ in reloadRequested = 1 }
+        signal(SIGPIPE, SIG_IGN)
         var args = Array(CommandLine.arguments.dropFirst())
         var configPath = ProcessInfo.processInfo.environment["PREWARMD_CONF"] ?? "/etc/slurm/prewarmd.conf"
         var once = false
@@ -80,11 +86,6 @@ struct PrewarmDaemon {
             log("error: no Slurm configuration at \(slurmConf) (set SLURM_CONF)")
             exit(1)
         }
-        signal(SIGTERM) { _ in stopRequested = 1 }
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGHUP) { _ in reloadRequested = 1 }
-        signal(SIGPIPE, SIG_IGN)
-
         // The state directory holds what a restart needs; one daemon per directory.
         let directory = StateDirectory(path: configuration.stateDirectory)
         let lockFD: Int32
@@ -118,6 +119,9 @@ struct PrewarmDaemon {
         }
         log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
             + "\(configuration.policy.bootLeadTime)s, config \(configPath)")
+        // systemd (Type=notify): started. NOTIFY_SOCKET is unset otherwise, and then nothing is sent.
+        let notifySocket = once ? nil : ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
+        do { try ServiceManager.notify("READY=1", socket: notifySocket) } catch { log("warning: \(error)") }
         while stopRequested == 0 {
             let wait = loop.runCycle(now: Int64(time(nil)))
             loop.history?.retrainIfDue(now: Int64(time(nil)))
@@ -156,5 +160,6 @@ struct PrewarmDaemon {
             }
         }
         log("prewarmd stopping")
+        _ = try? ServiceManager.notify("STOPPING=1", socket: notifySocket)
     }
 }
