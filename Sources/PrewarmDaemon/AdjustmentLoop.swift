@@ -373,11 +373,9 @@ final class SubmissionListener {
     /// file's path must not delete that file). A missing last directory (`/run/prewarm` outside systemd, which creates
     /// it as the unit's RuntimeDirectory) is created, mode 0755; its parent must exist.
     init(path: String) throws(SetupError) {
-        let bytes = Array(path.utf8)
-        var address = sockaddr_un()
-        let room = MemoryLayout.size(ofValue: address.sun_path)
-        guard !bytes.isEmpty, bytes.count < room, bytes.first == UInt8(ascii: "/") else {
-            throw SetupError(description: "NotifySocket \(path): must be an absolute path of at most \(room - 1) bytes")
+        guard path.utf8.first == UInt8(ascii: "/"), let address = UnixSocketAddress(path: path) else {
+            throw SetupError(
+                description: "NotifySocket \(path): must be an absolute path of at most \(UnixSocketAddress.maxBytes) bytes")
         }
         func failure(_ what: String, _ code: Int32) -> SetupError {
             SetupError(description: "NotifySocket \(path): \(what): \(String(cString: strerror(code)))")
@@ -396,13 +394,7 @@ final class SubmissionListener {
         }
         let s = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else { throw failure("socket", errno) }
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &address) { a in
-            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = address.withSockaddr { bind(s, $0, $1) }
         guard rc == 0 else {
             let code = errno
             close(s)

@@ -9,6 +9,7 @@
 // counts death by SIGHUP as a clean exit, so Restart=on-failure did not bring it back).
 
 import Glibc
+import PrewarmCore
 
 enum ServiceManager {
     struct Failure: Error, CustomStringConvertible {
@@ -21,33 +22,16 @@ enum ServiceManager {
     @discardableResult
     static func notify(_ state: String, socket: String?) throws(Failure) -> Bool {
         guard let socket, !socket.isEmpty else { return false }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let room = MemoryLayout.size(ofValue: address.sun_path)
-        var name = Array(socket.utf8)
-        switch name.first {
-        case UInt8(ascii: "/"): break
-        case UInt8(ascii: "@"): name[0] = 0  // abstract: a leading NUL, and the length says where the name ends
-        default: throw Failure(description: "NOTIFY_SOCKET '\(socket)': not a Unix socket path or @name")
+        guard let address = UnixSocketAddress(pathOrAbstractName: socket) else {
+            throw Failure(
+                description:
+                    "NOTIFY_SOCKET '\(socket)': not a Unix socket path or @name of at most \(UnixSocketAddress.maxBytes) bytes")
         }
-        guard name.count < room else {
-            throw Failure(description: "NOTIFY_SOCKET '\(socket)': longer than \(room - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in name.enumerated() { raw[i] = b }
-        }
-        // The path's own length (the abstract name has no terminating NUL); a path is NUL-terminated by the zeroed rest.
-        let pathOffset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path) ?? MemoryLayout<sa_family_t>.size
-        let length = pathOffset + name.count + (name[0] == 0 ? 0 : 1)
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "NOTIFY_SOCKET: socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let bytes = Array(state.utf8)
-        let sent = withUnsafePointer(to: &address) { a in
-            a.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), $0, socklen_t(length))
-            }
-        }
+        let sent = address.withSockaddr { sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), $0, $1) }
         guard sent == bytes.count else {
             throw Failure(description: "NOTIFY_SOCKET '\(socket)': \(String(cString: strerror(errno)))")
         }

@@ -16,18 +16,14 @@ import Glibc
 /// A non-blocking Unix datagram sender: a missing daemon costs one failed `sendto`, never a wait.
 struct DatagramSocket {
     private let fd: Int32
-    private var address = sockaddr_un()
+    private let address: UnixSocketAddress
 
     init?(path: String) {
-        let bytes = Array(path.utf8)
-        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        guard let address = UnixSocketAddress(path: path) else { return nil }
         let s = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else { return nil }
         fd = s
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
-        }
+        self.address = address
     }
 
     func close() { _ = Glibc.close(fd) }
@@ -53,12 +49,9 @@ struct DatagramSocket {
     mutating func send(_ message: [UInt8]) -> SendResult {
         let now = monotonicNanoseconds()
         if now < quietUntil { return .failed(0) }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let n = message.withUnsafeBytes { buffer -> Int in
-            withUnsafePointer(to: &address) { a in
-                a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                    sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), sa, length)
-                }
+            address.withSockaddr { sa, length in
+                sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), sa, length)
             }
         }
         if n == message.count { return .sent }

@@ -1,6 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import PrewarmCore
 import Testing
 
 /// `prewarm resume|suspend|resume-fail` run as Slurm runs them. Each test works in its own directory.
@@ -120,14 +121,8 @@ final class PowerCLITests {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         try #require(fd >= 0)
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in "/dev/log".utf8.enumerated() { raw[i] = b }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let address = try #require(UnixSocketAddress(path: "/dev/log"))
+        let bound = address.withSockaddr { bind(fd, $0, $1) }
         try #require(bound == 0, "bind /dev/log: \(String(cString: strerror(errno)))")
         defer { unlink("/dev/log") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)

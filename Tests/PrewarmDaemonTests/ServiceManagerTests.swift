@@ -1,6 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import PrewarmCore
 import Testing
 
 @testable import PrewarmDaemon
@@ -11,16 +12,7 @@ private final class NotifyReceiver {
     init?(name: String) {
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var a = sockaddr_un()
-        a.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(name.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        withUnsafeMutableBytes(of: &a.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
-        let length = 2 + bytes.count + (bytes[0] == 0 ? 0 : 1)
-        let rc = withUnsafePointer(to: &a) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(length)) }
-        }
-        guard rc == 0 else {
+        guard UnixSocketAddress(pathOrAbstractName: name)?.withSockaddr({ bind(fd, $0, $1) }) == 0 else {
             close(fd)
             return nil
         }

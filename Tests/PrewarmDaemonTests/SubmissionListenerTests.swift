@@ -11,17 +11,8 @@ private func send(_ text: String, to path: String) -> Bool {
     let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
-    var a = sockaddr_un()
-    a.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &a.sun_path) { raw in
-        for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
-    }
     let bytes = Array(text.utf8)
-    let n = withUnsafePointer(to: &a) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
+    let n = UnixSocketAddress(path: path)?.withSockaddr { sendto(fd, bytes, bytes.count, 0, $0, $1) }
     return n == bytes.count
 }
 

@@ -25,16 +25,7 @@ final class Listener {
 
     func bind() {
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var a = sockaddr_un()
-        a.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &a.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &a) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let rc = UnixSocketAddress(path: path)?.withSockaddr { Glibc.bind(fd, $0, $1) }
         precondition(rc == 0, "bind \(path)")
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -253,14 +244,7 @@ private let notifierLog = CapturedLog()
     // cannot meet EACCES, slurmctld's usual case): not a stopped daemon, so said once, from the sender thread.
     let daemon = Listener(bind: false)
     let stream = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    var a = sockaddr_un()
-    a.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &a.sun_path) { raw in
-        for (i, b) in daemon.path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
-    }
-    let bound = withUnsafePointer(to: &a) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(stream, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
+    let bound = UnixSocketAddress(path: daemon.path)?.withSockaddr { Glibc.bind(stream, $0, $1) }
     try #require(bound == 0 && listen(stream, 4) == 0)
     let log: prewarm_log_fn = { level, message in
         notifierLog.append(level, message, withLevel: true)
