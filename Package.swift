@@ -51,7 +51,11 @@ let package = Package(
             exclude: ["exports.lds"],
             linkerSettings: [
                 .unsafeFlags([
-                    "-static-stdlib", "-Xlinker", "-z", "-Xlinker", "nodelete",
+                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "nodelete",
+                    // Full RELRO, as Debian hardens its libraries: the GOT read-only once loaded (the plugin loads
+                    // it with RTLD_NOW already). The toolchain's lld, so that every Debian release links it alike:
+                    // with Debian 14's GNU ld (no gold there) the library had no RELRO segment at all.
+                    "-Xlinker", "-z", "-Xlinker", "relro", "-Xlinker", "-z", "-Xlinker", "now",
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PrewarmSubmitLibrary/exports.lds",
                 ])
             ]
