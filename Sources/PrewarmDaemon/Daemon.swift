@@ -68,7 +68,10 @@ struct PrewarmDaemon {
                 args.removeFirst()
             case "--once": once = true
             case "--help", "-h":
-                print("usage: prewarmd [--config FILE] [--once]   (default config /etc/slurm/prewarmd.conf)")
+                print("usage: prewarmd [--config FILE] [--once] [--version]   (default config /etc/slurm/prewarmd.conf)")
+                exit(0)
+            case "--version":
+                print("prewarmd \(PrewarmVersion.string)")
                 exit(0)
             default:
                 log("error: unknown argument \(a)")
@@ -118,7 +121,7 @@ struct PrewarmDaemon {
             }
         }
         log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
-            + "\(configuration.policy.bootLeadTime)s, config \(configPath)")
+            + "\(configuration.policy.bootLeadTime)s, config \(configPath), version \(PrewarmVersion.string)")
         // systemd (Type=notify): started. NOTIFY_SOCKET is unset otherwise, and then nothing is sent.
         let notifySocket = once ? nil : ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
         do { try ServiceManager.notify("READY=1", socket: notifySocket) } catch { log("warning: \(error)") }

@@ -58,7 +58,8 @@ public func prewarm_submit_init(_ path: UnsafePointer<CChar>?, _ log: prewarm_lo
     engine.reloadIfChanged(initial: true)
     engine.startThreads()
     engine.info("profiling submissions: model \(configuration.modelFile), annotation "
-        + "\(configuration.annotationField.rawValue), notify \(configuration.notifySocket.isEmpty ? "off" : configuration.notifySocket)")
+        + "\(configuration.annotationField.rawValue), notify \(configuration.notifySocket.isEmpty ? "off" : configuration.notifySocket), "
+        + "version \(PrewarmVersion.string)")
     return 0
 }
 
