@@ -1,6 +1,8 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 
+import Traces
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,37 +40,6 @@ public enum SacctRunner {
     /// returns its standard output. A non-zero exit is a failure carrying the last line of its standard error.
     public static func run(_ argv: [String]) throws(Failure) -> String {
         guard let program = argv.first else { throw Failure(description: "empty command") }
-        var out: [Int32] = [-1, -1]
-        guard pipe(&out) == 0 else { throw Failure(description: "pipe: \(String(cString: strerror(errno)))") }
-        var errTemplate = Array("/tmp/prewarm-sacct-stderr.XXXXXX".utf8CString)
-        let errFD = errTemplate.withUnsafeMutableBufferPointer { b -> Int32 in
-            let fd = mkstemp(b.baseAddress!)
-            if fd >= 0 { unlink(b.baseAddress!) }
-            return fd
-        }
-        defer { if errFD >= 0 { close(errFD) } }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_addclose(&actions, out[0])
-        if errFD >= 0 {
-            posix_spawn_file_actions_adddup2(&actions, errFD, 2)
-        }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         var environment: [String] = []
         var e = environ
         while let p = e.pointee {
@@ -77,32 +48,16 @@ public enum SacctRunner {
             e += 1
         }
         environment.append("SLURM_TIME_FORMAT=%s")
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer {
-            for p in cArgs { free(p) }
-            for p in cEnv { free(p) }
+        let child: ChildProcess
+        switch ChildProcess.start(argv, searchPath: true, stdout: .pipe, environment: environment) {
+        case .success(let c): child = c
+        case .failure(let error): throw Failure(description: error.description)
         }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, program, &actions, &attr, cArgs, cEnv)
-        close(out[1])
-        guard rc == 0 else {
-            close(out[0])
-            throw Failure(description: "cannot run \(program): \(String(cString: strerror(rc)))")
-        }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = read(out[0], &buffer, buffer.count)
-            if n > 0 {
-                bytes.append(contentsOf: buffer[0 ..< n])
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                break
-            }
-        }
-        close(out[0])
+        let pid = child.pid
+        let errFD = child.stderr
+        defer { if errFD >= 0 { close(errFD) } }
+        let bytes = ChildProcess.readAll(child.stdout)
+        close(child.stdout)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = status & 0x7F == 0
@@ -111,11 +66,7 @@ public enum SacctRunner {
             var err: [UInt8] = []
             if errFD >= 0 {
                 lseek(errFD, 0, SEEK_SET)
-                while true {
-                    let n = read(errFD, &buffer, buffer.count)
-                    if n <= 0 { break }
-                    err.append(contentsOf: buffer[0 ..< n])
-                }
+                err = ChildProcess.readAll(errFD)
             }
             let last = String(decoding: err, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
             let how = exited ? "exit status \(code)" : "signal \(status & 0x7F)"

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import PrewarmCore
+import Traces
 
 /// Runs a power program for Slurm: the process set-up Slurm's environment needs, then the per-node commands.
 ///
@@ -102,9 +103,10 @@ enum PowerRunner {
         let timeout = Double(configuration.timeout)
         while !queue.isEmpty || !running.isEmpty {
             while running.count < configuration.parallel, let node = queue.popFirst() {
-                switch Spawner.spawn(command.argv(node: node)) {
-                case .success(let (pid, fd)):
-                    running.append(Child(pid: pid, node: node, start: CLISupport.now(), stderrFD: fd))
+                // Its own process group, so that a timeout signals whatever the command started too.
+                switch ChildProcess.start(command.argv(node: node), newProcessGroup: true) {
+                case .success(let child):
+                    running.append(Child(pid: child.pid, node: node, start: CLISupport.now(), stderrFD: child.stderr))
                 case .failure(let error):
                     failed += 1
                     log.write("\(program.rawValue) node=\(node) result=failed error=\"\(error)\" duration=0.000s")
@@ -310,65 +312,5 @@ enum ProcessSetup {
         var empty = sigset_t()
         sigemptyset(&empty)
         pthread_sigmask(SIG_SETMASK, &empty, nil)
-    }
-}
-
-/// `posix_spawn` with a clean child: empty signal mask, default dispositions, its own process group,
-/// stdin and stdout on /dev/null, stderr in an unlinked temporary file.
-enum Spawner {
-    struct SpawnError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Starts `argv` (argv[0] is the absolute program path); returns the pid and the stderr file's fd.
-    static func spawn(_ argv: [String]) -> Result<(pid_t, Int32), SpawnError> {
-        guard let path = argv.first else { return .failure(SpawnError(description: "empty command")) }
-        var template = Array("/tmp/prewarm-power-stderr.XXXXXX".utf8CString)
-        let errFD = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            guard let base = buffer.baseAddress else { return -1 }
-            // mkostemp needs _GNU_SOURCE, which Swift's Glibc module lacks; we are single-threaded here.
-            let fd = mkstemp(base)
-            if fd >= 0 {
-                unlink(base)
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            }
-            return fd
-        }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        if errFD >= 0 {
-            posix_spawn_file_actions_adddup2(&actions, errFD, 2)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(
-            &attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attr, cArgs, environ)
-        guard rc == 0 else {
-            if errFD >= 0 { close(errFD) }
-            return .failure(SpawnError(description: "cannot run \(path): \(String(cString: strerror(rc)))"))
-        }
-        return .success((pid, errFD))
     }
 }
