@@ -18,9 +18,8 @@ private let addCloseFrom: AddCloseFrom? = {
 
 /// A child process started with `posix_spawn`: stdin on /dev/null, stdout on /dev/null or a pipe, stderr in an
 /// unlinked temporary file (read it after the child ends for its last line), no other descriptor, an empty signal
-/// mask and every signal
-/// at its default disposition (whatever the parent blocks or ignores: slurmctld runs the power programs with
-/// signals blocked, and an ignored SIGPIPE or SIGCHLD would change how the child behaves).
+/// mask and every signal at its default disposition (whatever the parent blocks or ignores: slurmctld runs the power
+/// programs with signals blocked, and an ignored SIGPIPE or SIGCHLD would change how the child behaves).
 public struct ChildProcess {
     public struct SpawnError: Error, CustomStringConvertible, Sendable {
         public var description: String
