@@ -34,6 +34,13 @@ static const uint64_t CS_MEM_PER_CPU = MEM_PER_CPU;
 static const uint16_t CS_NO_VAL16 = NO_VAL16;
 /* show_flags of slurm_load_*: 0x0001 in Slurm 22.05, SLURM_BIT(0) in 24.11. */
 static const uint16_t CS_SHOW_ALL = SHOW_ALL;
+/* PrivateData=cloud: in Slurm 22.05 powered-down CLOUD nodes are hidden from every query unless it is set; later
+ * releases (24.11 and 26.05 here) show them always and have no such flag (0 here). */
+#ifdef PRIVATE_CLOUD_NODES
+static const uint16_t CS_PRIVATE_CLOUD_NODES = PRIVATE_CLOUD_NODES;
+#else
+static const uint16_t CS_PRIVATE_CLOUD_NODES = 0;
+#endif
 static const uint32_t CS_WAIT_HELD = WAIT_HELD;
 static const uint32_t CS_WAIT_HELD_USER = WAIT_HELD_USER;
 /* Limits that clear when a running job of the same array, user or group ends (LiveForecast's LimitWaits). */

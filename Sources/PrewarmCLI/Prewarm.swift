@@ -12,7 +12,7 @@ struct Prewarm: ParsableCommand {
         subcommands: [
             Evaluate.self, Features.self, TraceInfo.self, ForestBench.self, PredictBench.self, Simulate.self,
             Train.self, Retrain.self, History.self, Predict.self, Forecast.self, Status.self, Resume.self, Suspend.self,
-            ResumeFail.self, SlurmProbe.self, CycleBench.self, ForecastError.self,
+            ResumeFail.self, Check.self, SlurmProbe.self, CycleBench.self, ForecastError.self,
         ]
     )
 }

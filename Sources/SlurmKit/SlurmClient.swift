@@ -256,6 +256,26 @@ extension SlurmClient {
     public func loadAllocatesCores() throws(SlurmError) -> Bool { false }
 }
 
+/// The parts of the running controller's configuration (`scontrol show config`) that `prewarm check` compares
+/// with Prewarm's files.
+public struct SlurmControllerSettings: Sendable, Equatable {
+    /// `JobSubmitPlugins`, in order (`prewarm` for job_submit/prewarm).
+    public var jobSubmitPlugins: [String] = []
+    /// `PluginDir`, a colon-separated list.
+    public var pluginDirectories: [String] = []
+    public var resumeProgram = ""
+    public var suspendProgram = ""
+    public var resumeFailProgram = ""
+    /// `SlurmUser`: the user slurmctld, the job_submit plugin and the power programs run as.
+    public var slurmUser = ""
+    /// `SuspendTime` in seconds; nil when idle nodes are never suspended by Slurm itself (`NONE`, `INFINITE`).
+    public var suspendTime: Int?
+    /// Slurm 22.05 without `PrivateData=cloud`: powered-down CLOUD nodes are invisible to every query, prewarmd's too.
+    public var hidesPoweredDownCloudNodes = false
+
+    public init() {}
+}
+
 #if canImport(CSlurm)
 /// The real client, over libslurm (the `SLURM_CONF` environment variable picks the cluster).
 public final class LibSlurmClient: SlurmClient {
@@ -409,6 +429,28 @@ public final class LibSlurmClient: SlurmClient {
         return select.contains("cons_tres") || select.contains("cons_res")
     }
 
+    /// The controller's settings that `prewarm check` compares with Prewarm's files.
+    public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {
+        var conf: UnsafeMutablePointer<slurm_conf_t>?
+        guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
+            throw failure("slurm_load_ctl_conf")
+        }
+        defer { cs_free_ctl_conf(c) }
+        func text(_ p: UnsafeMutablePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
+        var s = SlurmControllerSettings()
+        s.jobSubmitPlugins = text(c.pointee.job_submit_plugins).split(separator: ",")
+            .map { String($0.filter { $0 != " " && $0 != "\t" }) }.filter { !$0.isEmpty }
+        s.pluginDirectories = text(c.pointee.plugindir).split(separator: ":").map(String.init)
+        s.resumeProgram = text(c.pointee.resume_program)
+        s.suspendProgram = text(c.pointee.suspend_program)
+        s.resumeFailProgram = text(c.pointee.resume_fail_program)
+        s.slurmUser = text(c.pointee.slurm_user_name)
+        let suspend = c.pointee.suspend_time
+        s.suspendTime = suspend == 0 || suspend >= CS_NO_VAL ? nil : Int(suspend)
+        s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.pointee.private_data & CS_PRIVATE_CLOUD_NODES == 0
+        return s
+    }
+
     public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
         var conf: UnsafeMutablePointer<slurm_conf_t>?
         guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
@@ -464,6 +506,9 @@ public final class LibSlurmClient: SlurmClient {
         throw unavailable("slurm_update_node")
     }
     public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
+        throw unavailable("slurm_load_ctl_conf")
+    }
+    public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {
         throw unavailable("slurm_load_ctl_conf")
     }
 }

@@ -1,0 +1,481 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Foundation
+import PrewarmCore
+import SlurmKit
+import Traces
+
+/// `prewarm check`: the installation as slurmctld, prewarmd and the power programs will find it, before a restart.
+///
+/// The job_submit plugin never fails slurmctld or a submission: a bad `prewarm.conf` or a model slurmctld cannot read
+/// only shows as one line in slurmctld's log and jobs passing through unprofiled. This reads every file the way its
+/// reader does (the same parsers), checks that `SlurmUser` may read or write what it must (by mode bits, every
+/// directory on the way included), compares the files with each other and with the running controller's
+/// configuration, and prints one line per finding.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check Prewarm's configuration files, model and Slurm settings before a restart.",
+        discussion: """
+            Reads prewarm.conf, prewarmd.conf and prewarm-power.conf with the parsers the plugin, prewarmd and \
+            the power programs use, loads the model the plugin would load, checks that SlurmUser can read and \
+            write what it must, compares the files with each other (NotifySocket, ModelFile) and with the running \
+            slurmctld's configuration (JobSubmitPlugins, PluginDir, ResumeProgram, SuspendProgram, PrivateData). \
+            Prints one line per finding: ok, note, warning or error. Exit status 1 when there is an error, 0 \
+            otherwise. Run it as root on the controller host.
+            """)
+
+    @Option(help: "The plugin's prewarm.conf (default: $PREWARM_CONF, else /etc/slurm/prewarm.conf).")
+    var conf: String?
+
+    @Option(name: .customLong("daemon-conf"), help: "prewarmd.conf (default: $PREWARMD_CONF, else /etc/slurm/prewarmd.conf).")
+    var daemonConf: String?
+
+    @Option(
+        name: .customLong("power-conf"),
+        help: "prewarm-power.conf (default: $PREWARM_POWER_CONF, else /etc/slurm/prewarm-power.conf).")
+    var powerConf: String?
+
+    @Option(help: "The in-controller library the plugin loads (default: $PREWARM_SUBMIT_LIBRARY, else /usr/lib/prewarm/libprewarm_submit.so).")
+    var library: String?
+
+    @Option(
+        name: .customLong("slurm-user"),
+        help: "The user slurmctld runs as (default: SlurmUser of the running slurmctld, else slurm).")
+    var slurmUser: String?
+
+    @Flag(name: .customLong("no-slurm"), help: "Do not ask slurmctld for its configuration.")
+    var noSlurm = false
+
+    mutating func run() throws {
+        let env = ProcessInfo.processInfo.environment
+        func setting(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
+        var checker = InstallationCheck(
+            submitPath: conf ?? setting("PREWARM_CONF") ?? "/etc/slurm/prewarm.conf",
+            daemonPath: daemonConf ?? setting("PREWARMD_CONF") ?? "/etc/slurm/prewarmd.conf",
+            powerPath: powerConf ?? setting("PREWARM_POWER_CONF") ?? PowerConfiguration.defaultPath,
+            libraryPath: library ?? setting("PREWARM_SUBMIT_LIBRARY") ?? "/usr/lib/prewarm/libprewarm_submit.so")
+        checker.slurm = noSlurm ? .skipped("--no-slurm") : Self.loadSlurm(env)
+        checker.slurmUserOption = slurmUser
+        let findings = checker.run()
+        for f in findings { print(f.line) }
+        let errors = findings.filter { $0.level == .error }.count
+        let warnings = findings.filter { $0.level == .warning }.count
+        print("prewarm check: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+        if errors > 0 { throw ExitCode(1) }
+    }
+
+    /// The running controller's settings, or why they were not read. libslurm ends the process when it finds no
+    /// slurm.conf, so it is not asked without one.
+    static func loadSlurm(_ env: [String: String]) -> InstallationCheck.SlurmSide {
+        guard LibSlurmClient.isAvailable else { return .skipped("this prewarm was built without libslurm") }
+        let slurmConf = env["SLURM_CONF"].flatMap { $0.isEmpty ? nil : $0 } ?? "/etc/slurm/slurm.conf"
+        guard access(slurmConf, R_OK) == 0 else {
+            return .skipped("no readable slurm.conf at \(slurmConf) (SLURM_CONF); run on the controller host")
+        }
+        do {
+            return .loaded(try LibSlurmClient().loadControllerSettings())
+        } catch {
+            return .unreachable("\(error)")
+        }
+    }
+}
+
+/// One line of `prewarm check`.
+struct CheckFinding: Equatable {
+    enum Level: String { case ok, note, warning, error }
+    var level: Level
+    var text: String
+    var line: String { "\(level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(text)" }
+}
+
+/// The checks of `prewarm check`, in the order they print: the plugin's side, prewarmd's, the power programs',
+/// then Slurm's own settings against them.
+struct InstallationCheck {
+    enum SlurmSide {
+        case loaded(SlurmControllerSettings)
+        case skipped(String)
+        case unreachable(String)
+    }
+
+    let submitPath: String
+    let daemonPath: String
+    let powerPath: String
+    let libraryPath: String
+    var slurm = SlurmSide.skipped("not asked")
+    var slurmUserOption: String?
+
+    private var findings: [CheckFinding] = []
+    private var user: UserAccess?
+    /// prewarm-power.conf exists but could not be used (already reported).
+    private var powerBroken = false
+
+    init(submitPath: String, daemonPath: String, powerPath: String, libraryPath: String) {
+        self.submitPath = submitPath
+        self.daemonPath = daemonPath
+        self.powerPath = powerPath
+        self.libraryPath = libraryPath
+    }
+
+    private mutating func add(_ level: CheckFinding.Level, _ text: String) {
+        findings.append(CheckFinding(level: level, text: text))
+    }
+
+    private var settings: SlurmControllerSettings? {
+        if case .loaded(let s) = slurm { return s }
+        return nil
+    }
+
+    mutating func run() -> [CheckFinding] {
+        findings = []
+        switch slurm {
+        case .loaded(let s):
+            add(.ok, "slurmctld answered: SlurmUser=\(s.slurmUser), JobSubmitPlugins=\(s.jobSubmitPlugins.joined(separator: ",")), "
+                + "SuspendTime=\(s.suspendTime.map(String.init) ?? "NONE")")
+        case .skipped(let why): add(.note, "Slurm's configuration not checked: \(why)")
+        case .unreachable(let why): add(.warning, "cannot ask slurmctld for its configuration (\(why)): Slurm's side not checked")
+        }
+        resolveUser()
+        let submit = checkSubmitSide()
+        let daemon = checkDaemonSide(submit: submit)
+        let power = checkPowerSide()
+        if let s = settings { checkSlurmSide(s, daemon: daemon, power: power) }
+        return findings
+    }
+
+    // MARK: SlurmUser
+
+    private mutating func resolveUser() {
+        let name = slurmUserOption ?? settings?.slurmUser ?? "slurm"
+        if let u = UserAccess(name: name) {
+            user = u
+        } else {
+            add(
+                slurmUserOption == nil && settings == nil ? .note : .warning,
+                "no user \(name) on this host: what SlurmUser can read and write is not checked (--slurm-user)")
+        }
+    }
+
+    /// An error when SlurmUser lacks `need` on `path`, naming what denies it.
+    private mutating func requireAccess(_ path: String, _ need: UserAccess.Need, _ consequence: String) {
+        guard let user, let denial = user.denial(path, need) else { return }
+        add(.error, "\(denial): \(consequence)")
+    }
+
+    // MARK: The plugin
+
+    private mutating func checkSubmitSide() -> SubmitConfiguration? {
+        let path = submitPath
+        var configuration = SubmitConfiguration()
+        switch parse(path, "the plugin would pass every job through unprofiled", SubmitConfiguration.parse) {
+        case .missing:
+            add(.ok, "\(path): not present; the plugin uses its defaults")
+        case .broken:
+            return nil
+        case .valid(let c):
+            configuration = c
+            add(.ok, "\(path): valid")
+            requireAccess(path, .read, "slurmctld would not read it and would pass every job through unprofiled")
+        }
+        guard configuration.enabled else {
+            add(.warning, "\(path): Enabled=no: jobs pass through unprofiled")
+            return configuration
+        }
+        checkModel(configuration.modelFile)
+        if !configuration.statsFile.isEmpty {
+            requireWritableFile(configuration.statsFile, "the plugin could not write its StatsFile")
+        }
+        checkNotifySocket(configuration.notifySocket)
+        if access(libraryPath, F_OK) != 0 {
+            add(.warning, "\(libraryPath): no such file: job_submit/prewarm would pass every job through unprofiled")
+        } else {
+            add(.ok, "\(libraryPath): present")
+            requireAccess(libraryPath, .read, "slurmctld could not load it and would pass every job through unprofiled")
+        }
+        return configuration
+    }
+
+    private mutating func checkModel(_ path: String) {
+        let bytes: [UInt8]
+        do {
+            bytes = try AtomicFile.read(path)
+        } catch where error.code == ENOENT {
+            add(.warning, "\(path): no model yet: jobs are annotated model=none until `prewarm train --out \(path)` or "
+                + "prewarmd publishes one")
+            return
+        } catch {
+            add(.error, "\(path): \(error)")
+            return
+        }
+        do {
+            let model = try SubmitModel(deserializing: bytes)
+            let accuracy = model.holdoutAccuracy.isFinite ? String(format: ", holdout accuracy %.3f", model.holdoutAccuracy) : ""
+            add(.ok, "\(path): model \(ModelContainer.shortIdentifier(bytes)), \(model.runtime.forest.treeCount) trees, "
+                + "\(model.trainingJobs) jobs from \(model.source.prefix(120)), trained \(Status.clock(model.trainedAt))\(accuracy)")
+        } catch {
+            add(.error, "\(path): refused (\(error)): the plugin would keep its previous model, or none")
+            return
+        }
+        requireAccess(path, .read, "slurmctld could not load the model (jobs annotated model=none)")
+    }
+
+    private mutating func checkNotifySocket(_ path: String) {
+        guard !path.isEmpty else {
+            add(.note, "NotifySocket is empty: the plugin does not tell prewarmd of submissions")
+            return
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            add(.note, "\(path): nothing listening (prewarmd not running?); the plugin drops its notices and counts them")
+            return
+        }
+        guard st.st_mode & S_IFMT == S_IFSOCK else {
+            add(.error, "\(path): not a socket (NotifySocket): prewarmd could not listen there")
+            return
+        }
+        requireAccess(path, .write, "the plugin's notices to prewarmd would be refused")
+    }
+
+    /// `path` may be created or rewritten by SlurmUser: the file when it exists, else its directory.
+    private mutating func requireWritableFile(_ path: String, _ consequence: String) {
+        if access(path, F_OK) == 0 {
+            requireAccess(path, .write, consequence)
+            return
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        guard access(directory.isEmpty ? "." : directory, F_OK) == 0 else {
+            add(.error, "\(directory): no such directory: \(consequence) (\(path))")
+            return
+        }
+        requireAccess(directory.isEmpty ? "." : directory, .write, "\(consequence) (\(path))")
+    }
+
+    // MARK: prewarmd
+
+    private mutating func checkDaemonSide(submit: SubmitConfiguration?) -> DaemonConfiguration? {
+        let path = daemonPath
+        let configuration: DaemonConfiguration
+        switch parse(path, "prewarmd would not start", DaemonConfiguration.parse) {
+        case .missing:
+            add(.ok, "\(path): not present; prewarmd would run on its defaults (Mode=forecast-only)")
+            return nil  // prewarmd may not run on this host: nothing to compare
+        case .broken:
+            return nil
+        case .valid(let c):
+            configuration = c
+            add(.ok, "\(path): valid (Mode=\(configuration.mode.rawValue))")
+        }
+        if let submit, submit.enabled {
+            if submit.notifySocket != configuration.notifySocket, !submit.notifySocket.isEmpty {
+                add(.error, "NotifySocket differs: \(submitPath) sends to \(submit.notifySocket), \(path) listens at "
+                    + "\(configuration.notifySocket): prewarmd would not hear of submissions")
+            }
+            let publishes = configuration.retrainInterval > 0 || configuration.historyRefreshInterval > 0
+            if submit.modelFile != configuration.modelFile, publishes, !configuration.historyDatabase.isEmpty {
+                add(.warning, "ModelFile differs: prewarmd publishes \(configuration.modelFile), the plugin loads "
+                    + "\(submit.modelFile): the plugin would not see the retrained models")
+            }
+        }
+        return configuration
+    }
+
+    // MARK: The power programs
+
+    private mutating func checkPowerSide() -> PowerConfiguration? {
+        let path = powerPath
+        switch parse(path, "the power programs would fail every node", PowerConfiguration.parse) {
+        case .missing:
+            add(.ok, "\(path): not present (needed only where Slurm's ResumeProgram and SuspendProgram run prewarm)")
+            return nil
+        case .broken:
+            powerBroken = true
+            return nil
+        case .valid(let configuration):
+            add(.ok, "\(path): valid")
+            requireAccess(path, .read, "the power programs, run by slurmctld as SlurmUser, would fail every node")
+            for program in PowerProgram.allCases {
+                guard let command = configuration.command(for: program), let executable = command.words.first else { continue }
+                if access(executable, F_OK) != 0 {
+                    add(.error, "\(path): \(program.configKey): \(executable): no such file")
+                } else {
+                    requireAccess(executable, .execute, "\(program.configKey) would fail every node")
+                }
+            }
+            requireWritableFile(configuration.logFile, "the power programs (as SlurmUser) could not write their LogFile")
+            return configuration
+        }
+    }
+
+    // MARK: Slurm's own settings
+
+    private mutating func checkSlurmSide(_ s: SlurmControllerSettings, daemon: DaemonConfiguration?, power: PowerConfiguration?) {
+        if s.jobSubmitPlugins.contains("prewarm") {
+            let plugin = s.pluginDirectories.lazy.map { $0 + "/job_submit_prewarm.so" }.first { access($0, F_OK) == 0 }
+            if let plugin {
+                add(.ok, "job_submit/prewarm: \(plugin)")
+                requireAccess(plugin, .read, "slurmctld could not load job_submit/prewarm")
+            } else {
+                add(.error, "JobSubmitPlugins has prewarm but no job_submit_prewarm.so is in PluginDir "
+                    + "(\(s.pluginDirectories.joined(separator: ":"))): slurmctld would not start")
+            }
+        } else {
+            add(.warning, "JobSubmitPlugins has no prewarm: submissions are not profiled (slurm-conf/slurm.conf.example-snippet)")
+        }
+        let programs: [(String, String, PowerProgram)] = [
+            ("ResumeProgram", s.resumeProgram, .resume), ("SuspendProgram", s.suspendProgram, .suspend),
+            ("ResumeFailProgram", s.resumeFailProgram, .resumeFail),
+        ]
+        for (key, value, program) in programs where !value.isEmpty {
+            if value.contains(where: { $0 == " " || $0 == "\t" }) {
+                add(.error, "\(key)=\(value): one executable path is expected, Slurm does not split arguments "
+                    + "(use a wrapper, slurm-conf/power/)")
+                continue
+            }
+            if access(value, F_OK) != 0 {
+                add(.error, "\(key)=\(value): no such file on this host")
+                continue
+            }
+            requireAccess(value, .execute, "slurmctld could not run its \(key)")
+            // A wrapper of prewarm's own (slurm-conf/power/) runs `prewarm resume|suspend|resume-fail`.
+            if !powerBroken, Self.runsPrewarm(value, program), power?.command(for: program) == nil {
+                add(.error, "\(key)=\(value) runs prewarm, but \(powerPath) has no \(program.configKey)")
+            }
+        }
+        let powerSaving = !s.resumeProgram.isEmpty && !s.suspendProgram.isEmpty
+        if !powerSaving {
+            let text = "Slurm's power saving is off (ResumeProgram and SuspendProgram are not both set): prewarmd "
+                + "can forecast but not power nodes up or down"
+            add(daemon?.mode == .enforce ? .error : .note, text)
+        }
+        if s.hidesPoweredDownCloudNodes {
+            add(.warning, "PrivateData has no cloud: powered-down State=CLOUD nodes are invisible to prewarmd "
+                + "(Slurm 22.05); add PrivateData=cloud")
+        }
+    }
+
+    /// Whether a Slurm power program wraps `prewarm PROGRAM` (slurm-conf/power/): a line of its first 4 KB, outside
+    /// comments, runs an executable named `prewarm` with that subcommand.
+    static func runsPrewarm(_ path: String, _ program: PowerProgram) -> Bool {
+        guard let bytes = try? AtomicFile.read(path, maxBytes: 1 << 20) else { return false }
+        for line in String(decoding: bytes.prefix(4096), as: UTF8.self).split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            for (word, next) in zip(words, words.dropFirst())
+            where (word == "prewarm" || word.hasSuffix("/prewarm")) && next == program.rawValue {
+                return true
+            }
+        }
+        return false
+    }
+
+    // MARK: Files
+
+    enum Parsed<Configuration> {
+        case missing
+        /// Unreadable or refused by its parser (reported).
+        case broken
+        case valid(Configuration)
+    }
+
+    /// The configuration file at `path` as its own reader parses it; an error names what would follow from it.
+    private mutating func parse<Configuration>(
+        _ path: String, _ consequence: String, _ parser: (String, String) throws -> Configuration
+    ) -> Parsed<Configuration> {
+        switch Self.read(path) {
+        case .missing:
+            return .missing
+        case .failed(let why):
+            add(.error, "\(path): cannot read (\(why)); \(consequence)")
+            return .broken
+        case .text(let text):
+            do {
+                return .valid(try parser(text, path))
+            } catch {
+                add(.error, "\(error); \(consequence)")
+                return .broken
+            }
+        }
+    }
+
+    enum ReadResult {
+        case missing
+        case failed(String)
+        case text(String)
+    }
+
+    static func read(_ path: String) -> ReadResult {
+        do {
+            return .text(String(decoding: try AtomicFile.read(path, maxBytes: 1 << 20), as: UTF8.self))
+        } catch where error.code == ENOENT {
+            return .missing
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+}
+
+/// What one user may do to a file by its mode bits and those of every directory above it (ACLs are not read).
+struct UserAccess {
+    enum Need { case read, write, execute }
+
+    let name: String
+    let uid: uid_t
+    let groups: Set<gid_t>
+
+    init?(name: String) {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 1 << 14)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        self.name = name
+        uid = entry.pw_uid
+        let primary = entry.pw_gid
+        var count: Int32 = 256
+        var list = [gid_t](repeating: 0, count: Int(count))
+        if getgrouplist(name, primary, &list, &count) < 0 {
+            list = [gid_t](repeating: 0, count: Int(max(count, 1)))
+            if getgrouplist(name, primary, &list, &count) < 0 { count = 0 }
+        }
+        groups = Set(list.prefix(Int(max(0, min(count, Int32(list.count)))))).union([primary])
+    }
+
+    /// Why the user may not do `need` to `path` (the first path on the way that denies it), or nil when allowed.
+    /// A path that does not exist is not judged here.
+    func denial(_ path: String, _ need: Need) -> String? {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var directory = ""
+        let parts = absolute.split(separator: "/")
+        for part in parts.dropLast() {
+            directory += "/" + part
+            var st = stat()
+            guard stat(directory, &st) == 0 else { return nil }
+            if !allows(st, .execute) { return "\(directory): not searchable by \(name)" }
+        }
+        var st = stat()
+        guard stat(absolute, &st) == 0 else { return nil }
+        guard allows(st, need) else {
+            let verb = switch need {
+            case .read: "readable"
+            case .write: "writable"
+            case .execute: "executable"
+            }
+            return "\(path): not \(verb) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8)), owner uid \(st.st_uid) gid \(st.st_gid))"
+        }
+        return nil
+    }
+
+    private func allows(_ st: stat, _ need: Need) -> Bool {
+        let bits: (mode_t, mode_t, mode_t) = switch need {
+        case .read: (S_IRUSR, S_IRGRP, S_IROTH)
+        case .write: (S_IWUSR, S_IWGRP, S_IWOTH)
+        case .execute: (S_IXUSR, S_IXGRP, S_IXOTH)
+        }
+        if uid == 0 {
+            // root reads and writes anything; it executes a file only if someone may, searches any directory.
+            return need != .execute || st.st_mode & S_IFMT == S_IFDIR || st.st_mode & (bits.0 | bits.1 | bits.2) != 0
+        }
+        if st.st_uid == uid { return st.st_mode & bits.0 != 0 }
+        if groups.contains(st.st_gid) { return st.st_mode & bits.1 != 0 }
+        return st.st_mode & bits.2 != 0
+    }
+}

@@ -1,0 +1,101 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+/// A plugin, daemon and power configuration that agree, in a fresh directory, checked as the user `nobody` (never
+/// the test's own user, so that the mode bits decide even when the tests run as root). Slurm's side is not asked
+/// here: Packaging/deb/test checks it against a real slurmctld.
+private struct Installation {
+    let dir: URL
+    var path: (String) -> String { { dir.appendingPathComponent($0).path } }
+
+    init(_ name: String) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-check-\(name)-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        chmod(dir.path, 0o755)
+        let logs = dir.appendingPathComponent("log")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        chmod(logs.path, 0o777)
+        let t = try prewarm(["train", "--trace", fixture, "--out", path("m.model"), "--trees", "4", "--window", "1000"])
+        #expect(t.status == 0, "stderr: \(t.stderr)")
+        try write("prewarm.conf", "ModelFile=\(path("m.model"))\nNotifySocket=\(path("d.sock"))\n")
+        try write("prewarmd.conf", "Mode=enforce\nNotifySocket=\(path("d.sock"))\nModelFile=\(path("m.model"))\n"
+            + "StateDirectory=\(dir.path)\nHistoryDatabase=\(path("h.db"))\n")
+        try write("power.conf", "ResumeCommand=/bin/true {node}\nSuspendCommand=/bin/true {node}\n"
+            + "LogFile=\(path("log/power.log"))\n")
+        try write("lib.so", "not loaded by the check\n")
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: false, encoding: .utf8)
+        chmod(path(name), 0o644)
+    }
+
+    func check() throws -> (status: Int32, lines: [String]) {
+        let r = try prewarm([
+            "check", "--conf", path("prewarm.conf"), "--daemon-conf", path("prewarmd.conf"), "--power-conf",
+            path("power.conf"), "--library", path("lib.so"), "--slurm-user", "nobody", "--no-slurm",
+        ])
+        #expect(r.stderr.isEmpty, "stderr: \(r.stderr)")
+        return (r.status, r.stdout.split(separator: "\n").map(String.init))
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: dir) }
+}
+
+@Test func checkPassesAConsistentInstallation() throws {
+    let i = try Installation("ok")
+    defer { i.remove() }
+    let r = try i.check()
+    #expect(r.status == 0, "\(r.lines)")
+    #expect(r.lines.last == "prewarm check: 0 errors, 0 warnings")
+    #expect(r.lines.first == "note    Slurm's configuration not checked: --no-slurm")
+    #expect(r.lines.contains("ok      \(i.path("prewarm.conf")): valid"))
+    #expect(r.lines.contains { $0.hasPrefix("ok      \(i.path("m.model")): model ") && $0.contains(", 4 trees, ") })
+    #expect(r.lines.contains("ok      \(i.path("prewarmd.conf")): valid (Mode=enforce)"))
+    #expect(r.lines.contains("ok      \(i.path("power.conf")): valid"))
+    #expect(!r.lines.contains { $0.hasPrefix("error") || $0.hasPrefix("warning") }, "\(r.lines)")
+}
+
+@Test func checkNamesEveryMistakeAndFails() throws {
+    let i = try Installation("bad")
+    defer { i.remove() }
+    // The daemon listens elsewhere and publishes its models elsewhere; the model is cut short; the power log's
+    // directory is not writable by SlurmUser; a power command's program does not exist.
+    try i.write("prewarmd.conf", "NotifySocket=\(i.path("other.sock"))\nModelFile=\(i.path("other.model"))\n")
+    let model = try Data(contentsOf: URL(fileURLWithPath: i.path("m.model")))
+    try model.prefix(model.count - 9).write(to: URL(fileURLWithPath: i.path("m.model")))
+    chmod(i.path("log"), 0o755)
+    try i.write("power.conf", "ResumeCommand=/nonexistent/boot {node}\nLogFile=\(i.path("log/power.log"))\n")
+    var r = try i.check()
+    #expect(r.status == 1)
+    #expect(r.lines.last == "prewarm check: 4 errors, 1 warning", "\(r.lines)")
+    let errors = r.lines.filter { $0.hasPrefix("error   ") }
+    #expect(errors.contains { $0.hasPrefix("error   \(i.path("m.model")): refused (") })
+    #expect(errors.contains { $0.hasPrefix("error   NotifySocket differs: \(i.path("prewarm.conf")) sends to \(i.path("d.sock"))") })
+    #expect(errors.contains("error   \(i.path("power.conf")): ResumeCommand: /nonexistent/boot: no such file"))
+    #expect(errors.contains { $0.hasPrefix("error   \(i.path("log")): not writable by nobody (mode 755") })
+    #expect(r.lines.contains { $0.hasPrefix("warning ModelFile differs: prewarmd publishes \(i.path("other.model"))") })
+
+    // A configuration error names the file, the line and the key; a model SlurmUser cannot read is an error.
+    try i.write("power.conf", "Timeout=30\nResumeComand=/bin/true {node}\n")
+    try i.write("prewarmd.conf", "NotifySocket=\(i.path("d.sock"))\nModelFile=\(i.path("m.model"))\n")
+    let t = try prewarm(["train", "--trace", fixture, "--out", i.path("m.model"), "--trees", "4", "--window", "1000"])
+    #expect(t.status == 0, "stderr: \(t.stderr)")
+    chmod(i.path("m.model"), 0o600)
+    r = try i.check()
+    #expect(r.status == 1)
+    #expect(r.lines.last == "prewarm check: 2 errors, 0 warnings", "\(r.lines)")
+    #expect(r.lines.contains { $0.hasPrefix("error   \(i.path("power.conf")):2: ResumeComand: ") })
+    #expect(r.lines.contains { $0.hasPrefix("error   \(i.path("m.model")): not readable by nobody (mode 600") })
+
+    // The plugin's side alone, with its defaults where a file is missing: a missing model is a warning, not an error.
+    try FileManager.default.removeItem(atPath: i.path("m.model"))
+    try FileManager.default.removeItem(atPath: i.path("power.conf"))
+    r = try i.check()
+    #expect(r.status == 0, "\(r.lines)")
+    #expect(r.lines.contains { $0.hasPrefix("warning \(i.path("m.model")): no model yet") })
+    #expect(r.lines.contains { $0.hasPrefix("ok      \(i.path("power.conf")): not present") })
+}
