@@ -41,8 +41,7 @@ private func tags(of page: String, section: String) throws -> Set<String> {
     let documented = try tags(of: "prewarm.1", section: "SUBCOMMANDS")
     #expect(documented == listed, "prewarm.1 lacks \(listed.subtracting(documented).sorted()), has \(documented.subtracting(listed).sorted())")
 
-    let prewarmd = prewarmExecutable.deletingLastPathComponent().appendingPathComponent("prewarmd")
-    let usage = try run(prewarmd, ["--help"]).stdout
+    let usage = try run(prewarmdExecutable, ["--help"]).stdout
     let options = Set(usage.split(whereSeparator: { " []".contains($0) }).filter { $0.hasPrefix("--") }.map(String.init))
     #expect(options.isSuperset(of: ["--config", "--once", "--version"]), "usage: \(usage)")
     let described = try tags(of: "prewarmd.8", section: "OPTIONS")

@@ -7,6 +7,9 @@ let prewarmExecutable: URL = ProcessInfo.processInfo.environment["PREWARM_BIN"].
     ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/debug/prewarm")
 
+/// The `prewarmd` built beside it.
+let prewarmdExecutable = prewarmExecutable.deletingLastPathComponent().appendingPathComponent("prewarmd")
+
 /// Runs the built `prewarm` executable; `environment` replaces the inherited one when given.
 func prewarm(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     try run(prewarmExecutable, args, environment: environment)

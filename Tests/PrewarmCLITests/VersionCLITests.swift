@@ -14,9 +14,9 @@ import Testing
     #expect(cli.status == 0)
     #expect(cli.stdout == "prewarm \(version)\n")
     // prewarmd is built beside prewarm.
-    let daemon = try run(prewarmExecutable.deletingLastPathComponent().appendingPathComponent("prewarmd"), ["--version"])
+    let daemon = try run(prewarmdExecutable, ["--version"])
     #expect(daemon.status == 0)
     #expect(daemon.stdout == "prewarmd \(version)\n")
-    let help = try run(prewarmExecutable.deletingLastPathComponent().appendingPathComponent("prewarmd"), ["--help"])
+    let help = try run(prewarmdExecutable, ["--help"])
     #expect(help.stdout.contains("[--version]"))
 }
