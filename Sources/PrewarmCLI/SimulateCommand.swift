@@ -88,6 +88,12 @@ struct Simulate: ParsableCommand {
             + "simulated Slurm's own resumes and suspends).",
         valueName: "nodes"))
     var maxActionsPerStep: Int?
+    @Option(help: ArgumentHelp(
+        "Prewarm under Slurm's own SuspendTime, as prewarmd runs on a live cluster (Slurm's power saving needs one): "
+            + "Slurm also suspends every node idle this many seconds, whatever prewarm keeps it for (default: prewarm "
+            + "alone powers nodes down).",
+        valueName: "seconds"))
+    var slurmSuspendTime: Int64?
     @Flag(help: "Prewarm: a runtime model that does not scale the chosen candidate (the plugin's model from `prewarm train --no-refine`, prewarmd's ScaleRefinement=no).")
     var noRefine = false
     @Flag(help: "Also run reactive at several SuspendTimes and prewarm at several settings; compare the curves.")
@@ -133,6 +139,7 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         if let n = nodes, n < 1 { throw ValidationError("--nodes must be ≥ 1") }
         if let c = coresPerNode, c < 1 { throw ValidationError("--cores-per-node must be ≥ 1") }
+        if let s = slurmSuspendTime, s < 1 { throw ValidationError("--slurm-suspend-time must be ≥ 1") }
         guard trace == nil || history.db == nil else { throw ValidationError("give --trace or --db, not both") }
         guard history.db == nil || syntheticJobs == nil else {
             throw ValidationError("give --db or --synthetic-jobs, not both")
@@ -235,7 +242,7 @@ struct Simulate: ParsableCommand {
         let prewarmOptions = PrewarmOptions(
             bootTime: bootTime, threshold: threshold, powerDownMargin: powerDownMargin,
             followPrice: followPrice, sessionPriceScale: sessionPriceScale, bufferPriceScale: bufferPriceScale,
-            refine: !noRefine)
+            refine: !noRefine, slurmSuspendTime: slurmSuspendTime)
         let defaultSetting = (aggressiveness, minIdle, priceScale, arrivalBootShare)
 
         // Every run, in the order of the table. A run the same as an earlier one (reactive at the reference
@@ -251,7 +258,7 @@ struct Simulate: ParsableCommand {
         })
         if chosen.contains("prewarm") {
             plan.append(PlannedRun(label: "prewarm", cost: 3) {
-                Self.simulate(units) { Self.prewarmPolicy(prewarmOptions, defaultSetting, actionCap: $0.actionCap) }
+                Self.simulatePrewarm(units, prewarmOptions, defaultSetting)
             })
         }
         if chosen.contains("oracle") || frontier {
@@ -282,9 +289,7 @@ struct Simulate: ParsableCommand {
                 let setting = (a, i, p, b)
                 plan.append(setting == defaultSetting && chosen.contains("prewarm")
                     ? PlannedRun(label: label, sameAs: "prewarm", row: false)
-                    : PlannedRun(label: label, cost: 3) {
-                        Self.simulate(units) { Self.prewarmPolicy(prewarmOptions, setting, actionCap: $0.actionCap) }
-                    })
+                    : PlannedRun(label: label, cost: 3) { Self.simulatePrewarm(units, prewarmOptions, setting) })
             }
         }
 
@@ -406,7 +411,9 @@ struct Simulate: ParsableCommand {
                 ("watts", .object([
                     ("off", .number(offWatts)), ("idle", .number(idleWatts)), ("busy", .number(busyWatts)),
                 ])),
-                ("max_actions_per_step", .int(actionCap)), ("runtime_scale_refinement", .bool(!noRefine)),
+                ("max_actions_per_step", .int(actionCap)),
+                ("prewarm_slurm_suspend_time_s", slurmSuspendTime.map { .int(Int($0)) } ?? .null),
+                ("runtime_scale_refinement", .bool(!noRefine)),
                 ("policies", .object(policies)),
                 ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
             ]
@@ -567,6 +574,8 @@ struct Simulate: ParsableCommand {
         var sessionPriceScale: Double
         var bufferPriceScale: Double
         var refine: Bool
+        /// `--slurm-suspend-time`: Slurm's SuspendTime the prewarm runs are under, or nil.
+        var slurmSuspendTime: Int64?
     }
 
     /// `--pool PARTITION[,PARTITION]=N` values: every pool's partitions (each in one pool only) and nodes (≥ 1).
@@ -644,6 +653,16 @@ struct Simulate: ParsableCommand {
     /// A setting as `--frontier-settings` writes it: aggressiveness:min-idle[:price-scale[:arrival-boot-share]].
     static func settingText(_ s: (Float, Int64, Double, Float)) -> String {
         "\(number(s.0)):\(s.1):\(number(s.2)):\(number(s.3))"
+    }
+
+    /// Simulates the prewarm policy at `setting`, under Slurm's SuspendTime when `--slurm-suspend-time` gives one.
+    static func simulatePrewarm(_ units: [Unit], _ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float))
+        -> RunOutcome
+    {
+        guard let suspend = o.slurmSuspendTime else {
+            return simulate(units) { prewarmPolicy(o, setting, actionCap: $0.actionCap) }
+        }
+        return simulate(units) { UnderSlurmSuspend(prewarmPolicy(o, setting, actionCap: $0.actionCap), suspendTime: suspend) }
     }
 
     /// The prewarm policy at `setting` (aggressiveness, min-idle, price scale, arrival boot share).
@@ -738,7 +757,7 @@ struct Simulate: ParsableCommand {
         let started = CLISupport.now()
         let r = Simulator.run(jobs: jobs, cluster: cluster, policy: &p)
         let seconds = CLISupport.now() - started
-        return RunOutcome(result: r, seconds: seconds, accuracy: (p as? PrewarmPolicy)?.meanPredictionAccuracy ?? 0)
+        return RunOutcome(result: r, seconds: seconds, accuracy: ((p as? PrewarmPolicy) ?? (p as? UnderSlurmSuspend<PrewarmPolicy>)?.inner)?.meanPredictionAccuracy ?? 0)
     }
 
     /// Runs `plan` on up to `threads` threads, the costliest runs first, and gives the outcomes in plan order (nil

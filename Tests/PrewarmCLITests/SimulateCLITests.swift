@@ -384,3 +384,25 @@ import Testing
         ["simulate", "--trace", fixture, "--policies", "reactive", "--cores-per-node", "1000000000", "--share-nodes"])
     #expect(huge.status != 0 && huge.stderr.contains("--share-nodes: --cores-per-node 1000000000 is more than 65536"))
 }
+
+@Test func simulateUnderSlurmsSuspendTimeChangesOnlyPrewarmsRuns() throws {
+    func run(_ extra: [String]) throws -> [String: Any] {
+        let r = try prewarm(["simulate", "--trace", fixture, "--json", "--policies", "reactive,prewarm"] + extra)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+    func metrics(_ o: [String: Any], _ policy: String) -> [String: Double] {
+        ((o["policies"] as? [String: [String: Any]])?[policy] ?? [:])
+            .compactMapValues { ($0 as? NSNumber)?.doubleValue }.filter { $0.key != "seconds" }
+    }
+    let alone = try run([])
+    let under = try run(["--slurm-suspend-time", "300"])
+    #expect(alone["prewarm_slurm_suspend_time_s"] is NSNull)
+    #expect(under["prewarm_slurm_suspend_time_s"] as? Int == 300)
+    // Reactive is Slurm alone either way; prewarm under Slurm's 300 s keeps fewer nodes idle and cycles more.
+    #expect(metrics(under, "reactive") == metrics(alone, "reactive"))
+    #expect(metrics(under, "prewarm")["idle_node_hours"] ?? 0 < metrics(alone, "prewarm")["idle_node_hours"] ?? 0)
+    #expect(metrics(under, "prewarm")["power_cycles"] ?? 0 > metrics(alone, "prewarm")["power_cycles"] ?? 0)
+    let bad = try prewarm(["simulate", "--trace", fixture, "--slurm-suspend-time", "0"])
+    #expect(bad.status != 0 && bad.stderr.contains("--slurm-suspend-time must be ≥ 1"))
+}

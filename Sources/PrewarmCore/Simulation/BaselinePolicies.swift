@@ -175,3 +175,37 @@ public struct OraclePolicy: PowerPolicy, Sendable {
         return PowerDecision(actions: actions, wakeAt: wake == .max ? nil : wake)
     }
 }
+
+/// A policy run under Slurm's own power saving, as `prewarmd` runs on a live cluster: Slurm's power saving works only
+/// with a `SuspendTime`, and Slurm suspends every node idle that long whatever the policy keeps it up for. The
+/// policy sees such a node powering down at its next consultation (and may power it up again: a power cycle).
+public struct UnderSlurmSuspend<Inner: PowerPolicy>: PowerPolicy {
+    /// The policy deciding power-ups and earlier power-downs.
+    public var inner: Inner
+    /// Slurm's `SuspendTime`, as the reactive policy applies it.
+    public var slurm: ReactivePolicy
+
+    /// `inner` under Slurm's `SuspendTime` of `suspendTime` seconds.
+    public init(_ inner: Inner, suspendTime: Int64) {
+        self.inner = inner
+        slurm = ReactivePolicy(suspendTime: suspendTime)
+    }
+
+    public var startsPowered: Bool { inner.startsPowered }
+    public var tickInterval: Int64 { inner.tickInterval }
+
+    /// Slurm's suspensions first (they do not wait for the policy), then the policy's own actions, decided on the
+    /// same view.
+    public mutating func decide(_ view: ClusterView) -> PowerDecision {
+        let own = inner.decide(view)
+        let suspended = slurm.decide(view)
+        let wake: Int64? = switch (own.wakeAt, suspended.wakeAt) {
+        case let (a?, b?): Swift.min(a, b)
+        case let (a, b): a ?? b
+        }
+        return PowerDecision(actions: suspended.actions + own.actions, wakeAt: wake)
+    }
+
+    public mutating func jobSubmitted(_ job: JobRecord, at time: Int64) { inner.jobSubmitted(job, at: time) }
+    public mutating func jobFinished(_ job: JobRecord, at time: Int64) { inner.jobFinished(job, at: time) }
+}
