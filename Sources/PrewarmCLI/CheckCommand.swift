@@ -347,21 +347,12 @@ struct InstallationCheck {
                 + "can forecast but not power nodes up or down"
             add(daemon?.mode == .enforce ? .error : .note, text)
         }
-        if powerSaving, daemon?.mode == .enforce, let suspend = s.suspendTime, suspend < Self.backstopSuspendTime {
-            add(.warning, "SuspendTime=\(suspend) with prewarmd in enforce mode: Slurm suspends the idle nodes prewarmd keeps "
-                + "up for expected jobs, and prewarmd boots them again (simulated on KTH-SP2 at SuspendTime=600: half the "
-                + "boot-wait cut lost); set SuspendTime=\(Self.backstopSuspendTime) or more, a backstop for when prewarmd is "
-                + "down: prewarmd powers idle nodes down itself after MinIdleBeforePowerDown")
-        }
+        if powerSaving, let warning = daemon?.slurmSuspendTimeWarning(s.suspendTime) { add(.warning, warning) }
         if s.hidesPoweredDownCloudNodes {
             add(.warning, "PrivateData has no cloud: powered-down State=CLOUD nodes are invisible to prewarmd "
                 + "(Slurm 22.05); add PrivateData=cloud")
         }
     }
-
-    /// The shortest Slurm SuspendTime under which prewarmd keeps (nearly) the boot-wait cut it has alone
-    /// (`prewarm simulate --frontier --slurm-suspend-time`, README "Slurm's SuspendTime under prewarmd").
-    static let backstopSuspendTime = 3600
 
     /// Whether a Slurm power program wraps `prewarm PROGRAM` (slurm-conf/power/): a line of its first 4 KB, outside
     /// comments, runs an executable named `prewarm` with that subcommand.

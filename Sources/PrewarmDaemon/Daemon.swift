@@ -49,6 +49,15 @@ struct PrewarmDaemon {
         }
     }
 
+    /// In enforce mode, a warning when Slurm's own SuspendTime would suspend the nodes the daemon keeps up. Asked
+    /// at start and at each reload (an RPC; when slurmctld does not answer, its cycles will say so).
+    static func warnAboutSlurmSuspendTime(_ configuration: DaemonConfiguration) {
+        guard configuration.mode == .enforce, let settings = try? LibSlurmClient().loadControllerSettings(),
+            let warning = configuration.slurmSuspendTimeWarning(settings.suspendTime)
+        else { return }
+        log("warning: \(warning)")
+    }
+
     static func main() {
         // First, before anything that takes time (loading libslurm): a SIGHUP or SIGTERM that arrives while the
         // daemon starts is handled (a reload, a stop) instead of killing it.
@@ -122,6 +131,7 @@ struct PrewarmDaemon {
         }
         log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
             + "\(configuration.policy.bootLeadTime)s, config \(configPath), version \(PrewarmVersion.string)")
+        warnAboutSlurmSuspendTime(configuration)
         // systemd (Type=notify): started. NOTIFY_SOCKET is unset otherwise, and then nothing is sent.
         let notifySocket = once ? nil : ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
         do { try ServiceManager.notify("READY=1", socket: notifySocket) } catch { log("warning: \(error)") }
@@ -157,6 +167,7 @@ struct PrewarmDaemon {
                     loop.configuration = c
                     loop.history?.configuration = c
                     log("configuration reloaded: mode \(c.mode.rawValue)")
+                    warnAboutSlurmSuspendTime(c)
                 } else {
                     log("configuration not reloaded; keeping the previous one")
                 }

@@ -156,3 +156,18 @@ import Testing
         == "/etc/slurm/prewarmd.conf:1: ArrivalBootShare: must be a number from 0 to 1, found '1.5'")
     #expect(failure("ArrivalBootShare=all")?.key == "ArrivalBootShare")
 }
+
+@Test func slurmsSuspendTimeIsWarnedAboutOnlyUnderTheBackstopWhenEnforcing() {
+    var c = DaemonConfiguration()
+    c.mode = .enforce
+    let warning = c.slurmSuspendTimeWarning(600)
+    #expect(warning?.hasPrefix("Slurm's SuspendTime=600 is under 3600 s: ") == true)
+    #expect(warning?.contains("set SuspendTime=3600 or more") == true)
+    #expect(c.slurmSuspendTimeWarning(3599) != nil)
+    #expect(c.slurmSuspendTimeWarning(3600) == nil)
+    #expect(c.slurmSuspendTimeWarning(nil) == nil)  // Slurm suspends nothing by itself
+    for mode in [DaemonMode.forecastOnly, .off] {
+        c.mode = mode
+        #expect(c.slurmSuspendTimeWarning(600) == nil)  // the daemon keeps nothing up
+    }
+}

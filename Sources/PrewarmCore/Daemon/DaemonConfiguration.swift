@@ -235,3 +235,20 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
+
+extension DaemonConfiguration {
+    /// The shortest Slurm `SuspendTime` under which prewarm keeps nearly the boot-wait cut it has alone (simulated on
+    /// KTH-SP2, SDSC-SP2 and CTC-SP2: within 2.5 points at 3600 s, about half lost at 600 s; `prewarm simulate
+    /// --frontier --slurm-suspend-time`, README "Slurm's SuspendTime under prewarmd").
+    public static let backstopSuspendTime = 3600
+
+    /// What to tell the admin when Slurm's own `SuspendTime` (nil: none) would suspend the idle nodes this daemon
+    /// keeps up for expected jobs; nil when it would not, or when the daemon does not enforce.
+    public func slurmSuspendTimeWarning(_ suspendTime: Int?) -> String? {
+        guard mode == .enforce, let suspendTime, suspendTime < Self.backstopSuspendTime else { return nil }
+        return "Slurm's SuspendTime=\(suspendTime) is under \(Self.backstopSuspendTime) s: Slurm suspends the idle nodes "
+            + "prewarmd keeps up for expected jobs, and prewarmd boots them again (simulated at 600 s: about half of the "
+            + "boot-wait cut lost); set SuspendTime=\(Self.backstopSuspendTime) or more in slurm.conf, a backstop for when "
+            + "prewarmd is down (prewarmd powers idle nodes down itself after MinIdleBeforePowerDown)"
+    }
+}
