@@ -20,7 +20,8 @@ struct Check: ParsableCommand {
             Reads prewarm.conf, prewarmd.conf and prewarm-power.conf with the parsers the plugin, prewarmd and \
             the power programs use, loads the model the plugin would load, checks that SlurmUser can read and \
             write what it must, compares the files with each other (NotifySocket, ModelFile) and with the running \
-            slurmctld's configuration (JobSubmitPlugins, PluginDir, ResumeProgram, SuspendProgram, PrivateData). \
+            slurmctld's configuration (JobSubmitPlugins, PluginDir, ResumeProgram, SuspendProgram, PrivateData, \
+            SuspendTime, ResumeTimeout). \
             Prints one line per finding: ok, note, warning or error. Exit status 1 when there is an error, 0 \
             otherwise. Run it as root on the controller host.
             """)
@@ -131,7 +132,7 @@ struct InstallationCheck {
         switch slurm {
         case .loaded(let s):
             add(.ok, "slurmctld answered: SlurmUser=\(s.slurmUser), JobSubmitPlugins=\(s.jobSubmitPlugins.joined(separator: ",")), "
-                + "SuspendTime=\(s.suspendTime.map(String.init) ?? "NONE")")
+                + "SuspendTime=\(s.suspendTime.map(String.init) ?? "NONE"), ResumeTimeout=\(s.resumeTimeout)")
         case .skipped(let why): add(.note, "Slurm's configuration not checked: \(why)")
         case .unreachable(let why): add(.warning, "cannot ask slurmctld for its configuration (\(why)): Slurm's side not checked")
         }
@@ -348,6 +349,13 @@ struct InstallationCheck {
             add(daemon?.mode == .enforce ? .error : .note, text)
         }
         if powerSaving, let warning = daemon?.slurmSuspendTimeWarning(s.suspendTime) { add(.warning, warning) }
+        if powerSaving, let daemon, daemon.mode != .off, !daemon.bootLeadLearned, s.resumeTimeout > 0,
+            daemon.policy.bootLeadTime > s.resumeTimeout
+        {
+            add(.warning, "BootLeadTime=\(daemon.policy.bootLeadTime) exceeds Slurm's ResumeTimeout=\(s.resumeTimeout): a "
+                + "node that really took that long to boot would be marked DOWN by Slurm; if nodes boot faster, a shorter "
+                + "BootLeadTime (or auto) powers them up less early")
+        }
         if s.hidesPoweredDownCloudNodes {
             add(.warning, "PrivateData has no cloud: powered-down State=CLOUD nodes are invisible to prewarmd "
                 + "(Slurm 22.05); add PrivateData=cloud")

@@ -270,6 +270,8 @@ public struct SlurmControllerSettings: Sendable, Equatable {
     public var slurmUser = ""
     /// `SuspendTime` in seconds; nil when idle nodes are never suspended by Slurm itself (`NONE`, `INFINITE`).
     public var suspendTime: Int?
+    /// `ResumeTimeout` in seconds: a node not up that long after its resume is marked DOWN.
+    public var resumeTimeout = 0
     /// Slurm 22.05 without `PrivateData=cloud`: powered-down CLOUD nodes are invisible to every query, prewarmd's too.
     public var hidesPoweredDownCloudNodes = false
 
@@ -447,6 +449,7 @@ public final class LibSlurmClient: SlurmClient {
         s.slurmUser = text(c.pointee.slurm_user_name)
         let suspend = c.pointee.suspend_time
         s.suspendTime = suspend == 0 || suspend >= CS_NO_VAL ? nil : Int(suspend)
+        s.resumeTimeout = Int(c.pointee.resume_timeout)
         s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.pointee.private_data & CS_PRIVATE_CLOUD_NODES == 0
         return s
     }
