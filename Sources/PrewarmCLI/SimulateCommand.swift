@@ -459,6 +459,7 @@ struct Simulate: ParsableCommand {
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
             + (shareNodes ? " (jobs share nodes)" : "") + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
+            + (slurmSuspendTime.map { "prewarm under Slurm's SuspendTime \($0) s, " } ?? "")
             + "\(Self.number(offWatts))/\(Self.number(idleWatts))/\(Self.number(busyWatts)) W per node off/idle/busy")
         var table = TextTable(header: [
             "policy", "jobs", "skipped", "mean_wait_s", "p95_wait_s", "boot_wait_s", "delayed_%", "bsld",

@@ -403,6 +403,8 @@ import Testing
     #expect(metrics(under, "reactive") == metrics(alone, "reactive"))
     #expect(metrics(under, "prewarm")["idle_node_hours"] ?? 0 < metrics(alone, "prewarm")["idle_node_hours"] ?? 0)
     #expect(metrics(under, "prewarm")["power_cycles"] ?? 0 > metrics(alone, "prewarm")["power_cycles"] ?? 0)
+    let table = try prewarm(["simulate", "--trace", fixture, "--policies", "reactive", "--slurm-suspend-time", "300"])
+    #expect(table.status == 0 && table.stdout.contains(", prewarm under Slurm's SuspendTime 300 s, "), "\(table.stdout)")
     let bad = try prewarm(["simulate", "--trace", fixture, "--slurm-suspend-time", "0"])
     #expect(bad.status != 0 && bad.stderr.contains("--slurm-suspend-time must be ≥ 1"))
 }
