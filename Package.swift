@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
         .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
         .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "PrewarmCore", "SlurmKit", "Traces"]),
-        .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI", "HistoryStore"], exclude: ["Fixtures"]),
+        .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI", "HistoryStore", "SlurmKit"], exclude: ["Fixtures"]),
         // The adjustment loop (restart safety, back-off), metrics and status, and `prewarm status` on its output.
         .testTarget(
             name: "PrewarmDaemonTests",

@@ -70,9 +70,9 @@ struct Check: ParsableCommand {
     /// slurm.conf, so it is not asked without one.
     static func loadSlurm(_ env: [String: String]) -> InstallationCheck.SlurmSide {
         guard LibSlurmClient.isAvailable else { return .skipped("this prewarm was built without libslurm") }
-        let slurmConf = env["SLURM_CONF"].flatMap { $0.isEmpty ? nil : $0 } ?? "/etc/slurm/slurm.conf"
-        guard access(slurmConf, R_OK) == 0 else {
-            return .skipped("no readable slurm.conf at \(slurmConf) (SLURM_CONF); run on the controller host")
+        let slurmConf = LibSlurmClient.configuration(environment: env)
+        guard slurmConf.readable else {
+            return .skipped("no readable slurm.conf at \(slurmConf.path) (SLURM_CONF); run on the controller host")
         }
         do {
             return .loaded(try LibSlurmClient().loadControllerSettings())

@@ -71,7 +71,7 @@ struct Forecast: ParsableCommand {
     }
 
     mutating func run() throws {
-        let slurm = LibSlurmClient()
+        let slurm = try CLISupport.slurmClient()
         let nodes: [SlurmNode]
         let partitions: [SlurmPartition]
         let jobs: [SlurmJob]

@@ -758,7 +758,7 @@ struct Simulate: ParsableCommand {
         let started = CLISupport.now()
         let r = Simulator.run(jobs: jobs, cluster: cluster, policy: &p)
         let seconds = CLISupport.now() - started
-        return RunOutcome(result: r, seconds: seconds, accuracy: ((p as? PrewarmPolicy) ?? (p as? UnderSlurmSuspend<PrewarmPolicy>)?.inner)?.meanPredictionAccuracy ?? 0)
+        return RunOutcome(result: r, seconds: seconds, accuracy: p.runtimeAccuracy ?? 0)
     }
 
     /// Runs `plan` on up to `threads` threads, the costliest runs first, and gives the outcomes in plan order (nil

@@ -16,7 +16,7 @@ struct SlurmProbe: ParsableCommand {
     var powerDown: String?
 
     mutating func run() throws {
-        let slurm = LibSlurmClient()
+        let slurm = try CLISupport.slurmClient()
         do {
             if let powerUp { try slurm.updatePower(nodes: powerUp, .up) }
             if let powerDown { try slurm.updatePower(nodes: powerDown, .down) }

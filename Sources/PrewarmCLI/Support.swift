@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import HistoryStore
 import PrewarmCore
+import SlurmKit
 import Traces
 
 /// Helpers shared by the subcommands (the CLI edge may use Foundation; the libraries do not).
@@ -70,6 +71,17 @@ enum CLISupport {
     /// Writes a line to standard error.
     static func note(_ s: String) {
         FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+
+    /// libslurm, for a command that asks the running controller. libslurm ends the process when it finds no
+    /// slurm.conf, so that is checked first and said plainly.
+    static func slurmClient() throws -> LibSlurmClient {
+        let conf = LibSlurmClient.configuration(environment: ProcessInfo.processInfo.environment)
+        if LibSlurmClient.isAvailable, !conf.readable {
+            note("prewarm: no readable Slurm configuration at \(conf.path) (set SLURM_CONF)")
+            throw ExitCode(1)
+        }
+        return LibSlurmClient()
     }
 }
 

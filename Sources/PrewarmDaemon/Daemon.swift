@@ -93,9 +93,9 @@ struct PrewarmDaemon {
             exit(1)
         }
         // libslurm exits the process when it finds no configuration: check first.
-        let slurmConf = ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf"
-        guard FileManager.default.fileExists(atPath: slurmConf) else {
-            log("error: no Slurm configuration at \(slurmConf) (set SLURM_CONF)")
+        let slurmConf = LibSlurmClient.configuration(environment: ProcessInfo.processInfo.environment)
+        guard slurmConf.readable else {
+            log("error: no readable Slurm configuration at \(slurmConf.path) (set SLURM_CONF)")
             exit(1)
         }
         // The state directory holds what a restart needs; one daemon per directory.

@@ -421,48 +421,49 @@ public final class LibSlurmClient: SlurmClient {
         }
     }
 
-    public func loadAllocatesCores() throws(SlurmError) -> Bool {
+    /// Loads the controller's configuration (`slurm_load_ctl_conf`), hands it to `body` and frees it.
+    private func withControllerConfiguration<T>(_ body: (slurm_conf_t) -> T) throws(SlurmError) -> T {
         var conf: UnsafeMutablePointer<slurm_conf_t>?
         guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
             throw failure("slurm_load_ctl_conf")
         }
         defer { cs_free_ctl_conf(c) }
-        let select = c.pointee.select_type.map { String(cString: $0) } ?? ""
-        return select.contains("cons_tres") || select.contains("cons_res")
+        return body(c.pointee)
+    }
+
+    public func loadAllocatesCores() throws(SlurmError) -> Bool {
+        try withControllerConfiguration { c in
+            let select = c.select_type.map { String(cString: $0) } ?? ""
+            return select.contains("cons_tres") || select.contains("cons_res")
+        }
     }
 
     /// The controller's settings that `prewarm check` compares with Prewarm's files.
     public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {
-        var conf: UnsafeMutablePointer<slurm_conf_t>?
-        guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
-            throw failure("slurm_load_ctl_conf")
+        try withControllerConfiguration { c in
+            func text(_ p: UnsafeMutablePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
+            var s = SlurmControllerSettings()
+            s.jobSubmitPlugins = text(c.job_submit_plugins).split(separator: ",")
+                .map { String($0.filter { $0 != " " && $0 != "\t" }) }.filter { !$0.isEmpty }
+            s.pluginDirectories = text(c.plugindir).split(separator: ":").map(String.init)
+            s.resumeProgram = text(c.resume_program)
+            s.suspendProgram = text(c.suspend_program)
+            s.resumeFailProgram = text(c.resume_fail_program)
+            s.slurmUser = text(c.slurm_user_name)
+            let suspend = c.suspend_time
+            s.suspendTime = suspend == 0 || suspend >= CS_NO_VAL ? nil : Int(suspend)
+            s.resumeTimeout = Int(c.resume_timeout)
+            s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.private_data & CS_PRIVATE_CLOUD_NODES == 0
+            return s
         }
-        defer { cs_free_ctl_conf(c) }
-        func text(_ p: UnsafeMutablePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
-        var s = SlurmControllerSettings()
-        s.jobSubmitPlugins = text(c.pointee.job_submit_plugins).split(separator: ",")
-            .map { String($0.filter { $0 != " " && $0 != "\t" }) }.filter { !$0.isEmpty }
-        s.pluginDirectories = text(c.pointee.plugindir).split(separator: ":").map(String.init)
-        s.resumeProgram = text(c.pointee.resume_program)
-        s.suspendProgram = text(c.pointee.suspend_program)
-        s.resumeFailProgram = text(c.pointee.resume_fail_program)
-        s.slurmUser = text(c.pointee.slurm_user_name)
-        let suspend = c.pointee.suspend_time
-        s.suspendTime = suspend == 0 || suspend >= CS_NO_VAL ? nil : Int(suspend)
-        s.resumeTimeout = Int(c.pointee.resume_timeout)
-        s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.pointee.private_data & CS_PRIVATE_CLOUD_NODES == 0
-        return s
     }
 
     public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
-        var conf: UnsafeMutablePointer<slurm_conf_t>?
-        guard slurm_load_ctl_conf(0, &conf) == SLURM_SUCCESS, let c = conf else {
-            throw failure("slurm_load_ctl_conf")
+        try withControllerConfiguration { c in
+            let nodes = c.suspend_exc_nodes.map { String(cString: $0) } ?? ""
+            let parts = c.suspend_exc_parts.map { String(cString: $0) } ?? ""
+            return (nodes, parts.split(separator: ",").map(String.init))
         }
-        defer { cs_free_ctl_conf(c) }
-        let nodes = c.pointee.suspend_exc_nodes.map { String(cString: $0) } ?? ""
-        let parts = c.pointee.suspend_exc_parts.map { String(cString: $0) } ?? ""
-        return (nodes, parts.split(separator: ",").map(String.init))
     }
 
     static func base(_ state: UInt32) -> NodeBaseState {
@@ -518,6 +519,14 @@ public final class LibSlurmClient: SlurmClient {
 #endif
 
 extension LibSlurmClient {
+    /// The slurm.conf libslurm reads (`SLURM_CONF` when set and not empty, else /etc/slurm/slurm.conf), and
+    /// whether this process can read it. libslurm ends the process when it finds no configuration, so every
+    /// program checks this before its first ``LibSlurmClient`` call.
+    public static func configuration(environment: [String: String]) -> (path: String, readable: Bool) {
+        let path = environment["SLURM_CONF"].flatMap { $0.isEmpty ? nil : $0 } ?? "/etc/slurm/slurm.conf"
+        return (path, access(path, R_OK) == 0)
+    }
+
     /// Why a build without Slurm's headers cannot talk to Slurm, and what to do.
     public static let unavailableMessage =
         "this prewarm was built without Slurm's headers (/usr/include/slurm/slurm.h): install libslurm-dev "

@@ -1,6 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import SlurmKit
 import Testing
 
 /// A plugin, daemon and power configuration that agree, in a fresh directory, checked as the user `nobody` (never
@@ -98,4 +99,29 @@ private struct Installation {
     #expect(r.status == 0, "\(r.lines)")
     #expect(r.lines.contains { $0.hasPrefix("warning \(i.path("m.model")): no model yet") })
     #expect(r.lines.contains { $0.hasPrefix("ok      \(i.path("power.conf")): not present") })
+}
+
+/// libslurm ends the process when it finds no slurm.conf (after retrying for a minute, with its own message), so
+/// every command that asks the controller checks for one first and says which file it looked for.
+@Test func commandsAskingSlurmNameAMissingSlurmConf() throws {
+    let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-dir-\(getpid())/slurm.conf").path
+    var env = ProcessInfo.processInfo.environment
+    env["SLURM_CONF"] = missing
+    for command in [["forecast"], ["slurm-probe"]] {
+        let started = Date()
+        let r = try prewarm(command, environment: env)
+        #expect(r.status == 1, "\(command)")
+        #expect(Date().timeIntervalSince(started) < 30, "\(command) waited for libslurm's retries")
+        if LibSlurmClient.isAvailable {
+            #expect(r.stderr.contains("no readable Slurm configuration at \(missing) (set SLURM_CONF)"), "\(command): \(r.stderr)")
+        } else {
+            #expect(r.stderr.contains("built without Slurm's headers"), "\(command): \(r.stderr)")
+        }
+    }
+    // prewarm check still checks Prewarm's own files and says why Slurm was not asked.
+    if LibSlurmClient.isAvailable {
+        let check = try prewarm(["check", "--conf", missing + ".prewarm"], environment: env)
+        #expect(check.stdout.contains("Slurm's configuration not checked: no readable slurm.conf at \(missing)"), "\(check.stdout)")
+        #expect(check.stdout.contains(missing + ".prewarm"), "\(check.stdout)")
+    }
 }

@@ -91,6 +91,7 @@ public struct PrewarmPolicy: PowerPolicy {
 
     /// Mean accuracy of the runtime predictions the policy planned with (jobs finished so far).
     public var meanPredictionAccuracy: Double { scoredPredictions > 0 ? accuracySum / Double(scoredPredictions) : 0 }
+    public var runtimeAccuracy: Double? { meanPredictionAccuracy }
 
     /// A job's nodes as the arrival and session models learn them: its share of a node where it shares one (as the
     /// daemon learns it, ``DemandLearner``), else the whole nodes its processors fill.

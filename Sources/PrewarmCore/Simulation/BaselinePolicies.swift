@@ -208,4 +208,5 @@ public struct UnderSlurmSuspend<Inner: PowerPolicy>: PowerPolicy {
 
     public mutating func jobSubmitted(_ job: JobRecord, at time: Int64) { inner.jobSubmitted(job, at: time) }
     public mutating func jobFinished(_ job: JobRecord, at time: Int64) { inner.jobFinished(job, at: time) }
+    public var runtimeAccuracy: Double? { inner.runtimeAccuracy }
 }

@@ -59,6 +59,8 @@ public protocol PowerPolicy {
     mutating func jobSubmitted(_ job: JobRecord, at time: Int64)
     /// A job finished; `job.runtime` is the time it actually ran and `job.wait` its wait.
     mutating func jobFinished(_ job: JobRecord, at time: Int64)
+    /// Mean accuracy of the runtime predictions the policy planned with, for a policy that predicts runtimes.
+    var runtimeAccuracy: Double? { get }
 }
 
 extension PowerPolicy {
@@ -68,6 +70,8 @@ extension PowerPolicy {
     public mutating func jobSubmitted(_ job: JobRecord, at time: Int64) {}
     /// Ignores completions by default.
     public mutating func jobFinished(_ job: JobRecord, at time: Int64) {}
+    /// Predicts no runtimes by default.
+    public var runtimeAccuracy: Double? { nil }
 }
 
 /// A queued job as a policy may see it.
