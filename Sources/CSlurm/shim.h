@@ -32,6 +32,7 @@ static const uint64_t CS_NO_VAL64 = NO_VAL64;
 static const uint64_t CS_INFINITE64 = INFINITE64;
 static const uint64_t CS_MEM_PER_CPU = MEM_PER_CPU;
 static const uint16_t CS_NO_VAL16 = NO_VAL16;
+static const uint16_t CS_INFINITE16 = INFINITE16;
 /* show_flags of slurm_load_*: 0x0001 in Slurm 22.05, SLURM_BIT(0) in 24.11. */
 static const uint16_t CS_SHOW_ALL = SHOW_ALL;
 /* PrivateData=cloud: in Slurm 22.05 powered-down CLOUD nodes are hidden from every query unless it is set; later

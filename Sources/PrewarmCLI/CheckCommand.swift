@@ -75,7 +75,14 @@ struct Check: ParsableCommand {
             return .skipped("no readable slurm.conf at \(slurmConf.path) (SLURM_CONF); run on the controller host")
         }
         do {
-            return .loaded(try LibSlurmClient().loadControllerSettings())
+            let slurm = LibSlurmClient()
+            var settings = try slurm.loadControllerSettings()
+            // For the partitions' own SuspendTime and ResumeTimeout; without them the cluster's values are checked.
+            if let nodes = try? slurm.loadNodes(), let partitions = try? slurm.loadPartitions() {
+                settings.nodes = nodes
+                settings.partitions = partitions
+            }
+            return .loaded(settings)
         } catch {
             return .unreachable("\(error)")
         }
@@ -348,11 +355,16 @@ struct InstallationCheck {
                 + "can forecast but not power nodes up or down"
             add(daemon?.mode == .enforce ? .error : .note, text)
         }
-        if powerSaving, let warning = daemon?.slurmSuspendTimeWarning(s.suspendTime) { add(.warning, warning) }
-        if powerSaving, let daemon, daemon.mode != .off, !daemon.bootLeadLearned, s.resumeTimeout > 0,
-            daemon.policy.bootLeadTime > s.resumeTimeout
+        if powerSaving, let daemon {
+            for group in s.suspendTimes(under: DaemonConfiguration.backstopSuspendTime) {
+                if let warning = daemon.slurmSuspendTimeWarning(group.seconds, source: group.source) { add(.warning, warning) }
+            }
+        }
+        if powerSaving, let daemon, daemon.mode != .off, !daemon.bootLeadLearned,
+            let shortest = s.resumeTimeouts(under: Int(clamping: daemon.policy.bootLeadTime)).first
         {
-            add(.warning, "BootLeadTime=\(daemon.policy.bootLeadTime) exceeds Slurm's ResumeTimeout=\(s.resumeTimeout): a "
+            let timeout = "ResumeTimeout=\(shortest.seconds)" + (shortest.source.map { " (\($0))" } ?? "")
+            add(.warning, "BootLeadTime=\(daemon.policy.bootLeadTime) exceeds Slurm's \(timeout): a "
                 + "node that really took that long to boot would be marked DOWN by Slurm; if nodes boot faster, a shorter "
                 + "BootLeadTime (or auto) powers them up less early")
         }

@@ -52,10 +52,19 @@ struct PrewarmDaemon {
     /// In enforce mode, a warning when Slurm's own SuspendTime would suspend the nodes the daemon keeps up. Asked
     /// at start and at each reload (an RPC; when slurmctld does not answer, its cycles will say so).
     static func warnAboutSlurmSuspendTime(_ configuration: DaemonConfiguration) {
-        guard configuration.mode == .enforce, let settings = try? LibSlurmClient().loadControllerSettings(),
-            let warning = configuration.slurmSuspendTimeWarning(settings.suspendTime)
-        else { return }
-        log("warning: \(warning)")
+        guard configuration.mode == .enforce else { return }
+        let slurm = LibSlurmClient()
+        guard var settings = try? slurm.loadControllerSettings() else { return }
+        // A partition line's own SuspendTime overrides the cluster's for its nodes (the highest of a node's wins).
+        if let nodes = try? slurm.loadNodes(), let partitions = try? slurm.loadPartitions() {
+            settings.nodes = nodes
+            settings.partitions = partitions
+        }
+        for group in settings.suspendTimes(under: DaemonConfiguration.backstopSuspendTime) {
+            if let warning = configuration.slurmSuspendTimeWarning(group.seconds, source: group.source) {
+                log("warning: \(warning)")
+            }
+        }
     }
 
     static func main() {

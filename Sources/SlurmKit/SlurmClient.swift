@@ -16,6 +16,7 @@ internal import CSlurm
 #if canImport(Glibc)
 import Glibc
 #endif
+import PrewarmCore
 
 /// The base state of a node (Slurm's `enum node_states`).
 public enum NodeBaseState: String, Sendable {
@@ -207,11 +208,52 @@ public struct SlurmPartition: Sendable, Equatable {
     public var nodes: String
     /// `OverSubscribe=EXCLUSIVE`: every job gets whole nodes.
     public var exclusive: Bool
+    /// The partition's own `SuspendTime`.
+    public var suspendTime: PartitionTimer
+    /// The partition's own `ResumeTimeout`.
+    public var resumeTimeout: PartitionTimer
 
-    public init(name: String, nodes: String, exclusive: Bool = false) {
+    public init(
+        name: String, nodes: String, exclusive: Bool = false, suspendTime: PartitionTimer = .inherited,
+        resumeTimeout: PartitionTimer = .inherited
+    ) {
         self.name = name
         self.nodes = nodes
         self.exclusive = exclusive
+        self.suspendTime = suspendTime
+        self.resumeTimeout = resumeTimeout
+    }
+}
+
+/// A power timer (`SuspendTime`, `ResumeTimeout`) as a partition line of slurm.conf sets it.
+public enum PartitionTimer: Sendable, Equatable {
+    /// Not set: the cluster's value applies (unless another partition of the node sets one).
+    case inherited
+    /// `INFINITE`: no suspension, no timeout.
+    case never
+    case seconds(Int)
+}
+
+/// The nodes whose power timer, as slurmctld applies it, is one value from one place.
+public struct PowerTimerGroup: Sendable, Equatable {
+    public var seconds: Int
+    /// The partitions whose own value it is (the node takes the highest of its partitions' values); empty when it is
+    /// the cluster's value.
+    public var partitions: [String]
+    /// The nodes (empty when the nodes were not asked, and the cluster's value is all that is known).
+    public var nodes: [String]
+
+    public init(seconds: Int, partitions: [String], nodes: [String]) {
+        self.seconds = seconds
+        self.partitions = partitions
+        self.nodes = nodes
+    }
+
+    /// Where the value is set, for a message: nil for the cluster's, else "partition debug, 6 nodes".
+    public var source: String? {
+        guard !partitions.isEmpty else { return nil }
+        let count = "\(nodes.count) node\(nodes.count == 1 ? "" : "s")"
+        return "partition\(partitions.count == 1 ? "" : "s") \(partitions.joined(separator: ",")), \(count)"
     }
 }
 
@@ -274,8 +316,73 @@ public struct SlurmControllerSettings: Sendable, Equatable {
     public var resumeTimeout = 0
     /// Slurm 22.05 without `PrivateData=cloud`: powered-down CLOUD nodes are invisible to every query, prewarmd's too.
     public var hidesPoweredDownCloudNodes = false
+    /// The nodes and partitions, for the partitions' own `SuspendTime` and `ResumeTimeout` (empty when not asked:
+    /// then the cluster's values are all that is known).
+    public var nodes: [SlurmNode] = []
+    public var partitions: [SlurmPartition] = []
+    /// `SuspendExcNodes` (a hostlist; entries with a `:count` suffix exclude only some of their nodes) and
+    /// `SuspendExcParts`: nodes Slurm never suspends.
+    public var suspendExcludedNodes = ""
+    public var suspendExcludedPartitions: [String] = []
 
     public init() {}
+
+    /// The nodes Slurm suspends after less than `limit` seconds idle, grouped by value and origin, shortest first
+    /// (nodes Slurm never suspends left out: `SuspendExcNodes` without a count, `SuspendExcParts`).
+    public func suspendTimes(under limit: Int) -> [PowerTimerGroup] {
+        var never = Set<String>()
+        if !suspendExcludedNodes.contains(":"), let names = try? Hostlist.expand(suspendExcludedNodes) {
+            never.formUnion(names)
+        }
+        let excludedPartitions = Set(suspendExcludedPartitions)
+        let suspended = nodes.filter { !never.contains($0.name) && excludedPartitions.isDisjoint(with: $0.partitions) }
+        if !nodes.isEmpty, suspended.isEmpty { return [] }
+        return Self.groups(under: limit, cluster: suspendTime, \.suspendTime, nodes: suspended, partitions: partitions)
+    }
+
+    /// The nodes Slurm marks DOWN when not up less than `limit` seconds after their resume, shortest first.
+    public func resumeTimeouts(under limit: Int) -> [PowerTimerGroup] {
+        Self.groups(under: limit, cluster: resumeTimeout > 0 ? resumeTimeout : nil, \.resumeTimeout, nodes: nodes,
+            partitions: partitions)
+    }
+
+    /// Each node's timer as slurmctld applies it (`power_save_set_timeouts`): the highest of its partitions' own
+    /// values, `INFINITE` above all, else the cluster's (`cluster`, nil for none); those under `limit`, grouped.
+    static func groups(
+        under limit: Int, cluster: Int?, _ timer: KeyPath<SlurmPartition, PartitionTimer>, nodes: [SlurmNode],
+        partitions: [SlurmPartition]
+    ) -> [PowerTimerGroup] {
+        guard !nodes.isEmpty else {
+            guard let cluster, cluster < limit else { return [] }
+            return [PowerTimerGroup(seconds: cluster, partitions: [], nodes: [])]
+        }
+        var own: [String: PartitionTimer] = [:]
+        for p in partitions { own[p.name] = p[keyPath: timer] }
+        var groups: [PowerTimerGroup] = []
+        for node in nodes {
+            var highest: Int? = nil  // Int.max for INFINITE
+            var from: [String] = []
+            for name in node.partitions.sorted() {
+                let value: Int
+                switch own[name] ?? .inherited {
+                case .inherited: continue
+                case .never: value = Int.max
+                case .seconds(let s): value = s
+                }
+                if value > highest ?? Int.min { highest = value; from = [name] }
+                else if value == highest { from.append(name) }
+            }
+            let seconds: Int
+            if let highest { seconds = highest } else if let cluster { seconds = cluster; from = [] } else { continue }
+            guard seconds < limit else { continue }
+            if let i = groups.firstIndex(where: { $0.seconds == seconds && $0.partitions == from }) {
+                groups[i].nodes.append(node.name)
+            } else {
+                groups.append(PowerTimerGroup(seconds: seconds, partitions: from, nodes: [node.name]))
+            }
+        }
+        return groups.sorted { ($0.seconds, $0.partitions.joined(separator: ",")) < ($1.seconds, $1.partitions.joined(separator: ",")) }
+    }
 }
 
 #if canImport(CSlurm)
@@ -339,9 +446,19 @@ public final class LibSlurmClient: SlurmClient {
         for i in 0 ..< Int(m.pointee.record_count) {
             let p = array[i]
             guard let name = p.name else { continue }
+            let suspend: PartitionTimer = switch p.suspend_time {
+            case CS_NO_VAL: .inherited
+            case CS_INFINITE: .never
+            case let s: .seconds(Int(s))
+            }
+            let resume: PartitionTimer = switch p.resume_timeout {
+            case CS_NO_VAL16: .inherited
+            case CS_INFINITE16: .never
+            case let s: .seconds(Int(s))
+            }
             out.append(SlurmPartition(
                 name: String(cString: name), nodes: p.nodes.map { String(cString: $0) } ?? "",
-                exclusive: p.max_share & ~UInt16(SHARED_FORCE) == 0))
+                exclusive: p.max_share & ~UInt16(SHARED_FORCE) == 0, suspendTime: suspend, resumeTimeout: resume))
         }
         return out
     }
@@ -454,6 +571,8 @@ public final class LibSlurmClient: SlurmClient {
             s.suspendTime = suspend == 0 || suspend >= CS_NO_VAL ? nil : Int(suspend)
             s.resumeTimeout = Int(c.resume_timeout)
             s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.private_data & CS_PRIVATE_CLOUD_NODES == 0
+            s.suspendExcludedNodes = text(c.suspend_exc_nodes)
+            s.suspendExcludedPartitions = text(c.suspend_exc_parts).split(separator: ",").map(String.init)
             return s
         }
     }

@@ -243,12 +243,15 @@ extension DaemonConfiguration {
     public static let backstopSuspendTime = 3600
 
     /// What to tell the admin when Slurm's own `SuspendTime` (nil: none) would suspend the idle nodes this daemon
-    /// keeps up for expected jobs; nil when it would not, or when the daemon does not enforce.
-    public func slurmSuspendTimeWarning(_ suspendTime: Int?) -> String? {
+    /// keeps up for expected jobs; nil when it would not, or when the daemon does not enforce. `source` says where
+    /// it is set when not for the whole cluster ("partition debug, 6 nodes": a partition line's own SuspendTime).
+    public func slurmSuspendTimeWarning(_ suspendTime: Int?, source: String? = nil) -> String? {
         guard mode == .enforce, let suspendTime, suspendTime < Self.backstopSuspendTime else { return nil }
-        return "Slurm's SuspendTime=\(suspendTime) is under \(Self.backstopSuspendTime) s: Slurm suspends the idle nodes "
+        let setting = source.map { "SuspendTime=\(suspendTime) (\($0))" } ?? "SuspendTime=\(suspendTime)"
+        let fix = source == nil ? "in slurm.conf" : "on the PartitionName line in slurm.conf"
+        return "Slurm's \(setting) is under \(Self.backstopSuspendTime) s: Slurm suspends the idle nodes "
             + "prewarmd keeps up for expected jobs, and prewarmd boots them again (simulated at 600 s: about half of the "
-            + "boot-wait cut lost); set SuspendTime=\(Self.backstopSuspendTime) or more in slurm.conf, a backstop for when "
+            + "boot-wait cut lost); set SuspendTime=\(Self.backstopSuspendTime) or more \(fix), a backstop for when "
             + "prewarmd is down (prewarmd powers idle nodes down itself after MinIdleBeforePowerDown)"
     }
 }
