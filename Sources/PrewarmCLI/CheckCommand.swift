@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
             otherwise. Run it as root on the controller host.
             """)
 
-    @Option(help: "The plugin's prewarm.conf (default: $PREWARM_CONF, else /etc/slurm/prewarm.conf).")
+    @Option(help: "The plugin's prewarm.conf (default: the running slurmctld's $PREWARM_CONF when its environment can be read, else this shell's, else /etc/slurm/prewarm.conf).")
     var conf: String?
 
     @Option(name: .customLong("daemon-conf"), help: "prewarmd.conf (default: $PREWARMD_CONF, else /etc/slurm/prewarmd.conf).")
@@ -37,7 +37,7 @@ struct Check: ParsableCommand {
         help: "prewarm-power.conf (default: $PREWARM_POWER_CONF, else /etc/slurm/prewarm-power.conf).")
     var powerConf: String?
 
-    @Option(help: "The in-controller library the plugin loads (default: $PREWARM_SUBMIT_LIBRARY, else /usr/lib/prewarm/libprewarm_submit.so).")
+    @Option(help: "The in-controller library the plugin loads (default: the running slurmctld's $PREWARM_SUBMIT_LIBRARY when its environment can be read, else this shell's, else /usr/lib/prewarm/libprewarm_submit.so).")
     var library: String?
 
     @Option(
@@ -51,12 +51,30 @@ struct Check: ParsableCommand {
     mutating func run() throws {
         let env = ProcessInfo.processInfo.environment
         func setting(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let slurm: InstallationCheck.SlurmSide = noSlurm ? .skipped("--no-slurm") : Self.loadSlurm(env)
+        // The plugin reads PREWARM_CONF and PREWARM_SUBMIT_LIBRARY from slurmctld's environment: when it can be
+        // read (as root, or as SlurmUser), its values (or the defaults, when it has none) are the paths to check.
+        var controller: (pid: Int32, environment: [String: String])?
+        if case .loaded(let s) = slurm { controller = Self.controllerEnvironment(pidFile: s.pidFile) }
+        func plugin(_ key: String) -> String? {
+            guard let controller else { return setting(key) }
+            return controller.environment[key].flatMap { $0.isEmpty ? nil : $0 }
+        }
         var checker = InstallationCheck(
-            submitPath: conf ?? setting("PREWARM_CONF") ?? "/etc/slurm/prewarm.conf",
+            submitPath: conf ?? plugin("PREWARM_CONF") ?? "/etc/slurm/prewarm.conf",
             daemonPath: daemonConf ?? setting("PREWARMD_CONF") ?? "/etc/slurm/prewarmd.conf",
             powerPath: powerConf ?? setting("PREWARM_POWER_CONF") ?? PowerConfiguration.defaultPath,
-            libraryPath: library ?? setting("PREWARM_SUBMIT_LIBRARY") ?? "/usr/lib/prewarm/libprewarm_submit.so")
-        checker.slurm = noSlurm ? .skipped("--no-slurm") : Self.loadSlurm(env)
+            libraryPath: library ?? plugin("PREWARM_SUBMIT_LIBRARY") ?? "/usr/lib/prewarm/libprewarm_submit.so")
+        checker.slurm = slurm
+        if let controller {
+            func shown(_ key: String) -> String { "\(key)=\(controller.environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? "(unset)")" }
+            checker.preamble.append(CheckFinding(level: .ok, text: "slurmctld (pid \(controller.pid)) environment: "
+                + "\(shown("PREWARM_CONF")), \(shown("PREWARM_SUBMIT_LIBRARY")); the plugin's paths below follow it"))
+        } else if case .loaded = slurm {
+            checker.preamble.append(CheckFinding(level: .note, text: "slurmctld's environment not readable (run as root on "
+                + "the controller host): the plugin's paths below are this shell's PREWARM_CONF and PREWARM_SUBMIT_LIBRARY, "
+                + "else the defaults"))
+        }
         checker.slurmUserOption = slurmUser
         let findings = checker.run()
         for f in findings { print(f.line) }
@@ -64,6 +82,23 @@ struct Check: ParsableCommand {
         let warnings = findings.filter { $0.level == .warning }.count
         print("prewarm check: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
         if errors > 0 { throw ExitCode(1) }
+    }
+
+    /// The environment of the slurmctld whose PID is in `pidFile`, if this process may read it (root, or its user).
+    static func controllerEnvironment(pidFile: String) -> (pid: Int32, environment: [String: String])? {
+        guard !pidFile.isEmpty, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+            comm.trimmingCharacters(in: .whitespacesAndNewlines) == "slurmctld",
+            let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ")
+        else { return nil }
+        var environment: [String: String] = [:]
+        for entry in data.split(separator: 0) {
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let eq = text.firstIndex(of: "=") else { continue }
+            environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
+        }
+        return (pid, environment)
     }
 
     /// The running controller's settings, or why they were not read. libslurm ends the process when it finds no
@@ -112,6 +147,8 @@ struct InstallationCheck {
     let libraryPath: String
     var slurm = SlurmSide.skipped("not asked")
     var slurmUserOption: String?
+    /// Findings of the caller's, printed after Slurm's line (where the paths came from).
+    var preamble: [CheckFinding] = []
 
     private var findings: [CheckFinding] = []
     private var user: UserAccess?
@@ -143,6 +180,7 @@ struct InstallationCheck {
         case .skipped(let why): add(.note, "Slurm's configuration not checked: \(why)")
         case .unreachable(let why): add(.warning, "cannot ask slurmctld for its configuration (\(why)): Slurm's side not checked")
         }
+        findings += preamble
         resolveUser()
         let submit = checkSubmitSide()
         let daemon = checkDaemonSide(submit: submit)

@@ -320,6 +320,8 @@ public struct SlurmControllerSettings: Sendable, Equatable {
     /// then the cluster's values are all that is known).
     public var nodes: [SlurmNode] = []
     public var partitions: [SlurmPartition] = []
+    /// `SlurmctldPidFile`: where the running slurmctld wrote its PID (on the controller host).
+    public var pidFile = ""
     /// `SuspendExcNodes` (a hostlist; entries with a `:count` suffix exclude only some of their nodes) and
     /// `SuspendExcParts`: nodes Slurm never suspends.
     public var suspendExcludedNodes = ""
@@ -572,6 +574,7 @@ public final class LibSlurmClient: SlurmClient {
             s.resumeTimeout = Int(c.resume_timeout)
             s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.private_data & CS_PRIVATE_CLOUD_NODES == 0
             s.suspendExcludedNodes = text(c.suspend_exc_nodes)
+            s.pidFile = text(c.slurmctld_pidfile)
             s.suspendExcludedPartitions = text(c.suspend_exc_parts).split(separator: ",").map(String.init)
             return s
         }
