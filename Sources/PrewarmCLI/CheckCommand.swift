@@ -67,13 +67,13 @@ struct Check: ParsableCommand {
             libraryPath: library ?? plugin("PREWARM_SUBMIT_LIBRARY") ?? "/usr/lib/prewarm/libprewarm_submit.so")
         checker.slurm = slurm
         if let controller {
-            func shown(_ key: String) -> String { "\(key)=\(controller.environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? "(unset)")" }
+            func shown(_ key: String) -> String { "\(key)=\(plugin(key) ?? "(unset)")" }
             checker.preamble.append(CheckFinding(level: .ok, text: "slurmctld (pid \(controller.pid)) environment: "
                 + "\(shown("PREWARM_CONF")), \(shown("PREWARM_SUBMIT_LIBRARY")); the plugin's paths below follow it"))
         } else if case .loaded = slurm {
-            checker.preamble.append(CheckFinding(level: .note, text: "slurmctld's environment not readable (run as root on "
-                + "the controller host): the plugin's paths below are this shell's PREWARM_CONF and PREWARM_SUBMIT_LIBRARY, "
-                + "else the defaults"))
+            checker.preamble.append(CheckFinding(level: .note, text: "slurmctld's environment not readable (run as "
+                + "root on the controller host): the plugin's paths below are this shell's PREWARM_CONF and "
+                + "PREWARM_SUBMIT_LIBRARY, else the defaults"))
         }
         checker.slurmUserOption = slurmUser
         let findings = checker.run()

@@ -383,7 +383,9 @@ public struct SlurmControllerSettings: Sendable, Equatable {
                 groups.append(PowerTimerGroup(seconds: seconds, partitions: from, nodes: [node.name]))
             }
         }
-        return groups.sorted { ($0.seconds, $0.partitions.joined(separator: ",")) < ($1.seconds, $1.partitions.joined(separator: ",")) }
+        return groups.sorted {
+            ($0.seconds, $0.partitions.joined(separator: ",")) < ($1.seconds, $1.partitions.joined(separator: ","))
+        }
     }
 }
 
