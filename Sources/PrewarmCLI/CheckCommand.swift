@@ -105,19 +105,11 @@ struct Check: ParsableCommand {
     /// slurm.conf, so it is not asked without one.
     static func loadSlurm(_ env: [String: String]) -> InstallationCheck.SlurmSide {
         guard LibSlurmClient.isAvailable else { return .skipped("this prewarm was built without libslurm") }
-        let slurmConf = LibSlurmClient.configuration(environment: env)
-        guard slurmConf.readable else {
-            return .skipped("no readable slurm.conf at \(slurmConf.path) (SLURM_CONF); run on the controller host")
+        if let problem = LibSlurmClient.configurationProblem(environment: env) {
+            return .skipped("\(problem); run on the controller host")
         }
         do {
-            let slurm = LibSlurmClient()
-            var settings = try slurm.loadControllerSettings()
-            // For the partitions' own SuspendTime and ResumeTimeout; without them the cluster's values are checked.
-            if let nodes = try? slurm.loadNodes(), let partitions = try? slurm.loadPartitions() {
-                settings.nodes = nodes
-                settings.partitions = partitions
-            }
-            return .loaded(settings)
+            return .loaded(try LibSlurmClient().loadControllerSettings())
         } catch {
             return .unreachable("\(error)")
         }

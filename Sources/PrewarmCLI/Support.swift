@@ -76,9 +76,10 @@ enum CLISupport {
     /// libslurm, for a command that asks the running controller. libslurm ends the process when it finds no
     /// slurm.conf, so that is checked first and said plainly.
     static func slurmClient() throws -> LibSlurmClient {
-        let conf = LibSlurmClient.configuration(environment: ProcessInfo.processInfo.environment)
-        if LibSlurmClient.isAvailable, !conf.readable {
-            note("prewarm: no readable Slurm configuration at \(conf.path) (set SLURM_CONF)")
+        if LibSlurmClient.isAvailable,
+            let problem = LibSlurmClient.configurationProblem(environment: ProcessInfo.processInfo.environment)
+        {
+            note("prewarm: \(problem)")
             throw ExitCode(1)
         }
         return LibSlurmClient()

@@ -53,13 +53,8 @@ struct PrewarmDaemon {
     /// at start and at each reload (an RPC; when slurmctld does not answer, its cycles will say so).
     static func warnAboutSlurmSuspendTime(_ configuration: DaemonConfiguration) {
         guard configuration.mode == .enforce else { return }
-        let slurm = LibSlurmClient()
-        guard var settings = try? slurm.loadControllerSettings() else { return }
         // A partition line's own SuspendTime overrides the cluster's for its nodes (the highest of a node's wins).
-        if let nodes = try? slurm.loadNodes(), let partitions = try? slurm.loadPartitions() {
-            settings.nodes = nodes
-            settings.partitions = partitions
-        }
+        guard let settings = try? LibSlurmClient().loadControllerSettings() else { return }
         for group in settings.suspendTimes(under: DaemonConfiguration.backstopSuspendTime) {
             if let warning = configuration.slurmSuspendTimeWarning(group.seconds, source: group.source) {
                 log("warning: \(warning)")
@@ -102,9 +97,8 @@ struct PrewarmDaemon {
             exit(1)
         }
         // libslurm exits the process when it finds no configuration: check first.
-        let slurmConf = LibSlurmClient.configuration(environment: ProcessInfo.processInfo.environment)
-        guard slurmConf.readable else {
-            log("error: no readable Slurm configuration at \(slurmConf.path) (set SLURM_CONF)")
+        if let problem = LibSlurmClient.configurationProblem(environment: ProcessInfo.processInfo.environment) {
+            log("error: \(problem)")
             exit(1)
         }
         // The state directory holds what a restart needs; one daemon per directory.

@@ -559,8 +559,18 @@ public final class LibSlurmClient: SlurmClient {
         }
     }
 
-    /// The controller's settings that `prewarm check` compares with Prewarm's files.
+    /// The controller's settings that `prewarm check` compares with Prewarm's files, with the nodes and partitions
+    /// for the partitions' own power timers (when those cannot be read, the cluster's values are all that is known).
     public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {
+        var settings = try loadConfiguredSettings()
+        if let nodes = try? loadNodes(), let partitions = try? loadPartitions() {
+            settings.nodes = nodes
+            settings.partitions = partitions
+        }
+        return settings
+    }
+
+    private func loadConfiguredSettings() throws(SlurmError) -> SlurmControllerSettings {
         try withControllerConfiguration { c in
             func text(_ p: UnsafeMutablePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
             var s = SlurmControllerSettings()
@@ -643,12 +653,15 @@ public final class LibSlurmClient: SlurmClient {
 #endif
 
 extension LibSlurmClient {
-    /// The slurm.conf libslurm reads (`SLURM_CONF` when set and not empty, else /etc/slurm/slurm.conf), and
-    /// whether this process can read it. libslurm ends the process when it finds no configuration, so every
-    /// program checks this before its first ``LibSlurmClient`` call.
-    public static func configuration(environment: [String: String]) -> (path: String, readable: Bool) {
-        let path = environment["SLURM_CONF"].flatMap { $0.isEmpty ? nil : $0 } ?? "/etc/slurm/slurm.conf"
-        return (path, access(path, R_OK) == 0)
+    /// Why libslurm would find no slurm.conf, or nil when it can read one. libslurm ends the process when it finds
+    /// none (after retrying for a minute), so every program asks this before its first ``LibSlurmClient`` call.
+    /// libslurm reads `SLURM_CONF` as it is whenever it is set, even empty, else /etc/slurm/slurm.conf.
+    public static func configurationProblem(environment: [String: String]) -> String? {
+        let path = environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf"
+        if path.isEmpty {
+            return "SLURM_CONF is set but empty: libslurm would read no slurm.conf (unset it, or name the file)"
+        }
+        return access(path, R_OK) == 0 ? nil : "no readable Slurm configuration at \(path) (set SLURM_CONF)"
     }
 
     /// Why a build without Slurm's headers cannot talk to Slurm, and what to do.

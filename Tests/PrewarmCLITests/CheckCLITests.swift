@@ -118,10 +118,20 @@ private struct Installation {
             #expect(r.stderr.contains("built without Slurm's headers"), "\(command): \(r.stderr)")
         }
     }
+    // libslurm reads SLURM_CONF as it is when set, even empty (it then finds no file), not the default path.
+    env["SLURM_CONF"] = ""
+    let started = Date()
+    let empty = try prewarm(["forecast"], environment: env)
+    #expect(empty.status == 1)
+    #expect(Date().timeIntervalSince(started) < 30, "forecast waited for libslurm's retries")
+    if LibSlurmClient.isAvailable {
+        #expect(empty.stderr.contains("SLURM_CONF is set but empty"), "\(empty.stderr)")
+    }
+    env["SLURM_CONF"] = missing
     // prewarm check still checks Prewarm's own files and says why Slurm was not asked.
     if LibSlurmClient.isAvailable {
         let check = try prewarm(["check", "--conf", missing + ".prewarm"], environment: env)
-        #expect(check.stdout.contains("Slurm's configuration not checked: no readable slurm.conf at \(missing)"), "\(check.stdout)")
+        #expect(check.stdout.contains("Slurm's configuration not checked: no readable Slurm configuration at \(missing)"), "\(check.stdout)")
         #expect(check.stdout.contains(missing + ".prewarm"), "\(check.stdout)")
     }
 }
