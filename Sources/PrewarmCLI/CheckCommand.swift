@@ -104,14 +104,15 @@ struct Check: ParsableCommand {
     /// The running controller's settings, or why they were not read. libslurm ends the process when it finds no
     /// slurm.conf, so it is not asked without one.
     static func loadSlurm(_ env: [String: String]) -> InstallationCheck.SlurmSide {
-        guard LibSlurmClient.isAvailable else { return .skipped("this prewarm was built without libslurm") }
-        if let problem = LibSlurmClient.configurationProblem(environment: env) {
-            return .skipped("\(problem); run on the controller host")
-        }
-        do {
-            return .loaded(try LibSlurmClient().loadControllerSettings())
-        } catch {
-            return .unreachable("\(error)")
+        switch LibSlurmClient.open(environment: env) {
+        case .failure(.notBuilt): return .skipped("this prewarm was built without libslurm")
+        case .failure(.noConfiguration(let problem)): return .skipped("\(problem); run on the controller host")
+        case .success(let client):
+            do {
+                return .loaded(try client.loadControllerSettings())
+            } catch {
+                return .unreachable("\(error)")
+            }
         }
     }
 }

@@ -132,7 +132,7 @@ struct ForecastError: ParsableCommand {
                 ("nmae_seasonal", .number(s.seasonal / n)),
                 ("prewarm_over_naive", .number(s.naive > 0 ? s.prewarm / s.naive : 0)),
                 ("prewarm_over_seasonal", .number(s.seasonal > 0 ? s.prewarm / s.seasonal : 0)),
-                ("runtime_accuracy", .number(Evaluate.round4(recorder.inner.meanPredictionAccuracy))),
+                ("runtime_accuracy", .number(Evaluate.round4(recorder.inner.runtimeAccuracy ?? 0))),
                 ("decomposition", .object([
                     ("scored", .int(d.count)), ("naive", score(d.naive)),
                     ("a_running", score(d.running)), ("b_running_queue", score(d.known)),

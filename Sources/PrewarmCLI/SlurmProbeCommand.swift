@@ -27,7 +27,7 @@ struct SlurmProbe: ParsableCommand {
             print("controller allocates=\(try slurm.loadAllocatesCores() ? "cores" : "nodes")")
             for p in try slurm.loadPartitions() {
                 print("partition \(p.name) nodes=\(p.nodes) exclusive=\(p.exclusive ? "yes" : "no") "
-                    + "suspend_time=\(Self.describe(p.suspendTime)) resume_timeout=\(Self.describe(p.resumeTimeout))")
+                    + "suspend_time=\(p.suspendTime) resume_timeout=\(p.resumeTimeout)")
             }
             for r in try slurm.loadReservations() {
                 print("reservation \(r.name) start=\(r.start) end=\(r.end) nodes=\(r.nodes)")
@@ -38,16 +38,6 @@ struct SlurmProbe: ParsableCommand {
         } catch {
             CLISupport.note("prewarm: \(error)")
             throw ExitCode(1)
-        }
-    }
-}
-
-extension SlurmProbe {
-    static func describe(_ timer: PartitionTimer) -> String {
-        switch timer {
-        case .inherited: "inherited"
-        case .never: "infinite"
-        case .seconds(let s): String(s)
         }
     }
 }

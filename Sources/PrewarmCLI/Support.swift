@@ -76,13 +76,12 @@ enum CLISupport {
     /// libslurm, for a command that asks the running controller. libslurm ends the process when it finds no
     /// slurm.conf, so that is checked first and said plainly.
     static func slurmClient() throws -> LibSlurmClient {
-        if LibSlurmClient.isAvailable,
-            let problem = LibSlurmClient.configurationProblem(environment: ProcessInfo.processInfo.environment)
-        {
-            note("prewarm: \(problem)")
+        switch LibSlurmClient.open(environment: ProcessInfo.processInfo.environment) {
+        case .success(let client): return client
+        case .failure(let why):
+            note("prewarm: \(why)")
             throw ExitCode(1)
         }
-        return LibSlurmClient()
     }
 }
 

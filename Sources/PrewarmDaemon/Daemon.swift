@@ -51,10 +51,10 @@ struct PrewarmDaemon {
 
     /// In enforce mode, a warning when Slurm's own SuspendTime would suspend the nodes the daemon keeps up. Asked
     /// at start and at each reload (an RPC; when slurmctld does not answer, its cycles will say so).
-    static func warnAboutSlurmSuspendTime(_ configuration: DaemonConfiguration) {
+    static func warnAboutSlurmSuspendTime(_ configuration: DaemonConfiguration, slurm: LibSlurmClient) {
         guard configuration.mode == .enforce else { return }
         // A partition line's own SuspendTime overrides the cluster's for its nodes (the highest of a node's wins).
-        guard let settings = try? LibSlurmClient().loadControllerSettings() else { return }
+        guard let settings = try? slurm.loadControllerSettings() else { return }
         for group in settings.suspendTimes(under: DaemonConfiguration.backstopSuspendTime) {
             if let warning = configuration.slurmSuspendTimeWarning(group.seconds, source: group.source) {
                 log("warning: \(warning)")
@@ -92,13 +92,11 @@ struct PrewarmDaemon {
             }
         }
         guard var configuration = loadConfiguration(configPath) else { exit(1) }
-        guard LibSlurmClient.isAvailable else {
-            log("error: \(LibSlurmClient.unavailableMessage)")
-            exit(1)
-        }
-        // libslurm exits the process when it finds no configuration: check first.
-        if let problem = LibSlurmClient.configurationProblem(environment: ProcessInfo.processInfo.environment) {
-            log("error: \(problem)")
+        let slurm: LibSlurmClient
+        switch LibSlurmClient.open(environment: ProcessInfo.processInfo.environment) {
+        case .success(let client): slurm = client
+        case .failure(let why):
+            log("error: \(why)")
             exit(1)
         }
         // The state directory holds what a restart needs; one daemon per directory.
@@ -122,7 +120,7 @@ struct PrewarmDaemon {
             }
         }
 
-        var loop = AdjustmentLoop(slurm: LibSlurmClient(), configuration: configuration, log: log)
+        var loop = AdjustmentLoop(slurm: slurm, configuration: configuration, log: log)
         loop.history = HistoryKeeper(configuration: configuration, log: log)
         var listener: SubmissionListener? = nil
         if !once && !configuration.notifySocket.isEmpty {  // one cycle hears nothing: --once leaves the socket alone
@@ -134,7 +132,7 @@ struct PrewarmDaemon {
         }
         log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
             + "\(configuration.policy.bootLeadTime)s, config \(configPath), version \(PrewarmVersion.string)")
-        warnAboutSlurmSuspendTime(configuration)
+        warnAboutSlurmSuspendTime(configuration, slurm: slurm)
         // systemd (Type=notify): started. NOTIFY_SOCKET is unset otherwise, and then nothing is sent.
         let notifySocket = once ? nil : ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
         do { try ServiceManager.notify("READY=1", socket: notifySocket) } catch { log("warning: \(error)") }
@@ -170,7 +168,7 @@ struct PrewarmDaemon {
                     loop.configuration = c
                     loop.history?.configuration = c
                     log("configuration reloaded: mode \(c.mode.rawValue)")
-                    warnAboutSlurmSuspendTime(c)
+                    warnAboutSlurmSuspendTime(c, slurm: slurm)
                 } else {
                     log("configuration not reloaded; keeping the previous one")
                 }

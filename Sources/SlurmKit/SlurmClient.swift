@@ -226,12 +226,21 @@ public struct SlurmPartition: Sendable, Equatable {
 }
 
 /// A power timer (`SuspendTime`, `ResumeTimeout`) as a partition line of slurm.conf sets it.
-public enum PartitionTimer: Sendable, Equatable {
+public enum PartitionTimer: Sendable, Equatable, CustomStringConvertible {
     /// Not set: the cluster's value applies (unless another partition of the node sets one).
     case inherited
     /// `INFINITE`: no suspension, no timeout.
     case never
     case seconds(Int)
+
+    /// `inherited`, `infinite` or the seconds, as `prewarm slurm-probe` prints it.
+    public var description: String {
+        switch self {
+        case .inherited: "inherited"
+        case .never: "infinite"
+        case .seconds(let s): String(s)
+        }
+    }
 }
 
 /// The nodes whose power timer, as slurmctld applies it, is one value from one place.
@@ -653,8 +662,31 @@ public final class LibSlurmClient: SlurmClient {
 #endif
 
 extension LibSlurmClient {
-    /// Why libslurm would find no slurm.conf, or nil when it can read one. libslurm ends the process when it finds
-    /// none (after retrying for a minute), so every program asks this before its first ``LibSlurmClient`` call.
+    /// Why a program cannot talk to Slurm on this host.
+    public enum Unavailable: Error, Equatable, CustomStringConvertible {
+        /// This build has no libslurm (it was built without Slurm's headers).
+        case notBuilt
+        /// libslurm would find no slurm.conf (the reason, naming the path).
+        case noConfiguration(String)
+
+        public var description: String {
+            switch self {
+            case .notBuilt: LibSlurmClient.unavailableMessage
+            case .noConfiguration(let problem): problem
+            }
+        }
+    }
+
+    /// The client for a program that asks the running controller, or why there is none. libslurm ends the process
+    /// when it finds no slurm.conf (after retrying for a minute), so the configuration is checked first; every
+    /// program makes its client here.
+    public static func open(environment: [String: String]) -> Result<LibSlurmClient, Unavailable> {
+        guard isAvailable else { return .failure(.notBuilt) }
+        if let problem = configurationProblem(environment: environment) { return .failure(.noConfiguration(problem)) }
+        return .success(LibSlurmClient())
+    }
+
+    /// Why libslurm would find no slurm.conf, or nil when it can read one.
     /// libslurm reads `SLURM_CONF` as it is whenever it is set, even empty, else /etc/slurm/slurm.conf.
     public static func configurationProblem(environment: [String: String]) -> String? {
         let path = environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf"

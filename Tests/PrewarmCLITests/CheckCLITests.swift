@@ -128,6 +128,21 @@ private struct Installation {
         #expect(empty.stderr.contains("SLURM_CONF is set but empty"), "\(empty.stderr)")
     }
     env["SLURM_CONF"] = missing
+    // prewarmd refuses to start the same way, before it takes its state directory.
+    let conf = FileManager.default.temporaryDirectory.appendingPathComponent("prewarmd-\(getpid()).conf").path
+    #expect(FileManager.default.createFile(atPath: conf, contents: Data()))
+    defer { try? FileManager.default.removeItem(atPath: conf) }
+    for value in [missing, ""] {
+        env["SLURM_CONF"] = value
+        let started = Date()
+        let daemon = try run(prewarmdExecutable, ["--config", conf, "--once"], environment: env)
+        #expect(daemon.status == 1)
+        #expect(Date().timeIntervalSince(started) < 30, "prewarmd waited for libslurm's retries")
+        let expected = !LibSlurmClient.isAvailable ? "built without Slurm's headers"
+            : value.isEmpty ? "SLURM_CONF is set but empty" : "no readable Slurm configuration at \(missing)"
+        #expect(daemon.stdout.contains("error: \(expected)"), "\(daemon.stdout)")  // its log is standard output
+    }
+    env["SLURM_CONF"] = missing
     // prewarm check still checks Prewarm's own files and says why Slurm was not asked.
     if LibSlurmClient.isAvailable {
         let check = try prewarm(["check", "--conf", missing + ".prewarm"], environment: env)

@@ -89,9 +89,8 @@ public struct PrewarmPolicy: PowerPolicy {
     /// The median runtime predicted for a job not finished yet (seconds, capped at its time limit), if any.
     public func predictedMedian(ofJob id: Int64) -> Int64? { predicted[id]?.median }
 
-    /// Mean accuracy of the runtime predictions the policy planned with (jobs finished so far).
-    public var meanPredictionAccuracy: Double { scoredPredictions > 0 ? accuracySum / Double(scoredPredictions) : 0 }
-    public var runtimeAccuracy: Double? { meanPredictionAccuracy }
+    /// Mean accuracy of the runtime predictions the policy planned with (jobs finished so far); nil before any.
+    public var runtimeAccuracy: Double? { scoredPredictions > 0 ? accuracySum / Double(scoredPredictions) : nil }
 
     /// A job's nodes as the arrival and session models learn them: its share of a node where it shares one (as the
     /// daemon learns it, ``DemandLearner``), else the whole nodes its processors fill.
