@@ -8,6 +8,9 @@
 #define PREWARM_CSLURM_SHIM_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <resolv.h>
+#include <arpa/nameser.h>
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
@@ -65,6 +68,23 @@ static inline void cs_free_ctl_conf(slurm_conf_t *conf) {
 		slurm_free_conf(conf);
 	else if (slurm_free_ctl_conf)
 		slurm_free_ctl_conf(conf);
+}
+
+/*
+ * Whether DNS answers for the _slurmctld._tcp SRV record: the last place libslurm looks for a configless cluster's
+ * controller (after SLURM_CONF, /etc/slurm/slurm.conf, slurmd's cache and SLURM_CONF_SERVER), asked the same way
+ * (res_nsearch). 1 yes, 0 no. May wait for the resolver's timeouts; never called on the submit path.
+ */
+static inline int cs_has_slurmctld_srv_record(void) {
+	struct __res_state state;
+	unsigned char answer[1024];
+	int n;
+	memset(&state, 0, sizeof state);
+	if (res_ninit(&state) != 0)
+		return 0;
+	n = res_nsearch(&state, "_slurmctld._tcp", C_IN, T_SRV, answer, sizeof answer);
+	res_nclose(&state);
+	return n > 0;
 }
 
 #endif

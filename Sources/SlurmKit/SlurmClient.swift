@@ -686,14 +686,41 @@ extension LibSlurmClient {
         return .success(LibSlurmClient())
     }
 
-    /// Why libslurm would find no slurm.conf, or nil when it can read one.
-    /// libslurm reads `SLURM_CONF` as it is whenever it is set, even empty, else /etc/slurm/slurm.conf.
-    public static func configurationProblem(environment: [String: String]) -> String? {
-        let path = environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf"
-        if path.isEmpty {
-            return "SLURM_CONF is set but empty: libslurm would read no slurm.conf (unset it, or name the file)"
+    /// Why libslurm would find no configuration, or nil when it has a source. libslurm's order, for commands:
+    /// `SLURM_CONF` as it is whenever it is set (even empty); else /etc/slurm/slurm.conf if it exists; else the
+    /// copy a configless slurmd or sackd caches, /run/slurm/conf/slurm.conf, if it exists; else the controller named
+    /// by `SLURM_CONF_SERVER`, else by the DNS SRV record `_slurmctld._tcp` (configless). A file that exists but
+    /// cannot be read is a problem: libslurm takes it and fails. The paths and the DNS lookup are parameters for
+    /// tests.
+    public static func configurationProblem(
+        environment: [String: String], defaultFile: String = "/etc/slurm/slurm.conf",
+        configlessCache: String = "/run/slurm/conf/slurm.conf",
+        hasControllerRecord: () -> Bool = LibSlurmClient.dnsHasControllerRecord
+    ) -> String? {
+        func unreadable(_ path: String) -> String { "no readable Slurm configuration at \(path) (set SLURM_CONF)" }
+        if let path = environment["SLURM_CONF"] {
+            if path.isEmpty {
+                return "SLURM_CONF is set but empty: libslurm would read no slurm.conf (unset it, or name the file)"
+            }
+            return access(path, R_OK) == 0 ? nil : unreadable(path)
         }
-        return access(path, R_OK) == 0 ? nil : "no readable Slurm configuration at \(path) (set SLURM_CONF)"
+        for path in [defaultFile, configlessCache] where access(path, F_OK) == 0 {
+            return access(path, R_OK) == 0 ? nil : unreadable(path)
+        }
+        if let server = environment["SLURM_CONF_SERVER"], !server.isEmpty { return nil }
+        if hasControllerRecord() { return nil }
+        return "no Slurm configuration: no \(defaultFile), no configless copy at \(configlessCache), no "
+            + "SLURM_CONF_SERVER and no DNS SRV record _slurmctld._tcp (set SLURM_CONF to the cluster's slurm.conf)"
+    }
+
+    /// Whether DNS has the `_slurmctld._tcp` SRV record that configless clients find the controller by (libslurm's
+    /// own query; may wait for the resolver's timeouts).
+    public static func dnsHasControllerRecord() -> Bool {
+        #if canImport(CSlurm)
+        return cs_has_slurmctld_srv_record() != 0
+        #else
+        return false
+        #endif
     }
 
     /// Why a build without Slurm's headers cannot talk to Slurm, and what to do.
