@@ -11,6 +11,7 @@
 //                  sacct parsing, retraining. Daemon and CLI only.
 //   PrewarmSubmit – edge inside slurmctld: the C ABI the job_submit plugin (CShim/) calls; stdlib + Glibc only.
 //   PrewarmOps   – edge for the daemon and CLI: prewarmd's persisted state, status snapshot, metrics.
+//   CXattr       – glibc's getxattr, for `prewarm check`'s reading of POSIX ACLs (CLI only).
 //   prewarm      – the command-line tool, thin over the libraries.
 import PackageDescription
 
@@ -44,6 +45,8 @@ let package = Package(
         .target(name: "HistoryStore", dependencies: ["PrewarmCore", "CSQLite", "SlurmKit", "Traces"]),
         // prewarmd's operations (Foundation allowed): persisted state, status snapshot, Prometheus metrics.
         .target(name: "PrewarmOps", dependencies: ["Traces"]),
+        // getxattr (<sys/xattr.h>, glibc) for `prewarm check`'s reading of POSIX ACLs.
+        .systemLibrary(name: "CXattr", path: "Sources/CXattr"),
         .target(name: "PrewarmSubmit", dependencies: ["PrewarmCore", "CPrewarmSubmit"]),
         .target(
             name: "PrewarmSubmitLibrary",
@@ -63,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "PrewarmCLI",
             dependencies: [
-                "PrewarmCore", "Traces", "SlurmKit", "HistoryStore", "PrewarmOps",
+                "PrewarmCore", "Traces", "SlurmKit", "HistoryStore", "PrewarmOps", "CXattr",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/KTH-SP2-slice.swf.gz")]
@@ -79,7 +82,7 @@ let package = Package(
         .testTarget(name: "TracesTests", dependencies: ["Traces", "PrewarmCore"]),
         .testTarget(name: "SlurmKitTests", dependencies: ["SlurmKit", "PrewarmCore"]),
         .testTarget(name: "HistoryStoreTests", dependencies: ["HistoryStore", "PrewarmCore", "SlurmKit", "Traces"]),
-        .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI", "HistoryStore", "SlurmKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "PrewarmCLITests", dependencies: ["PrewarmCLI", "HistoryStore", "SlurmKit", "CXattr"], exclude: ["Fixtures"]),
         // The adjustment loop (restart safety, back-off), metrics and status, and `prewarm status` on its output.
         .testTarget(
             name: "PrewarmDaemonTests",

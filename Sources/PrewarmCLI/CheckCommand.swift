@@ -1,6 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import CXattr
 import Foundation
 import PrewarmCore
 import SlurmKit
@@ -10,8 +11,8 @@ import Traces
 ///
 /// The job_submit plugin never fails slurmctld or a submission: a bad `prewarm.conf` or a model slurmctld cannot read
 /// only shows as one line in slurmctld's log and jobs passing through unprofiled. This reads every file the way its
-/// reader does (the same parsers), checks that `SlurmUser` may read or write what it must (by mode bits, every
-/// directory on the way included), compares the files with each other and with the running controller's
+/// reader does (the same parsers), checks that `SlurmUser` may read or write what it must (by mode bits or POSIX
+/// ACLs, every directory on the way included), compares the files with each other and with the running controller's
 /// configuration, and prints one line per finding.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -466,7 +467,8 @@ struct InstallationCheck {
     }
 }
 
-/// What one user may do to a file by its mode bits and those of every directory above it (ACLs are not read).
+/// What one user may do to a file by its mode bits, or its POSIX access ACL where it has one, and those of every
+/// directory above it.
 struct UserAccess {
     enum Need { case read, write, execute }
 
@@ -501,22 +503,24 @@ struct UserAccess {
             directory += "/" + part
             var st = stat()
             guard stat(directory, &st) == 0 else { return nil }
-            if !allows(st, .execute) { return "\(directory): not searchable by \(name)" }
+            if !allows(directory, st, .execute) { return "\(directory): not searchable by \(name)" }
         }
         var st = stat()
         guard stat(absolute, &st) == 0 else { return nil }
-        guard allows(st, need) else {
+        guard allows(absolute, st, need) else {
             let verb = switch need {
             case .read: "readable"
             case .write: "writable"
             case .execute: "executable"
             }
-            return "\(path): not \(verb) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8)), owner uid \(st.st_uid) gid \(st.st_gid))"
+            let acl = uid != 0 && AccessACL(path: absolute) != nil ? " and its ACL" : ""
+            return "\(path): not \(verb) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8))\(acl), owner uid "
+                + "\(st.st_uid) gid \(st.st_gid))"
         }
         return nil
     }
 
-    private func allows(_ st: stat, _ need: Need) -> Bool {
+    private func allows(_ path: String, _ st: stat, _ need: Need) -> Bool {
         let bits: (mode_t, mode_t, mode_t) = switch need {
         case .read: (S_IRUSR, S_IRGRP, S_IROTH)
         case .write: (S_IWUSR, S_IWGRP, S_IWOTH)
@@ -526,8 +530,67 @@ struct UserAccess {
             // root reads and writes anything; it executes a file only if someone may, searches any directory.
             return need != .execute || st.st_mode & S_IFMT == S_IFDIR || st.st_mode & (bits.0 | bits.1 | bits.2) != 0
         }
+        if let acl = AccessACL(path: path) {
+            let want: UInt16 = switch need {
+            case .read: AccessACL.read
+            case .write: AccessACL.write
+            case .execute: AccessACL.execute
+            }
+            return acl.allows(want, uid: uid, groups: groups, owner: st.st_uid, group: st.st_gid)
+        }
         if st.st_uid == uid { return st.st_mode & bits.0 != 0 }
         if groups.contains(st.st_gid) { return st.st_mode & bits.1 != 0 }
         return st.st_mode & bits.2 != 0
+    }
+}
+
+/// A file's POSIX access ACL (the `system.posix_acl_access` attribute `setfacl` writes), read as the kernel checks
+/// it (acl(5), "access check algorithm"). Only files with entries beyond their mode bits have one.
+struct AccessACL: Equatable {
+    static let read: UInt16 = 4, write: UInt16 = 2, execute: UInt16 = 1
+    static let userObject: UInt16 = 0x01, user: UInt16 = 0x02, groupObject: UInt16 = 0x04, group: UInt16 = 0x08
+    static let mask: UInt16 = 0x10, other: UInt16 = 0x20
+
+    struct Entry: Equatable {
+        var tag: UInt16
+        var permissions: UInt16
+        var id: UInt32
+    }
+
+    var entries: [Entry]
+
+    /// The ACL of `path`, or nil when it has none (or the attribute cannot be read: the mode bits then decide).
+    init?(path: String) {
+        var bytes = [UInt8](repeating: 0, count: 4 + 8 * 64)
+        let n = getxattr(path, "system.posix_acl_access", &bytes, bytes.count)
+        guard n > 0 else { return nil }
+        self.init(bytes: bytes.prefix(n))
+    }
+
+    /// Parses the attribute: a little-endian version 2, then 8-byte entries (tag, permissions, id).
+    init?(bytes: some Collection<UInt8>) {
+        let b = Array(bytes)
+        func u16(_ i: Int) -> UInt16 { UInt16(b[i]) | UInt16(b[i + 1]) << 8 }
+        func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) | UInt32(u16(i + 2)) << 16 }
+        guard b.count >= 4, (b.count - 4) % 8 == 0, u32(0) == 2 else { return nil }
+        entries = stride(from: 4, to: b.count, by: 8).map { Entry(tag: u16($0), permissions: u16($0 + 2), id: u32($0 + 4)) }
+        guard entries.contains(where: { $0.tag == Self.userObject }), entries.contains(where: { $0.tag == Self.other })
+        else { return nil }
+    }
+
+    /// Whether a process of `uid` in `groups` is granted every bit of `want` on a file of `owner` and `group`.
+    func allows(_ want: UInt16, uid: uid_t, groups: Set<gid_t>, owner: uid_t, group: gid_t) -> Bool {
+        func has(_ permissions: UInt16) -> Bool { permissions & want == want }
+        let mask = entries.first { $0.tag == Self.mask }?.permissions ?? 7
+        if uid == owner { return entries.first { $0.tag == Self.userObject }.map { has($0.permissions) } ?? false }
+        if let named = entries.first(where: { $0.tag == Self.user && $0.id == uid }) {
+            return has(named.permissions & mask)
+        }
+        // Any matching group entry that grants it grants it; matching ones that all refuse refuse it.
+        let matching = entries.filter {
+            ($0.tag == Self.groupObject && groups.contains(group)) || ($0.tag == Self.group && groups.contains($0.id))
+        }
+        if !matching.isEmpty { return matching.contains { has($0.permissions & mask) } }
+        return entries.first { $0.tag == Self.other }.map { has($0.permissions) } ?? false
     }
 }

@@ -1,5 +1,6 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
+import CXattr
 import Foundation
 import SlurmKit
 import Testing
@@ -149,4 +150,47 @@ private struct Installation {
         #expect(check.stdout.contains("Slurm's configuration not checked: no readable Slurm configuration at \(missing)"), "\(check.stdout)")
         #expect(check.stdout.contains(missing + ".prewarm"), "\(check.stdout)")
     }
+}
+
+/// Sets `path`'s POSIX access ACL as setfacl does (the system.posix_acl_access attribute: version 2, then entries of
+/// tag, permissions, id, in the kernel's order). Tags: 1 owner, 2 named user, 4 owning group, 8 named group,
+/// 16 mask, 32 others.
+private func setACL(_ path: String, _ entries: [(tag: UInt16, permissions: UInt16, id: UInt32)]) -> Bool {
+    var bytes: [UInt8] = [2, 0, 0, 0]
+    for e in entries {
+        bytes += [UInt8(e.tag & 0xff), UInt8(e.tag >> 8), UInt8(e.permissions), 0]
+        bytes += [UInt8(e.id & 0xff), UInt8(e.id >> 8 & 0xff), UInt8(e.id >> 16 & 0xff), UInt8(e.id >> 24)]
+    }
+    return setxattr(path, "system.posix_acl_access", bytes, bytes.count, 0) == 0
+}
+
+/// SlurmUser's access follows a file's ACL where it has one, as the kernel's check does: a named-user entry
+/// within the mask, a group entry, the mask limiting both.
+@Test func checkReadsPOSIXACLs() throws {
+    let i = try Installation("acl")
+    defer { i.remove() }
+    let nobody = UInt32(getpwnam("nobody")?.pointee.pw_uid ?? 65534)
+    let nogroup = UInt32(getpwnam("nobody")?.pointee.pw_gid ?? 65534)
+    let none = UInt32.max
+    let denied = { (r: (status: Int32, lines: [String]), what: String) in
+        r.lines.contains { $0.hasPrefix("error   \(i.path(what)): not ") }
+    }
+    // By the mode bits alone, nobody cannot read the model (0600, root's) nor write to the log directory (0755).
+    chmod(i.path("m.model"), 0o600)
+    chmod(i.path("log"), 0o755)
+    var r = try i.check()
+    #expect(denied(r, "m.model") && denied(r, "log"), "\(r.lines)")
+    // An ACL entry for nobody grants the read; its directory's, within the mask r-x, still no write.
+    #expect(setACL(i.path("m.model"), [(1, 6, none), (2, 4, nobody), (4, 0, none), (16, 4, none), (32, 0, none)]))
+    #expect(setACL(i.path("log"), [(1, 7, none), (2, 7, nobody), (4, 5, none), (16, 5, none), (32, 5, none)]))
+    r = try i.check()
+    #expect(!denied(r, "m.model"), "\(r.lines)")
+    #expect(r.lines.contains { $0.hasPrefix("error   \(i.path("log")): not writable by nobody (mode 755 and its ACL,") },
+            "\(r.lines)")
+    // A group entry of nobody's group grants the write once the mask allows it; a mask of r-- takes the read away.
+    #expect(setACL(i.path("log"), [(1, 7, none), (4, 5, none), (8, 7, nogroup), (16, 7, none), (32, 5, none)]))
+    #expect(setACL(i.path("m.model"), [(1, 6, none), (2, 4, nobody), (4, 0, none), (16, 0, none), (32, 0, none)]))
+    r = try i.check()
+    #expect(!denied(r, "log"), "\(r.lines)")
+    #expect(denied(r, "m.model"), "\(r.lines)")
 }

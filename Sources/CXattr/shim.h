@@ -1,0 +1,9 @@
+/*
+ * Prewarm — getxattr and friends for `prewarm check` (glibc, no extra library).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef PREWARM_CXATTR_SHIM_H
+#define PREWARM_CXATTR_SHIM_H
+#include <sys/types.h>
+#include <sys/xattr.h>
+#endif
