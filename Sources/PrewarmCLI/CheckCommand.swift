@@ -561,8 +561,11 @@ struct AccessACL: Equatable {
 
     /// The ACL of `path`, or nil when it has none (or the attribute cannot be read: the mode bits then decide).
     init?(path: String) {
-        var bytes = [UInt8](repeating: 0, count: 4 + 8 * 64)
-        let n = getxattr(path, "system.posix_acl_access", &bytes, bytes.count)
+        let name = "system.posix_acl_access"
+        let size = getxattr(path, name, nil, 0)
+        guard size > 0, size <= 1 << 20 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let n = getxattr(path, name, &bytes, bytes.count)
         guard n > 0 else { return nil }
         self.init(bytes: bytes.prefix(n))
     }

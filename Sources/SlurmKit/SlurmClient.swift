@@ -666,7 +666,7 @@ extension LibSlurmClient {
     public enum Unavailable: Error, Equatable, CustomStringConvertible {
         /// This build has no libslurm (it was built without Slurm's headers).
         case notBuilt
-        /// libslurm would find no slurm.conf (the reason, naming the path).
+        /// libslurm would find no configuration (the reason, naming where it looked).
         case noConfiguration(String)
 
         public var description: String {
@@ -678,8 +678,8 @@ extension LibSlurmClient {
     }
 
     /// The client for a program that asks the running controller, or why there is none. libslurm ends the process
-    /// when it finds no slurm.conf (after retrying for a minute), so the configuration is checked first; every
-    /// program makes its client here.
+    /// when it finds no configuration (after retrying for a minute for a named file that cannot be read), so that is
+    /// checked first; every program makes its client here.
     public static func open(environment: [String: String]) -> Result<LibSlurmClient, Unavailable> {
         guard isAvailable else { return .failure(.notBuilt) }
         if let problem = configurationProblem(environment: environment) { return .failure(.noConfiguration(problem)) }
