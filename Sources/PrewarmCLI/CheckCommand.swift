@@ -503,24 +503,28 @@ struct UserAccess {
             directory += "/" + part
             var st = stat()
             guard stat(directory, &st) == 0 else { return nil }
-            if !allows(directory, st, .execute) { return "\(directory): not searchable by \(name)" }
+            if !allows(st, accessACL(directory), .execute) { return "\(directory): not searchable by \(name)" }
         }
         var st = stat()
         guard stat(absolute, &st) == 0 else { return nil }
-        guard allows(absolute, st, need) else {
+        let acl = accessACL(absolute)
+        guard allows(st, acl, need) else {
             let verb = switch need {
             case .read: "readable"
             case .write: "writable"
             case .execute: "executable"
             }
-            let acl = uid != 0 && AccessACL(path: absolute) != nil ? " and its ACL" : ""
-            return "\(path): not \(verb) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8))\(acl), owner uid "
+            let withACL = acl != nil ? " and its ACL" : ""
+            return "\(path): not \(verb) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8))\(withACL), owner uid "
                 + "\(st.st_uid) gid \(st.st_gid))"
         }
         return nil
     }
 
-    private func allows(_ path: String, _ st: stat, _ need: Need) -> Bool {
+    /// The path's ACL, read once per path; root's access does not depend on it.
+    private func accessACL(_ path: String) -> AccessACL? { uid == 0 ? nil : AccessACL(path: path) }
+
+    private func allows(_ st: stat, _ acl: AccessACL?, _ need: Need) -> Bool {
         let bits: (mode_t, mode_t, mode_t) = switch need {
         case .read: (S_IRUSR, S_IRGRP, S_IROTH)
         case .write: (S_IWUSR, S_IWGRP, S_IWOTH)
@@ -530,14 +534,8 @@ struct UserAccess {
             // root reads and writes anything; it executes a file only if someone may, searches any directory.
             return need != .execute || st.st_mode & S_IFMT == S_IFDIR || st.st_mode & (bits.0 | bits.1 | bits.2) != 0
         }
-        if let acl = AccessACL(path: path) {
-            let want: UInt16 = switch need {
-            case .read: AccessACL.read
-            case .write: AccessACL.write
-            case .execute: AccessACL.execute
-            }
-            return acl.allows(want, uid: uid, groups: groups, owner: st.st_uid, group: st.st_gid)
-        }
+        // An ACL entry's permissions are coded as the others' mode bits are (read 4, write 2, execute 1).
+        if let acl { return acl.allows(UInt16(bits.2), uid: uid, groups: groups, owner: st.st_uid, group: st.st_gid) }
         if st.st_uid == uid { return st.st_mode & bits.0 != 0 }
         if groups.contains(st.st_gid) { return st.st_mode & bits.1 != 0 }
         return st.st_mode & bits.2 != 0
@@ -547,7 +545,6 @@ struct UserAccess {
 /// A file's POSIX access ACL (the `system.posix_acl_access` attribute `setfacl` writes), read as the kernel checks
 /// it (acl(5), "access check algorithm"). Only files with entries beyond their mode bits have one.
 struct AccessACL: Equatable {
-    static let read: UInt16 = 4, write: UInt16 = 2, execute: UInt16 = 1
     static let userObject: UInt16 = 0x01, user: UInt16 = 0x02, groupObject: UInt16 = 0x04, group: UInt16 = 0x08
     static let mask: UInt16 = 0x10, other: UInt16 = 0x20
 
