@@ -65,29 +65,43 @@ struct Simulate: ParsableCommand {
     var pricePerNodeHour: Double?
     @Option(help: "Slurm's SuspendTime for the reactive policy, seconds.")
     var suspendTime: Int64 = 600
-    @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band.")
-    var aggressiveness: Float = AdjustmentConfiguration().aggressiveness
     @Option(help: ArgumentHelp(
-        "Prewarm: share (0-1) of expected arrivals of unsubmitted jobs that justifies booting nodes (they always keep nodes up).",
+        "prewarmd's configuration file: run prewarm with its settings (Aggressiveness, MinIdleBeforePowerDown, "
+            + "PowerDownMargin, ArrivalBootShare, Threshold, PriceScale, MaxPowerUpsPerCycle, MaxPowerDownsPerCycle, "
+            + "MaxActionsPerHour, Interval, LearnedArrivals, ScaleRefinement, and BootLeadTime when not auto); the "
+            + "options below override it.",
+        valueName: "file"))
+    var daemonConf: String?
+    @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band (default: 1; Aggressiveness).")
+    var aggressiveness: Float?
+    @Option(help: ArgumentHelp(
+        "Prewarm: share (0-1) of expected arrivals of unsubmitted jobs that justifies booting nodes (they always keep "
+            + "nodes up; default: 0; ArrivalBootShare).",
         valueName: "share"))
-    var arrivalBootShare: Float = AdjustmentConfiguration().arrivalBootShare
-    @Option(help: "Prewarm: seconds a node must be idle before it may be powered down.")
-    var minIdle: Int64 = AdjustmentConfiguration().minIdleBeforePowerDown
-    @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds.")
-    var powerDownMargin: Int64 = AdjustmentConfiguration().powerDownMargin
+    var arrivalBootShare: Float?
+    @Option(help: "Prewarm: seconds a node must be idle before it may be powered down (default: 60; MinIdleBeforePowerDown).")
+    var minIdle: Int64?
+    @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds (default: 600; PowerDownMargin).")
+    var powerDownMargin: Int64?
     @Option(help: """
         Prewarm: multiply the prices of idle buffers and of nodes kept for users' next jobs (above 1: leaner, \
-        fewer idle node-hours and more boot waits; below 1: more eager).
+        fewer idle node-hours and more boot waits; below 1: more eager; default: 1; PriceScale).
         """)
-    var priceScale: Double = 1
-    @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this.")
-    var threshold = 0
+    var priceScale: Double?
+    @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this (default: 0; Threshold).")
+    var threshold: Int?
     @Option(help: ArgumentHelp(
         "Prewarm: at most this many power-ups, and as many power-downs, per one-minute step (prewarmd: "
-            + "MaxPowerUpsPerCycle, MaxPowerDownsPerCycle; default: the cluster's node count, no cap, like the "
-            + "simulated Slurm's own resumes and suspends).",
+            + "MaxPowerUpsPerCycle, MaxPowerDownsPerCycle; default: those of --daemon-conf, else the cluster's node "
+            + "count, no cap, like the simulated Slurm's own resumes and suspends).",
         valueName: "nodes"))
     var maxActionsPerStep: Int?
+    @Option(help: ArgumentHelp(
+        "Prewarm: at most this many power actions (a node up or down) in any rolling hour, as prewarmd's "
+            + "MaxActionsPerHour counts them (default: that of --daemon-conf, else no cap). With --pool, each pool "
+            + "gets a share in proportion to its nodes (prewarmd's cap is the cluster's).",
+        valueName: "actions"))
+    var maxActionsPerHour: Int?
     @Option(help: ArgumentHelp(
         "Prewarm under Slurm's own SuspendTime, as prewarmd runs on a live cluster (Slurm's power saving needs one): "
             + "Slurm also suspends every node idle this many seconds, whatever prewarm keeps it for (default: prewarm "
@@ -157,10 +171,15 @@ struct Simulate: ParsableCommand {
         }
         if backfillDepth < 0 { throw ValidationError("--backfill-depth must be ≥ 0") }
         if let n = maxActionsPerStep, n < 1 { throw ValidationError("--max-actions-per-step must be ≥ 1") }
+        if let n = maxActionsPerHour, n < 0 { throw ValidationError("--max-actions-per-hour must be ≥ 0") }
+        if let m = minIdle, m < 0 { throw ValidationError("--min-idle must be ≥ 0") }
+        if let m = powerDownMargin, m < 0 { throw ValidationError("--power-down-margin must be ≥ 0") }
+        if let t = threshold, t < 0 { throw ValidationError("--threshold must be ≥ 0") }
+        if let a = aggressiveness, !(a >= 0 && a <= 1) { throw ValidationError("--aggressiveness must be from 0 to 1") }
         if let n = threads, n < 1 { throw ValidationError("--threads must be ≥ 1") }
         if let p = pricePerNodeHour, !(p >= 0 && p.isFinite) { throw ValidationError("--price-per-node-hour must be ≥ 0") }
-        guard priceScale > 0, priceScale.isFinite else { throw ValidationError("--price-scale must be > 0") }
-        guard arrivalBootShare >= 0, arrivalBootShare <= 1 else {
+        if let p = priceScale, !(p > 0 && p.isFinite) { throw ValidationError("--price-scale must be > 0") }
+        if let b = arrivalBootShare, !(b >= 0 && b <= 1) {
             throw ValidationError("--arrival-boot-share must be from 0 to 1")
         }
         for (name, w) in [("--off-watts", offWatts), ("--idle-watts", idleWatts), ("--busy-watts", busyWatts)] {
@@ -172,6 +191,7 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
+        let daemon = try daemonConf.map(Self.loadDaemonConfiguration)  // before the log: a bad file fails at once
         let loaded: (header: SWFHeader, jobs: [JobRecord])
         let path: String
         // With --pool: each pool's partitions, nodes and jobs (`loaded.jobs` is theirs, pool after pool).
@@ -227,23 +247,38 @@ struct Simulate: ParsableCommand {
         // ResumeRate/SuspendRate here), so prewarm gets no tighter cap unless asked: prewarmd's default of 50 per
         // cycle is for a live cluster, where an admin sizes it; at 50, LANL-CM5's 512-node jobs (1,024 nodes) took
         // ten cycles to power up or down.
-        let actionCap = maxActionsPerStep ?? nodeCount
-        // The sets of nodes simulated apart (--pool), or the whole cluster as one.
+        let stepCaps = (
+            up: maxActionsPerStep ?? daemon?.policy.maxPowerUpsPerStep, down: maxActionsPerStep ?? daemon?.policy.maxPowerDownsPerStep)
+        let hourlyCap = maxActionsPerHour ?? daemon?.maxActionsPerHour
+        // The sets of nodes simulated apart (--pool), or the whole cluster as one. prewarmd's per-cycle caps apply to
+        // each partition's plan; its hourly cap to the cluster's, here shared among the pools by their nodes.
         let units = pools.isEmpty
-            ? [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, actionCap: actionCap)]
+            ? [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, upCap: stepCaps.up ?? nodeCount,
+                    downCap: stepCaps.down ?? nodeCount, hourlyCap: hourlyCap)]
             : pools.map { pool in
                 Unit(partitions: pool.partitions, jobs: pool.jobs, cluster: simulated(nodes: pool.nodes),
-                     actionCap: maxActionsPerStep ?? pool.nodes)
+                     upCap: stepCaps.up ?? pool.nodes, downCap: stepCaps.down ?? pool.nodes,
+                     hourlyCap: hourlyCap.map { Self.share(of: $0, nodes: pool.nodes, among: nodeCount) })
             }
+        if let daemonConf, let daemon {
+            for note in Self.unsimulated(daemon, file: daemonConf) { CLISupport.note(note) }
+        }
         let name = (path as NSString).lastPathComponent
         // The human table compares the default setting with Slurm's own knob too: reactive at the frontier's
         // SuspendTimes (cheap runs); the JSON keeps the issue's four policies unless --frontier is given.
         let knobCurve = frontier || (!json && chosen.contains("prewarm"))
+        let policyDefaults = daemon?.policy ?? AdjustmentConfiguration()
+        let refine = !noRefine && (daemon?.scaleRefinement ?? true)
         let prewarmOptions = PrewarmOptions(
-            bootTime: bootTime, threshold: threshold, powerDownMargin: powerDownMargin,
+            bootTime: bootTime, bootLeadTime: daemon.map { $0.bootLeadLearned ? bootTime : $0.policy.bootLeadTime } ?? bootTime,
+            threshold: threshold ?? policyDefaults.threshold,
+            powerDownMargin: powerDownMargin ?? policyDefaults.powerDownMargin,
             followPrice: followPrice, sessionPriceScale: sessionPriceScale, bufferPriceScale: bufferPriceScale,
-            refine: !noRefine, slurmSuspendTime: slurmSuspendTime)
-        let defaultSetting = (aggressiveness, minIdle, priceScale, arrivalBootShare)
+            refine: refine, slurmSuspendTime: slurmSuspendTime, interval: Int64(daemon?.interval ?? 60),
+            learnedArrivals: daemon?.learnedArrivals ?? true)
+        let defaultSetting = (
+            aggressiveness ?? policyDefaults.aggressiveness, minIdle ?? policyDefaults.minIdleBeforePowerDown,
+            priceScale ?? daemon?.priceScale ?? 1, arrivalBootShare ?? policyDefaults.arrivalBootShare)
 
         // Every run, in the order of the table. A run the same as an earlier one (reactive at the reference
         // SuspendTime, a frontier setting equal to the default) is that run again: the simulator is deterministic.
@@ -411,9 +446,12 @@ struct Simulate: ParsableCommand {
                 ("watts", .object([
                     ("off", .number(offWatts)), ("idle", .number(idleWatts)), ("busy", .number(busyWatts)),
                 ])),
-                ("max_actions_per_step", .int(actionCap)),
+                ("max_actions_per_step", .int(units[0].upCap)),
+                ("max_power_downs_per_step", .int(units[0].downCap)),
+                ("max_actions_per_hour", hourlyCap.map { .int($0) } ?? .null),
+                ("daemon_conf", daemonConf.map { .string($0) } ?? .null),
                 ("prewarm_slurm_suspend_time_s", slurmSuspendTime.map { .int(Int($0)) } ?? .null),
-                ("runtime_scale_refinement", .bool(!noRefine)),
+                ("runtime_scale_refinement", .bool(refine)),
                 ("policies", .object(policies)),
                 ("prewarm_runtime_accuracy", .number(Evaluate.round4(prewarmAccuracy))),
             ]
@@ -460,6 +498,8 @@ struct Simulate: ParsableCommand {
             + (shareNodes ? " (jobs share nodes)" : "") + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
             + (slurmSuspendTime.map { "prewarm under Slurm's SuspendTime \($0) s, " } ?? "")
+            + (daemonConf.map { "prewarm with the settings of \($0), " } ?? "")
+            + (hourlyCap.map { "prewarm at most \($0) actions an hour" + (units.count > 1 ? " (shared among the pools), " : ", ") } ?? "")
             + "\(Self.number(offWatts))/\(Self.number(idleWatts))/\(Self.number(busyWatts)) W per node off/idle/busy")
         var table = TextTable(header: [
             "policy", "jobs", "skipped", "mean_wait_s", "p95_wait_s", "boot_wait_s", "delayed_%", "bsld",
@@ -569,6 +609,8 @@ struct Simulate: ParsableCommand {
     /// What every prewarm run of one command shares; the settings of the frontier vary the rest.
     struct PrewarmOptions: Sendable {
         var bootTime: Int64
+        /// The forecast's boot lead (at least the boot time: PrewarmPolicy takes the larger).
+        var bootLeadTime: Int64
         var threshold: Int
         var powerDownMargin: Int64
         var followPrice: Double
@@ -577,6 +619,10 @@ struct Simulate: ParsableCommand {
         var refine: Bool
         /// `--slurm-suspend-time`: Slurm's SuspendTime the prewarm runs are under, or nil.
         var slurmSuspendTime: Int64?
+        /// Seconds between the policy's periodic steps (prewarmd's `Interval`).
+        var interval: Int64 = 60
+        /// prewarmd's `LearnedArrivals`.
+        var learnedArrivals = true
     }
 
     /// `--pool PARTITION[,PARTITION]=N` values: every pool's partitions (each in one pool only) and nodes (≥ 1).
@@ -660,25 +706,34 @@ struct Simulate: ParsableCommand {
     static func simulatePrewarm(_ units: [Unit], _ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float))
         -> RunOutcome
     {
-        guard let suspend = o.slurmSuspendTime else {
-            return simulate(units) { prewarmPolicy(o, setting, actionCap: $0.actionCap) }
+        switch (o.slurmSuspendTime, units.first?.hourlyCap) {
+        case (nil, nil):
+            return simulate(units) { prewarmPolicy(o, setting, $0) }
+        case (nil, _?):
+            return simulate(units) { UnderHourlyCap(prewarmPolicy(o, setting, $0), cap: $0.hourlyCap ?? .max) }
+        case (let suspend?, nil):
+            return simulate(units) { UnderSlurmSuspend(prewarmPolicy(o, setting, $0), suspendTime: suspend) }
+        case (let suspend?, _?):
+            // Slurm's suspensions are not prewarmd's actions: the cap applies to the policy's own.
+            return simulate(units) {
+                UnderSlurmSuspend(UnderHourlyCap(prewarmPolicy(o, setting, $0), cap: $0.hourlyCap ?? .max), suspendTime: suspend)
+            }
         }
-        return simulate(units) { UnderSlurmSuspend(prewarmPolicy(o, setting, actionCap: $0.actionCap), suspendTime: suspend) }
     }
 
     /// The prewarm policy at `setting` (aggressiveness, min-idle, price scale, arrival boot share).
-    static func prewarmPolicy(_ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float), actionCap: Int)
+    static func prewarmPolicy(_ o: PrewarmOptions, _ setting: (Float, Int64, Double, Float), _ unit: Unit)
         -> PrewarmPolicy
     {
         var c = AdjustmentConfiguration()
-        c.bootLeadTime = o.bootTime
+        c.bootLeadTime = Swift.max(o.bootTime, o.bootLeadTime)
         c.aggressiveness = setting.0
         c.minIdleBeforePowerDown = setting.1
         c.arrivalBootShare = setting.3
         c.threshold = o.threshold
         c.powerDownMargin = o.powerDownMargin
-        c.maxPowerUpsPerStep = actionCap
-        c.maxPowerDownsPerStep = actionCap
+        c.maxPowerUpsPerStep = unit.upCap
+        c.maxPowerDownsPerStep = unit.downCap
         var sessions = SessionModel()
         sessions.followPrice = o.followPrice
         sessions.price *= o.sessionPriceScale
@@ -687,7 +742,43 @@ struct Simulate: ParsableCommand {
         arrivals.scalePrices(by: setting.2 * o.bufferPriceScale)
         var training = Self.training
         training.model.refineScale = o.refine
-        return PrewarmPolicy(configuration: c, training: training, arrivals: arrivals, sessions: sessions)
+        var policy = PrewarmPolicy(
+            configuration: c, training: training, arrivals: arrivals, sessions: sessions, tickInterval: o.interval)
+        policy.learnedArrivals = o.learnedArrivals
+        return policy
+    }
+
+    /// prewarmd.conf as prewarmd reads it; an error names the file (and the line and key, from the parser).
+    static func loadDaemonConfiguration(_ path: String) throws -> DaemonConfiguration {
+        let bytes: [UInt8]
+        do {
+            bytes = try AtomicFile.read(path, maxBytes: 1 << 20)
+        } catch {
+            throw CLIError("--daemon-conf: \(error)")
+        }
+        do {
+            return try DaemonConfiguration.parse(String(decoding: bytes, as: UTF8.self), file: path)
+        } catch {
+            throw CLIError("--daemon-conf: \(error)")
+        }
+    }
+
+    /// What of prewarmd.conf the simulation does not model, as notes for standard error.
+    static func unsimulated(_ c: DaemonConfiguration, file: String) -> [String] {
+        var notes: [String] = []
+        if !c.excludeNodes.isEmpty || !c.excludePartitions.isEmpty {
+            notes.append("\(file): ExcludeNodes and ExcludePartitions are not simulated (the simulated nodes have no names)")
+        }
+        if c.mode != .enforce {
+            notes.append("\(file): Mode=\(c.mode.rawValue); simulated as Mode=enforce (what prewarmd would do)")
+        }
+        return notes
+    }
+
+    /// A pool's share of the cluster's hourly cap: in proportion to its nodes, rounded down, at least 1 (0 stays 0).
+    static func share(of cap: Int, nodes: Int, among total: Int) -> Int {
+        guard cap > 0, total > 0 else { return Swift.max(0, cap) }
+        return Swift.max(1, Int(Int64(cap) * Int64(nodes) / Int64(total)))
     }
 
     /// One run's result, its wall time, the runtime accuracy prewarm planned with (0 for other policies), and
@@ -733,8 +824,11 @@ struct Simulate: ParsableCommand {
         var partitions: [String]
         var jobs: [JobRecord]
         var cluster: SimulatedCluster
-        /// Prewarm's cap of power-ups and power-downs per step.
-        var actionCap: Int
+        /// Prewarm's caps of power-ups and of power-downs per step.
+        var upCap: Int
+        var downCap: Int
+        /// Prewarm's cap of actions per rolling hour (prewarmd's `MaxActionsPerHour`), or nil for none.
+        var hourlyCap: Int?
     }
 
     /// Simulates every unit under its own `policy(unit)` and merges the results (``SimulationResult/merged``; the

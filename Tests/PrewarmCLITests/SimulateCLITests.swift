@@ -408,3 +408,75 @@ import Testing
     let bad = try prewarm(["simulate", "--trace", fixture, "--slurm-suspend-time", "0"])
     #expect(bad.status != 0 && bad.stderr.contains("--slurm-suspend-time must be ≥ 1"))
 }
+
+/// `--daemon-conf`: prewarm runs with the settings of a prewarmd.conf, read by prewarmd's own parser: the same run as
+/// the options that mean the same, which override the file; its hourly cap binds; a bad file is named with its line.
+@Test func simulateRunsPrewarmWithTheSettingsOfADaemonConf() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simconf-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+    let settings = """
+        # as prewarmd reads it
+        Mode=enforce
+        Aggressiveness=0
+        MinIdleBeforePowerDown=300
+        PowerDownMargin=300
+        ArrivalBootShare=1
+        Threshold=1
+        PriceScale=2
+        MaxPowerUpsPerCycle=3
+        MaxPowerDownsPerCycle=3
+        MaxActionsPerHour=30
+        ScaleRefinement=no
+        ExcludeNodes=node[1-4]
+
+        """
+    let conf = try write("prewarmd.conf", settings)
+    func run(_ extra: [String]) throws -> (json: [String: Any], stderr: String) {
+        let r = try prewarm(["simulate", "--trace", fixture, "--json", "--policies", "reactive,prewarm"] + extra)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        return (try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]), r.stderr)
+    }
+    func prewarmMetrics(_ o: [String: Any]) -> [String: Double] {
+        ((o["policies"] as? [String: [String: Any]])?["prewarm"] ?? [:])
+            .compactMapValues { ($0 as? NSNumber)?.doubleValue }.filter { $0.key != "seconds" }
+    }
+    let options = [
+        "--aggressiveness", "0", "--min-idle", "300", "--power-down-margin", "300", "--arrival-boot-share", "1",
+        "--threshold", "1", "--price-scale", "2", "--max-actions-per-step", "3", "--no-refine",
+    ]
+    let fromFile = try run(["--daemon-conf", conf])
+    let fromOptions = try run(options + ["--max-actions-per-hour", "30"])
+    let uncapped = try run(options)
+    #expect(prewarmMetrics(fromFile.json) == prewarmMetrics(fromOptions.json))
+    #expect(fromFile.json["daemon_conf"] as? String == conf && fromOptions.json["daemon_conf"] is NSNull)
+    #expect(fromFile.json["max_actions_per_hour"] as? Int == 30 && uncapped.json["max_actions_per_hour"] is NSNull)
+    #expect(fromFile.json["max_actions_per_step"] as? Int == 3 && fromFile.json["max_power_downs_per_step"] as? Int == 3)
+    #expect(fromFile.json["runtime_scale_refinement"] as? Bool == false)
+    #expect(fromFile.stderr.contains("\(conf): ExcludeNodes and ExcludePartitions are not simulated"))
+    // The hourly cap binds on this log: fewer power cycles than without it.
+    let cycles = { (o: [String: Any]) in prewarmMetrics(o)["power_cycles"] ?? -1 }
+    #expect(cycles(fromOptions.json) < cycles(uncapped.json), "\(cycles(fromOptions.json)) vs \(cycles(uncapped.json))")
+    // An option overrides the file: the file's cap lifted is the uncapped run.
+    let lifted = try run(["--daemon-conf", conf, "--max-actions-per-hour", "1000000"])
+    #expect(prewarmMetrics(lifted.json) == prewarmMetrics(uncapped.json))
+    // LearnedArrivals=no plans for the known jobs only, as prewarmd does: less idle, more boot wait.
+    let known = try run(["--daemon-conf", try write("known.conf", settings + "LearnedArrivals=no\n")])
+    #expect(prewarmMetrics(known.json)["idle_node_hours"] ?? 0 < prewarmMetrics(fromFile.json)["idle_node_hours"] ?? 0)
+    #expect(prewarmMetrics(known.json)["boot_wait_s"] ?? 0 > prewarmMetrics(fromFile.json)["boot_wait_s"] ?? 0)
+    // A bad file or value: the file and line named, nothing simulated.
+    let bad = try write("bad.conf", "Mode=enforce\nAggressiveness=2\n")
+    let refused = try prewarm(["simulate", "--trace", fixture, "--daemon-conf", bad])
+    #expect(refused.status != 0 && refused.stderr.contains("\(bad):2") && refused.stderr.contains("Aggressiveness"),
+            "\(refused.stderr)")
+    #expect(refused.stdout.isEmpty)
+    let missing = try prewarm(["simulate", "--trace", fixture, "--daemon-conf", dir.appendingPathComponent("none.conf").path])
+    #expect(missing.status != 0 && missing.stderr.contains("none.conf"))
+    let negative = try prewarm(["simulate", "--trace", fixture, "--max-actions-per-hour=-1"])
+    #expect(negative.status != 0 && negative.stderr.contains("--max-actions-per-hour must be ≥ 0"))
+}

@@ -41,6 +41,12 @@ public struct PrewarmPolicy: PowerPolicy {
     /// it changes nothing the policy decides).
     public var recordForecastInputs = false
     public private(set) var lastForecastInputs: ForecastInputs?
+    /// Whether the forecast adds the learned arrivals of jobs not yet submitted (hour of week, recent rate, users'
+    /// resubmissions and series); off, it plans for the running and queued jobs only, as `prewarmd` does with
+    /// `LearnedArrivals=no`. The models keep learning either way.
+    public var learnedArrivals = true
+    /// What the forecast adds for unsubmitted jobs with `learnedArrivals` off: nothing (a model that has seen none).
+    private static let noArrivals = ArrivalModel()
 
     public init(
         configuration: AdjustmentConfiguration = AdjustmentConfiguration(),
@@ -153,9 +159,11 @@ public struct PrewarmPolicy: PowerPolicy {
         }
         let a = anchor
         let forecast = DemandForecaster.forecast(
-            now: now, running: running, pending: pending, arrivals: arrivals,
-            sessions: sessions.expectedDemand(
-                now: now, minutes: ArrivalModel.horizonMinutes, allocationUnit: arrivals.allocationUnit),
+            now: now, running: running, pending: pending, arrivals: learnedArrivals ? arrivals : Self.noArrivals,
+            sessions: learnedArrivals
+                ? sessions.expectedDemand(
+                    now: now, minutes: ArrivalModel.horizonMinutes, allocationUnit: arrivals.allocationUnit)
+                : [],
             hourOfWeekAt: { m in (a.hourOfWeek + Int((now &- a.time &+ Int64(m) * 60) / 3600)) % 168 },
             totalNodes: view.nodeCount)
         var nodes: [PolicyNode] = []

@@ -210,3 +210,76 @@ public struct UnderSlurmSuspend<Inner: PowerPolicy>: PowerPolicy {
     public mutating func jobFinished(_ job: JobRecord, at time: Int64) { inner.jobFinished(job, at: time) }
     public var runtimeAccuracy: Double? { inner.runtimeAccuracy }
 }
+
+/// A policy under `prewarmd`'s hourly cap (`MaxActionsPerHour`): at most `cap` actions (one node powered up or down
+/// each) in any rolling hour, counted as the daemon counts its issued commands (an action `now - t < 3600` s old
+/// counts). When the policy asks for more than the cap leaves, its power-ups go first, in its order, then its
+/// power-downs, as the daemon cuts its plan; what is cut the policy asks for again at a later step if still needed.
+/// Slurm's own suspensions are not the daemon's actions: wrap this in ``UnderSlurmSuspend``, not the other way.
+public struct UnderHourlyCap<Inner: PowerPolicy>: PowerPolicy {
+    /// The policy whose actions are capped.
+    public var inner: Inner
+    /// Actions allowed per rolling hour.
+    public let cap: Int
+    /// When each counted action was issued, oldest first (from `head` on; earlier entries are forgotten).
+    private var issued: [Int64] = []
+    private var head = 0
+    /// Actions the policy asked for and the cap cut (a node asked for again at a later step counts again).
+    public private(set) var cutActions = 0
+
+    /// `inner` allowed at most `cap` (≥ 0) actions per rolling hour.
+    public init(_ inner: Inner, cap: Int) {
+        self.inner = inner
+        self.cap = Swift.max(0, cap)
+    }
+
+    public var startsPowered: Bool { inner.startsPowered }
+    public var tickInterval: Int64 { inner.tickInterval }
+
+    /// Actions still allowed at `now`.
+    public mutating func remaining(at now: Int64) -> Int {
+        while head < issued.count, now &- issued[head] >= 3600 { head += 1 }
+        if head > 1024, head * 2 > issued.count {
+            issued.removeFirst(head)
+            head = 0
+        }
+        return Swift.max(0, cap - (issued.count - head))
+    }
+
+    public mutating func decide(_ view: ClusterView) -> PowerDecision {
+        let own = inner.decide(view)
+        guard !own.actions.isEmpty else { return own }
+        let allowed = remaining(at: view.now)
+        var budget = allowed
+        var out: [PowerAction] = []  // power-ups first, then power-downs
+        var downs: [PowerAction] = []
+        for action in own.actions {
+            switch action {
+            case let .powerUp(count, reason):
+                let n = Swift.min(Swift.max(count, 0), budget)
+                cutActions += Swift.max(count, 0) - n
+                budget -= n
+                if n > 0 { out.append(.powerUp(count: n, reason: reason)) }
+            case let .powerUpNodes(nodes, reason):
+                let kept = Array(nodes.prefix(budget))
+                cutActions += nodes.count - kept.count
+                budget -= kept.count
+                if !kept.isEmpty { out.append(.powerUpNodes(kept, reason: reason)) }
+            case .powerDown:
+                downs.append(action)
+            }
+        }
+        for case let .powerDown(nodes, reason) in downs {
+            let kept = Array(nodes.prefix(budget))
+            cutActions += nodes.count - kept.count
+            budget -= kept.count
+            if !kept.isEmpty { out.append(.powerDown(kept, reason: reason)) }
+        }
+        for _ in 0 ..< allowed - budget { issued.append(view.now) }
+        return PowerDecision(actions: out, wakeAt: own.wakeAt)
+    }
+
+    public mutating func jobSubmitted(_ job: JobRecord, at time: Int64) { inner.jobSubmitted(job, at: time) }
+    public mutating func jobFinished(_ job: JobRecord, at time: Int64) { inner.jobFinished(job, at: time) }
+    public var runtimeAccuracy: Double? { inner.runtimeAccuracy }
+}
