@@ -446,8 +446,8 @@ struct Simulate: ParsableCommand {
                 ("watts", .object([
                     ("off", .number(offWatts)), ("idle", .number(idleWatts)), ("busy", .number(busyWatts)),
                 ])),
-                ("max_actions_per_step", .int(units[0].upCap)),
-                ("max_power_downs_per_step", .int(units[0].downCap)),
+                ("max_actions_per_step", .int(stepCaps.up ?? nodeCount)),
+                ("max_power_downs_per_step", .int(stepCaps.down ?? nodeCount)),
                 ("max_actions_per_hour", hourlyCap.map { .int($0) } ?? .null),
                 ("daemon_conf", daemonConf.map { .string($0) } ?? .null),
                 ("prewarm_slurm_suspend_time_s", slurmSuspendTime.map { .int(Int($0)) } ?? .null),
@@ -484,6 +484,7 @@ struct Simulate: ParsableCommand {
                 top.append(("pools", .array(units.enumerated().map { i, unit in
                     .object([
                         ("partitions", .array(unit.partitions.map { .string($0) })), ("nodes", .int(unit.cluster.nodes)),
+                        ("max_actions_per_hour", unit.hourlyCap.map { .int($0) } ?? .null),
                         ("input_jobs", .int(unit.jobs.count)),
                         ("policies", .object(poolRows.compactMap { label, parts in
                             i < parts.count ? (label, metricsObject(parts[i], seconds: nil)) : nil

@@ -171,6 +171,17 @@ private func figures(_ policies: Any?) throws -> [String: [String: Double]] {
     }
     #expect((total["reactive"]?["boot_wait_s"] ?? 0) > 10)
 
+    // prewarmd's hourly cap is the cluster's: each pool gets its share by nodes, and runs as alone with that cap.
+    let capped = try run(["--pool", "batch=60", "--pool", "gpu,debug=40", "--policies", "reactive,prewarm",
+                          "--max-actions-per-hour", "50"])
+    let cappedPools = try #require(capped["pools"] as? [[String: Any]])
+    #expect(cappedPools.map { ($0["max_actions_per_hour"] as? NSNumber)?.intValue ?? -1 } == [30, 20])
+    #expect(pools.allSatisfy { $0["max_actions_per_hour"] is NSNull })
+    let batchCapped = try figures(run(["--partition", "batch", "--nodes", "60", "--policies", "reactive,prewarm",
+                                       "--max-actions-per-hour", "30"])["policies"])
+    #expect(try figures(cappedPools[0]["policies"])["prewarm"] == batchCapped["prewarm"])
+    #expect(batchCapped["prewarm"] != batch["prewarm"])
+
     // The human output has a row per pool and policy.
     let human = try prewarm(["simulate", "--db", db, "--pool", "batch=60", "--pool", "gpu,debug=40", "--policies",
                              "reactive,oracle"])
