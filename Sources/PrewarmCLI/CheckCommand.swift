@@ -12,7 +12,7 @@ import Traces
 /// The job_submit plugin never fails slurmctld or a submission: a bad `prewarm.conf` or a model slurmctld cannot read
 /// only shows as one line in slurmctld's log and jobs passing through unprofiled. This reads every file the way its
 /// reader does (the same parsers), checks that `SlurmUser` may read or write what it must (by mode bits or POSIX
-/// ACLs, every directory on the way included), compares the files with each other and with the running controller's
+/// ACLs, every directory on the way included; the default ACL a new model or socket inherits), compares the files with each other and with the running controller's
 /// configuration, and prints one line per finding.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -236,6 +236,12 @@ struct InstallationCheck {
     }
 
     private mutating func checkModel(_ path: String) {
+        // The next model prewarmd publishes or `prewarm train` writes is a new file (written beside, then renamed):
+        // it gets its ACL from the directory's default ACL, not from the model there now.
+        let directory = (path as NSString).deletingLastPathComponent
+        if let user, let denial = user.inheritedDenial(in: directory.isEmpty ? "." : directory, mode: 0o644, .read) {
+            add(.error, "\(denial): the next model written there (\(path)) would not load (jobs annotated model=none)")
+        }
         let bytes: [UInt8]
         do {
             bytes = try AtomicFile.read(path)
@@ -267,6 +273,11 @@ struct InstallationCheck {
         var st = stat()
         guard stat(path, &st) == 0 else {
             add(.note, "\(path): nothing listening (prewarmd not running?); the plugin drops its notices and counts them")
+            // prewarmd creates the socket when it starts, then makes it mode 0666; its directory's default ACL decides.
+            let directory = (path as NSString).deletingLastPathComponent
+            if let user, let denial = user.inheritedDenial(in: directory.isEmpty ? "." : directory, mode: 0o666, .write) {
+                add(.error, "\(denial): the plugin's notices to prewarmd would be refused (\(path))")
+            }
             return
         }
         guard st.st_mode & S_IFMT == S_IFSOCK else {
@@ -521,6 +532,33 @@ struct UserAccess {
         return nil
     }
 
+    /// Why the user could not `need` a file root creates in `directory` and then gives `mode` (as prewarmd and
+    /// `prewarm train` write the model and prewarmd its socket), when the directory's default ACL, which the file
+    /// inherits, denies it; nil when allowed, when the directory has no default ACL (the mode then decides), or for
+    /// root.
+    func inheritedDenial(in directory: String, mode: mode_t, _ need: Need) -> String? {
+        var st = stat()
+        guard uid != 0, stat(directory, &st) == 0,
+            let inherited = AccessACL(path: directory, attribute: "system.posix_acl_default")
+        else { return nil }
+        // The new file is root's; its group is root's, or the directory's where the directory is set-group-ID.
+        let group: gid_t = st.st_mode & S_ISGID != 0 ? st.st_gid : 0
+        let bits: UInt16 = switch need {
+        case .read: 4
+        case .write: 2
+        case .execute: 1
+        }
+        let acl = inherited.created(mode: mode)
+        guard !acl.allows(bits, uid: uid, groups: groups, owner: 0, group: group) else { return nil }
+        let verb = switch need {
+        case .read: "readable"
+        case .write: "writable"
+        case .execute: "executable"
+        }
+        return "\(directory): its default ACL would make a file written there with mode \(String(mode, radix: 8)) not "
+            + "\(verb) by \(name)"
+    }
+
     /// The path's ACL, read once per path; root's access does not depend on it.
     private func accessACL(_ path: String) -> AccessACL? { uid == 0 ? nil : AccessACL(path: path) }
 
@@ -556,9 +594,9 @@ struct AccessACL: Equatable {
 
     var entries: [Entry]
 
-    /// The ACL of `path`, or nil when it has none (or the attribute cannot be read: the mode bits then decide).
-    init?(path: String) {
-        let name = "system.posix_acl_access"
+    /// The ACL of `path`, or nil when it has none (or the attribute cannot be read: the mode bits then decide);
+    /// `attribute` `system.posix_acl_default` reads a directory's default ACL, which new files in it inherit.
+    init?(path: String, attribute name: String = "system.posix_acl_access") {
         let size = getxattr(path, name, nil, 0)
         guard size > 0, size <= 1 << 20 else { return nil }
         var bytes = [UInt8](repeating: 0, count: size)
@@ -576,6 +614,25 @@ struct AccessACL: Equatable {
         entries = stride(from: 4, to: b.count, by: 8).map { Entry(tag: u16($0), permissions: u16($0 + 2), id: u32($0 + 4)) }
         guard entries.contains(where: { $0.tag == Self.userObject }), entries.contains(where: { $0.tag == Self.other })
         else { return nil }
+    }
+
+    /// The access ACL of a file created in a directory with this default ACL and then given `mode` with chmod, as
+    /// Prewarm gives the files it writes (acl(5): the new file inherits the default ACL; the creation mode and then
+    /// chmod set the owner's, the mask's (the owning group's where there is no mask) and the others' entries to the
+    /// mode's bits; named users' and groups' entries stay as inherited).
+    func created(mode: mode_t) -> AccessACL {
+        let hasMask = entries.contains { $0.tag == Self.mask }
+        var out = self
+        for i in out.entries.indices {
+            switch out.entries[i].tag {
+            case Self.userObject: out.entries[i].permissions = UInt16(mode >> 6 & 7)
+            case Self.mask: out.entries[i].permissions = UInt16(mode >> 3 & 7)
+            case Self.groupObject where !hasMask: out.entries[i].permissions = UInt16(mode >> 3 & 7)
+            case Self.other: out.entries[i].permissions = UInt16(mode & 7)
+            default: break
+            }
+        }
+        return out
     }
 
     /// Whether a process of `uid` in `groups` is granted every bit of `want` on a file of `owner` and `group`.

@@ -194,3 +194,65 @@ private func setACL(_ path: String, _ entries: [(tag: UInt16, permissions: UInt1
     #expect(!denied(r, "log"), "\(r.lines)")
     #expect(denied(r, "m.model"), "\(r.lines)")
 }
+
+/// The model prewarmd publishes or `prewarm train` writes next is a new file, which inherits its directory's default
+/// ACL: check reads that ACL and says when it would keep SlurmUser from the next model (or the socket prewarmd
+/// creates), and the kernel agrees once a model is written there.
+@Test func checkReadsTheDefaultACLThatTheNextModelInherits() throws {
+    let i = try Installation("default-acl")
+    defer { i.remove() }
+    let nobody = UInt32(getpwnam("nobody")?.pointee.pw_uid ?? 65534)
+    let none = UInt32.max
+    func setDefaultACL(_ entries: [(tag: UInt16, permissions: UInt16, id: UInt32)]) -> Bool {
+        var bytes: [UInt8] = [2, 0, 0, 0]
+        for e in entries {
+            bytes += [UInt8(e.tag & 0xff), UInt8(e.tag >> 8), UInt8(e.permissions), 0]
+            bytes += [UInt8(e.id & 0xff), UInt8(e.id >> 8 & 0xff), UInt8(e.id >> 16 & 0xff), UInt8(e.id >> 24)]
+        }
+        return setxattr(i.dir.path, "system.posix_acl_default", bytes, bytes.count, 0) == 0
+    }
+    func retrain() throws {
+        let t = try prewarm(["train", "--trace", fixture, "--out", i.path("m.model"), "--trees", "4", "--window", "1000"])
+        #expect(t.status == 0, "stderr: \(t.stderr)")
+    }
+    /// Whether the kernel lets nobody read the model.
+    func nobodyReads() throws -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        p.arguments = ["-u", "nobody", "--", "/usr/bin/test", "-r", i.path("m.model")]
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+    let inherited = "error   \(i.dir.path): its default ACL would make a file written there with mode 644 not readable by nobody"
+    let socket = "error   \(i.dir.path): its default ACL would make a file written there with mode 666 not writable by nobody"
+    var r = try i.check()
+    #expect(r.status == 0 && !r.lines.contains { $0.contains("default ACL") }, "\(r.lines)")
+    #expect(try nobodyReads())
+    // A default ACL naming nobody without read: the model there now is readable (written before), the next is not.
+    #expect(setDefaultACL([(1, 7, none), (2, 0, nobody), (4, 5, none), (16, 7, none), (32, 5, none)]))
+    r = try i.check()
+    #expect(r.status == 1)
+    #expect(r.lines.contains { $0.hasPrefix(inherited) && $0.hasSuffix("would not load (jobs annotated model=none)") },
+            "\(r.lines)")
+    #expect(r.lines.contains { $0.hasPrefix(socket) }, "\(r.lines)")
+    #expect(!r.lines.contains { $0.hasPrefix("error   \(i.path("m.model")): not readable") }, "\(r.lines)")
+    #expect(try nobodyReads())
+    try retrain()
+    r = try i.check()
+    #expect(r.lines.contains { $0.hasPrefix("error   \(i.path("m.model")): not readable by nobody (mode 644 and its ACL") },
+            "\(r.lines)")
+    #expect(try !nobodyReads())
+    // Granting nobody read in the default ACL: no finding, and the next model written is readable indeed.
+    #expect(setDefaultACL([(1, 7, none), (2, 6, nobody), (4, 5, none), (16, 7, none), (32, 5, none)]))
+    try retrain()
+    r = try i.check()
+    #expect(r.status == 0 && !r.lines.contains { $0.contains("default ACL") || $0.contains("not readable") }, "\(r.lines)")
+    #expect(try nobodyReads())
+    // Without a mask the owning group's entry takes the mode's group bits; others still read the mode's 644.
+    #expect(setDefaultACL([(1, 7, none), (4, 0, none), (32, 0, none)]))
+    try retrain()
+    r = try i.check()
+    #expect(r.status == 0 && !r.lines.contains { $0.contains("default ACL") || $0.contains("not readable") }, "\(r.lines)")
+    #expect(try nobodyReads())
+}

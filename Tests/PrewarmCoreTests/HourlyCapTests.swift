@@ -32,15 +32,7 @@ import Testing
         mutating func jobFinished(_ job: JobRecord, at time: Int64) { inner.jobFinished(job, at: time) }
     }
 
-    func prewarm() -> PrewarmPolicy {
-        var training = OnlineTrainingConfiguration()
-        training.warmupJobs = 20
-        training.retrainEveryJobs = 40
-        training.model.forest.treeCount = 8
-        var configuration = AdjustmentConfiguration()
-        configuration.bootLeadTime = cluster.bootTime
-        return PrewarmPolicy(configuration: configuration, training: training)
-    }
+    func prewarm() -> PrewarmPolicy { SimTest.smallPrewarm(bootLeadTime: cluster.bootTime) }
 
     /// The largest number of actions in any window [t, t + 3600).
     func busiestHour(_ decisions: [(time: Int64, ups: [Int], downs: [Int])]) -> Int {

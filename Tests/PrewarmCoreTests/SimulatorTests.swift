@@ -34,6 +34,18 @@ enum SimTest {
         return jobs
     }
 
+    /// A prewarm policy that trains a small forest early (20 jobs of warm-up, 8 trees every 40 jobs), for
+    /// workloads of a few hundred jobs.
+    static func smallPrewarm(bootLeadTime: Int64) -> PrewarmPolicy {
+        var training = OnlineTrainingConfiguration()
+        training.warmupJobs = 20
+        training.retrainEveryJobs = 40
+        training.model.forest.treeCount = 8
+        var configuration = AdjustmentConfiguration()
+        configuration.bootLeadTime = bootLeadTime
+        return PrewarmPolicy(configuration: configuration, training: training)
+    }
+
     static func run<P: PowerPolicy>(
         _ jobs: [JobRecord], _ cluster: SimulatedCluster, _ policy: P, trace: Bool = false
     ) -> SimulationResult {

@@ -33,17 +33,11 @@ import Testing
     }
 
     @Test func slurmSuspendsWhatPrewarmKeepsAndPrewarmBootsItAgain() {
-        var training = OnlineTrainingConfiguration()
-        training.warmupJobs = 20
-        training.retrainEveryJobs = 40
-        training.model.forest.treeCount = 8
-        var configuration = AdjustmentConfiguration()
-        configuration.bootLeadTime = cluster.bootTime
         let jobs = SimTest.randomJobs(count: 600, maxProcs: 24, seed: 9, meanGap: 240)
         let suspend: Int64 = 300
-        let alone = SimTest.run(jobs, cluster, PrewarmPolicy(configuration: configuration, training: training), trace: true)
+        let alone = SimTest.run(jobs, cluster, SimTest.smallPrewarm(bootLeadTime: cluster.bootTime), trace: true)
         let under = SimTest.run(
-            jobs, cluster, UnderSlurmSuspend(PrewarmPolicy(configuration: configuration, training: training), suspendTime: suspend),
+            jobs, cluster, UnderSlurmSuspend(SimTest.smallPrewarm(bootLeadTime: cluster.bootTime), suspendTime: suspend),
             trace: true)
         #expect(alone.invariantViolations == 0 && under.invariantViolations == 0)
         #expect(under.metrics.jobsSimulated == jobs.count)
