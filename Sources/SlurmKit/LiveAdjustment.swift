@@ -38,8 +38,8 @@ public enum LiveAdjustment {
     ///     daemon's own exclusions).
     ///   - inFlight: nodes with a command issued whose state change Slurm has not shown yet: left alone.
     ///   - budget: actions still allowed this hour.
-    /// - Returns: at most `budget` actions, power-ups first; a node appears at most once (a node in several
-    ///   partitions that one wants up and another down is powered up).
+    /// - Returns: at most `budget` actions, power-ups first, each kind in the policy's order (Slurm `Weight` first);
+    ///   a node appears at most once (a node in several partitions that one wants up and another down is powered up).
     public static func plan(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64,
         configuration: AdjustmentConfiguration, excluded: Set<String>, inFlight: Set<String>, budget: Int,
@@ -77,8 +77,12 @@ public enum LiveAdjustment {
         forecasts: [PartitionForecast], nodes: [SlurmNode], now: Int64, configuration: AdjustmentConfiguration,
         excluded: Set<String>, inFlight: [String: PowerRequest], budget: Int
     ) -> [PlannedAction] {
-        var up: [String: String] = [:]
-        var down: [String: String] = [:]
+        // In the policy's order (power-ups by Slurm Weight, then node order; power-downs highest weight and longest
+        // idle first), partition after partition: the hourly budget keeps the head of it.
+        var up: [(name: String, reason: String)] = []
+        var down: [(name: String, reason: String)] = []
+        var wantedUp = Set<String>()
+        var wantedDown = Set<String>()
         for f in forecasts {
             let members = nodes.filter { $0.partitions.contains(f.partition) }
             let policyNodes = members.enumerated().map { i, n in
@@ -91,17 +95,16 @@ public enum LiveAdjustment {
             for a in actions where a.node >= 0 && a.node < members.count {
                 let name = members[a.node].name
                 switch a.kind {
-                case .powerUp: up[name] = "partition \(f.partition): \(a.reason)"
-                case .powerDown: down[name] = "partition \(f.partition): \(a.reason)"
+                case .powerUp:
+                    if wantedUp.insert(name).inserted { up.append((name, "partition \(f.partition): \(a.reason)")) }
+                case .powerDown:
+                    if wantedDown.insert(name).inserted { down.append((name, "partition \(f.partition): \(a.reason)")) }
                 }
             }
         }
-        var out: [PlannedAction] = []
-        for name in up.keys.sorted() {
-            if let reason = up[name] { out.append(PlannedAction(node: name, request: .up, reason: reason)) }
-        }
-        for name in down.keys.sorted() where up[name] == nil {
-            if let reason = down[name] { out.append(PlannedAction(node: name, request: .down, reason: reason)) }
+        var out = up.map { PlannedAction(node: $0.name, request: .up, reason: $0.reason) }
+        for d in down where !wantedUp.contains(d.name) {
+            out.append(PlannedAction(node: d.name, request: .down, reason: d.reason))
         }
         return Array(out.prefix(Swift.max(0, budget)))
     }

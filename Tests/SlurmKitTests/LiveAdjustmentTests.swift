@@ -66,3 +66,25 @@ private func pendingJob(nodes: Int) -> SlurmJob {
         inFlight: [], budget: 10)
     #expect(none.isEmpty)
 }
+
+/// Under the hourly budget the plan keeps the head of the policy's own order: the lowest Slurm `Weight` is powered
+/// up first, whatever the nodes' names (not name order, which powered up a heavier node when the budget cut).
+@Test func theHourlyBudgetKeepsThePolicysOrderNotNameOrder() {
+    let part = [SlurmPartition(name: "debug", nodes: "node[1-2],cloud[1-4]")]
+    var c = AdjustmentConfiguration()
+    c.bootLeadTime = 300
+    c.minIdleBeforePowerDown = 3600
+    var nodes = cluster()
+    for i in nodes.indices where nodes[i].name.hasPrefix("cloud") {
+        nodes[i].weight = nodes[i].name == "cloud1" || nodes[i].name == "cloud2" ? 50 : 10
+    }
+    // A 5-node job: node1 and node2 are up, three more are needed: cloud3 and cloud4 (weight 10), then cloud1.
+    let all = LiveAdjustment.plan(
+        nodes: nodes, partitions: part, jobs: [pendingJob(nodes: 5)], now: now, configuration: c, excluded: [],
+        inFlight: [], budget: 10)
+    #expect(all.map(\.node) == ["cloud3", "cloud4", "cloud1"])
+    let one = LiveAdjustment.plan(
+        nodes: nodes, partitions: part, jobs: [pendingJob(nodes: 5)], now: now, configuration: c, excluded: [],
+        inFlight: [], budget: 1)
+    #expect(one.map(\.node) == ["cloud3"])
+}
