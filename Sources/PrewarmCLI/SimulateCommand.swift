@@ -65,6 +65,8 @@ struct Simulate: ParsableCommand {
     var pricePerNodeHour: Double?
     @Option(help: "Slurm's SuspendTime for the reactive policy, seconds.")
     var suspendTime: Int64 = 600
+    /// The policy's settings when neither an option nor --daemon-conf gives them.
+    static let policyDefaults = AdjustmentConfiguration()
     @Option(help: ArgumentHelp(
         "prewarmd's configuration file: run prewarm with its settings (Aggressiveness, MinIdleBeforePowerDown, "
             + "PowerDownMargin, ArrivalBootShare, Threshold, PriceScale, MaxPowerUpsPerCycle, MaxPowerDownsPerCycle, "
@@ -72,23 +74,23 @@ struct Simulate: ParsableCommand {
             + "options below override it.",
         valueName: "file"))
     var daemonConf: String?
-    @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band (default: 1; Aggressiveness).")
+    @Option(help: "Prewarm: 0 plans for the expected demand, 1 for its upper band (default: \(Self.number(Self.policyDefaults.aggressiveness)); Aggressiveness).")
     var aggressiveness: Float?
     @Option(help: ArgumentHelp(
         "Prewarm: share (0-1) of expected arrivals of unsubmitted jobs that justifies booting nodes (they always keep "
-            + "nodes up; default: 0; ArrivalBootShare).",
+            + "nodes up; default: \(Self.number(Self.policyDefaults.arrivalBootShare)); ArrivalBootShare).",
         valueName: "share"))
     var arrivalBootShare: Float?
-    @Option(help: "Prewarm: seconds a node must be idle before it may be powered down (default: 60; MinIdleBeforePowerDown).")
+    @Option(help: "Prewarm: seconds a node must be idle before it may be powered down (default: \(Self.policyDefaults.minIdleBeforePowerDown); MinIdleBeforePowerDown).")
     var minIdle: Int64?
-    @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds (default: 600; PowerDownMargin).")
+    @Option(help: "Prewarm: keep an idle node if the forecast needs it within boot time + this many seconds (default: \(Self.policyDefaults.powerDownMargin); PowerDownMargin).")
     var powerDownMargin: Int64?
     @Option(help: """
         Prewarm: multiply the prices of idle buffers and of nodes kept for users' next jobs (above 1: leaner, \
         fewer idle node-hours and more boot waits; below 1: more eager; default: 1; PriceScale).
         """)
     var priceScale: Double?
-    @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this (default: 0; Threshold).")
+    @Option(help: "Prewarm: act only when needed and powered nodes differ by more than this (default: \(Self.policyDefaults.threshold); Threshold).")
     var threshold: Int?
     @Option(help: ArgumentHelp(
         "Prewarm: at most this many power-ups, and as many power-downs, per one-minute step (prewarmd: "
