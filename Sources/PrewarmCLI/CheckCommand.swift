@@ -403,6 +403,9 @@ struct InstallationCheck {
                 if let warning = daemon.slurmSuspendTimeWarning(group.seconds, source: group.source) { add(.warning, warning) }
             }
         }
+        if powerSaving, let daemon, let warning = daemon.hourlyCapWarning(nodes: s.nodesPrewarmdMayPower(daemon)) {
+            add(.warning, warning)
+        }
         if powerSaving, let daemon, daemon.mode != .off, !daemon.bootLeadLearned,
             let shortest = s.resumeTimeouts(under: Int(clamping: daemon.policy.bootLeadTime)).first
         {

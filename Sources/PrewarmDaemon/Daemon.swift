@@ -49,7 +49,8 @@ struct PrewarmDaemon {
         }
     }
 
-    /// In enforce mode, a warning when Slurm's own SuspendTime would suspend the nodes the daemon keeps up. Asked
+    /// In enforce mode, a warning when Slurm's own SuspendTime would suspend the nodes the daemon keeps up, and when
+    /// MaxActionsPerHour is under one action an hour per node the daemon may power. Asked
     /// at start and at each reload (an RPC; when slurmctld does not answer, its cycles will say so).
     static func warnAboutSlurmSuspendTime(_ configuration: DaemonConfiguration, slurm: LibSlurmClient) {
         guard configuration.mode == .enforce else { return }
@@ -59,6 +60,9 @@ struct PrewarmDaemon {
             if let warning = configuration.slurmSuspendTimeWarning(group.seconds, source: group.source) {
                 log("warning: \(warning)")
             }
+        }
+        if let warning = configuration.hourlyCapWarning(nodes: settings.nodesPrewarmdMayPower(configuration)) {
+            log("warning: \(warning)")
         }
     }
 

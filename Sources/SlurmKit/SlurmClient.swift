@@ -338,15 +338,27 @@ public struct SlurmControllerSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The nodes Slurm suspends after less than `limit` seconds idle, grouped by value and origin, shortest first
-    /// (nodes Slurm never suspends left out: `SuspendExcNodes` without a count, `SuspendExcParts`).
-    public func suspendTimes(under limit: Int) -> [PowerTimerGroup] {
-        var never = Set<String>()
+    /// How many of the nodes prewarmd may power up or down: those not in Slurm's `SuspendExcNodes` (entries without a
+    /// `:count`) or `SuspendExcParts`, nor in the daemon's `ExcludeNodes` or `ExcludePartitions`.
+    public func nodesPrewarmdMayPower(_ daemon: DaemonConfiguration) -> Int {
+        nodesNotExcluded(also: Set(daemon.excludeNodes), partitions: daemon.excludePartitions).count
+    }
+
+    /// The nodes outside Slurm's `SuspendExcNodes` (entries without a `:count`) and `SuspendExcParts`, and outside
+    /// `excluded` and the partitions `excludedPartitions`.
+    func nodesNotExcluded(also excluded: Set<String> = [], partitions excludedPartitions: [String] = []) -> [SlurmNode] {
+        var never = excluded
         if !suspendExcludedNodes.contains(":"), let names = try? Hostlist.expand(suspendExcludedNodes) {
             never.formUnion(names)
         }
-        let excludedPartitions = Set(suspendExcludedPartitions)
-        let suspended = nodes.filter { !never.contains($0.name) && excludedPartitions.isDisjoint(with: $0.partitions) }
+        let partitions = Set(suspendExcludedPartitions + excludedPartitions)
+        return nodes.filter { !never.contains($0.name) && partitions.isDisjoint(with: $0.partitions) }
+    }
+
+    /// The nodes Slurm suspends after less than `limit` seconds idle, grouped by value and origin, shortest first
+    /// (nodes Slurm never suspends left out: `SuspendExcNodes` without a count, `SuspendExcParts`).
+    public func suspendTimes(under limit: Int) -> [PowerTimerGroup] {
+        let suspended = nodesNotExcluded()
         if !nodes.isEmpty, suspended.isEmpty { return [] }
         return Self.groups(under: limit, cluster: suspendTime, \.suspendTime, nodes: suspended, partitions: partitions)
     }

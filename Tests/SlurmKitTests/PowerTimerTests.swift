@@ -99,3 +99,23 @@ private func settings(cluster: Int?, resume: Int = 60) -> SlurmControllerSetting
     #expect(part.hasPrefix("Slurm's SuspendTime=300 (partition cloud, 2 nodes) is under 3600 s"))
     #expect(part.contains("or more on the PartitionName line in slurm.conf"))
 }
+
+/// The hourly cap against the nodes prewarmd may power: Slurm's exclusions and the daemon's own left out; a warning
+/// only in enforce mode and under one action an hour per node.
+@Test func theHourlyCapIsComparedWithTheNodesPrewarmdMayPower() throws {
+    var s = settings(cluster: 600)
+    var daemon = try DaemonConfiguration.parse("Mode=enforce\nMaxActionsPerHour=5\n", file: "prewarmd.conf")
+    #expect(s.nodesPrewarmdMayPower(daemon) == 8)
+    s.suspendExcludedNodes = "n[1-2]"
+    s.suspendExcludedPartitions = ["keep"]  // n6
+    #expect(s.nodesPrewarmdMayPower(daemon) == 5)
+    daemon = try DaemonConfiguration.parse(
+        "Mode=enforce\nMaxActionsPerHour=5\nExcludeNodes=n3\nExcludePartitions=cloud\n", file: "prewarmd.conf")
+    #expect(s.nodesPrewarmdMayPower(daemon) == 2)  // n4 and n7 (n5 and n8 are in cloud)
+    #expect(daemon.hourlyCapWarning(nodes: 5) == nil)  // one an hour per node is enough
+    let warning = try #require(daemon.hourlyCapWarning(nodes: 6))
+    #expect(warning.hasPrefix("MaxActionsPerHour=5 is under one action an hour per node prewarmd may power (6 nodes)"))
+    let watching = try DaemonConfiguration.parse("Mode=forecast-only\nMaxActionsPerHour=5\n", file: "prewarmd.conf")
+    #expect(watching.hourlyCapWarning(nodes: 6) == nil)
+    #expect(DaemonConfiguration().hourlyCapWarning(nodes: 1000) == nil)  // forecast-only by default
+}
