@@ -151,9 +151,16 @@ struct AdjustmentLoop {
         }
         var inFlight: [String: PowerRequest] = [:]
         for c in state.inFlight { inFlight[c.node] = c.action.request }
-        let plan = LiveAdjustment.plan(
+        let wanted = LiveAdjustment.plan(
             forecasts: planned, nodes: nodes, now: now, configuration: policy, excluded: excluded, inFlight: inFlight,
-            budget: configuration.maxActionsPerHour - state.issuedTimes.count)
+            budget: .max)
+        // The hourly cap keeps the head of the plan (power-ups first); what it holds back is counted and said.
+        let plan = Array(wanted.prefix(Swift.max(0, configuration.maxActionsPerHour - state.issuedTimes.count)))
+        if wanted.count > plan.count {
+            for a in wanted.dropFirst(plan.count) { counters.heldBack[a.request.action, default: 0] += 1 }
+            log("hourly cap: \(wanted.count - plan.count) action(s) held back (\(state.issuedTimes.count) of "
+                + "MaxActionsPerHour=\(configuration.maxActionsPerHour) used in the last hour)")
+        }
         act(on: plan, now: now)
         if plan.isEmpty {
             let pending = jobs.filter { $0.state == .pending && !$0.held }.count

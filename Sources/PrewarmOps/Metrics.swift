@@ -20,6 +20,8 @@ public struct DaemonCounters: Sendable, Equatable {
     /// Power commands issued (enforce) and would-do decisions (forecast-only), by action.
     public var issued: [NodePowerAction: Int] = [:]
     public var would: [NodePowerAction: Int] = [:]
+    /// Actions the policy planned and the hourly cap (MaxActionsPerHour) held back, by action.
+    public var heldBack: [NodePowerAction: Int] = [:]
 
     public init() {}
 }
@@ -136,6 +138,10 @@ public enum DaemonMetrics {
                     ([("action", k.rawValue), ("mode", "would")], Double(c.would[k, default: 0])),
                 ]
             })
+        m.add(
+            "prewarm_actions_held_back_total", .counter,
+            "Power actions the policy planned and the hourly cap (MaxActionsPerHour) held back.",
+            kinds.map { k in ([("action", k.rawValue)], Double(c.heldBack[k, default: 0])) })
         m.add("prewarm_commands_refused_total", .counter, "Power commands Slurm refused.", Double(c.refused))
         m.add(
             "prewarm_slurm_errors_total", .counter, "Failed libslurm calls (loads and power updates).",

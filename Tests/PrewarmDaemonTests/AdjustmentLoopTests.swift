@@ -143,9 +143,16 @@ struct AdjustmentLoopTests {
         #expect(cluster.commands.count == 2)
         // The job grows to 6 nodes; a restarted daemon may send only 1 more command this hour.
         cluster.jobs[0].nodeCount = 6
-        var second = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, perHour: 3), log: { _ in })
+        let lines = LogLines()
+        var second = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, perHour: 3), log: lines.append)
         _ = second.runCycle(now: now + 60)
         #expect(cluster.commands.map(\.node) == ["cloud1", "cloud2", "cloud3"])
+        // The fourth node the job needs is held back by the cap: counted, exported and said.
+        #expect(second.counters.heldBack == [.powerUp: 1])
+        #expect(lines.lines.contains("hourly cap: 1 action(s) held back (2 of MaxActionsPerHour=3 used in the last hour)"),
+                "\(lines.lines)")
+        #expect(DaemonMetrics.exposition(status: try #require(second.status), counters: second.counters)
+            .contains("prewarm_actions_held_back_total{action=\"power_up\"} 1"))
         // An hour after the first two, they no longer count.
         var third = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, perHour: 3), log: { _ in })
         _ = third.runCycle(now: now + 3601)
