@@ -269,18 +269,18 @@ struct Simulate: ParsableCommand {
         // The human table compares the default setting with Slurm's own knob too: reactive at the frontier's
         // SuspendTimes (cheap runs); the JSON keeps the four policies unless --frontier is given.
         let knobCurve = frontier || (!json && chosen.contains("prewarm"))
-        let policyDefaults = daemon?.policy ?? AdjustmentConfiguration()
+        let policy = daemon?.policy ?? Self.policyDefaults  // the file's settings, else the defaults
         let refine = !noRefine && (daemon?.scaleRefinement ?? true)
         let prewarmOptions = PrewarmOptions(
             bootTime: bootTime, bootLeadTime: daemon.map { $0.bootLeadLearned ? bootTime : $0.policy.bootLeadTime } ?? bootTime,
-            threshold: threshold ?? policyDefaults.threshold,
-            powerDownMargin: powerDownMargin ?? policyDefaults.powerDownMargin,
+            threshold: threshold ?? policy.threshold,
+            powerDownMargin: powerDownMargin ?? policy.powerDownMargin,
             followPrice: followPrice, sessionPriceScale: sessionPriceScale, bufferPriceScale: bufferPriceScale,
             refine: refine, slurmSuspendTime: slurmSuspendTime, interval: Int64(daemon?.interval ?? 60),
             learnedArrivals: daemon?.learnedArrivals ?? true)
         let defaultSetting = (
-            aggressiveness ?? policyDefaults.aggressiveness, minIdle ?? policyDefaults.minIdleBeforePowerDown,
-            priceScale ?? daemon?.priceScale ?? 1, arrivalBootShare ?? policyDefaults.arrivalBootShare)
+            aggressiveness ?? policy.aggressiveness, minIdle ?? policy.minIdleBeforePowerDown,
+            priceScale ?? daemon?.priceScale ?? 1, arrivalBootShare ?? policy.arrivalBootShare)
 
         // Every run, in the order of the table. A run the same as an earlier one (reactive at the reference
         // SuspendTime, a frontier setting equal to the default) is that run again: the simulator is deterministic.
