@@ -238,8 +238,7 @@ struct InstallationCheck {
     private mutating func checkModel(_ path: String) {
         // The next model prewarmd publishes or `prewarm train` writes is a new file (written beside, then renamed):
         // it gets its ACL from the directory's default ACL, not from the model there now.
-        let directory = (path as NSString).deletingLastPathComponent
-        if let user, let denial = user.inheritedDenial(in: directory.isEmpty ? "." : directory, mode: 0o644, .read) {
+        if let user, let denial = user.inheritedDenial(in: UserAccess.directory(of: path), mode: 0o644, .read) {
             add(.error, "\(denial): the next model written there (\(path)) would not load (jobs annotated model=none)")
         }
         let bytes: [UInt8]
@@ -274,8 +273,7 @@ struct InstallationCheck {
         guard stat(path, &st) == 0 else {
             add(.note, "\(path): nothing listening (prewarmd not running?); the plugin drops its notices and counts them")
             // prewarmd creates the socket when it starts, then makes it mode 0666; its directory's default ACL decides.
-            let directory = (path as NSString).deletingLastPathComponent
-            if let user, let denial = user.inheritedDenial(in: directory.isEmpty ? "." : directory, mode: 0o666, .write) {
+            if let user, let denial = user.inheritedDenial(in: UserAccess.directory(of: path), mode: 0o666, .write) {
                 add(.error, "\(denial): the plugin's notices to prewarmd would be refused (\(path))")
             }
             return
@@ -293,12 +291,12 @@ struct InstallationCheck {
             requireAccess(path, .write, consequence)
             return
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        guard access(directory.isEmpty ? "." : directory, F_OK) == 0 else {
+        let directory = UserAccess.directory(of: path)
+        guard access(directory, F_OK) == 0 else {
             add(.error, "\(directory): no such directory: \(consequence) (\(path))")
             return
         }
-        requireAccess(directory.isEmpty ? "." : directory, .write, "\(consequence) (\(path))")
+        requireAccess(directory, .write, "\(consequence) (\(path))")
     }
 
     // MARK: prewarmd
@@ -484,7 +482,33 @@ struct InstallationCheck {
 /// What one user may do to a file by its mode bits, or its POSIX access ACL where it has one, and those of every
 /// directory above it.
 struct UserAccess {
-    enum Need { case read, write, execute }
+    enum Need {
+        case read, write, execute
+
+        /// As a finding says it: "not readable by slurm".
+        var adjective: String {
+            switch self {
+            case .read: "readable"
+            case .write: "writable"
+            case .execute: "executable"
+            }
+        }
+
+        /// The owner's, group's and others' mode bits; an ACL entry codes its permissions as the others' bits.
+        var modeBits: (owner: mode_t, group: mode_t, other: mode_t) {
+            switch self {
+            case .read: (S_IRUSR, S_IRGRP, S_IROTH)
+            case .write: (S_IWUSR, S_IWGRP, S_IWOTH)
+            case .execute: (S_IXUSR, S_IXGRP, S_IXOTH)
+            }
+        }
+    }
+
+    /// The directory a file of `path` is created in ("." for a bare name).
+    static func directory(of path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
 
     let name: String
     let uid: uid_t
@@ -523,13 +547,8 @@ struct UserAccess {
         guard stat(absolute, &st) == 0 else { return nil }
         let acl = accessACL(absolute)
         guard allows(st, acl, need) else {
-            let verb = switch need {
-            case .read: "readable"
-            case .write: "writable"
-            case .execute: "executable"
-            }
             let withACL = acl != nil ? " and its ACL" : ""
-            return "\(path): not \(verb) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8))\(withACL), owner uid "
+            return "\(path): not \(need.adjective) by \(name) (mode \(String(st.st_mode & 0o7777, radix: 8))\(withACL), owner uid "
                 + "\(st.st_uid) gid \(st.st_gid))"
         }
         return nil
@@ -546,31 +565,17 @@ struct UserAccess {
         else { return nil }
         // The new file is root's; its group is root's, or the directory's where the directory is set-group-ID.
         let group: gid_t = st.st_mode & S_ISGID != 0 ? st.st_gid : 0
-        let bits: UInt16 = switch need {
-        case .read: 4
-        case .write: 2
-        case .execute: 1
-        }
         let acl = inherited.created(mode: mode)
-        guard !acl.allows(bits, uid: uid, groups: groups, owner: 0, group: group) else { return nil }
-        let verb = switch need {
-        case .read: "readable"
-        case .write: "writable"
-        case .execute: "executable"
-        }
+        guard !acl.allows(UInt16(need.modeBits.other), uid: uid, groups: groups, owner: 0, group: group) else { return nil }
         return "\(directory): its default ACL would make a file written there with mode \(String(mode, radix: 8)) not "
-            + "\(verb) by \(name)"
+            + "\(need.adjective) by \(name)"
     }
 
     /// The path's ACL, read once per path; root's access does not depend on it.
     private func accessACL(_ path: String) -> AccessACL? { uid == 0 ? nil : AccessACL(path: path) }
 
     private func allows(_ st: stat, _ acl: AccessACL?, _ need: Need) -> Bool {
-        let bits: (mode_t, mode_t, mode_t) = switch need {
-        case .read: (S_IRUSR, S_IRGRP, S_IROTH)
-        case .write: (S_IWUSR, S_IWGRP, S_IWOTH)
-        case .execute: (S_IXUSR, S_IXGRP, S_IXOTH)
-        }
+        let bits = need.modeBits
         if uid == 0 {
             // root reads and writes anything; it executes a file only if someone may, searches any directory.
             return need != .execute || st.st_mode & S_IFMT == S_IFDIR || st.st_mode & (bits.0 | bits.1 | bits.2) != 0
