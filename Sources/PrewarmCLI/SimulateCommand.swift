@@ -46,8 +46,12 @@ struct Simulate: ParsableCommand {
     @Option(name: .customLong("pool"), help: ArgumentHelp(
         "With --db: a separate set of N nodes that serves the jobs of these partitions, PARTITION[,PARTITION]=N; "
             + "repeat it for every set (a cluster's partitions that share nodes go in one pool). Each pool is "
-            + "simulated on its own, every policy with its own state, and the results are summed over the pools.",
-        valueName: "partitions=nodes"))
+            + "simulated on its own, every policy with its own state, and the results are summed over the pools. "
+            + "Optional, after the nodes: :boot=S (its nodes' boot time, else --boot-time), :suspend=S (the pool's own "
+            + "Slurm SuspendTime, as a partition's in slurm.conf: it replaces --suspend-time in the reactive run and "
+            + "--slurm-suspend-time in prewarm's, when given) and :price=P (per node-hour, else --price-per-node-hour), "
+            + "e.g. cloud=32:boot=180:price=0.9.",
+        valueName: "partitions=nodes[:boot=S][:suspend=S][:price=P]"))
     var poolTexts: [String] = []
     @Option(help: "Seconds for a node to boot.")
     var bootTime: Int64 = 300
@@ -197,14 +201,14 @@ struct Simulate: ParsableCommand {
         let loaded: (header: SWFHeader, jobs: [JobRecord])
         let path: String
         // With --pool: each pool's partitions, nodes and jobs (`loaded.jobs` is theirs, pool after pool).
-        var pools: [(partitions: [String], nodes: Int, jobs: [JobRecord])] = []
+        var pools: [(pool: PoolSpec, jobs: [JobRecord])] = []
         if let count = syntheticJobs {
             let n = nodes ?? 10_000
             path = "synthetic-\(count)"
             loaded = (SWFHeader(maxNodes: n, maxProcs: n), Self.synthetic(count: count, nodes: n))
         } else if !poolTexts.isEmpty, let stored = try history.selected(), let db = history.db {
             (path, pools) = try Self.divide(stored, into: Self.parsePools(poolTexts), db: db)
-            let n = pools.reduce(0) { $0 + $1.nodes }
+            let n = pools.reduce(0) { $0 + $1.pool.nodes }
             loaded = (SWFHeader(maxNodes: n, maxProcs: n * (coresPerNode ?? 1)), Array(pools.map(\.jobs).joined()))
         } else if let jobs = try history.jobs(), let label = history.label {
             let n = nodes ?? 1  // validate() requires --nodes with --db
@@ -225,11 +229,11 @@ struct Simulate: ParsableCommand {
         let header = loaded.header
         let cores = coresPerNode ?? SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
-        /// A cluster of `nodes` nodes as the options describe it.
-        func simulated(nodes: Int) -> SimulatedCluster {
+        /// A cluster of `nodes` nodes as the options describe it (a pool's own boot time and price, when given).
+        func simulated(nodes: Int, bootTime boot: Int64? = nil, price: Double? = nil) -> SimulatedCluster {
             var c = SimulatedCluster(
-                nodes: nodes, coresPerNode: cores, bootTime: bootTime, powerDownTime: powerDownTime,
-                offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: pricePerNodeHour,
+                nodes: nodes, coresPerNode: cores, bootTime: boot ?? bootTime, powerDownTime: powerDownTime,
+                offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: price ?? pricePerNodeHour,
                 backfillDepth: backfillDepth)
             c.sharesNodes = shareNodes
             return c
@@ -257,10 +261,12 @@ struct Simulate: ParsableCommand {
         let units = pools.isEmpty
             ? [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, upCap: stepCaps.up ?? nodeCount,
                     downCap: stepCaps.down ?? nodeCount, hourlyCap: hourlyCap)]
-            : pools.map { pool in
-                Unit(partitions: pool.partitions, jobs: pool.jobs, cluster: simulated(nodes: pool.nodes),
+            : pools.map { pool, jobs in
+                Unit(partitions: pool.partitions, jobs: jobs,
+                     cluster: simulated(nodes: pool.nodes, bootTime: pool.bootTime, price: pool.pricePerNodeHour),
                      upCap: stepCaps.up ?? pool.nodes, downCap: stepCaps.down ?? pool.nodes,
-                     hourlyCap: hourlyCap.map { Self.share(of: $0, nodes: pool.nodes, among: nodeCount) })
+                     hourlyCap: hourlyCap.map { Self.share(of: $0, nodes: pool.nodes, among: nodeCount) },
+                     suspendTime: pool.suspendTime)
             }
         if let daemonConf, let daemon {
             for note in Self.unsimulated(daemon, file: daemonConf) { CLISupport.note(note) }
@@ -272,7 +278,7 @@ struct Simulate: ParsableCommand {
         let policy = daemon?.policy ?? Self.policyDefaults  // the file's settings, else the defaults
         let refine = !noRefine && (daemon?.scaleRefinement ?? true)
         let prewarmOptions = PrewarmOptions(
-            bootTime: bootTime, bootLeadTime: daemon.map { $0.bootLeadLearned ? bootTime : $0.policy.bootLeadTime } ?? bootTime,
+            bootLeadTime: daemon.flatMap { $0.bootLeadLearned ? nil : $0.policy.bootLeadTime },
             threshold: threshold ?? policy.threshold,
             powerDownMargin: powerDownMargin ?? policy.powerDownMargin,
             followPrice: followPrice, sessionPriceScale: sessionPriceScale, bufferPriceScale: bufferPriceScale,
@@ -291,7 +297,7 @@ struct Simulate: ParsableCommand {
         }
         let suspend = suspendTime
         plan.append(PlannedRun(label: "reactive", cost: 1) {
-            Self.simulate(units) { _ in ReactivePolicy(suspendTime: suspend) }
+            Self.simulate(units) { ReactivePolicy(suspendTime: $0.suspendTime ?? suspend) }  // a pool's own, else the cluster's
         })
         if chosen.contains("prewarm") {
             plan.append(PlannedRun(label: "prewarm", cost: 3) {
@@ -311,7 +317,9 @@ struct Simulate: ParsableCommand {
             for s in suspendTimes {
                 let label = "reactive_s\(s)"
                 curveLabels.append(label)
-                plan.append(s == suspendTime
+                // The knob swept: every pool at `s`, its own SuspendTime too (so the same as the reference run only
+                // where no pool has one).
+                plan.append(s == suspendTime && units.allSatisfy({ $0.suspendTime == nil })
                     ? PlannedRun(label: label, sameAs: "reactive")
                     : PlannedRun(label: label, cost: 1) { Self.simulate(units) { _ in ReactivePolicy(suspendTime: s) } })
             }
@@ -486,6 +494,10 @@ struct Simulate: ParsableCommand {
                 top.append(("pools", .array(units.enumerated().map { i, unit in
                     .object([
                         ("partitions", .array(unit.partitions.map { .string($0) })), ("nodes", .int(unit.cluster.nodes)),
+                        ("boot_time_s", .int(Int(unit.cluster.bootTime))),
+                        ("suspend_time_s", .int(Int(unit.suspendTime ?? suspendTime))),
+                        ("prewarm_slurm_suspend_time_s", slurmSuspendTime.map { .int(Int(unit.suspendTime ?? $0)) } ?? .null),
+                        ("price_per_node_hour", unit.cluster.pricePerNodeHour.map { .number($0) } ?? .null),
                         ("max_actions_per_hour", unit.hourlyCap.map { .int($0) } ?? .null),
                         ("input_jobs", .int(unit.jobs.count)),
                         ("policies", .object(poolRows.compactMap { label, parts in
@@ -498,7 +510,9 @@ struct Simulate: ParsableCommand {
             return
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
-            + (shareNodes ? " (jobs share nodes)" : "") + (units.count > 1 ? " in \(units.count) pools simulated apart" : "") + ", "
+            + (shareNodes ? " (jobs share nodes)" : "") + (units.count > 1 ? " in \(units.count) pools simulated apart" : "")
+            + (pools.contains { $0.pool.bootTime != nil || $0.pool.suspendTime != nil || $0.pool.pricePerNodeHour != nil }
+                ? " (with the settings the pools give of their own)" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
             + (slurmSuspendTime.map { "prewarm under Slurm's SuspendTime \($0) s, " } ?? "")
             + (daemonConf.map { "prewarm with the settings of \($0), " } ?? "")
@@ -611,9 +625,9 @@ struct Simulate: ParsableCommand {
 
     /// What every prewarm run of one command shares; the settings of the frontier vary the rest.
     struct PrewarmOptions: Sendable {
-        var bootTime: Int64
-        /// The forecast's boot lead (at least the boot time: PrewarmPolicy takes the larger).
-        var bootLeadTime: Int64
+        /// The forecast's boot lead (at least the boot time: PrewarmPolicy takes the larger); nil: the simulated
+        /// nodes' boot time (prewarmd's `BootLeadTime=auto`), each pool's own.
+        var bootLeadTime: Int64?
         var threshold: Int
         var powerDownMargin: Int64
         var followPrice: Double
@@ -628,12 +642,32 @@ struct Simulate: ParsableCommand {
         var learnedArrivals = true
     }
 
-    /// `--pool PARTITION[,PARTITION]=N` values: every pool's partitions (each in one pool only) and nodes (≥ 1).
-    static func parsePools(_ texts: [String]) throws -> [(partitions: [String], nodes: Int)] {
-        var pools: [(partitions: [String], nodes: Int)] = []
+    /// One `--pool`: its partitions, nodes, and the settings it has of its own.
+    struct PoolSpec: Sendable, Equatable {
+        var partitions: [String]
+        var nodes: Int
+        /// `:boot=S`: its nodes' boot time (else `--boot-time`).
+        var bootTime: Int64? = nil
+        /// `:suspend=S`: its own Slurm SuspendTime (else the cluster's).
+        var suspendTime: Int64? = nil
+        /// `:price=P`: per node-hour (else `--price-per-node-hour`).
+        var pricePerNodeHour: Double? = nil
+        /// As `--pool` takes it.
+        var text: String {
+            "\(partitions.joined(separator: ","))=\(nodes)" + (bootTime.map { ":boot=\($0)" } ?? "")
+                + (suspendTime.map { ":suspend=\($0)" } ?? "") + (pricePerNodeHour.map { ":price=\(number($0))" } ?? "")
+        }
+    }
+
+    /// `--pool PARTITION[,PARTITION]=N[:boot=S][:suspend=S][:price=P]` values: every pool's partitions (each in one
+    /// pool only), nodes (≥ 1) and own settings (each at most once).
+    static func parsePools(_ texts: [String]) throws -> [PoolSpec] {
+        var pools: [PoolSpec] = []
         var seen: [String: String] = [:]
         for text in texts {
-            let parts = text.split(separator: "=", omittingEmptySubsequences: false)
+            var fields = text.split(separator: ":", omittingEmptySubsequences: false)
+            let head = fields.removeFirst()
+            let parts = head.split(separator: "=", omittingEmptySubsequences: false)
             let names = parts.first.map {
                 $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             } ?? []
@@ -650,17 +684,50 @@ struct Simulate: ParsableCommand {
                 }
                 seen[name] = text
             }
-            pools.append((names, n))
+            var pool = PoolSpec(partitions: names, nodes: n)
+            var given: Set<String> = []
+            for field in fields {
+                let kv = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = kv[0].trimmingCharacters(in: .whitespaces)
+                let value = kv.count == 2 ? kv[1].trimmingCharacters(in: .whitespaces) : ""
+                func bad(_ what: String) -> ValidationError {
+                    ValidationError("--pool '\(text)': \(key)=\(value): \(what)")
+                }
+                guard kv.count == 2, ["boot", "suspend", "price"].contains(key) else {
+                    throw ValidationError(
+                        "--pool '\(text)': '\(field)' is not boot=SECONDS, suspend=SECONDS or price=PER_NODE_HOUR")
+                }
+                guard given.insert(key).inserted else { throw bad("\(key) given twice") }
+                switch key {
+                case "boot":
+                    guard let v = Int64(value), v >= 0, v <= Self.maxPoolSeconds else {
+                        throw bad("the boot time must be a whole number of seconds from 0 to \(Self.maxPoolSeconds)")
+                    }
+                    pool.bootTime = v
+                case "suspend":
+                    guard let v = Int64(value), v >= 1, v <= Self.maxPoolSeconds else {
+                        throw bad("SuspendTime must be a whole number of seconds from 1 to \(Self.maxPoolSeconds)")
+                    }
+                    pool.suspendTime = v
+                default:
+                    guard let v = Double(value), v >= 0, v.isFinite else { throw bad("the price must be a number ≥ 0") }
+                    pool.pricePerNodeHour = v
+                }
+            }
+            pools.append(pool)
         }
         return pools
     }
+
+    /// The longest boot time or SuspendTime a `--pool` may give (a year).
+    static let maxPoolSeconds: Int64 = 365 * 86_400
 
     /// Divides the history's jobs among `pools`: a job goes to the pool of the first partition it names that is in
     /// one (a job submitted to several partitions is stored with the list), in submit order, numbered 1… over all
     /// pools, pool after pool. Jobs of partitions in no pool are left out, and said so on stderr.
     /// - Returns: the name the results carry, and each pool's partitions, nodes and jobs.
-    static func divide(_ stored: SelectedJobs, into pools: [(partitions: [String], nodes: Int)], db: String) throws
-        -> (name: String, pools: [(partitions: [String], nodes: Int, jobs: [JobRecord])])
+    static func divide(_ stored: SelectedJobs, into pools: [PoolSpec], db: String) throws
+        -> (name: String, pools: [(pool: PoolSpec, jobs: [JobRecord])])
     {
         var poolOf: [String: Int] = [:]
         for (i, pool) in pools.enumerated() { for name in pool.partitions { poolOf[name] = i } }
@@ -690,9 +757,8 @@ struct Simulate: ParsableCommand {
                 byPool[i][j].id = id
             }
         }
-        let name = "\(db) (pools " + pools.map { "\($0.partitions.joined(separator: ","))=\($0.nodes)" }
-            .joined(separator: "; ") + ")"
-        return (name, zip(pools, byPool).map { ($0.partitions, $0.nodes, $1) })
+        let name = "\(db) (pools " + pools.map(\.text).joined(separator: "; ") + ")"
+        return (name, Array(zip(pools, byPool)))
     }
 
     /// A number as the output writes it: a whole number without a decimal point.
@@ -715,11 +781,15 @@ struct Simulate: ParsableCommand {
         case (nil, _?):
             return simulate(units) { UnderHourlyCap(prewarmPolicy(o, setting, $0), cap: $0.hourlyCap ?? .max) }
         case (let suspend?, nil):
-            return simulate(units) { UnderSlurmSuspend(prewarmPolicy(o, setting, $0), suspendTime: suspend) }
+            // A pool's own SuspendTime replaces the cluster's, as a partition's does in Slurm.
+            return simulate(units) {
+                UnderSlurmSuspend(prewarmPolicy(o, setting, $0), suspendTime: $0.suspendTime ?? suspend)
+            }
         case (let suspend?, _?):
             // Slurm's suspensions are not prewarmd's actions: the cap applies to the policy's own.
             return simulate(units) {
-                UnderSlurmSuspend(UnderHourlyCap(prewarmPolicy(o, setting, $0), cap: $0.hourlyCap ?? .max), suspendTime: suspend)
+                UnderSlurmSuspend(UnderHourlyCap(prewarmPolicy(o, setting, $0), cap: $0.hourlyCap ?? .max),
+                                  suspendTime: $0.suspendTime ?? suspend)
             }
         }
     }
@@ -729,7 +799,7 @@ struct Simulate: ParsableCommand {
         -> PrewarmPolicy
     {
         var c = AdjustmentConfiguration()
-        c.bootLeadTime = Swift.max(o.bootTime, o.bootLeadTime)
+        c.bootLeadTime = Swift.max(unit.cluster.bootTime, o.bootLeadTime ?? unit.cluster.bootTime)
         c.aggressiveness = setting.0
         c.minIdleBeforePowerDown = setting.1
         c.arrivalBootShare = setting.3
@@ -832,6 +902,8 @@ struct Simulate: ParsableCommand {
         var downCap: Int
         /// Prewarm's cap of actions per rolling hour (prewarmd's `MaxActionsPerHour`), or nil for none.
         var hourlyCap: Int?
+        /// The pool's own Slurm SuspendTime (`--pool …:suspend=S`), or nil for the cluster's.
+        var suspendTime: Int64? = nil
     }
 
     /// Simulates every unit under its own `policy(unit)` and merges the results (``SimulationResult/merged``; the

@@ -21,3 +21,21 @@ import Testing
     #expect(Simulate.sharingHint([job(8), job(8), job(8), job(2)]) != nil)
     #expect(Simulate.sharingHint([job(4, nodes: -1), job(1, nodes: -1)]) == nil)
 }
+
+/// Prewarm's boot lead in a simulation: the simulated nodes' boot time unless prewarmd.conf fixes a longer one, per
+/// pool (`--pool …:boot=S`), as prewarmd's `BootLeadTime=auto` learns each partition's.
+@Test func simulatedPrewarmLeadsByItsPoolsBootTime() {
+    func lead(boot: Int64, fixed: Int64?) -> Int64 {
+        let unit = Simulate.Unit(
+            partitions: ["cloud"], jobs: [], cluster: SimulatedCluster(nodes: 4, bootTime: boot), upCap: 4, downCap: 4,
+            hourlyCap: nil)
+        let o = Simulate.PrewarmOptions(
+            bootLeadTime: fixed, threshold: 0, powerDownMargin: 600, followPrice: 0.05, sessionPriceScale: 1,
+            bufferPriceScale: 1, refine: true, slurmSuspendTime: nil)
+        return Simulate.prewarmPolicy(o, (1, 60, 1, 0), unit).configuration.bootLeadTime
+    }
+    #expect(lead(boot: 120, fixed: nil) == 120)
+    #expect(lead(boot: 900, fixed: nil) == 900)
+    #expect(lead(boot: 120, fixed: 300) == 300)
+    #expect(lead(boot: 600, fixed: 300) == 600)
+}

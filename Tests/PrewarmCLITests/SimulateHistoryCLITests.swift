@@ -209,3 +209,77 @@ private func figures(_ policies: Any?) throws -> [String: [String: Double]] {
     let noDB = try prewarm(["simulate", "--trace", fixture, "--pool", "batch=10"])
     #expect(noDB.status != 0 && noDB.stderr.contains("--pool divides the jobs of the history store: give --db"))
 }
+
+@Test func simulatePoolsTakeTheirOwnBootTimeSuspendTimeAndPrice() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-pool-settings-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let plain = dir.appendingPathComponent("plain.db").path
+    #expect(try prewarm(["history", "import", "--trace", fixture, "--db", plain]).status == 0)
+    let db = dir.appendingPathComponent("history.db").path
+    let jobs = try HistoryStore(path: plain, readOnly: true).jobs().map { job in
+        var j = job
+        j.partition = (j.userID ?? 0) % 2 == 0 ? "batch" : "cloud"
+        return j
+    }
+    #expect(try HistoryStore(path: db).insert(jobs) == 2500)
+    func run(_ args: [String]) throws -> [String: Any] {
+        let r = try prewarm(["simulate", "--db", db, "--json"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+    // A cloud pool whose nodes boot in 120 s, that Slurm suspends after 1800 s and that costs 2 a node-hour, beside
+    // on-premises nodes with the cluster's settings; prewarm runs under Slurm's SuspendTime (3600 s, the pool's own
+    // where it has one, as a partition's SuspendTime replaces the cluster's in Slurm).
+    let common = ["--price-per-node-hour", "0.5", "--slurm-suspend-time", "3600"]
+    let pooled = try run(["--pool", "batch=60", "--pool", "cloud=40:boot=120:suspend=1800:price=2", "--frontier",
+                          "--frontier-settings", "1:60:1:0"] + common)
+    let pools = try #require(pooled["pools"] as? [[String: Any]])
+    func ints(_ key: String) -> [Int] { pools.map { ($0[key] as? NSNumber)?.intValue ?? -1 } }
+    #expect(ints("boot_time_s") == [300, 120])
+    #expect(ints("suspend_time_s") == [600, 1800])
+    #expect(ints("prewarm_slurm_suspend_time_s") == [3600, 1800])
+    #expect(pools.map { ($0["price_per_node_hour"] as? NSNumber)?.doubleValue ?? -1 } == [0.5, 2])
+    // Each pool is its partition simulated alone with those settings.
+    let batch = try figures(run(["--partition", "batch", "--nodes", "60"] + common)["policies"])
+    let cloud = try figures(run(["--partition", "cloud", "--nodes", "40", "--boot-time", "120", "--suspend-time",
+                                 "1800", "--price-per-node-hour", "2", "--slurm-suspend-time", "1800"])["policies"])
+    let batchFigures = try figures(pools[0]["policies"]), cloudFigures = try figures(pools[1]["policies"])
+    for label in ["always_on", "reactive", "oracle", "prewarm"] {
+        #expect(batchFigures[label] == batch[label] && batch[label] != nil, "\(label)")
+        #expect(cloudFigures[label] == cloud[label] && cloud[label] != nil, "\(label)")
+    }
+    // The knob's curve runs every pool at each SuspendTime, the cloud pool's own too.
+    for s in [60, 300, 600, 1800, 3600] {
+        let alone = try figures(run(["--partition", "cloud", "--nodes", "40", "--boot-time", "120", "--suspend-time",
+                                     "\(s)", "--price-per-node-hour", "2", "--policies", "reactive"])["policies"])
+        #expect(cloudFigures["reactive_s\(s)"] == alone["reactive"] && alone["reactive"] != nil, "\(s)")
+    }
+    #expect(cloudFigures["reactive_s600"] != cloudFigures["reactive"])  // 1800 s, the pool's own
+    // Each pool's powered node-hours at its own price, summed for the cluster.
+    func cost(_ m: [String: Double]?, _ price: Double) -> Double {
+        price * ((m?["idle_node_hours"] ?? .nan) + (m?["busy_node_hours"] ?? .nan))
+    }
+    let total = try figures(pooled["policies"])
+    for label in ["always_on", "reactive", "prewarm", "oracle"] {
+        let c = cost(cloudFigures[label], 2), b = cost(batchFigures[label], 0.5)
+        #expect(c > 0 && abs((cloudFigures[label]?["cloud_cost"] ?? .nan) - c) <= 1e-9 * c, "\(label)")
+        #expect(abs((total[label]?["cloud_cost"] ?? .nan) - (b + c)) <= 1e-9 * (b + c), "\(label)")
+    }
+    let human = try prewarm(["simulate", "--db", db, "--policies", "reactive", "--pool", "batch=60", "--pool",
+                             "cloud=40:boot=120:suspend=1800:price=2"])
+    #expect(human.status == 0, "\(human.stderr)")
+    #expect(human.stdout.contains("(pools batch=60; cloud=40:boot=120:suspend=1800:price=2)"))
+    #expect(human.stdout.contains("with the settings the pools give of their own"))
+    for (pool, message) in [
+        ("batch=60:boot=-1", "boot=-1: the boot time must be a whole number of seconds from 0 to 31536000"),
+        ("batch=60:suspend=0", "suspend=0: SuspendTime must be a whole number of seconds from 1 to 31536000"),
+        ("batch=60:price=free", "price=free: the price must be a number ≥ 0"),
+        ("batch=60:boot=60:boot=90", "boot=90: boot given twice"),
+        ("batch=60:weight=3", "'weight=3' is not boot=SECONDS, suspend=SECONDS or price=PER_NODE_HOUR"),
+        ("batch=60:", "'' is not boot=SECONDS"),
+    ] {
+        let r = try prewarm(["simulate", "--db", db, "--pool", pool])
+        #expect(r.status != 0 && r.stderr.contains("--pool '\(pool)'") && r.stderr.contains(message), "\(pool): \(r.stderr)")
+    }
+}
