@@ -121,20 +121,26 @@ private func figures(_ policies: Any?) throws -> [String: [String: Double]] {
     #expect(empty.status != 0 && empty.stderr.contains("comma-separated partition names"))
 }
 
-@Test func simulatePoolsAreTheirPartitionsSimulatedApartAndSummed() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-pools-\(getpid())")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    // The test log's 2,500 jobs in three partitions: by user, and a few in "debug".
+/// A history store in `dir` holding the test log's 2,500 jobs, each in the partition `partition` gives it.
+private func partitionedHistory(in dir: URL, _ partition: (HistoryJob) -> String) throws -> String {
     let plain = dir.appendingPathComponent("plain.db").path
     #expect(try prewarm(["history", "import", "--trace", fixture, "--db", plain]).status == 0)
     let db = dir.appendingPathComponent("history.db").path
     let jobs = try HistoryStore(path: plain, readOnly: true).jobs().map { job in
         var j = job
-        j.partition = j.jobID % 50 == 0 ? "debug" : (j.userID ?? 0) % 2 == 0 ? "batch" : "gpu"
+        j.partition = partition(job)
         return j
     }
     #expect(try HistoryStore(path: db).insert(jobs) == 2500)
+    return db
+}
+
+@Test func simulatePoolsAreTheirPartitionsSimulatedApartAndSummed() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-pools-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // The test log's 2,500 jobs in three partitions: by user, and a few in "debug".
+    let db = try partitionedHistory(in: dir) { $0.jobID % 50 == 0 ? "debug" : ($0.userID ?? 0) % 2 == 0 ? "batch" : "gpu" }
 
     func run(_ args: [String]) throws -> [String: Any] {
         let r = try prewarm(["simulate", "--db", db, "--json"] + args)
@@ -214,15 +220,7 @@ private func figures(_ policies: Any?) throws -> [String: [String: Double]] {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-simulate-pool-settings-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let plain = dir.appendingPathComponent("plain.db").path
-    #expect(try prewarm(["history", "import", "--trace", fixture, "--db", plain]).status == 0)
-    let db = dir.appendingPathComponent("history.db").path
-    let jobs = try HistoryStore(path: plain, readOnly: true).jobs().map { job in
-        var j = job
-        j.partition = (j.userID ?? 0) % 2 == 0 ? "batch" : "cloud"
-        return j
-    }
-    #expect(try HistoryStore(path: db).insert(jobs) == 2500)
+    let db = try partitionedHistory(in: dir) { ($0.userID ?? 0) % 2 == 0 ? "batch" : "cloud" }
     func run(_ args: [String]) throws -> [String: Any] {
         let r = try prewarm(["simulate", "--db", db, "--json"] + args)
         #expect(r.status == 0, "\(r.stderr)")
