@@ -49,9 +49,10 @@ struct Simulate: ParsableCommand {
             + "simulated on its own, every policy with its own state, and the results are summed over the pools. "
             + "Optional, after the nodes: :boot=S (its nodes' boot time, else --boot-time), :suspend=S (the pool's own "
             + "Slurm SuspendTime, as a partition's in slurm.conf: it replaces --suspend-time in the reactive run and "
-            + "--slurm-suspend-time in prewarm's, when given) and :price=P (per node-hour, else --price-per-node-hour), "
-            + "e.g. cloud=32:boot=180:price=0.9.",
-        valueName: "partitions=nodes[:boot=S][:suspend=S][:price=P]"))
+            + "--slurm-suspend-time in prewarm's, when given), :price=P (per node-hour, else --price-per-node-hour) and "
+            + ":watts=OFF/IDLE/BUSY (its nodes' power draw, else --off-watts, --idle-watts and --busy-watts), e.g. "
+            + "cloud=32:boot=180:price=0.9 or gpu=8:watts=20/350/2500.",
+        valueName: "partitions=nodes[:boot=S][:suspend=S][:price=P][:watts=O/I/B]"))
     var poolTexts: [String] = []
     @Option(help: "Seconds for a node to boot.")
     var bootTime: Int64 = 300
@@ -230,11 +231,12 @@ struct Simulate: ParsableCommand {
         let cores = coresPerNode ?? SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
         /// A cluster of `nodes` nodes as the options describe it (a pool's own boot time and price, when given).
-        func simulated(nodes: Int, bootTime boot: Int64? = nil, price: Double? = nil) -> SimulatedCluster {
+        func simulated(nodes: Int, bootTime boot: Int64? = nil, price: Double? = nil,
+                       watts: (off: Double, idle: Double, busy: Double)? = nil) -> SimulatedCluster {
             var c = SimulatedCluster(
                 nodes: nodes, coresPerNode: cores, bootTime: boot ?? bootTime, powerDownTime: powerDownTime,
-                offWatts: offWatts, idleWatts: idleWatts, busyWatts: busyWatts, pricePerNodeHour: price ?? pricePerNodeHour,
-                backfillDepth: backfillDepth)
+                offWatts: watts?.off ?? offWatts, idleWatts: watts?.idle ?? idleWatts, busyWatts: watts?.busy ?? busyWatts,
+                pricePerNodeHour: price ?? pricePerNodeHour, backfillDepth: backfillDepth)
             c.sharesNodes = shareNodes
             return c
         }
@@ -263,7 +265,8 @@ struct Simulate: ParsableCommand {
                     downCap: stepCaps.down ?? nodeCount, hourlyCap: hourlyCap)]
             : pools.map { pool, jobs in
                 Unit(partitions: pool.partitions, jobs: jobs,
-                     cluster: simulated(nodes: pool.nodes, bootTime: pool.bootTime, price: pool.pricePerNodeHour),
+                     cluster: simulated(
+                        nodes: pool.nodes, bootTime: pool.bootTime, price: pool.pricePerNodeHour, watts: pool.watts),
                      upCap: stepCaps.up ?? pool.nodes, downCap: stepCaps.down ?? pool.nodes,
                      hourlyCap: hourlyCap.map { Self.share(of: $0, nodes: pool.nodes, among: nodeCount) },
                      suspendTime: pool.suspendTime)
@@ -498,6 +501,10 @@ struct Simulate: ParsableCommand {
                         ("suspend_time_s", .int(Int(unit.suspendTime ?? suspendTime))),
                         ("prewarm_slurm_suspend_time_s", slurmSuspendTime.map { .int(Int(unit.suspendTime ?? $0)) } ?? .null),
                         ("price_per_node_hour", unit.cluster.pricePerNodeHour.map { .number($0) } ?? .null),
+                        ("watts", .object([
+                            ("off", .number(unit.cluster.offWatts)), ("idle", .number(unit.cluster.idleWatts)),
+                            ("busy", .number(unit.cluster.busyWatts)),
+                        ])),
                         ("max_actions_per_hour", unit.hourlyCap.map { .int($0) } ?? .null),
                         ("input_jobs", .int(unit.jobs.count)),
                         ("policies", .object(poolRows.compactMap { label, parts in
@@ -511,8 +518,7 @@ struct Simulate: ParsableCommand {
         }
         print("trace \(name): \(loaded.jobs.count) jobs, \(cluster.nodes) nodes × \(cores) cores"
             + (shareNodes ? " (jobs share nodes)" : "") + (units.count > 1 ? " in \(units.count) pools simulated apart" : "")
-            + (pools.contains { $0.pool.bootTime != nil || $0.pool.suspendTime != nil || $0.pool.pricePerNodeHour != nil }
-                ? " (with the settings the pools give of their own)" : "") + ", "
+            + (pools.contains { $0.pool.hasOwnSettings } ? " (with the settings the pools give of their own)" : "") + ", "
             + "boot \(bootTime) s, power-down \(powerDownTime) s, SuspendTime \(suspendTime) s, "
             + (slurmSuspendTime.map { "prewarm under Slurm's SuspendTime \($0) s, " } ?? "")
             + (daemonConf.map { "prewarm with the settings of \($0), " } ?? "")
@@ -643,7 +649,7 @@ struct Simulate: ParsableCommand {
     }
 
     /// One `--pool`: its partitions, nodes, and the settings it has of its own.
-    struct PoolSpec: Sendable, Equatable {
+    struct PoolSpec: Sendable {
         var partitions: [String]
         var nodes: Int
         /// `:boot=S`: its nodes' boot time (else `--boot-time`).
@@ -652,10 +658,16 @@ struct Simulate: ParsableCommand {
         var suspendTime: Int64? = nil
         /// `:price=P`: per node-hour (else `--price-per-node-hour`).
         var pricePerNodeHour: Double? = nil
+        /// `:watts=OFF/IDLE/BUSY`: its nodes' power draw (else `--off-watts`, `--idle-watts`, `--busy-watts`).
+        var watts: (off: Double, idle: Double, busy: Double)? = nil
+
+        /// Whether it gives any setting of its own.
+        var hasOwnSettings: Bool { bootTime != nil || suspendTime != nil || pricePerNodeHour != nil || watts != nil }
         /// As `--pool` takes it.
         var text: String {
             "\(partitions.joined(separator: ","))=\(nodes)" + (bootTime.map { ":boot=\($0)" } ?? "")
                 + (suspendTime.map { ":suspend=\($0)" } ?? "") + (pricePerNodeHour.map { ":price=\(number($0))" } ?? "")
+                + (watts.map { ":watts=\(number($0.off))/\(number($0.idle))/\(number($0.busy))" } ?? "")
         }
     }
 
@@ -693,9 +705,10 @@ struct Simulate: ParsableCommand {
                 func bad(_ what: String) -> ValidationError {
                     ValidationError("--pool '\(text)': \(key)=\(value): \(what)")
                 }
-                guard kv.count == 2, ["boot", "suspend", "price"].contains(key) else {
+                guard kv.count == 2, ["boot", "suspend", "price", "watts"].contains(key) else {
                     throw ValidationError(
-                        "--pool '\(text)': '\(field)' is not boot=SECONDS, suspend=SECONDS or price=PER_NODE_HOUR")
+                        "--pool '\(text)': '\(field)' is not boot=SECONDS, suspend=SECONDS, price=PER_NODE_HOUR or "
+                            + "watts=OFF/IDLE/BUSY")
                 }
                 guard given.insert(key).inserted else { throw bad("\(key) given twice") }
                 switch key {
@@ -709,6 +722,12 @@ struct Simulate: ParsableCommand {
                         throw bad("SuspendTime must be a whole number of seconds from 1 to \(Self.maxPoolSeconds)")
                     }
                     pool.suspendTime = v
+                case "watts":
+                    let w = value.split(separator: "/", omittingEmptySubsequences: false).compactMap { Double($0) }
+                    guard w.count == 3, value.split(separator: "/", omittingEmptySubsequences: false).count == 3,
+                          w.allSatisfy({ $0 >= 0 && $0.isFinite })
+                    else { throw bad("the power draw must be three numbers of watts ≥ 0, OFF/IDLE/BUSY") }
+                    pool.watts = (w[0], w[1], w[2])
                 default:
                     guard let v = Double(value), v >= 0, v.isFinite else { throw bad("the price must be a number ≥ 0") }
                     pool.pricePerNodeHour = v

@@ -230,7 +230,7 @@ private func partitionedHistory(in dir: URL, _ partition: (HistoryJob) -> String
     // on-premises nodes with the cluster's settings; prewarm runs under Slurm's SuspendTime (3600 s, the pool's own
     // where it has one, as a partition's SuspendTime replaces the cluster's in Slurm).
     let common = ["--price-per-node-hour", "0.5", "--slurm-suspend-time", "3600"]
-    let pooled = try run(["--pool", "batch=60", "--pool", "cloud=40:boot=120:suspend=1800:price=2", "--frontier",
+    let pooled = try run(["--pool", "batch=60", "--pool", "cloud=40:boot=120:suspend=1800:price=2:watts=0/80/250", "--frontier",
                           "--frontier-settings", "1:60:1:0"] + common)
     let pools = try #require(pooled["pools"] as? [[String: Any]])
     func ints(_ key: String) -> [Int] { pools.map { ($0[key] as? NSNumber)?.intValue ?? -1 } }
@@ -238,10 +238,13 @@ private func partitionedHistory(in dir: URL, _ partition: (HistoryJob) -> String
     #expect(ints("suspend_time_s") == [600, 1800])
     #expect(ints("prewarm_slurm_suspend_time_s") == [3600, 1800])
     #expect(pools.map { ($0["price_per_node_hour"] as? NSNumber)?.doubleValue ?? -1 } == [0.5, 2])
+    #expect(pools.map { ($0["watts"] as? [String: Double]) ?? [:] }
+        == [["off": 5, "idle": 100, "busy": 300], ["off": 0, "idle": 80, "busy": 250]])
     // Each pool is its partition simulated alone with those settings.
     let batch = try figures(run(["--partition", "batch", "--nodes", "60"] + common)["policies"])
+    let cloudWatts = ["--off-watts", "0", "--idle-watts", "80", "--busy-watts", "250"]
     let cloud = try figures(run(["--partition", "cloud", "--nodes", "40", "--boot-time", "120", "--suspend-time",
-                                 "1800", "--price-per-node-hour", "2", "--slurm-suspend-time", "1800"])["policies"])
+                                 "1800", "--price-per-node-hour", "2", "--slurm-suspend-time", "1800"] + cloudWatts)["policies"])
     let batchFigures = try figures(pools[0]["policies"]), cloudFigures = try figures(pools[1]["policies"])
     for label in ["always_on", "reactive", "oracle", "prewarm"] {
         #expect(batchFigures[label] == batch[label] && batch[label] != nil, "\(label)")
@@ -250,7 +253,7 @@ private func partitionedHistory(in dir: URL, _ partition: (HistoryJob) -> String
     // The knob's curve runs every pool at each SuspendTime, the cloud pool's own too.
     for s in [60, 300, 600, 1800, 3600] {
         let alone = try figures(run(["--partition", "cloud", "--nodes", "40", "--boot-time", "120", "--suspend-time",
-                                     "\(s)", "--price-per-node-hour", "2", "--policies", "reactive"])["policies"])
+                                     "\(s)", "--price-per-node-hour", "2", "--policies", "reactive"] + cloudWatts)["policies"])
         #expect(cloudFigures["reactive_s\(s)"] == alone["reactive"] && alone["reactive"] != nil, "\(s)")
     }
     #expect(cloudFigures["reactive_s600"] != cloudFigures["reactive"])  // 1800 s, the pool's own
@@ -263,6 +266,8 @@ private func partitionedHistory(in dir: URL, _ partition: (HistoryJob) -> String
         let c = cost(cloudFigures[label], 2), b = cost(batchFigures[label], 0.5)
         #expect(c > 0 && abs((cloudFigures[label]?["cloud_cost"] ?? .nan) - c) <= 1e-9 * c, "\(label)")
         #expect(abs((total[label]?["cloud_cost"] ?? .nan) - (b + c)) <= 1e-9 * (b + c), "\(label)")
+        let energy = (batchFigures[label]?["energy_kwh"] ?? .nan) + (cloudFigures[label]?["energy_kwh"] ?? .nan)
+        #expect(abs((total[label]?["energy_kwh"] ?? .nan) - energy) <= 1e-9 * energy, "\(label)")
     }
     let human = try prewarm(["simulate", "--db", db, "--policies", "reactive", "--pool", "batch=60", "--pool",
                              "cloud=40:boot=120:suspend=1800:price=2"])
@@ -274,7 +279,9 @@ private func partitionedHistory(in dir: URL, _ partition: (HistoryJob) -> String
         ("batch=60:suspend=0", "suspend=0: SuspendTime must be a whole number of seconds from 1 to 31536000"),
         ("batch=60:price=free", "price=free: the price must be a number ≥ 0"),
         ("batch=60:boot=60:boot=90", "boot=90: boot given twice"),
-        ("batch=60:weight=3", "'weight=3' is not boot=SECONDS, suspend=SECONDS or price=PER_NODE_HOUR"),
+        ("batch=60:weight=3", "'weight=3' is not boot=SECONDS, suspend=SECONDS, price=PER_NODE_HOUR or watts=OFF/IDLE/BUSY"),
+        ("batch=60:watts=5/100", "watts=5/100: the power draw must be three numbers of watts ≥ 0, OFF/IDLE/BUSY"),
+        ("batch=60:watts=5/-1/300", "watts=5/-1/300: the power draw must be three numbers"),
         ("batch=60:", "'' is not boot=SECONDS"),
     ] {
         let r = try prewarm(["simulate", "--db", db, "--pool", pool])
