@@ -85,7 +85,7 @@ public enum LiveForecast {
             var pending: [PendingDemand] = []
             var pendingJobs = 0
             // Queued jobs that take a share of a node, packed into nodes.
-            var packer = SharedNodePacker(coresPerNode: sharing.coresPerNode[p.name] ?? 1)
+            var packer = SharedNodePacker(coresPerNode: sharing.coresPerNode[p.name] ?? 1, now: now)
             var annotated = 0
             for i in byPartition[p.name] ?? [] {
                 let j = jobs[i]

@@ -27,29 +27,43 @@ public struct SharedNodeDemand<Node: Hashable> {
 }
 
 /// Queued jobs that take a share of a node (fewer CPUs than a node has), packed into nodes in queue order as the
-/// controller would fit them: each goes to the first node opened for jobs of the same earliest start with CPUs left,
-/// else opens one; a node is busy for the longest of its jobs. The live forecast and the simulator's prewarm policy
-/// both use it.
+/// controller would fit them: each goes to the first node opened for jobs that may start in the same minute of the
+/// forecast with CPUs left, else opens one; a node is busy for the longest of its jobs. The live forecast and the
+/// simulator's prewarm policy both use it.
 public struct SharedNodePacker {
     public let coresPerNode: Int
-    /// The nodes with CPUs left: earliest start, CPUs used, and the node's place in the pending list.
-    private var open: [(earliest: Int64?, used: Int, at: Int)] = []
+    /// The forecast's start: earliest starts in the same minute of its grid pack together.
+    public let now: Int64
+    /// The nodes with CPUs left: minute of the earliest start, CPUs used, and the node's place in the pending list.
+    private var open: [(minute: Int64, used: Int, at: Int)] = []
 
-    public init(coresPerNode: Int) { self.coresPerNode = Swift.max(1, coresPerNode) }
+    public init(coresPerNode: Int, now: Int64 = 0) {
+        self.coresPerNode = Swift.max(1, coresPerNode)
+        self.now = now
+    }
+
+    /// The minute of the forecast from which a job with this earliest start holds nodes (as ``DemandForecaster``
+    /// counts it: minute m covers [now + 60m, now + 60m + 60)); 0 for none or one already past. Jobs eligible a few
+    /// seconds apart share a node as the controller would give them one when they start.
+    private func minute(_ earliest: Int64?) -> Int64 {
+        guard let e = earliest, e > now else { return 0 }
+        return e &- now &+ 59 < 0 ? Int64.max / 60 : (e &- now &+ 59) / 60
+    }
 
     /// Adds a queued job of `cpus` CPUs (fewer than a node has) to `pending`: into an open node, or as a new one.
     public mutating func add(
         cpus: Int, predictedRuntime: Int64, lateRuntime: Int64, earliestStart: Int64?, to pending: inout [PendingDemand]
     ) {
         let c = Swift.max(1, cpus)
-        if let b = open.firstIndex(where: { $0.earliest == earliestStart && $0.used + c <= coresPerNode }) {
+        let m = minute(earliestStart)
+        if let b = open.firstIndex(where: { $0.minute == m && $0.used + c <= coresPerNode }) {
             let at = open[b].at
             pending[at].predictedRuntime = Swift.max(pending[at].predictedRuntime, predictedRuntime)
             pending[at].lateRuntime = Swift.max(pending[at].lateRuntime, lateRuntime, predictedRuntime)
             open[b].used += c
             if open[b].used >= coresPerNode { open.remove(at: b) }
         } else {
-            if c < coresPerNode { open.append((earliestStart, c, pending.count)) }
+            if c < coresPerNode { open.append((m, c, pending.count)) }
             pending.append(PendingDemand(
                 nodes: 1, predictedRuntime: predictedRuntime, lateRuntime: lateRuntime, earliestStart: earliestStart))
         }
