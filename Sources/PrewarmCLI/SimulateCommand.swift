@@ -230,7 +230,8 @@ struct Simulate: ParsableCommand {
         let header = loaded.header
         let cores = coresPerNode ?? SimulatedCluster.coresPerNode(maxProcs: header.maxProcs, maxNodes: header.maxNodes)
         let nodeCount = nodes ?? header.maxNodes ?? header.maxProcs ?? 128
-        /// A cluster of `nodes` nodes as the options describe it (a pool's own boot time and price, when given).
+        /// A cluster of `nodes` nodes as the options describe it (a pool's own boot time, price and power draw, when
+        /// given).
         func simulated(nodes: Int, bootTime boot: Int64? = nil, price: Double? = nil,
                        watts: (off: Double, idle: Double, busy: Double)? = nil) -> SimulatedCluster {
             var c = SimulatedCluster(
@@ -671,7 +672,7 @@ struct Simulate: ParsableCommand {
         }
     }
 
-    /// `--pool PARTITION[,PARTITION]=N[:boot=S][:suspend=S][:price=P]` values: every pool's partitions (each in one
+    /// `--pool PARTITION[,PARTITION]=N[:boot=S][:suspend=S][:price=P][:watts=O/I/B]` values: every pool's partitions (each in one
     /// pool only), nodes (≥ 1) and own settings (each at most once).
     static func parsePools(_ texts: [String]) throws -> [PoolSpec] {
         var pools: [PoolSpec] = []
@@ -723,9 +724,8 @@ struct Simulate: ParsableCommand {
                     }
                     pool.suspendTime = v
                 case "watts":
-                    let w = value.split(separator: "/", omittingEmptySubsequences: false).compactMap { Double($0) }
-                    guard w.count == 3, value.split(separator: "/", omittingEmptySubsequences: false).count == 3,
-                          w.allSatisfy({ $0 >= 0 && $0.isFinite })
+                    let w = value.split(separator: "/", omittingEmptySubsequences: false).map { Double($0) ?? -1 }
+                    guard w.count == 3, w.allSatisfy({ $0 >= 0 && $0.isFinite })
                     else { throw bad("the power draw must be three numbers of watts ≥ 0, OFF/IDLE/BUSY") }
                     pool.watts = (w[0], w[1], w[2])
                 default:

@@ -440,6 +440,12 @@ public struct ArrivalModel: Sendable, Equatable {
 
 /// The demand forecast shared by the simulator and the daemon.
 public enum DemandForecaster {
+    /// The first minute of a forecast made at `now` in which something from `time` on counts (minute m covers
+    /// [now + 60m, now + 60m + 60) and counts what holds nodes at its start); 0 for a time not after `now`.
+    public static func minute(of time: Int64, now: Int64) -> Int64 {
+        time <= now ? 0 : (time &- now &+ 59) / 60
+    }
+
     /// Forecasts how many nodes will be busy in each of the next `minutes` minutes from `now`.
     ///
     /// Running jobs hold their nodes until their predicted end (upper band: their late end). Queued jobs are
@@ -509,8 +515,8 @@ public enum DemandForecaster {
         let h = Swift.max(1, Swift.min(minutes, 24 * 60))
         let total = Swift.max(totalNodes, 0)
         // Minute m covers [now + 60m, now + 60m + 60): a job counts if it holds nodes at the minute's start.
-        func firstMinute(_ from: Int64) -> Int { from <= now ? 0 : Int(Swift.min((from &- now + 59) / 60, Int64(h))) }
-        func endMinute(_ to: Int64) -> Int { to <= now ? 0 : Int(Swift.min((to &- now + 59) / 60, Int64(h))) }
+        func firstMinute(_ from: Int64) -> Int { Int(Swift.min(minute(of: from, now: now), Int64(h))) }
+        func endMinute(_ to: Int64) -> Int { Int(Swift.min(minute(of: to, now: now), Int64(h))) }
 
         var busy = [Int](repeating: 0, count: h)
         for r in running {

@@ -42,20 +42,13 @@ public struct SharedNodePacker {
         self.now = now
     }
 
-    /// The minute of the forecast from which a job with this earliest start holds nodes (as ``DemandForecaster``
-    /// counts it: minute m covers [now + 60m, now + 60m + 60)); 0 for none or one already past. Jobs eligible a few
-    /// seconds apart share a node as the controller would give them one when they start.
-    private func minute(_ earliest: Int64?) -> Int64 {
-        guard let e = earliest, e > now else { return 0 }
-        return e &- now &+ 59 < 0 ? Int64.max / 60 : (e &- now &+ 59) / 60
-    }
-
     /// Adds a queued job of `cpus` CPUs (fewer than a node has) to `pending`: into an open node, or as a new one.
     public mutating func add(
         cpus: Int, predictedRuntime: Int64, lateRuntime: Int64, earliestStart: Int64?, to pending: inout [PendingDemand]
     ) {
         let c = Swift.max(1, cpus)
-        let m = minute(earliestStart)
+        // Jobs eligible a few seconds apart share a node, as the controller gives them one when they start.
+        let m = earliestStart.map { DemandForecaster.minute(of: $0, now: now) } ?? 0
         if let b = open.firstIndex(where: { $0.minute == m && $0.used + c <= coresPerNode }) {
             let at = open[b].at
             pending[at].predictedRuntime = Swift.max(pending[at].predictedRuntime, predictedRuntime)
