@@ -11,7 +11,7 @@
 //                  sacct parsing, retraining. Daemon and CLI only.
 //   PrewarmSubmit – edge inside slurmctld: the C ABI the job_submit plugin (CShim/) calls; stdlib + Glibc only.
 //   PrewarmOps   – edge for the daemon and CLI: prewarmd's persisted state, status snapshot, metrics.
-//   CXattr       – glibc's getxattr, for `prewarm check`'s reading of POSIX ACLs (CLI only).
+//   CXattr       – glibc's getxattr and statfs, for `prewarm check` (POSIX ACLs, filesystem types; CLI only).
 //   prewarm      – the command-line tool, thin over the libraries.
 import PackageDescription
 

@@ -143,6 +143,8 @@ struct InstallationCheck {
     var slurmUserOption: String?
     /// Findings of the caller's, printed after Slurm's line (where the paths came from).
     var preamble: [CheckFinding] = []
+    /// Whose filesystem a path is on (tests give network filesystems this host does not have).
+    var fileSystem: (String) -> FileSystemSharing = FileSystemSharing.at
 
     private var findings: [CheckFinding] = []
     private var user: UserAccess?
@@ -179,7 +181,10 @@ struct InstallationCheck {
         let submit = checkSubmitSide()
         let daemon = checkDaemonSide(submit: submit)
         let power = checkPowerSide()
-        if let s = settings { checkSlurmSide(s, daemon: daemon, power: power) }
+        if let s = settings {
+            checkSlurmSide(s, daemon: daemon, power: power)
+            checkControllers(s, submit: submit)
+        }
         return findings
     }
 
@@ -415,6 +420,35 @@ struct InstallationCheck {
         if s.hidesPoweredDownCloudNodes {
             add(.warning, "PrivateData has no cloud: powered-down State=CLOUD nodes are invisible to prewarmd "
                 + "(Slurm 22.05); add PrivateData=cloud")
+        }
+    }
+
+    /// With a backup controller (`SlurmctldHost` more than once), the one that takes over runs the plugin and the
+    /// power programs from its own host's files: this check sees only this host's. The model is the file prewarmd
+    /// keeps replacing, so it has to be where every controller reads it.
+    private mutating func checkControllers(_ s: SlurmControllerSettings, submit: SubmitConfiguration?) {
+        guard s.controllers.count > 1 else { return }
+        add(.note, "\(s.controllers.count) controllers (SlurmctldHost \(s.controllers.joined(separator: ", "))): whichever "
+            + "runs loads job_submit/prewarm and runs the power programs from its own host's files; install Prewarm "
+            + "and its /etc/slurm files on each and run prewarm check there too; run one prewarmd (the plugin's "
+            + "notices reach it only from its own host; from the other, prewarmd sees new jobs at its next cycle)")
+        guard s.jobSubmitPlugins.contains("prewarm"), let submit, submit.enabled else { return }
+        let model = submit.modelFile
+        let state = s.stateSaveLocation.isEmpty ? nil : fileSystem(s.stateSaveLocation)
+        // slurmctld's own state is on storage both controllers mount when a backup can take over: the model may go there.
+        var beside = ""
+        if case .shared(let name) = state { beside = ", e.g. beside StateSaveLocation (\(s.stateSaveLocation), \(name))" }
+        switch fileSystem(model) {
+        case .shared(let name):
+            add(.ok, "ModelFile \(model) is on \(name), a filesystem other hosts can mount: after a failover the other "
+                + "controller's plugin reads the models prewarmd publishes, if it mounts it too")
+        case .local(let name):
+            add(.warning, "ModelFile \(model) is on this host's own filesystem (\(name)): after a failover the other "
+                + "controller's plugin reads its own host's copy, which prewarmd does not replace; set ModelFile in "
+                + "prewarm.conf and prewarmd.conf to storage both controllers mount\(beside)")
+        case .unknown(let name):
+            add(.note, "ModelFile \(model) is on a filesystem of type \(name): make sure both controllers read the "
+                + "same file (prewarmd replaces it by rename)\(beside)")
         }
     }
 
@@ -657,5 +691,55 @@ struct AccessACL: Equatable {
         }
         if !matching.isEmpty { return matching.contains { has($0.permissions & mask) } }
         return entries.first { $0.tag == Self.other }.map { has($0.permissions) } ?? false
+    }
+}
+
+/// Whether a path's filesystem is this host's own or one that other hosts mount too, by its `statfs` type.
+enum FileSystemSharing: Equatable {
+    case shared(String)
+    case local(String)
+    case unknown(String)
+
+    var name: String {
+        switch self {
+        case .shared(let n), .local(let n), .unknown(let n): n
+        }
+    }
+
+    /// The filesystem of `path`, or of its nearest existing ancestor (the model may not be published yet).
+    static func at(_ path: String) -> FileSystemSharing {
+        var candidate = path.isEmpty ? "/" : path
+        while true {
+            var st = statfs()
+            if statfs(candidate, &st) == 0 { return of(type: UInt64(truncatingIfNeeded: st.f_type)) }
+            guard candidate != "/", let slash = candidate.lastIndex(of: "/") else { return .unknown("unreadable") }
+            candidate = slash == candidate.startIndex ? "/" : String(candidate[..<slash])
+        }
+    }
+
+    /// Linux's magic numbers (linux/magic.h and the filesystems' own sources).
+    static func of(type: UInt64) -> FileSystemSharing {
+        switch type & 0xFFFF_FFFF {
+        case 0xEF53: .local("ext2/3/4")
+        case 0x5846_5342: .local("xfs")
+        case 0x9123_683E: .local("btrfs")
+        case 0x2FC1_2FC1: .local("zfs")
+        case 0xF2F5_2010: .local("f2fs")
+        case 0x0102_1994: .local("tmpfs")
+        case 0x8584_58F6: .local("ramfs")
+        case 0x794C_7630: .local("overlay")
+        case 0x6969: .shared("nfs")
+        case 0xFE53_4D42: .shared("smb2")
+        case 0xFF53_4D42: .shared("cifs")
+        case 0x0BD0_0BD0: .shared("lustre")
+        case 0x4750_4653: .shared("gpfs")
+        case 0x00C3_6400: .shared("cephfs")
+        case 0x1983_0326: .shared("beegfs")
+        case 0x7461_636F: .shared("ocfs2")
+        case 0x0116_1970: .shared("gfs2")
+        case 0x5346_414F, 0x6B41_4653: .shared("afs")
+        case 0x6573_5546: .unknown("fuse")
+        default: .unknown("0x" + String(type, radix: 16))
+        }
     }
 }

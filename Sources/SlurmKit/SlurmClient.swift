@@ -331,6 +331,10 @@ public struct SlurmControllerSettings: Sendable, Equatable {
     public var partitions: [SlurmPartition] = []
     /// `SlurmctldPidFile`: where the running slurmctld wrote its PID (on the controller host).
     public var pidFile = ""
+    /// `SlurmctldHost`, primary first: more than one when a backup controller can take over.
+    public var controllers: [String] = []
+    /// `StateSaveLocation`: with a backup controller, storage both controllers mount.
+    public var stateSaveLocation = ""
     /// `SuspendExcNodes` (a hostlist; entries with a `:count` suffix exclude only some of their nodes) and
     /// `SuspendExcParts`: nodes Slurm never suspends.
     public var suspendExcludedNodes = ""
@@ -608,6 +612,10 @@ public final class LibSlurmClient: SlurmClient {
             s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.private_data & CS_PRIVATE_CLOUD_NODES == 0
             s.suspendExcludedNodes = text(c.suspend_exc_nodes)
             s.pidFile = text(c.slurmctld_pidfile)
+            s.stateSaveLocation = text(c.state_save_location)
+            if let machines = c.control_machine {
+                s.controllers = (0..<Int(min(c.control_cnt, 64))).map { text(machines[$0]) }.filter { !$0.isEmpty }
+            }
             s.suspendExcludedPartitions = text(c.suspend_exc_parts).split(separator: ",").map(String.init)
             return s
         }
