@@ -172,7 +172,8 @@ struct InstallationCheck {
         switch slurm {
         case .loaded(let s):
             add(.ok, "slurmctld answered: SlurmUser=\(s.slurmUser), JobSubmitPlugins=\(s.jobSubmitPlugins.joined(separator: ",")), "
-                + "SuspendTime=\(s.suspendTime.map(String.init) ?? "NONE"), ResumeTimeout=\(s.resumeTimeout)")
+                + "SuspendTime=\(s.suspendTime.map(String.init) ?? "NONE"), ResumeTimeout=\(s.resumeTimeout), "
+                + "SlurmctldHost=\(s.controllers.isEmpty ? "?" : s.controllers.joined(separator: ","))")
         case .skipped(let why): add(.note, "Slurm's configuration not checked: \(why)")
         case .unreachable(let why): add(.warning, "cannot ask slurmctld for its configuration (\(why)): Slurm's side not checked")
         }
