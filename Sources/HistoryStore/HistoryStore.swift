@@ -324,6 +324,25 @@ public final class HistoryStore {
         }
     }
 
+    /// Removes at most `limit` jobs submitted before `cutoff` (Unix seconds), oldest first, in one transaction of its
+    /// own (prewarmd's `HistoryRetention`, `prewarm history prune`); a caller with more to remove calls again, so
+    /// that no single call holds the database for long.
+    /// - Returns: how many were removed (0: none was that old).
+    public func removeJobs(submittedBefore cutoff: Int64, limit: Int) throws(HistoryStoreError) -> Int {
+        guard limit > 0 else { return 0 }
+        do {
+            let s = try db.prepare(
+                """
+                DELETE FROM jobs WHERE rowid IN
+                    (SELECT rowid FROM jobs WHERE submit_time < ?1 ORDER BY submit_time LIMIT ?2)
+                """)
+            try s.run([.integer(cutoff), .integer(Int64(limit))])
+            return db.changes
+        } catch {
+            throw HistoryStoreError(error)
+        }
+    }
+
     /// Number of stored jobs.
     public func count() throws(HistoryStoreError) -> Int {
         do {

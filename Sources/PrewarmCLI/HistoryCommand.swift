@@ -14,7 +14,7 @@ struct History: ParsableCommand {
             from a workload log or from Slurm accounting; a job already stored (same cluster, job id and submit \
             time) is never stored twice, so imports can be repeated.
             """,
-        subcommands: [HistoryImport.self, HistoryStats.self, HistoryCrashWriter.self])
+        subcommands: [HistoryImport.self, HistoryStats.self, HistoryPrune.self, HistoryCrashWriter.self])
 }
 
 /// Where the store is, shared by the history commands, `train --db` and `retrain`.
@@ -124,6 +124,49 @@ struct HistoryImport: ParsableCommand {
         let already = rows.count - added
         print("\(database.db): read \(what); \(added) new, \(already) already stored; \(total) jobs in the history")
         if added == 0 && !rows.isEmpty { print("nothing new: every job was already stored") }
+    }
+}
+
+struct HistoryPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Remove the stored jobs submitted before a time (what prewarmd's HistoryRetention does each cycle).",
+        discussion: """
+            Removes in batches of 20,000 jobs, each its own transaction, so that a running prewarmd storing jobs             meanwhile waits for one batch at most. SQLite reuses the freed pages; the file does not shrink.
+            """)
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: "Remove jobs submitted more than this many days ago.")
+    var olderThan: Int?
+
+    @Option(help: "Remove jobs submitted before this Unix time (seconds).")
+    var before: Int64?
+
+    func validate() throws {
+        guard (olderThan == nil) != (before == nil) else {
+            throw ValidationError("give one of --older-than DAYS and --before UNIX_TIME")
+        }
+        if let d = olderThan, !(1 ... 36_500).contains(d) {
+            throw ValidationError("--older-than: must be a whole number of days from 1 to 36500, found \(d)")
+        }
+    }
+
+    mutating func run() throws {
+        let cutoff = before ?? (Int64(time(nil)) - Int64(olderThan ?? 0) * 86_400)
+        var removed = 0
+        do {
+            guard FileManager.default.fileExists(atPath: database.db) else {
+                throw HistoryStoreError(path: database.db, message: "no such file")
+            }
+            let store = try HistoryStore(path: database.db)
+            while case let n = try store.removeJobs(submittedBefore: cutoff, limit: 20_000), n > 0 { removed += n }
+            print("\(database.db): removed \(removed) job(s) submitted before \(LocalClock.utc.format(cutoff)) UTC; "
+                + "\(try store.count()) jobs in the history")
+        } catch {
+            CLISupport.note("prewarm: \(error)")
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -91,12 +91,28 @@ final class HistoryKeeper: @unchecked Sendable {
         do {
             let added = try HistoryIngest.ingest(jobs: jobs, into: store, cluster: "default", now: now)
             if added > 0 { log("history: stored \(added) finished job(s)") }
+            try pruneIfDue(store, now: now)
             return added
         } catch {
             log("error: history: \(error)")
             self.store = nil  // reopen (and re-check) next cycle
             return 0
         }
+    }
+
+    /// Jobs removed per cycle at most under `HistoryRetention` (a few tens of milliseconds of the cycle).
+    static let pruneBatch = 20_000
+    /// When the next `HistoryRetention` pass is due: an hour after one that found less than a batch to remove, the
+    /// next cycle after a full batch.
+    private var nextPrune: Int64 = 0
+
+    /// Removes up to ``pruneBatch`` jobs submitted over `HistoryRetention` days ago, when due.
+    private func pruneIfDue(_ store: HistoryStore, now: Int64) throws(HistoryStoreError) {
+        let days = configuration.historyRetentionDays
+        guard days > 0, now >= nextPrune else { return }
+        let removed = try store.removeJobs(submittedBefore: now - Int64(days) * 86_400, limit: Self.pruneBatch)
+        nextPrune = removed == Self.pruneBatch ? now : now + 3600
+        if removed > 0 { log("history: removed \(removed) job(s) submitted over \(days) days ago (HistoryRetention)") }
     }
 
     /// Starts a retraining on a background thread when `RetrainInterval` has passed since the last one (or since

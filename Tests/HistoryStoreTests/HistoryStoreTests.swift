@@ -196,3 +196,31 @@ func sampleJob(_ id: Int64, submit: Int64 = 1_700_000_000, cluster: String = "c1
     }
 }
 
+
+@Suite struct HistoryRetentionTests {
+    /// `removeJobs(submittedBefore:limit:)`: only jobs submitted strictly before the cutoff go, oldest first, at most
+    /// `limit` a call; a read-only store refuses.
+    @Test func removesOnlyJobsSubmittedBeforeTheCutoffOldestFirst() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.path + "/history.db")
+        // 30 jobs submitted an hour apart, inserted out of order (the oldest are not the first rows).
+        let base: Int64 = 1_700_000_000
+        _ = try store.insert((0 ..< 30).reversed().map { sampleJob(Int64($0), submit: base + Int64($0) * 3600) })
+        let cutoff = base + 20 * 3600  // jobs 0…19 are older; job 20 was submitted exactly at the cutoff
+        #expect(try store.removeJobs(submittedBefore: cutoff, limit: 8) == 8)
+        var left = try store.jobs().map(\.jobID).sorted()
+        #expect(left == Array(8 ..< 30))  // the 8 oldest
+        #expect(try store.removeJobs(submittedBefore: cutoff, limit: 100) == 12)
+        #expect(try store.removeJobs(submittedBefore: cutoff, limit: 100) == 0)
+        left = try store.jobs().map(\.jobID).sorted()
+        #expect(left == Array(20 ..< 30))
+        #expect(try store.removeJobs(submittedBefore: cutoff, limit: 0) == 0)
+        // A removed job can be stored again (an import of an old range), and is then removed again.
+        #expect(try store.insert([sampleJob(3, submit: base + 3 * 3600)]) == 1)
+        #expect(try store.removeJobs(submittedBefore: cutoff, limit: 100) == 1)
+        let readOnly = try HistoryStore(path: dir.path + "/history.db", readOnly: true)
+        #expect(throws: HistoryStoreError.self) { try readOnly.removeJobs(submittedBefore: base + 10 * 86_400, limit: 5) }
+        #expect(try store.count() == 10)
+    }
+}

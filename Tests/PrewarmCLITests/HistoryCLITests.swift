@@ -101,3 +101,40 @@ import Testing
     let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     #expect(o["jobs"] as? Int == 80)
 }
+
+/// `prewarm history prune`: removes the jobs submitted before a time, keeps the rest; refuses bad options and a
+/// missing store, naming them.
+@Test func historyPruneRemovesJobsSubmittedBeforeATime() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-history-prune-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let db = dir.appendingPathComponent("history.db").path
+    #expect(try prewarm(["history", "import", "--trace", fixture, "--db", db]).status == 0)
+    // The fixture's submissions, as the store keeps them (the log's start time plus each job's offset).
+    let stats = try #require(try JSONSerialization.jsonObject(
+        with: Data(try prewarm(["history", "stats", "--db", db, "--json"]).stdout.utf8)) as? [String: Any])
+    let first = try #require(stats["first_submit"] as? Int)
+    let last = try #require(stats["last_submit"] as? Int)
+    let cutoff = first + (last - first) / 2
+    let r = try prewarm(["history", "prune", "--db", db, "--before", String(cutoff)])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let removed = try #require(Int(r.stdout.split(separator: " ").dropFirst(2).first ?? ""), "\(r.stdout)")
+    #expect(removed > 0 && removed < 2500)
+    #expect(r.stdout.hasSuffix("; \(2500 - removed) jobs in the history\n"), "\(r.stdout)")
+    let after = try #require(try JSONSerialization.jsonObject(
+        with: Data(try prewarm(["history", "stats", "--db", db, "--json"]).stdout.utf8)) as? [String: Any])
+    #expect(after["jobs"] as? Int == 2500 - removed)
+    #expect((after["first_submit"] as? Int ?? 0) >= cutoff)
+    // Again: nothing older is left.
+    #expect(try prewarm(["history", "prune", "--db", db, "--before", String(cutoff)]).stdout.contains(": removed 0 job(s)"))
+    // --older-than counts from now: every job of 1996 goes.
+    let all = try prewarm(["history", "prune", "--db", db, "--older-than", "365"])
+    #expect(all.stdout.hasSuffix("; 0 jobs in the history\n"), "\(all.stdout)")
+    let neither = try prewarm(["history", "prune", "--db", db])
+    #expect(neither.status != 0 && neither.stderr.contains("give one of --older-than DAYS and --before UNIX_TIME"))
+    let zero = try prewarm(["history", "prune", "--db", db, "--older-than", "0"])
+    #expect(zero.status != 0 && zero.stderr.contains("--older-than: must be a whole number of days from 1 to 36500"))
+    let missing = try prewarm(["history", "prune", "--db", dir.appendingPathComponent("none.db").path, "--before", "1"])
+    #expect(missing.status == 1 && missing.stderr.contains("none.db") && missing.stderr.contains("no such file"))
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("none.db").path))
+}

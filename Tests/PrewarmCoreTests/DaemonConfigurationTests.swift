@@ -132,6 +132,13 @@ import Testing
     #expect(failure("\nHistoryRefreshInterval=30")?.description
         == "/etc/slurm/prewarmd.conf:2: HistoryRefreshInterval: must be 0 (never) or from 60 to 86400 seconds, found '30'")
     #expect(failure("HistoryRefreshInterval=soon")?.key == "HistoryRefreshInterval")
+    #expect(defaults.historyRetentionDays == 0)  // every job kept
+    #expect(try DaemonConfiguration.parse("HistoryRetention=400", file: "x").historyRetentionDays == 400)
+    #expect(try DaemonConfiguration.parse("HistoryRetention=7", file: "x").historyRetentionDays == 7)
+    #expect(failure("HistoryRetention=3")?.description
+        == "/etc/slurm/prewarmd.conf:1: HistoryRetention: must be 0 (keep every job) or from 7 to 36500 days, found '3'")
+    #expect(failure("HistoryRetention=36501")?.key == "HistoryRetention")
+    #expect(failure("HistoryRetention=1y")?.key == "HistoryRetention")
     #expect(failure("HistoryDatabase=history.db")?.key == "HistoryDatabase")
     #expect(defaults.learnedArrivals)
     #expect(!defaults.bootLeadLearned)

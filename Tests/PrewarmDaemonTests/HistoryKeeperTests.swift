@@ -101,3 +101,43 @@ private final class LockedLines: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+/// `HistoryRetention`: each cycle's `record` removes up to a batch of jobs submitted longer ago than that, the next
+/// batch at the next cycle while there are more, and then looks again only an hour later.
+@Test func historyRetentionRemovesOldJobsABatchPerCycle() throws {
+    let (dir, jobs) = try keeperDirectory("retention")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let store = try HistoryStore(path: dir + "/history.db")
+    _ = try store.insert(jobs.map { HistoryJob($0, cluster: "kth", utcOffset: 0, source: "swf:kth") })
+    let submits = try store.jobs().map(\.submitTime).sorted()
+    #expect(submits.count == 10_000)
+    // "Now" is 30 days after the 2,500th submission: 2,499 jobs (or so, with ties) are older than 30 days.
+    let now = submits[2_499] + 30 * 86_400
+    let old = submits.filter { $0 < now - 30 * 86_400 }.count
+    #expect(old > 2_000 && old < 2_500)
+    let c = try DaemonConfiguration.parse(
+        "HistoryDatabase=\(dir)/history.db\nModelFile=\(dir)/prewarm.model\nRetrainInterval=0\nHistoryRetention=30",
+        file: "test")
+    let lines = LockedLines()
+    let keeper = HistoryKeeper(configuration: c, log: { lines.append($0) })
+    #expect(HistoryKeeper.pruneBatch == 20_000)
+    keeper.record(jobs: [], now: now)
+    #expect(try store.count() == 10_000 - old)
+    #expect(try store.jobs().allSatisfy { $0.submitTime >= now - 30 * 86_400 })
+    #expect(lines.all.contains("history: removed \(old) job(s) submitted over 30 days ago (HistoryRetention)"))
+    // A day later the next 1,000 or so are due, but the pass after a partial batch waits an hour.
+    let later = now + 1800
+    _ = try store.insert(jobs.prefix(5).map { HistoryJob($0, cluster: "kth-again", utcOffset: 0, source: "swf:kth") })
+    keeper.record(jobs: [], now: later)
+    #expect(try store.count() == 10_000 - old + 5)  // not due yet: the old re-imported five stay
+    keeper.record(jobs: [], now: now + 3600)
+    // Due again: the five, and the jobs that grew older than 30 days in that hour.
+    let kept = submits.filter { $0 >= now + 3600 - 30 * 86_400 }.count
+    #expect(try store.count() == kept)
+    // HistoryRetention=0 (the default) keeps every job.
+    let keepAll = HistoryKeeper(
+        configuration: try DaemonConfiguration.parse("HistoryDatabase=\(dir)/history.db\nRetrainInterval=0", file: "t"),
+        log: { _ in })
+    keepAll.record(jobs: [], now: now + 365 * 86_400)
+    #expect(try store.count() == kept)
+}

@@ -42,6 +42,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Seconds between republications of the published model with the current history, between retrainings
     /// (the job_submit plugin learns of no job end by itself); 0 disables it.
     public var historyRefreshInterval = 600
+    /// Days a finished job stays in the history, counted from its submission (`HistoryRetention`); 0 keeps every
+    /// job. Older ones are removed a batch per cycle.
+    public var historyRetentionDays = 0
     /// Newest finished jobs held out to compare a retrained model with the published one.
     public var retrainHoldout = 1000
     /// Newest stored jobs a retraining reads at most (bounds its time and memory on a big history).
@@ -69,7 +72,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "PowerDownMargin", "ArrivalBootShare", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "HistoryRefreshInterval", "StateDirectory",
         "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "ScaleRefinement", "LearnedArrivals",
-        "PriceScale", "ModelTrees",
+        "PriceScale", "ModelTrees", "HistoryRetention",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
@@ -152,6 +155,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw e.error("must be 0 (never) or from 60 to 86400 seconds, found '\(v)'", file: file)
                 }
                 c.historyRefreshInterval = seconds
+            case "HistoryRetention":
+                let days = try KeyValueFile.integer(e, in: 0 ... 36_500, unit: "days", file: file)
+                guard days == 0 || days >= 7 else {
+                    throw e.error("must be 0 (keep every job) or from 7 to 36500 days, found '\(v)'", file: file)
+                }
+                c.historyRetentionDays = days
             case "RetrainHoldout":
                 c.retrainHoldout = try KeyValueFile.integer(e, in: 20 ... 1_000_000, unit: "jobs", file: file)
             case "RetrainMaxJobs":
