@@ -407,6 +407,13 @@ final class SubmissionListener {
             close(s)
             throw failure("cannot bind", code)
         }
+        var one: Int32 = 1
+        guard setsockopt(s, SOL_SOCKET, Self.soPassCred, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            let code = errno
+            close(s)
+            unlink(path)
+            throw failure("cannot ask for senders' credentials (SO_PASSCRED)", code)
+        }
         // slurmctld usually runs as SlurmUser (slurm), not as the daemon's user: it needs write permission.
         guard chmod(path, 0o666) == 0 else {
             let code = errno
@@ -433,19 +440,70 @@ final class SubmissionListener {
     /// Device and inode of the socket file this listener bound.
     private let identity: (dev_t, ino_t)
 
+    /// The users whose datagrams count: root, the daemon's own and slurmctld's (`SlurmUser`). nil until the daemon
+    /// has asked slurmctld for its user: every sender counts meanwhile. The socket is mode 0666 (slurmctld need not
+    /// run as the daemon's user), so without this any local user could make the daemon cycle every 5 s.
+    var allowedSenders: Set<UInt32>?
+    /// Datagrams from other users, ignored.
+    private(set) var ignoredDatagrams = 0
+    /// Called once per user whose datagrams are ignored.
+    var onIgnoredSender: (UInt32) -> Void = { _ in }
+    private var reportedSenders = Set<UInt32>()
+
+    // Linux's values (asm-generic/socket.h, bits/socket.h; glibc declares them only under _GNU_SOURCE): the kernel
+    // attaches the sender's pid, uid and gid to every datagram once SO_PASSCRED is set.
+    private static let soPassCred: Int32 = 16
+    private static let scmCredentials: Int32 = 2
+
     /// Waits up to `milliseconds` for datagrams; returns how many submissions they reported (0 on timeout): the
-    /// plugin sends the notices queued together as lines of one datagram.
+    /// plugin sends the notices queued together as lines of one datagram. Datagrams of users not in
+    /// ``allowedSenders`` count for nothing.
     func wait(milliseconds: Int32) -> Int {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, milliseconds) > 0 else { return 0 }
         var count = 0
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            var sender: UInt32?
+            let n = buffer.withUnsafeMutableBytes { data in
+                control.withUnsafeMutableBytes { ctl -> Int in
+                    var io = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &io) { iov -> Int in
+                        var message = msghdr()
+                        message.msg_iov = iov
+                        message.msg_iovlen = 1
+                        message.msg_control = ctl.baseAddress
+                        message.msg_controllen = ctl.count
+                        let n = recvmsg(fd, &message, Int32(MSG_DONTWAIT))
+                        if n > 0 { sender = Self.credentialsUID(UnsafeRawBufferPointer(rebasing: ctl[..<min(ctl.count, Int(message.msg_controllen))])) }
+                        return n
+                    }
+                }
+            }
             guard n > 0 else { break }
+            if let allowed = allowedSenders, let uid = sender, !allowed.contains(uid) {
+                ignoredDatagrams += 1
+                if reportedSenders.insert(uid).inserted { onIgnoredSender(uid) }
+                continue
+            }
             count += buffer.withUnsafeBytes { SubmitNotice.count(inDatagram: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
         }
         return count
     }
+
+    /// The sender's uid from a datagram's ancillary data: the first control message at SOL_SOCKET of type
+    /// SCM_CREDENTIALS (a `cmsghdr` of length, level and type, then a `ucred` of pid, uid and gid).
+    static func credentialsUID(_ control: UnsafeRawBufferPointer) -> UInt32? {
+        let header = MemoryLayout<Int>.size + 8  // cmsg_len (size_t), cmsg_level, cmsg_type
+        guard control.count >= header + 12 else { return nil }
+        let length = control.loadUnaligned(fromByteOffset: 0, as: Int.self)
+        let level = control.loadUnaligned(fromByteOffset: MemoryLayout<Int>.size, as: Int32.self)
+        let type = control.loadUnaligned(fromByteOffset: MemoryLayout<Int>.size + 4, as: Int32.self)
+        guard length >= header + 12, level == SOL_SOCKET, type == scmCredentials else { return nil }
+        return control.loadUnaligned(fromByteOffset: header + 4, as: UInt32.self)
+    }
+
+    /// Room for one SCM_CREDENTIALS control message (32 bytes on 64-bit Linux) and more.
+    private var control = [UInt8](repeating: 0, count: 64)
 
     /// Room for the largest datagram the plugin sends (a longer one is cut, and its cut line still counts).
     private var buffer = [UInt8](repeating: 0, count: SubmitNotice.maxDatagramBytes + 1024)

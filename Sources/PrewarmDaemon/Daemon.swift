@@ -66,6 +66,20 @@ struct PrewarmDaemon {
         }
     }
 
+    /// Who may notify the daemon: root, the daemon's own user and slurmctld's (`SlurmUser`, asked of slurmctld; an
+    /// RPC). Left as it was when slurmctld does not answer; asked again after each cycle until it is known.
+    static func refreshNoticeSenders(_ listener: SubmissionListener?, slurm: LibSlurmClient) {
+        guard let listener, let settings = try? slurm.loadControllerSettings(), let uid = settings.slurmUserID else {
+            return
+        }
+        let allowed: Set<UInt32> = [0, UInt32(geteuid()), uid]
+        if listener.allowedSenders != allowed {
+            listener.allowedSenders = allowed
+            log("NotifySocket: hearing uids \(allowed.sorted().map(String.init).joined(separator: ", ")) "
+                + "(root, this daemon's, SlurmUser \(settings.slurmUser))")
+        }
+    }
+
     static func main() {
         // First, before anything that takes time (loading libslurm): a SIGHUP or SIGTERM that arrives while the
         // daemon starts is handled (a reload, a stop) instead of killing it.
@@ -134,6 +148,11 @@ struct PrewarmDaemon {
                 log("warning: \(error); submissions are not heard, cycles run on the timer only")
             }
         }
+        listener?.onIgnoredSender = { uid in
+            log("warning: NotifySocket: ignoring datagrams from uid \(uid): only root, slurmctld's user and this "
+                + "daemon's are heard (said once per uid)")
+        }
+        refreshNoticeSenders(listener, slurm: slurm)
         log("prewarmd started: mode \(configuration.mode.rawValue), every \(configuration.interval)s, boot lead "
             + "\(configuration.policy.bootLeadTime)s, config \(configPath), version \(PrewarmVersion.string)")
         warnAboutSlurmSuspendTime(configuration, slurm: slurm)
@@ -142,6 +161,7 @@ struct PrewarmDaemon {
         do { try ServiceManager.notify("READY=1", socket: notifySocket) } catch { log("warning: \(error)") }
         while stopRequested == 0 {
             let wait = loop.runCycle(now: Int64(time(nil)))
+            if listener?.allowedSenders == nil { refreshNoticeSenders(listener, slurm: slurm) }
             loop.history?.retrainIfDue(now: Int64(time(nil)))
             loop.history?.refreshIfDue(now: Int64(time(nil)))
             server?.publish(loop.metricsText)
@@ -173,6 +193,7 @@ struct PrewarmDaemon {
                     loop.history?.configuration = c
                     log("configuration reloaded: mode \(c.mode.rawValue)")
                     warnAboutSlurmSuspendTime(c, slurm: slurm)
+                    refreshNoticeSenders(listener, slurm: slurm)
                 } else {
                     log("configuration not reloaded; keeping the previous one")
                 }

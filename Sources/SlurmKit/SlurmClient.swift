@@ -319,6 +319,8 @@ public struct SlurmControllerSettings: Sendable, Equatable {
     public var resumeFailProgram = ""
     /// `SlurmUser`: the user slurmctld, the job_submit plugin and the power programs run as.
     public var slurmUser = ""
+    /// `SlurmUser`'s uid, as slurmctld resolved it.
+    public var slurmUserID: UInt32?
     /// `SuspendTime` in seconds; nil when idle nodes are never suspended by Slurm itself (`NONE`, `INFINITE`).
     public var suspendTime: Int?
     /// `ResumeTimeout` in seconds: a node not up that long after its resume is marked DOWN.
@@ -606,6 +608,7 @@ public final class LibSlurmClient: SlurmClient {
             s.suspendProgram = text(c.suspend_program)
             s.resumeFailProgram = text(c.resume_fail_program)
             s.slurmUser = text(c.slurm_user_name)
+            s.slurmUserID = c.slurm_user_id
             let suspend = c.suspend_time
             s.suspendTime = suspend == 0 || suspend >= CS_NO_VAL ? nil : Int(suspend)
             s.resumeTimeout = Int(c.resume_timeout)

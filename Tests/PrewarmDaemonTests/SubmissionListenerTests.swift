@@ -84,3 +84,67 @@ private func send(_ text: String, to path: String) -> Bool {
     }
     #expect(throws: SubmissionListener.SetupError.self) { _ = try SubmissionListener(path: "relative.sock") }
 }
+
+/// Sends one notice to `path` as the user `nobody` (needs root: setpriv changes the uid).
+private func sendAsNobody(to path: String) throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+    p.arguments = [
+        "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
+        "import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'prewarm-submit v1 t=1', sys.argv[1])",
+        path,
+    ]
+    try p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+/// Only root, the daemon's user and slurmctld's are heard once the daemon knows them: another local user's
+/// datagrams (the socket is mode 0666) count for nothing, and each such user is reported once.
+@Test func listenerHearsOnlyTheAllowedSenders() throws {
+    try #require(getuid() == 0, "sending as another user needs root (scripts/test runs as root)")
+    let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-listener-uid-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    chmod(dir, 0o755)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/prewarmd.sock"
+    let listener = try SubmissionListener(path: path)
+    var reported: [UInt32] = []
+    listener.onIgnoredSender = { reported.append($0) }
+    // Before the daemon knows SlurmUser, every sender counts (as before the check).
+    #expect(try sendAsNobody(to: path) == 0)
+    #expect(listener.wait(milliseconds: 1000) == 1)
+    listener.allowedSenders = [0, 64030]
+    #expect(send("prewarm-submit v1 t=1", to: path))  // root: heard
+    #expect(try sendAsNobody(to: path) == 0)
+    #expect(try sendAsNobody(to: path) == 0)
+    #expect(listener.wait(milliseconds: 1000) == 1)
+    #expect(listener.ignoredDatagrams == 2)
+    #expect(reported == [nobody])  // once per uid
+    listener.allowedSenders = [0, nobody]
+    #expect(try sendAsNobody(to: path) == 0)
+    #expect(listener.wait(milliseconds: 1000) == 1)
+}
+
+@Test func credentialsAreReadFromTheirControlMessageOnly() {
+    // cmsghdr { size_t len; int level; int type; } then ucred { pid, uid, gid } (64-bit Linux: 16 + 12 bytes).
+    func control(level: Int32, type: Int32, uid: UInt32, length: Int = 28) -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: 32)
+        b.withUnsafeMutableBytes {
+            $0.storeBytes(of: length, toByteOffset: 0, as: Int.self)
+            $0.storeBytes(of: level, toByteOffset: 8, as: Int32.self)
+            $0.storeBytes(of: type, toByteOffset: 12, as: Int32.self)
+            $0.storeBytes(of: 4242, toByteOffset: 16, as: Int32.self)
+            $0.storeBytes(of: uid, toByteOffset: 20, as: UInt32.self)
+        }
+        return b
+    }
+    func uid(_ bytes: [UInt8]) -> UInt32? { bytes.withUnsafeBytes { SubmissionListener.credentialsUID($0) } }
+    #expect(uid(control(level: SOL_SOCKET, type: 2, uid: 64030)) == 64030)
+    #expect(uid(control(level: SOL_SOCKET, type: 1, uid: 64030)) == nil)  // SCM_RIGHTS, not credentials
+    #expect(uid(control(level: 6, type: 2, uid: 64030)) == nil)
+    #expect(uid(control(level: SOL_SOCKET, type: 2, uid: 64030, length: 20)) == nil)  // too short for a ucred
+    #expect(uid(Array(control(level: SOL_SOCKET, type: 2, uid: 1).prefix(20))) == nil)
+    #expect(uid([]) == nil)
+}
