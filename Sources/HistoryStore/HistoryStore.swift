@@ -324,6 +324,10 @@ public final class HistoryStore {
         }
     }
 
+    /// Jobs removed per ``removeJobs(submittedBefore:limit:)`` call by prewarmd and `prewarm history prune`: a few
+    /// tens of milliseconds, the longest a writer beside them waits.
+    public static let removalBatch = 20_000
+
     /// Removes at most `limit` jobs submitted before `cutoff` (Unix seconds), oldest first, in one transaction of its
     /// own (prewarmd's `HistoryRetention`, `prewarm history prune`); a caller with more to remove calls again, so
     /// that no single call holds the database for long.

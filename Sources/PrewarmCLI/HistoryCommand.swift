@@ -132,7 +132,8 @@ struct HistoryPrune: ParsableCommand {
         commandName: "prune",
         abstract: "Remove the stored jobs submitted before a time (what prewarmd's HistoryRetention does each cycle).",
         discussion: """
-            Removes in batches of 20,000 jobs, each its own transaction, so that a running prewarmd storing jobs             meanwhile waits for one batch at most. SQLite reuses the freed pages; the file does not shrink.
+            Removes in batches of 20,000 jobs, each its own transaction, so that a running prewarmd storing jobs \
+            meanwhile waits for one batch at most. SQLite reuses the freed pages; the file does not shrink.
             """)
 
     @OptionGroup var database: DatabaseOption
@@ -160,7 +161,9 @@ struct HistoryPrune: ParsableCommand {
                 throw HistoryStoreError(path: database.db, message: "no such file")
             }
             let store = try HistoryStore(path: database.db)
-            while case let n = try store.removeJobs(submittedBefore: cutoff, limit: 20_000), n > 0 { removed += n }
+            while case let n = try store.removeJobs(submittedBefore: cutoff, limit: HistoryStore.removalBatch), n > 0 {
+                removed += n
+            }
             print("\(database.db): removed \(removed) job(s) submitted before \(LocalClock.utc.format(cutoff)) UTC; "
                 + "\(try store.count()) jobs in the history")
         } catch {

@@ -463,22 +463,7 @@ final class SubmissionListener {
         guard poll(&p, 1, milliseconds) > 0 else { return 0 }
         var count = 0
         while true {
-            var sender: UInt32?
-            let n = buffer.withUnsafeMutableBytes { data in
-                control.withUnsafeMutableBytes { ctl -> Int in
-                    var io = iovec(iov_base: data.baseAddress, iov_len: data.count)
-                    return withUnsafeMutablePointer(to: &io) { iov -> Int in
-                        var message = msghdr()
-                        message.msg_iov = iov
-                        message.msg_iovlen = 1
-                        message.msg_control = ctl.baseAddress
-                        message.msg_controllen = ctl.count
-                        let n = recvmsg(fd, &message, Int32(MSG_DONTWAIT))
-                        if n > 0 { sender = Self.credentialsUID(UnsafeRawBufferPointer(rebasing: ctl[..<min(ctl.count, Int(message.msg_controllen))])) }
-                        return n
-                    }
-                }
-            }
+            let (n, sender) = receive()
             guard n > 0 else { break }
             if let allowed = allowedSenders, let uid = sender, !allowed.contains(uid) {
                 ignoredDatagrams += 1
@@ -488,6 +473,29 @@ final class SubmissionListener {
             count += buffer.withUnsafeBytes { SubmitNotice.count(inDatagram: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
         }
         return count
+    }
+
+    /// One datagram into `buffer` (without waiting): its length (0 or less: none) and its sender's uid, from the
+    /// credentials the kernel attaches (SO_PASSCRED).
+    private func receive() -> (Int, UInt32?) {
+        var sender: UInt32?
+        let n = buffer.withUnsafeMutableBytes { data in
+            control.withUnsafeMutableBytes { ctl -> Int in
+                var io = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                return withUnsafeMutablePointer(to: &io) { iov -> Int in
+                    var message = msghdr()
+                    message.msg_iov = iov
+                    message.msg_iovlen = 1
+                    message.msg_control = ctl.baseAddress
+                    message.msg_controllen = ctl.count
+                    let n = recvmsg(fd, &message, Int32(MSG_DONTWAIT))
+                    let received = min(ctl.count, Int(message.msg_controllen))
+                    if n > 0 { sender = Self.credentialsUID(UnsafeRawBufferPointer(rebasing: ctl[..<received])) }
+                    return n
+                }
+            }
+        }
+        return (n, sender)
     }
 
     /// The sender's uid from a datagram's ancillary data: the first control message at SOL_SOCKET of type

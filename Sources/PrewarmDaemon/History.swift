@@ -100,8 +100,8 @@ final class HistoryKeeper: @unchecked Sendable {
         }
     }
 
-    /// Jobs removed per cycle at most under `HistoryRetention` (a few tens of milliseconds of the cycle).
-    static let pruneBatch = 20_000
+    /// Jobs removed per cycle at most under `HistoryRetention`.
+    static let pruneBatch = HistoryStore.removalBatch
     /// When the next `HistoryRetention` pass is due: an hour after one that found less than a batch to remove, the
     /// next cycle after a full batch.
     private var nextPrune: Int64 = 0
