@@ -184,7 +184,7 @@ struct InstallationCheck {
         let power = checkPowerSide()
         if let s = settings {
             checkSlurmSide(s, daemon: daemon, power: power)
-            checkControllers(s, submit: submit)
+            checkControllers(s, submit: submit, daemon: daemon)
         }
         return findings
     }
@@ -331,6 +331,12 @@ struct InstallationCheck {
                     + "\(submit.modelFile): the plugin would not see the retrained models")
             }
         }
+        // The history is SQLite in WAL mode, whose shared-memory index needs every user of the file on one host.
+        if !configuration.historyDatabase.isEmpty, case .shared(let name) = fileSystem(configuration.historyDatabase) {
+            add(.warning, "HistoryDatabase \(configuration.historyDatabase) is on \(name), a network filesystem: the "
+                + "history is SQLite in WAL mode, which SQLite says does not work over one; keep it on this host's "
+                + "own disk")
+        }
         return configuration
     }
 
@@ -427,12 +433,20 @@ struct InstallationCheck {
     /// With a backup controller (`SlurmctldHost` more than once), the one that takes over runs the plugin and the
     /// power programs from its own host's files: this check sees only this host's. The model is the file prewarmd
     /// keeps replacing, so it has to be where every controller reads it.
-    private mutating func checkControllers(_ s: SlurmControllerSettings, submit: SubmitConfiguration?) {
+    private mutating func checkControllers(
+        _ s: SlurmControllerSettings, submit: SubmitConfiguration?, daemon: DaemonConfiguration?
+    ) {
         guard s.controllers.count > 1 else { return }
         add(.note, "\(s.controllers.count) controllers (SlurmctldHost \(s.controllers.joined(separator: ", "))): whichever "
             + "runs loads job_submit/prewarm and runs the power programs from its own host's files; install Prewarm "
             + "and its /etc/slurm files on each and run prewarm check there too; run one prewarmd (the plugin's "
             + "notices reach it only from its own host; from the other, prewarmd sees new jobs at its next cycle)")
+        // A prewarmd started on the other host when this one is lost: the shared state keeps its budget and commands.
+        if let daemon, case .local(let name) = fileSystem(daemon.stateDirectory) {
+            add(.note, "StateDirectory \(daemon.stateDirectory) is on this host's own filesystem (\(name)): a prewarmd "
+                + "started on another controller when this host is lost begins its hourly budget again, and the lock "
+                + "there does not keep two prewarmd apart; storage both controllers mount keeps both")
+        }
         guard s.jobSubmitPlugins.contains("prewarm"), let submit, submit.enabled else { return }
         let model = submit.modelFile
         let state = s.stateSaveLocation.isEmpty ? nil : fileSystem(s.stateSaveLocation)

@@ -9,20 +9,25 @@ import Testing
 /// `prewarm check` with a backup controller: the model has to be where both controllers' plugins read it.
 private func controllerFindings(
     controllers: [String], model: String, plugins: [String] = ["prewarm"],
-    fileSystem: ((String) -> FileSystemSharing)? = nil
+    daemonConf: String? = nil, fileSystem: ((String) -> FileSystemSharing)? = nil
 ) throws -> [String] {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-check-ha-\(getpid())-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let conf = dir.appendingPathComponent("prewarm.conf").path
     try "ModelFile=\(model)\nNotifySocket=\(dir.path)/d.sock\n".write(toFile: conf, atomically: false, encoding: .utf8)
+    let daemonPath = dir.appendingPathComponent(daemonConf == nil ? "none.conf" : "prewarmd.conf").path
+    if let daemonConf {
+        try "NotifySocket=\(dir.path)/d.sock\nModelFile=\(model)\n\(daemonConf)".write(
+            toFile: daemonPath, atomically: false, encoding: .utf8)
+    }
     var settings = SlurmControllerSettings()
     settings.slurmUser = "nobody"
     settings.jobSubmitPlugins = plugins
     settings.controllers = controllers
     settings.stateSaveLocation = "/var/spool/slurmctld"
     var check = InstallationCheck(
-        submitPath: conf, daemonPath: dir.appendingPathComponent("none.conf").path,
+        submitPath: conf, daemonPath: daemonPath,
         powerPath: dir.appendingPathComponent("none-power.conf").path, libraryPath: "/nonexistent/lib.so")
     check.slurm = .loaded(settings)
     if let fileSystem { check.fileSystem = fileSystem }
@@ -63,6 +68,43 @@ private func controllerFindings(
     let fuse = try controllerFindings(
         controllers: ["ctl1", "ctl2"], model: "/gluster/m.model", fileSystem: { _ in .of(type: 0x6573_5546) })
     #expect(fuse.contains { $0.hasPrefix("note    ModelFile /gluster/m.model is on a filesystem of type fuse: ") }, "\(fuse)")
+}
+
+@Test func prewarmdsStateOnOneHostIsNotedWithABackupController() throws {
+    let conf = "StateDirectory=/var/lib/prewarm\nHistoryDatabase=/var/lib/prewarm/history.db\n"
+    let local = try controllerFindings(
+        controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: conf,
+        fileSystem: { $0.hasPrefix("/shared") ? .of(type: 0x6969) : .of(type: 0x5846_5342) })
+    #expect(local.contains {
+        $0.hasPrefix("note    StateDirectory /var/lib/prewarm is on this host's own filesystem (xfs): a prewarmd started on "
+            + "another controller when this host is lost begins its hourly budget again")
+    }, "\(local)")
+    #expect(!local.contains { $0.contains("HistoryDatabase") }, "\(local)")
+    let shared = try controllerFindings(
+        controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: "StateDirectory=/shared/prewarm\n",
+        fileSystem: { $0.hasPrefix("/shared") ? .of(type: 0x6969) : .of(type: 0x5846_5342) })
+    #expect(!shared.contains { $0.contains("StateDirectory") }, "\(shared)")
+    let one = try controllerFindings(
+        controllers: ["ctl1"], model: "/shared/m.model", daemonConf: conf, fileSystem: { _ in .of(type: 0x5846_5342) })
+    #expect(!one.contains { $0.contains("StateDirectory") }, "\(one)")
+}
+
+@Test func aHistoryDatabaseOnANetworkFilesystemIsAWarning() throws {
+    // One controller or two: SQLite's WAL mode needs every user of the file on one host.
+    for controllers in [["ctl1"], ["ctl1", "ctl2"]] {
+        let lines = try controllerFindings(
+            controllers: controllers, model: "/var/lib/prewarm/m.model",
+            daemonConf: "HistoryDatabase=/shared/prewarm/history.db\n",
+            fileSystem: { $0.hasPrefix("/shared") ? .of(type: 0x0BD0_0BD0) : .of(type: 0xEF53) })
+        #expect(lines.contains {
+            $0.hasPrefix("warning HistoryDatabase /shared/prewarm/history.db is on lustre, a network filesystem: the "
+                + "history is SQLite in WAL mode")
+        }, "\(lines)")
+    }
+    let local = try controllerFindings(
+        controllers: ["ctl1"], model: "/var/lib/prewarm/m.model",
+        daemonConf: "HistoryDatabase=/var/lib/prewarm/history.db\n", fileSystem: { _ in .of(type: 0xEF53) })
+    #expect(!local.contains { $0.contains("HistoryDatabase") }, "\(local)")
 }
 
 @Test func withoutThePluginOnlyTheControllersAreNoted() throws {
