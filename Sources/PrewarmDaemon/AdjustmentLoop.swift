@@ -26,6 +26,8 @@ struct AdjustmentLoop {
     var lastError: (text: String, at: Int64)?
     var lastCycle = Date.distantPast
     var submissionsSeen = 0
+    /// Datagrams the listener ignored (their senders' users are not heard).
+    var noticesIgnored = 0
     /// The outputs whose last write failed (see ``outputFailed(_:_:)``).
     private var failingOutputs: Set<String> = []
     /// The history store (finished jobs) and the retraining schedule; nil when HistoryDatabase is empty.
@@ -63,6 +65,7 @@ struct AdjustmentLoop {
         guard let status else { return "" }
         var c = counters
         c.submissions = submissionsSeen
+        c.noticesIgnored = noticesIgnored
         return DaemonMetrics.exposition(status: status, counters: c)
     }
 

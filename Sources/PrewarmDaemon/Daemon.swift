@@ -171,10 +171,12 @@ struct PrewarmDaemon {
             var woke = false
             while stopRequested == 0 && reloadRequested == 0 && Date() < deadline && !woke {
                 let ms = Int32(max(0, min(1000, deadline.timeIntervalSinceNow * 1000)))
-                if let listener, case let n = listener.wait(milliseconds: ms), n > 0 {
+                if let listener {
+                    let n = listener.wait(milliseconds: ms)
                     loop.submissionsSeen += n
-                    if Date().timeIntervalSince(loop.lastCycle) >= 5 { woke = true }
-                } else if listener == nil {
+                    loop.noticesIgnored = listener.ignoredDatagrams
+                    if n > 0 && Date().timeIntervalSince(loop.lastCycle) >= 5 { woke = true }
+                } else {
                     usleep(useconds_t(ms) * 1000)
                 }
             }

@@ -17,6 +17,8 @@ public struct DaemonCounters: Sendable, Equatable {
     public var refused = 0
     /// Submission datagrams from the job_submit plugin.
     public var submissions = 0
+    /// Datagrams on the notify socket from users other than root, the daemon's own and SlurmUser, ignored.
+    public var noticesIgnored = 0
     /// Power commands issued (enforce) and would-do decisions (forecast-only), by action.
     public var issued: [NodePowerAction: Int] = [:]
     public var would: [NodePowerAction: Int] = [:]
@@ -150,6 +152,10 @@ public enum DaemonMetrics {
         m.add(
             "prewarm_submissions_notified_total", .counter, "Submission notifications from the job_submit plugin.",
             Double(c.submissions))
+        m.add(
+            "prewarm_notices_ignored_total", .counter,
+            "Datagrams on NotifySocket from users other than root, prewarmd's own and SlurmUser, ignored.",
+            Double(c.noticesIgnored))
         if let model = s.model {
             m.add("prewarm_model_present", .gauge, "1 if the runtime model file exists.", model.present ? 1 : 0)
             if !model.quality.isEmpty {

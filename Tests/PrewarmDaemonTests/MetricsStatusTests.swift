@@ -47,6 +47,7 @@ struct MetricsStatusTests {
         let cluster = smallCluster(pendingNodes: 4)
         var loop = AdjustmentLoop(slurm: cluster, configuration: enforce(dir), log: { _ in })
         loop.submissionsSeen = 3
+        loop.noticesIgnored = 2
         _ = loop.runCycle(now: now)
         let text = try String(contentsOfFile: dir + "/prewarm.prom", encoding: .utf8)
         for line in [
@@ -65,6 +66,7 @@ struct MetricsStatusTests {
             "prewarm_commands_refused_total 0",
             "prewarm_cycles_total 1",
             "prewarm_submissions_notified_total 3",
+            "prewarm_notices_ignored_total 2",
             "prewarm_model_present 0",
         ] {
             #expect(text.contains(line + "\n"), "\(line)")
