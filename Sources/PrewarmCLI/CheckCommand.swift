@@ -439,13 +439,17 @@ struct InstallationCheck {
         guard s.controllers.count > 1 else { return }
         add(.note, "\(s.controllers.count) controllers (SlurmctldHost \(s.controllers.joined(separator: ", "))): whichever "
             + "runs loads job_submit/prewarm and runs the power programs from its own host's files; install Prewarm "
-            + "and its /etc/slurm files on each and run prewarm check there too; run one prewarmd (the plugin's "
-            + "notices reach it only from its own host; from the other, prewarmd sees new jobs at its next cycle)")
-        // A prewarmd started on the other host when this one is lost: the shared state keeps its budget and commands.
-        if let daemon, case .local(let name) = fileSystem(daemon.stateDirectory) {
-            add(.note, "StateDirectory \(daemon.stateDirectory) is on this host's own filesystem (\(name)): a prewarmd "
-                + "started on another controller when this host is lost begins its hourly budget again, and the lock "
-                + "there does not keep two prewarmd apart; storage both controllers mount keeps both")
+            + "and its /etc/slurm files on each and run prewarm check there too; run prewarmd on each too: with "
+            + "FollowController=yes the one on the host whose slurmctld is in control acts, the others stand by")
+        // The prewarmd that acts after a takeover carries on from the state of the one before only if it is shared.
+        if let daemon, daemon.followController, case .local(let name) = fileSystem(daemon.stateDirectory) {
+            add(.note, "StateDirectory \(daemon.stateDirectory) is on this host's own filesystem (\(name)): after a "
+                + "takeover the prewarmd on the other controller begins its hourly budget again and knows only the "
+                + "commands in flight that Slurm shows; on storage both controllers mount it carries on with both")
+        }
+        if let daemon, !daemon.followController {
+            add(.note, "FollowController=no: this prewarmd acts whichever controller is in control; run it on one host "
+                + "only")
         }
         guard s.jobSubmitPlugins.contains("prewarm"), let submit, submit.enabled else { return }
         let model = submit.modelFile

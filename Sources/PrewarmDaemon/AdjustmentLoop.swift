@@ -395,6 +395,18 @@ final class SubmissionListener {
             guard st.st_mode & S_IFMT == S_IFSOCK else {
                 throw SetupError(description: "NotifySocket \(path): exists and is not a socket; not replacing it")
             }
+            // An earlier run's socket answers nothing (ECONNREFUSED); one that accepts a connection is another
+            // process's, e.g. a second prewarmd on this host, whose notices it would take.
+            let probe = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if probe >= 0 {
+                let live = address.withSockaddr { connect(probe, $0, $1) } == 0
+                close(probe)
+                if live {
+                    throw SetupError(
+                        description: "NotifySocket \(path): another process listens on it (another prewarmd?); not "
+                            + "replacing it")
+                }
+            }
             guard unlink(path) == 0 else { throw failure("cannot remove the socket of an earlier run", errno) }
         } else if errno == ENOENT, let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")),
             slash > path.utf8.startIndex

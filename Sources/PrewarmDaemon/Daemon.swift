@@ -15,6 +15,7 @@ import Foundation
 import PrewarmCore
 import PrewarmOps
 import SlurmKit
+import Traces
 
 nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
 nonisolated(unsafe) var reloadRequested: sig_atomic_t = 0
@@ -80,6 +81,18 @@ struct PrewarmDaemon {
         }
     }
 
+    /// While standing by: the metrics say so (the textfile and the endpoint), with the notices counted meanwhile.
+    static func publishStandby(_ counters: DaemonCounters, configuration: DaemonConfiguration, server: MetricsServer?) {
+        let text = DaemonMetrics.standby(counters: counters)
+        server?.publish(text)
+        guard !configuration.metricsTextfile.isEmpty else { return }
+        do {
+            try AtomicFile.write(Array(text.utf8), to: configuration.metricsTextfile)
+        } catch {
+            log("warning: MetricsTextfile \(configuration.metricsTextfile) not written: \(error)")
+        }
+    }
+
     static func main() {
         // First, before anything that takes time (loading libslurm): a SIGHUP or SIGTERM that arrives while the
         // daemon starts is handled (a reload, a stop) instead of killing it.
@@ -117,17 +130,16 @@ struct PrewarmDaemon {
             log("error: \(why)")
             exit(1)
         }
-        // The state directory holds what a restart needs; one daemon per directory.
+        // The state directory holds what a restart needs; one acting daemon per directory (its lock).
         let directory = StateDirectory(path: configuration.stateDirectory)
-        let lockFD: Int32
         do {
             try directory.create()
-            lockFD = try directory.lock()
         } catch {
             log("error: \(error)")
             exit(1)
         }
-        defer { close(lockFD) }
+        var lockFD: Int32 = -1
+        defer { if lockFD >= 0 { close(lockFD) } }
         var server: MetricsServer?
         if let a = configuration.metricsListen {
             do {
@@ -138,8 +150,19 @@ struct PrewarmDaemon {
             }
         }
 
-        var loop = AdjustmentLoop(slurm: slurm, configuration: configuration, log: log)
-        loop.history = HistoryKeeper(configuration: configuration, log: log)
+        // Acting whatever the controllers do (one controller, another host, FollowController=no): the state
+        // directory's lock first, before the socket, so that a second daemon started by mistake exits without
+        // touching the first one's socket. A daemon that follows a controller takes the lock when it starts to act.
+        var follower = ControllerFollower()
+        var role = follower.role(configuration, slurm: slurm, log: log)
+        if !follower.follows {
+            do {
+                lockFD = try directory.lock()
+            } catch {
+                log("error: \(error)")
+                exit(1)
+            }
+        }
         var listener: SubmissionListener? = nil
         if !once && !configuration.notifySocket.isEmpty {  // one cycle hears nothing: --once leaves the socket alone
             do {
@@ -159,23 +182,65 @@ struct PrewarmDaemon {
         // systemd (Type=notify): started. NOTIFY_SOCKET is unset otherwise, and then nothing is sent.
         let notifySocket = once ? nil : ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
         do { try ServiceManager.notify("READY=1", socket: notifySocket) } catch { log("warning: \(error)") }
+
+        // The loop exists while the daemon acts (it holds the state directory's lock then); nil while it stands by.
+        var loop: AdjustmentLoop? = nil
+        var counters = DaemonCounters()  // what the listener counted while no loop ran
+        var lockRefusal: String? = nil
+        var first = true
         while stopRequested == 0 {
-            let wait = loop.runCycle(now: Int64(time(nil)))
-            if listener?.allowedSenders == nil { refreshNoticeSenders(listener, slurm: slurm) }
-            loop.history?.retrainIfDue(now: Int64(time(nil)))
-            loop.history?.refreshIfDue(now: Int64(time(nil)))
-            server?.publish(loop.metricsText)
+            if !first { role = follower.role(configuration, slurm: slurm, log: log) }
+            first = false
+            if role.acts && loop == nil {
+                do {
+                    if lockFD < 0 { lockFD = try directory.lock() }
+                    lockRefusal = nil
+                    var l = AdjustmentLoop(slurm: slurm, configuration: configuration, log: log)
+                    l.history = HistoryKeeper(configuration: configuration, log: log)
+                    l.submissionsSeen = counters.submissions
+                    l.noticesIgnored = counters.noticesIgnored
+                    loop = l
+                } catch {
+                    // The prewarmd that acted before (on the other controller host, the state directory shared)
+                    // stops within a cycle of its slurmctld losing control; until then this one waits.
+                    if lockRefusal != "\(error)" { log("waiting to act: \(error)") }
+                    lockRefusal = "\(error)"
+                }
+            } else if !role.acts, let l = loop {
+                counters.submissions = l.submissionsSeen
+                counters.noticesIgnored = l.noticesIgnored
+                loop = nil
+                close(lockFD)
+                lockFD = -1
+            }
+            var wait = configuration.interval
+            if let w = loop?.runCycle(now: Int64(time(nil))) {
+                wait = w
+                if listener?.allowedSenders == nil { refreshNoticeSenders(listener, slurm: slurm) }
+                loop?.history?.retrainIfDue(now: Int64(time(nil)))
+                loop?.history?.refreshIfDue(now: Int64(time(nil)))
+                server?.publish(loop?.metricsText ?? "")
+            } else {
+                if listener?.allowedSenders == nil { refreshNoticeSenders(listener, slurm: slurm) }
+                // Waiting for the lock, the metrics stay the acting daemon's (a second daemon on this host shares
+                // the textfile); standing by, they say so.
+                if !role.acts { publishStandby(counters, configuration: configuration, server: server) }
+            }
             if once { break }
             // Sleep until the next cycle, a submission notification (at most one early cycle per 5 s), or a signal.
             let deadline = Date().addingTimeInterval(Double(wait))
+            let lastCycle = loop?.lastCycle ?? Date()
             var woke = false
             while stopRequested == 0 && reloadRequested == 0 && Date() < deadline && !woke {
                 let ms = Int32(max(0, min(1000, deadline.timeIntervalSinceNow * 1000)))
                 if let listener {
                     let n = listener.wait(milliseconds: ms)
-                    loop.submissionsSeen += n
-                    loop.noticesIgnored = listener.ignoredDatagrams
-                    if n > 0 && Date().timeIntervalSince(loop.lastCycle) >= 5 { woke = true }
+                    counters.submissions += n
+                    counters.noticesIgnored = listener.ignoredDatagrams
+                    loop?.submissionsSeen += n
+                    loop?.noticesIgnored = listener.ignoredDatagrams
+                    // A notice while standing by: this host's slurmctld may have taken control; ask again soon too.
+                    if n > 0 && Date().timeIntervalSince(lastCycle) >= 5 { woke = true }
                 } else {
                     usleep(useconds_t(ms) * 1000)
                 }
@@ -191,8 +256,9 @@ struct PrewarmDaemon {
                     var c = c
                     c.stateDirectory = configuration.stateDirectory
                     configuration = c
-                    loop.configuration = c
-                    loop.history?.configuration = c
+                    loop?.configuration = c
+                    loop?.history?.configuration = c
+                    follower.forgetControllers()
                     log("configuration reloaded: mode \(c.mode.rawValue)")
                     warnAboutSlurmSuspendTime(c, slurm: slurm)
                     refreshNoticeSenders(listener, slurm: slurm)

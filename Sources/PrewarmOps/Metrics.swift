@@ -80,6 +80,24 @@ extension String {
 }
 
 public enum DaemonMetrics {
+    static let notifiedHelp = "Submission notifications from the job_submit plugin."
+    static let ignoredHelp = "Datagrams on NotifySocket from users other than root, prewarmd's own and SlurmUser, ignored."
+    static let standbyHelp =
+        "1 while prewarmd waits because another controller's slurmctld is in control (FollowController), else 0."
+
+    /// The exposition while the daemon stands by: it runs no cycle, so only that and the notices it counted.
+    public static func standby(counters c: DaemonCounters) -> String {
+        var m = MetricsText()
+        m.add("prewarm_standby", .gauge, standbyHelp, 1)
+        m.add(
+            "prewarm_submissions_notified_total", .counter, notifiedHelp,
+            Double(c.submissions))
+        m.add(
+            "prewarm_notices_ignored_total", .counter, ignoredHelp,
+            Double(c.noticesIgnored))
+        return m.text
+    }
+
     /// The exposition for one cycle: gauges from its snapshot, counters since start. Every family the README's
     /// metrics table lists (a test checks that each name written here is in the table).
     public static func exposition(status s: StatusSnapshot, counters c: DaemonCounters) -> String {
@@ -91,6 +109,7 @@ public enum DaemonMetrics {
         m.add("prewarm_last_cycle_timestamp_seconds", .gauge, "Unix time of the last adjustment cycle.", Double(s.time))
         m.add("prewarm_cycle_duration_seconds", .gauge, "Wall time of the last adjustment cycle.", s.cycleSeconds)
         m.add("prewarm_slurm_up", .gauge, "1 if slurmctld answered in the last cycle.", s.slurm.reachable ? 1 : 0)
+        m.add("prewarm_standby", .gauge, standbyHelp, 0)
         let states: [(String, (PartitionStatus) -> Int)] = [
             ("busy", \.busy), ("idle", \.idle), ("booting", \.booting), ("powering_down", \.poweringDown),
             ("off", \.off), ("unavailable", \.unavailable),
@@ -150,11 +169,10 @@ public enum DaemonMetrics {
             Double(c.slurmErrors))
         m.add("prewarm_cycles_total", .counter, "Adjustment cycles run.", Double(c.cycles))
         m.add(
-            "prewarm_submissions_notified_total", .counter, "Submission notifications from the job_submit plugin.",
+            "prewarm_submissions_notified_total", .counter, notifiedHelp,
             Double(c.submissions))
         m.add(
-            "prewarm_notices_ignored_total", .counter,
-            "Datagrams on NotifySocket from users other than root, prewarmd's own and SlurmUser, ignored.",
+            "prewarm_notices_ignored_total", .counter, ignoredHelp,
             Double(c.noticesIgnored))
         if let model = s.model {
             m.add("prewarm_model_present", .gauge, "1 if the runtime model file exists.", model.present ? 1 : 0)

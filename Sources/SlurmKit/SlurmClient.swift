@@ -588,6 +588,13 @@ public final class LibSlurmClient: SlurmClient {
 
     /// The controller's settings that `prewarm check` compares with Prewarm's files, with the nodes and partitions
     /// for the partitions' own power timers (when those cannot be read, the cluster's values are all that is known).
+    /// Whether controller `index` (`SlurmctldHost` order, 0 the primary) answers a ping (`slurm_ping`); a backup
+    /// waiting in standby answers too.
+    public func pingController(_ index: Int) -> Bool {
+        guard index >= 0, index < Int(Int32.max) else { return false }
+        return slurm_ping(Int32(index)) == 0
+    }
+
     public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {
         var settings = try loadConfiguredSettings()
         if let nodes = try? loadNodes(), let partitions = try? loadPartitions() {
@@ -681,6 +688,7 @@ public final class LibSlurmClient: SlurmClient {
     public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {
         throw unavailable("slurm_load_ctl_conf")
     }
+    public func pingController(_ index: Int) -> Bool { false }
 }
 #endif
 

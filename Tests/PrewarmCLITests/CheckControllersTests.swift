@@ -76,14 +76,19 @@ private func controllerFindings(
         controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: conf,
         fileSystem: { $0.hasPrefix("/shared") ? .of(type: 0x6969) : .of(type: 0x5846_5342) })
     #expect(local.contains {
-        $0.hasPrefix("note    StateDirectory /var/lib/prewarm is on this host's own filesystem (xfs): a prewarmd started on "
-            + "another controller when this host is lost begins its hourly budget again")
+        $0.hasPrefix("note    StateDirectory /var/lib/prewarm is on this host's own filesystem (xfs): after a takeover the "
+            + "prewarmd on the other controller begins its hourly budget again")
     }, "\(local)")
     #expect(!local.contains { $0.contains("HistoryDatabase") }, "\(local)")
     let shared = try controllerFindings(
         controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: "StateDirectory=/shared/prewarm\n",
         fileSystem: { $0.hasPrefix("/shared") ? .of(type: 0x6969) : .of(type: 0x5846_5342) })
     #expect(!shared.contains { $0.contains("StateDirectory") }, "\(shared)")
+    let alone = try controllerFindings(
+        controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: conf + "FollowController=no\n",
+        fileSystem: { $0.hasPrefix("/shared") ? .of(type: 0x6969) : .of(type: 0x5846_5342) })
+    #expect(!alone.contains { $0.contains("StateDirectory") }, "\(alone)")
+    #expect(alone.contains { $0 == "note    FollowController=no: this prewarmd acts whichever controller is in control; run it on one host only" }, "\(alone)")
     let one = try controllerFindings(
         controllers: ["ctl1"], model: "/shared/m.model", daemonConf: conf, fileSystem: { _ in .of(type: 0x5846_5342) })
     #expect(!one.contains { $0.contains("StateDirectory") }, "\(one)")

@@ -148,6 +148,10 @@ import Testing
     #expect(try DaemonConfiguration.parse("LearnedArrivals=no", file: "x").learnedArrivals == false)
     #expect(failure("LearnedArrivals=maybe")?.description
         == "/etc/slurm/prewarmd.conf:1: LearnedArrivals: must be yes or no, found 'maybe'")
+    #expect(defaults.followController)
+    #expect(try DaemonConfiguration.parse("FollowController=no", file: "x").followController == false)
+    #expect(failure("FollowController=sometimes")?.description
+        == "/etc/slurm/prewarmd.conf:1: FollowController: must be yes or no, found 'sometimes'")
     #expect(defaults.priceScale == 1)
     #expect(try DaemonConfiguration.parse("PriceScale=2.5", file: "x").priceScale == 2.5)
     #expect(failure("PriceScale=0")?.description

@@ -67,6 +67,7 @@ struct MetricsStatusTests {
             "prewarm_cycles_total 1",
             "prewarm_submissions_notified_total 3",
             "prewarm_notices_ignored_total 2",
+            "prewarm_standby 0",
             "prewarm_model_present 0",
         ] {
             #expect(text.contains(line + "\n"), "\(line)")
@@ -141,6 +142,20 @@ struct MetricsStatusTests {
     }
 
     /// GET /metrics on a loopback port serves the published text; other paths and methods are refused.
+    @Test func standingByExportsThatAndTheNotices() {
+        var c = DaemonCounters()
+        c.submissions = 4
+        c.noticesIgnored = 1
+        let text = DaemonMetrics.standby(counters: c)
+        for line in [
+            "# TYPE prewarm_standby gauge", "prewarm_standby 1", "# TYPE prewarm_submissions_notified_total counter",
+            "prewarm_submissions_notified_total 4", "prewarm_notices_ignored_total 1",
+        ] {
+            #expect(text.contains(line + "\n"), "\(line)")
+        }
+        #expect(!text.contains("prewarm_cycles_total"))
+    }
+
     @Test func theLoopbackEndpointServesMetrics() throws {
         let server = try MetricsServer(host: "127.0.0.1", port: 0, ipv6: false)
         defer { server.stop() }

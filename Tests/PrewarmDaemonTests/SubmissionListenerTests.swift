@@ -51,17 +51,31 @@ private func send(_ text: String, to path: String) -> Bool {
     #expect(mode(dir + "/run") & 0o7777 == 0o755)
     #expect(mode(path) & S_IFMT == S_IFSOCK)
     #expect(mode(path) & 0o777 == 0o666)
-    // A socket an earlier run left is replaced, and the new one hears the notices.
-    let second = try SubmissionListener(path: path)
+    // A socket another process listens on (a second prewarmd on this host) is refused and left to it.
+    #expect {
+        _ = try SubmissionListener(path: path)
+    } throws: { error in
+        "\(error)" == "NotifySocket \(path): another process listens on it (another prewarmd?); not replacing it"
+    }
     #expect(send("wake", to: path))
-    #expect(second.wait(milliseconds: 1000) == 1)
-    #expect(first?.wait(milliseconds: 10) == 0)
+    #expect(first?.wait(milliseconds: 1000) == 1)
+    // A socket an earlier run left (its process gone, nothing listens) is replaced, and the new one hears the notices.
+    let stale = dir + "/stale.sock"
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    #expect(UnixSocketAddress(path: stale)?.withSockaddr { bind(fd, $0, $1) } == 0)
+    close(fd)
+    #expect(mode(stale) & S_IFMT == S_IFSOCK)
+    let replacing = try SubmissionListener(path: stale)
+    #expect(send("wake", to: stale))
+    #expect(replacing.wait(milliseconds: 1000) == 1)
     // A listener stopping removes its socket file, unless a newer one has bound its own there.
     do {
         let other = dir + "/other.sock"
         _ = try SubmissionListener(path: other)
         #expect(mode(other) == 0)
     }
+    #expect(unlink(path) == 0)  // the first one's file removed by hand; a newer listener binds its own there
+    let second = try SubmissionListener(path: path)
     first = nil
     #expect(mode(path) & S_IFMT == S_IFSOCK)  // the first listener's end left the second's socket
     #expect(send("wake", to: path))

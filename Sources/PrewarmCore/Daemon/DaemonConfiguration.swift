@@ -58,6 +58,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Where the daemon keeps what must survive a restart (in-flight power commands, recent actions for the
     /// hourly cap) and its status snapshot (`status.json`, read by `prewarm status`).
     public var stateDirectory = "/var/lib/prewarm"
+    /// With two or more `SlurmctldHost` and this host one of them: act only while this host's slurmctld is in
+    /// control (``ControllerRole``), so that a prewarmd on each controller host follows a takeover; no: always act.
+    public var followController = true
     /// node_exporter textfile for the metrics (written atomically each cycle); empty disables it.
     public var metricsTextfile = ""
     /// Loopback HTTP endpoint serving `GET /metrics`; nil disables it.
@@ -72,7 +75,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "PowerDownMargin", "ArrivalBootShare", "MaxPowerUpsPerCycle", "MaxPowerDownsPerCycle", "MaxActionsPerHour", "ExcludeNodes",
         "ExcludePartitions", "ModelFile", "HistoryDatabase", "NotifySocket", "RetrainInterval", "HistoryRefreshInterval", "StateDirectory",
         "MetricsTextfile", "MetricsListen", "MetricsAllowRemote", "RetrainHoldout", "RetrainMaxJobs", "ScaleRefinement", "LearnedArrivals",
-        "PriceScale", "ModelTrees", "HistoryRetention",
+        "PriceScale", "ModelTrees", "HistoryRetention", "FollowController",
     ]
 
     /// Parses `prewarmd.conf`; every problem names the file, line and key.
@@ -183,6 +186,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 }
             case "MetricsAllowRemote": c.metricsAllowRemote = try KeyValueFile.boolean(e, file: file)
             case "LearnedArrivals": c.learnedArrivals = try KeyValueFile.boolean(e, file: file)
+            case "FollowController": c.followController = try KeyValueFile.boolean(e, file: file)
             default: throw e.error("not handled", file: file)
             }
         }
