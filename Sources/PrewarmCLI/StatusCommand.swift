@@ -66,7 +66,8 @@ struct Status: ParsableCommand {
     static func render(_ s: StatusSnapshot, now: Int64, actions count: Int) -> String {
         var out = ""
         let age = max(0, now - s.time)
-        out += "prewarmd (pid \(s.pid)), mode \(s.mode), every \(s.interval)s, boot lead \(s.bootLeadTime)s\n"
+        let on = s.host.map { $0.isEmpty ? "" : " on \($0)" } ?? ""
+        out += "prewarmd\(on) (pid \(s.pid)), mode \(s.mode), every \(s.interval)s, boot lead \(s.bootLeadTime)s\n"
         out += "snapshot \(clock(s.time)) (\(ago(age))), cycle took \(String(format: "%.3f", s.cycleSeconds))s\n"
         if s.isStale(now: now) {
             out +=

@@ -309,7 +309,8 @@ struct AdjustmentLoop {
                 reachable: failures == 0, consecutiveFailures: failures, lastError: lastError?.text,
                 lastErrorTime: lastError?.at),
             partitions: partitions, inFlight: state.inFlight, recentActions: state.recentActions,
-            actionsLastHour: state.issuedTimes.count, maxActionsPerHour: configuration.maxActionsPerHour, model: model)
+            actionsLastHour: state.issuedTimes.count, maxActionsPerHour: configuration.maxActionsPerHour, model: model,
+            host: ControllerFollower.systemHostName())
         do {
             state.savedAt = now
             try directory.save(state)

@@ -112,6 +112,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     /// Unix time of the cycle that wrote it.
     public var time: Int64
     public var pid: Int32
+    /// The host the daemon runs on (`gethostname`): with a prewarmd on each controller host and the state directory
+    /// shared, the one that acts. Absent in snapshots of older daemons.
+    public var host: String?
     public var mode: String
     /// Seconds between cycles.
     public var interval: Int
@@ -136,10 +139,11 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         time: Int64, pid: Int32, mode: String, interval: Int, nextCycle: Int64, bootLeadTime: Int64,
         cycleSeconds: Double,
         slurm: SlurmHealth, partitions: [PartitionStatus], inFlight: [InFlightCommand], recentActions: [ActionRecord],
-        actionsLastHour: Int, maxActionsPerHour: Int, model: ModelStatus?
+        actionsLastHour: Int, maxActionsPerHour: Int, model: ModelStatus?, host: String? = nil
     ) {
         self.time = time
         self.pid = pid
+        self.host = host
         self.mode = mode
         self.interval = interval
         self.nextCycle = nextCycle

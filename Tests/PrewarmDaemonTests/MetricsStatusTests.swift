@@ -205,6 +205,10 @@ struct MetricsStatusTests {
         let r = try run(["status", "--state-dir", dir])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("mode enforce, every 60s, boot lead 300s"))
+        var name = [CChar](repeating: 0, count: 256)
+        _ = gethostname(&name, 255)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #expect(r.stdout.hasPrefix("prewarmd on \(host) (pid "), "\(r.stdout)")
         #expect(r.stdout.contains("slurm: reachable"))
         #expect(r.stdout.contains("partition debug: 6 nodes: 1 busy, 1 idle, 2 booting, 0 powering down, 2 off"))
         #expect(
