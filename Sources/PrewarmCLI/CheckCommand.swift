@@ -145,6 +145,8 @@ struct InstallationCheck {
     var preamble: [CheckFinding] = []
     /// Whose filesystem a path is on (tests give network filesystems this host does not have).
     var fileSystem: (String) -> FileSystemSharing = FileSystemSharing.at
+    /// This host's name (`gethostname`), which tells whether a prewarmd here follows a controller.
+    var hostName: String = InstallationCheck.systemHostName()
 
     private var findings: [CheckFinding] = []
     private var user: UserAccess?
@@ -450,6 +452,14 @@ struct InstallationCheck {
         if let daemon, !daemon.followController {
             add(.note, "FollowController=no: this prewarmd acts whichever controller is in control; run it on one host "
                 + "only")
+        } else if daemon != nil, let host = hostName.isEmpty ? nil : hostName {
+            if let i = ControllerRole.index(of: host, in: s.controllers) {
+                add(.ok, "this host (\(host)) is SlurmctldHost number \(i + 1): its prewarmd acts while its slurmctld "
+                    + "is in control and stands by otherwise")
+            } else {
+                add(.note, "this host (\(host)) is none of the controllers: a prewarmd here acts whichever controller "
+                    + "is in control; run it on one host only, or on each controller host instead")
+            }
         }
         guard s.jobSubmitPlugins.contains("prewarm"), let submit, submit.enabled else { return }
         let model = submit.modelFile
@@ -714,6 +724,14 @@ struct AccessACL: Equatable {
 }
 
 /// Whether a path's filesystem is this host's own or one that other hosts mount too, by its `statfs` type.
+extension InstallationCheck {
+    static func systemHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
 enum FileSystemSharing: Equatable {
     case shared(String)
     case local(String)

@@ -9,7 +9,7 @@ import Testing
 /// `prewarm check` with a backup controller: the model has to be where both controllers' plugins read it.
 private func controllerFindings(
     controllers: [String], model: String, plugins: [String] = ["prewarm"],
-    daemonConf: String? = nil, fileSystem: ((String) -> FileSystemSharing)? = nil
+    daemonConf: String? = nil, fileSystem: ((String) -> FileSystemSharing)? = nil, hostName: String = "ctl1"
 ) throws -> [String] {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prewarm-check-ha-\(getpid())-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -31,6 +31,7 @@ private func controllerFindings(
         powerPath: dir.appendingPathComponent("none-power.conf").path, libraryPath: "/nonexistent/lib.so")
     check.slurm = .loaded(settings)
     if let fileSystem { check.fileSystem = fileSystem }
+    check.hostName = hostName
     return check.run().map(\.line)
 }
 
@@ -92,6 +93,27 @@ private func controllerFindings(
     let one = try controllerFindings(
         controllers: ["ctl1"], model: "/shared/m.model", daemonConf: conf, fileSystem: { _ in .of(type: 0x5846_5342) })
     #expect(!one.contains { $0.contains("StateDirectory") }, "\(one)")
+}
+
+@Test func checkSaysWhetherThisHostsPrewarmdFollowsAController() throws {
+    let conf = "StateDirectory=/shared/prewarm\n"
+    let shared: (String) -> FileSystemSharing = { _ in .of(type: 0x6969) }
+    let second = try controllerFindings(
+        controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: conf, fileSystem: shared,
+        hostName: "ctl2.example.org")
+    #expect(second.contains {
+        $0 == "ok      this host (ctl2.example.org) is SlurmctldHost number 2: its prewarmd acts while its slurmctld is in "
+            + "control and stands by otherwise"
+    }, "\(second)")
+    let login = try controllerFindings(
+        controllers: ["ctl1", "ctl2"], model: "/shared/m.model", daemonConf: conf, fileSystem: shared, hostName: "login1")
+    #expect(login.contains { $0.hasPrefix("note    this host (login1) is none of the controllers: a prewarmd here acts") },
+        "\(login)")
+    // Without prewarmd.conf (prewarmd may not run here) or with one controller: nothing said.
+    let none = try controllerFindings(controllers: ["ctl1", "ctl2"], model: "/shared/m.model", fileSystem: shared)
+    #expect(!none.contains { $0.contains("this host (") }, "\(none)")
+    let one = try controllerFindings(controllers: ["ctl1"], model: "/shared/m.model", daemonConf: conf, fileSystem: shared)
+    #expect(!one.contains { $0.contains("this host (") }, "\(one)")
 }
 
 @Test func aHistoryDatabaseOnANetworkFilesystemIsAWarning() throws {

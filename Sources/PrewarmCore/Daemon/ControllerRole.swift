@@ -23,9 +23,7 @@ public enum ControllerRole: Equatable, Sendable {
     /// case-insensitively by their first label, as `ctl1` and `ctl1.example.org` name one host. Pings only the
     /// controllers before this host's (and this host's), in order.
     public static func decide(controllers: [String], hostName: String, answers: (Int) -> Bool) -> ControllerRole {
-        guard controllers.count > 1 else { return .always }
-        let me = shortName(hostName)
-        guard !me.isEmpty, let mine = controllers.firstIndex(where: { shortName($0) == me }) else { return .always }
+        guard controllers.count > 1, let mine = index(of: hostName, in: controllers) else { return .always }
         for i in 0..<mine where answers(i) {
             return .standby(inControl: controllers[i], thisHost: controllers[mine])
         }
@@ -47,6 +45,13 @@ public enum ControllerRole: Equatable, Sendable {
         case .standby(nil, let me):
             return "standby: no slurmctld answers, this host's (\(me)) neither"
         }
+    }
+
+    /// Which of `controllers` the host called `hostName` is (by first label, case-insensitively), if any.
+    public static func index(of hostName: String, in controllers: [String]) -> Int? {
+        let me = shortName(hostName)
+        guard !me.isEmpty else { return nil }
+        return controllers.firstIndex { shortName($0) == me }
     }
 
     static func shortName(_ name: String) -> String {
