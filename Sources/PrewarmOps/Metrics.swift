@@ -85,16 +85,17 @@ public enum DaemonMetrics {
     static let standbyHelp =
         "1 while prewarmd waits because another controller's slurmctld is in control (FollowController), else 0."
 
+    /// The notify socket's two counters, exported acting or standing by.
+    static func addNotices(_ m: inout MetricsText, _ c: DaemonCounters) {
+        m.add("prewarm_submissions_notified_total", .counter, notifiedHelp, Double(c.submissions))
+        m.add("prewarm_notices_ignored_total", .counter, ignoredHelp, Double(c.noticesIgnored))
+    }
+
     /// The exposition while the daemon stands by: it runs no cycle, so only that and the notices it counted.
     public static func standby(counters c: DaemonCounters) -> String {
         var m = MetricsText()
         m.add("prewarm_standby", .gauge, standbyHelp, 1)
-        m.add(
-            "prewarm_submissions_notified_total", .counter, notifiedHelp,
-            Double(c.submissions))
-        m.add(
-            "prewarm_notices_ignored_total", .counter, ignoredHelp,
-            Double(c.noticesIgnored))
+        addNotices(&m, c)
         return m.text
     }
 
@@ -168,12 +169,7 @@ public enum DaemonMetrics {
             "prewarm_slurm_errors_total", .counter, "Failed libslurm calls (loads and power updates).",
             Double(c.slurmErrors))
         m.add("prewarm_cycles_total", .counter, "Adjustment cycles run.", Double(c.cycles))
-        m.add(
-            "prewarm_submissions_notified_total", .counter, notifiedHelp,
-            Double(c.submissions))
-        m.add(
-            "prewarm_notices_ignored_total", .counter, ignoredHelp,
-            Double(c.noticesIgnored))
+        addNotices(&m, c)
         if let model = s.model {
             m.add("prewarm_model_present", .gauge, "1 if the runtime model file exists.", model.present ? 1 : 0)
             if !model.quality.isEmpty {
