@@ -186,6 +186,9 @@ struct PrewarmDaemon {
         // The loop exists while the daemon acts (it holds the state directory's lock then); nil while it stands by.
         var loop: AdjustmentLoop? = nil
         var counters = DaemonCounters()  // what the listener counted while no loop ran
+        // One history, acting or standing by: a prewarmd that stands by still stores the jobs that finish (a read of
+        // the queue per Interval), so that the one taking over later learns from them too.
+        let history = HistoryKeeper(configuration: configuration, log: log)
         var lockRefusal: String? = nil
         var first = true
         while stopRequested == 0 {
@@ -196,7 +199,7 @@ struct PrewarmDaemon {
                     if lockFD < 0 { lockFD = try directory.lock() }
                     lockRefusal = nil
                     var l = AdjustmentLoop(slurm: slurm, configuration: configuration, log: log)
-                    l.history = HistoryKeeper(configuration: configuration, log: log)
+                    l.history = history
                     l.submissionsSeen = counters.submissions
                     l.noticesIgnored = counters.noticesIgnored
                     loop = l
@@ -224,7 +227,12 @@ struct PrewarmDaemon {
                 if listener?.allowedSenders == nil { refreshNoticeSenders(listener, slurm: slurm) }
                 // Waiting for the lock, the metrics stay the acting daemon's (a second daemon on this host shares
                 // the textfile); standing by, they say so.
-                if !role.acts { publishStandby(counters, configuration: configuration, server: server) }
+                if !role.acts {
+                    publishStandby(counters, configuration: configuration, server: server)
+                    if !configuration.historyDatabase.isEmpty, let jobs = try? slurm.loadJobs() {
+                        _ = history.record(jobs: jobs, now: Int64(time(nil)))
+                    }
+                }
             }
             if once { break }
             // Sleep until the next cycle, a submission notification (at most one early cycle per 5 s), or a signal.
@@ -257,7 +265,7 @@ struct PrewarmDaemon {
                     c.stateDirectory = configuration.stateDirectory
                     configuration = c
                     loop?.configuration = c
-                    loop?.history?.configuration = c
+                    history.configuration = c
                     follower.forgetControllers()
                     log("configuration reloaded: mode \(c.mode.rawValue)")
                     warnAboutSlurmSuspendTime(c, slurm: slurm)

@@ -10,10 +10,12 @@
 // Where the daemon calls it:
 //   AdjustmentLoop:           var history: HistoryKeeper?
 //   AdjustmentLoop.runCycle, after `failures = 0`:   history?.record(jobs: jobs, now: now)
-//   Daemon.main, after `var loop = …`:               loop.history = HistoryKeeper(configuration: configuration, log: log)
+//   Daemon.main, once at start:                      let history = HistoryKeeper(configuration: configuration, log: log)
+//   Daemon.main, when it starts to act:              loop.history = history
+//   Daemon.main, while it stands by (FollowController): history.record(jobs: slurm.loadJobs(), now: …)
 //   Daemon.main, after `loop.runCycle(…)`:           loop.history?.retrainIfDue(now: Int64(time(nil)))
 //                                                    loop.history?.refreshIfDue(now: Int64(time(nil)))
-//   Daemon.main, on SIGHUP with the new `c`:         loop.history?.configuration = c
+//   Daemon.main, on SIGHUP with the new `c`:         history.configuration = c
 
 import Foundation
 import HistoryStore
