@@ -4,6 +4,7 @@ import ArgumentParser
 import CXattr
 import Foundation
 import PrewarmCore
+import PrewarmOps
 import SlurmKit
 import Traces
 
@@ -146,7 +147,7 @@ struct InstallationCheck {
     /// Whose filesystem a path is on (tests give network filesystems this host does not have).
     var fileSystem: (String) -> FileSystemSharing = FileSystemSharing.at
     /// This host's name (`gethostname`), which tells whether a prewarmd here follows a controller.
-    var hostName: String = InstallationCheck.systemHostName()
+    var hostName: String = LocalHost.name
 
     private var findings: [CheckFinding] = []
     private var user: UserAccess?
@@ -724,14 +725,6 @@ struct AccessACL: Equatable {
 }
 
 /// Whether a path's filesystem is this host's own or one that other hosts mount too, by its `statfs` type.
-extension InstallationCheck {
-    static func systemHostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
 enum FileSystemSharing: Equatable {
     case shared(String)
     case local(String)

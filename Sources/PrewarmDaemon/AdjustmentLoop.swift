@@ -310,7 +310,7 @@ struct AdjustmentLoop {
                 lastErrorTime: lastError?.at),
             partitions: partitions, inFlight: state.inFlight, recentActions: state.recentActions,
             actionsLastHour: state.issuedTimes.count, maxActionsPerHour: configuration.maxActionsPerHour, model: model,
-            host: ControllerFollower.systemHostName())
+            host: LocalHost.name)
         do {
             state.savedAt = now
             try directory.save(state)

@@ -3,6 +3,7 @@
 
 import Foundation
 import PrewarmCore
+import PrewarmOps
 import SlurmKit
 
 /// `FollowController=yes`: asks, before each cycle, whether this host's slurmctld is the controller in control
@@ -16,7 +17,7 @@ struct ControllerFollower {
     private var last: ControllerRole?
     private var unknownSaid = false
 
-    init(hostName: String = ControllerFollower.systemHostName()) {
+    init(hostName: String = LocalHost.name) {
         self.hostName = hostName
     }
 
@@ -54,11 +55,5 @@ struct ControllerFollower {
         if role != last && !(last == nil && role == .always) { log("FollowController: \(role.description)") }
         last = role
         return role
-    }
-
-    static func systemHostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -185,7 +185,7 @@ struct PrewarmDaemon {
 
         // The loop exists while the daemon acts (it holds the state directory's lock then); nil while it stands by.
         var loop: AdjustmentLoop? = nil
-        var counters = DaemonCounters()  // what the listener counted while no loop ran
+        var counters = DaemonCounters()  // the notices the listener counted, acting or standing by
         // One history, acting or standing by: a prewarmd that stands by still stores the jobs that finish (a read of
         // the queue per Interval), so that the one taking over later learns from them too.
         let history = HistoryKeeper(configuration: configuration, log: log)
@@ -209,9 +209,7 @@ struct PrewarmDaemon {
                     if lockRefusal != "\(error)" { log("waiting to act: \(error)") }
                     lockRefusal = "\(error)"
                 }
-            } else if !role.acts, let l = loop {
-                counters.submissions = l.submissionsSeen
-                counters.noticesIgnored = l.noticesIgnored
+            } else if !role.acts, loop != nil {
                 loop = nil
                 close(lockFD)
                 lockFD = -1
@@ -245,8 +243,8 @@ struct PrewarmDaemon {
                     let n = listener.wait(milliseconds: ms)
                     counters.submissions += n
                     counters.noticesIgnored = listener.ignoredDatagrams
-                    loop?.submissionsSeen += n
-                    loop?.noticesIgnored = listener.ignoredDatagrams
+                    loop?.submissionsSeen = counters.submissions
+                    loop?.noticesIgnored = counters.noticesIgnored
                     // A notice while standing by: this host's slurmctld may have taken control; ask again soon too.
                     if n > 0 && Date().timeIntervalSince(lastCycle) >= 5 { woke = true }
                 } else {
