@@ -28,6 +28,28 @@ static const uint32_t CS_NODE_STATE_PLANNED = NODE_STATE_PLANNED;
 static const uint32_t CS_NODE_STATE_POWER_DOWN = NODE_STATE_POWER_DOWN;
 static const uint32_t CS_NODE_STATE_POWER_UP = NODE_STATE_POWER_UP;
 static const uint32_t CS_NODE_STATE_POWER_DRAIN = NODE_STATE_POWER_DRAIN;
+/* States SuspendExcStates may name, and the reboot flags that keep slurmctld from suspending a node. */
+static const uint32_t CS_NODE_STATE_RES = NODE_STATE_RES;
+static const uint32_t CS_NODE_STATE_DYNAMIC_FUTURE = NODE_STATE_DYNAMIC_FUTURE;
+static const uint32_t CS_NODE_STATE_DYNAMIC_NORM = NODE_STATE_DYNAMIC_NORM;
+static const uint32_t CS_NODE_STATE_INVALID_REG = NODE_STATE_INVALID_REG;
+static const uint32_t CS_NODE_STATE_REBOOT_REQUESTED = NODE_STATE_REBOOT_REQUESTED;
+static const uint32_t CS_NODE_STATE_REBOOT_ISSUED = NODE_STATE_REBOOT_ISSUED;
+/* NODE_STATE_NET (Cray's network performance counters) is gone in 24.11: 0 there. */
+#ifdef NODE_STATE_NET
+static const uint32_t CS_NODE_STATE_NET = NODE_STATE_NET;
+#else
+static const uint32_t CS_NODE_STATE_NET = 0;
+#endif
+/* SuspendExcStates came with Slurm 23.02; NULL before. */
+static inline const char *cs_suspend_exc_states(const slurm_conf_t *conf) {
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+	return conf->suspend_exc_states;
+#else
+	(void)conf;
+	return NULL;
+#endif
+}
 static const uint32_t CS_JOB_STATE_BASE = JOB_STATE_BASE;
 static const uint32_t CS_NO_VAL = NO_VAL;
 static const uint32_t CS_INFINITE = INFINITE;

@@ -431,6 +431,30 @@ struct InstallationCheck {
             add(.warning, "PrivateData has no cloud: powered-down State=CLOUD nodes are invisible to prewarmd "
                 + "(Slurm 22.05); add PrivateData=cloud")
         }
+        if powerSaving { checkExclusions(s) }
+    }
+
+    /// How prewarmd reads Slurm's `SuspendExcNodes`, `SuspendExcParts` and `SuspendExcStates` on the nodes as they are
+    /// now: the nodes it never touches, those it never powers down, and what it cannot resolve.
+    private mutating func checkExclusions(_ s: SlurmControllerSettings) {
+        let e = s.powerExclusions
+        guard !e.nodes.isEmpty || !e.partitions.isEmpty || !e.states.isEmpty else { return }
+        let p = e.protection(of: s.nodes)
+        var settings: [String] = []
+        if !e.nodes.isEmpty {
+            let release = e.syntax == .since2405 ? "Slurm 24.05 and later" : "Slurm 22.05 to 23.11"
+            settings.append("SuspendExcNodes=\(e.nodes) (read as \(release) reads it)")
+        }
+        if !e.partitions.isEmpty { settings.append("SuspendExcParts=\(e.partitions.joined(separator: ","))") }
+        if !e.states.isEmpty { settings.append("SuspendExcStates=\(e.states)") }
+        var said: [String] = []
+        if !p.untouched.isEmpty { said.append("never touches \(Hostlist.compress(Array(p.untouched)))") }
+        if !p.keptUp.isEmpty {
+            said.append("never powers down \(Hostlist.compress(Array(p.keptUp))) (the nodes Slurm keeps up now)")
+        }
+        add(.ok, settings.joined(separator: ", ") + ": prewarmd "
+            + (said.isEmpty ? "has no node to keep now" : said.joined(separator: " and ")))
+        for problem in p.problems { add(.warning, problem) }
     }
 
     /// With a backup controller (`SlurmctldHost` more than once), the one that takes over runs the plugin and the

@@ -206,10 +206,11 @@ struct CycleBench: ParsableCommand {
         tracker.observe(
             jobs: jobs, sharing: NodeSharing(nodes: state.nodes, partitions: state.partitions, allocatesCores: false))
         let t1 = CLISupport.now()
-        var excluded = Set(state.excludedNodes)
-        if let names = try? Hostlist.expand(state.suspendExcNodes) { excluded.formUnion(names) }
-        let excludedPartitions = Set(state.suspendExcParts)
-        for n in state.nodes where !excludedPartitions.isDisjoint(with: n.partitions) { excluded.insert(n.name) }
+        // As the daemon's cycle: Slurm's exclusions resolved on the nodes, plus the daemon's own.
+        let protection = SlurmPowerExclusions(
+            nodes: state.suspendExcNodes, partitions: state.suspendExcParts, syntax: .since2405
+        ).protection(of: state.nodes)
+        let excluded = Set(state.excludedNodes).union(protection.untouched)
         var inFlight: [String: PowerRequest] = [:]
         for n in state.nodes {
             if n.flags.contains(.poweringUp) { inFlight[n.name] = .up }
@@ -231,7 +232,7 @@ struct CycleBench: ParsableCommand {
         policy.bootLeadTime = 300
         let plan = LiveAdjustment.plan(
             forecasts: planned, nodes: state.nodes, now: state.now, configuration: policy, excluded: excluded,
-            inFlight: inFlight, budget: 200)
+            keptUp: protection.keptUp, inFlight: inFlight, budget: 200)
         let t3 = CLISupport.now()
         t.observe = t1 - t0
         t.forecast = t2 - t1

@@ -37,9 +37,18 @@ struct AdjustmentLoop {
     private var demandSeeded = false
     /// The learned boot lead time last logged, and the lead time the last cycle planned with.
     private var learnedBootLead: Int64?
+    /// The exclusion problems of the last cycle: each is logged when it first appears, not every cycle.
+    private var exclusionProblems: [String] = []
     private(set) var effectiveBootLead: Int64 = 300
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
     static let commandTimeout: Int64 = 600
+
+    /// Logs the problems not logged at the last cycle (Slurm's exclusions are read every cycle; a SIGHUP or
+    /// `scontrol reconfigure` may change them).
+    private mutating func sayOnce(_ problems: [String]) {
+        for p in problems where !exclusionProblems.contains(p) { log("warning: \(p)") }
+        exclusionProblems = problems
+    }
 
     var directory: StateDirectory { StateDirectory(path: configuration.stateDirectory) }
 
@@ -81,7 +90,7 @@ struct AdjustmentLoop {
         let nodes: [SlurmNode]
         let partitions: [SlurmPartition]
         let jobs: [SlurmJob]
-        let exclusions: (nodes: String, partitions: [String])
+        let exclusions: SlurmPowerExclusions
         do {
             nodes = try slurm.loadNodes()
             partitions = try slurm.loadPartitions()
@@ -116,11 +125,15 @@ struct AdjustmentLoop {
         history?.record(jobs: jobs, now: now)
         demand.observe(jobs: jobs, sharing: sharing)
 
-        // Exclusions: Slurm's SuspendExcNodes/SuspendExcParts plus the daemon's own.
-        var excluded = Set(configuration.excludeNodes)
-        if !exclusions.nodes.isEmpty, let names = try? Hostlist.expand(exclusions.nodes) { excluded.formUnion(names) }
-        let excludedPartitions = Set(exclusions.partitions + configuration.excludePartitions)
+        // Exclusions: Slurm's SuspendExcNodes/SuspendExcParts/SuspendExcStates plus the daemon's own. The nodes of a
+        // counted SuspendExcNodes set that slurmctld keeps now, and those in a SuspendExcStates state, are never
+        // powered down (they may be powered up); an item prewarmd cannot resolve withholds every power-down.
+        let protection = exclusions.protection(of: nodes)
+        var excluded = Set(configuration.excludeNodes).union(protection.untouched)
+        let excludedPartitions = Set(configuration.excludePartitions)
         for n in nodes where !excludedPartitions.isDisjoint(with: n.partitions) { excluded.insert(n.name) }
+        let keptUp = protection.powerDownsWithheld ? Set(nodes.map(\.name)) : protection.keptUp
+        sayOnce(protection.problems)
 
         updateInFlight(nodes: nodes, now: now)
         state.issuedTimes.removeAll { now - $0 >= 3600 }
@@ -155,8 +168,8 @@ struct AdjustmentLoop {
         var inFlight: [String: PowerRequest] = [:]
         for c in state.inFlight { inFlight[c.node] = c.action.request }
         let wanted = LiveAdjustment.plan(
-            forecasts: planned, nodes: nodes, now: now, configuration: policy, excluded: excluded, inFlight: inFlight,
-            budget: .max)
+            forecasts: planned, nodes: nodes, now: now, configuration: policy, excluded: excluded, keptUp: keptUp,
+            inFlight: inFlight, budget: .max)
         // The hourly cap keeps the head of the plan (power-ups first); what it holds back is counted and said.
         let plan = Array(wanted.prefix(Swift.max(0, configuration.maxActionsPerHour - state.issuedTimes.count)))
         if wanted.count > plan.count {

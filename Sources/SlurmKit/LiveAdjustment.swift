@@ -70,12 +70,13 @@ public enum LiveAdjustment {
     /// (``LiveForecast/forecast(nodes:partitions:jobs:now:minutes:arrivals:hourOfWeekAt:learned:)``).
     /// - Parameters:
     ///   - excluded: node names never touched.
+    ///   - keptUp: node names never powered down (they may be powered up): those Slurm's power saving keeps up now.
     ///   - inFlight: nodes with a command whose change Slurm has not shown yet, and the command: left alone and
     ///     counted as ``expectedPower(of:now:inFlight:)`` says.
     ///   - budget: actions still allowed this hour.
     public static func plan(
         forecasts: [PartitionForecast], nodes: [SlurmNode], now: Int64, configuration: AdjustmentConfiguration,
-        excluded: Set<String>, inFlight: [String: PowerRequest], budget: Int
+        excluded: Set<String>, keptUp: Set<String> = [], inFlight: [String: PowerRequest], budget: Int
     ) -> [PlannedAction] {
         // In the policy's order (power-ups by Slurm Weight, then node order; power-downs highest weight and longest
         // idle first), partition after partition: the hourly budget keeps the head of it.
@@ -88,7 +89,7 @@ public enum LiveAdjustment {
             let policyNodes = members.enumerated().map { i, n in
                 PolicyNode(
                     index: i, power: expectedPower(of: n, now: now, inFlight: inFlight[n.name]), weight: n.weight,
-                    excluded: excluded.contains(n.name) || inFlight[n.name] != nil)
+                    excluded: excluded.contains(n.name) || inFlight[n.name] != nil, keepUp: keptUp.contains(n.name))
             }
             let actions = AdjustmentPolicy.decide(
                 now: now, nodes: policyNodes, forecast: f.forecast, configuration: configuration)

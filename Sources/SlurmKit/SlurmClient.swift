@@ -39,6 +39,16 @@ public struct NodeFlags: OptionSet, Sendable, Hashable {
     public static let planned = NodeFlags(rawValue: 1 << 9)
     public static let powerDownRequested = NodeFlags(rawValue: 1 << 10)
     public static let powerUpRequested = NodeFlags(rawValue: 1 << 11)
+    /// In an advance reservation (`RESERVED`).
+    public static let reserved = NodeFlags(rawValue: 1 << 12)
+    public static let dynamicFuture = NodeFlags(rawValue: 1 << 13)
+    public static let dynamicNorm = NodeFlags(rawValue: 1 << 14)
+    /// Registered with a configuration slurmctld rejects (`INVALID_REG`).
+    public static let invalidRegistration = NodeFlags(rawValue: 1 << 15)
+    /// Cray network performance counters in use (`NET`; Slurm 22.05 and 23.x only).
+    public static let network = NodeFlags(rawValue: 1 << 16)
+    public static let rebootRequested = NodeFlags(rawValue: 1 << 17)
+    public static let rebootIssued = NodeFlags(rawValue: 1 << 18)
 }
 
 public struct SlurmNode: Sendable, Equatable {
@@ -293,8 +303,8 @@ public protocol SlurmClient: AnyObject {
     func loadJobs() throws(SlurmError) -> [SlurmJob]
     /// Requests a power change for `nodes` (hostlist syntax).
     func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError)
-    /// Slurm's own power-saving exclusions: `SuspendExcNodes` (hostlist) and `SuspendExcParts`.
-    func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String])
+    /// Slurm's own power-saving exclusions: `SuspendExcNodes`, `SuspendExcParts` and `SuspendExcStates`.
+    func loadPowerExclusions() throws(SlurmError) -> SlurmPowerExclusions
     /// Advance reservations (a client that knows none returns none).
     func loadReservations() throws(SlurmError) -> [SlurmReservation]
     /// Whether the controller allocates cores rather than whole nodes (`SelectType=select/cons_tres` or
@@ -341,6 +351,10 @@ public struct SlurmControllerSettings: Sendable, Equatable {
     /// `SuspendExcParts`: nodes Slurm never suspends.
     public var suspendExcludedNodes = ""
     public var suspendExcludedPartitions: [String] = []
+    /// `SuspendExcStates` (Slurm 23.02 on; empty before).
+    public var suspendExcludedStates = ""
+    /// How this Slurm reads `SuspendExcNodes`.
+    public var suspendExclusionSyntax = SuspendExclusionSyntax.upTo2311
 
     public init() {}
 
@@ -350,13 +364,18 @@ public struct SlurmControllerSettings: Sendable, Equatable {
         nodesNotExcluded(also: Set(daemon.excludeNodes), partitions: daemon.excludePartitions).count
     }
 
-    /// The nodes outside Slurm's `SuspendExcNodes` (entries without a `:count`) and `SuspendExcParts`, and outside
-    /// `excluded` and the partitions `excludedPartitions`.
+    /// Slurm's exclusions as these settings hold them.
+    public var powerExclusions: SlurmPowerExclusions {
+        SlurmPowerExclusions(
+            nodes: suspendExcludedNodes, partitions: suspendExcludedPartitions, states: suspendExcludedStates,
+            syntax: suspendExclusionSyntax)
+    }
+
+    /// The nodes outside Slurm's `SuspendExcNodes` (sets kept whole, not those with a `:count`) and `SuspendExcParts`,
+    /// and outside `excluded` and the partitions `excludedPartitions`.
     func nodesNotExcluded(also excluded: Set<String> = [], partitions excludedPartitions: [String] = []) -> [SlurmNode] {
         var never = excluded
-        if !suspendExcludedNodes.contains(":"), let names = try? Hostlist.expand(suspendExcludedNodes) {
-            never.formUnion(names)
-        }
+        never.formUnion(powerExclusions.protection(of: nodes).untouched)
         let partitions = Set(suspendExcludedPartitions + excludedPartitions)
         return nodes.filter { !never.contains($0.name) && partitions.isDisjoint(with: $0.partitions) }
     }
@@ -621,6 +640,8 @@ public final class LibSlurmClient: SlurmClient {
             s.resumeTimeout = Int(c.resume_timeout)
             s.hidesPoweredDownCloudNodes = CS_PRIVATE_CLOUD_NODES != 0 && c.private_data & CS_PRIVATE_CLOUD_NODES == 0
             s.suspendExcludedNodes = text(c.suspend_exc_nodes)
+            s.suspendExcludedStates = withUnsafePointer(to: c) { cs_suspend_exc_states($0) }.map { String(cString: $0) } ?? ""
+            s.suspendExclusionSyntax = LibSlurmClient.suspendExclusionSyntax
             s.pidFile = text(c.slurmctld_pidfile)
             s.stateSaveLocation = text(c.state_save_location)
             if let machines = c.control_machine {
@@ -631,12 +652,21 @@ public final class LibSlurmClient: SlurmClient {
         }
     }
 
-    public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
+    public func loadPowerExclusions() throws(SlurmError) -> SlurmPowerExclusions {
         try withControllerConfiguration { c in
-            let nodes = c.suspend_exc_nodes.map { String(cString: $0) } ?? ""
-            let parts = c.suspend_exc_parts.map { String(cString: $0) } ?? ""
-            return (nodes, parts.split(separator: ",").map(String.init))
+            var e = SlurmPowerExclusions()
+            e.nodes = c.suspend_exc_nodes.map { String(cString: $0) } ?? ""
+            e.partitions = (c.suspend_exc_parts.map { String(cString: $0) } ?? "").split(separator: ",")
+                .map(String.init)
+            e.states = withUnsafePointer(to: c) { cs_suspend_exc_states($0) }.map { String(cString: $0) } ?? ""
+            e.syntax = LibSlurmClient.suspendExclusionSyntax
+            return e
         }
+    }
+
+    /// How this release of Slurm reads `SuspendExcNodes` (from libslurm's version, which is slurmctld's).
+    public static var suspendExclusionSyntax: SuspendExclusionSyntax {
+        SuspendExclusionSyntax(versionNumber: Int(slurm_api_version()))
     }
 
     static func base(_ state: UInt32) -> NodeBaseState {
@@ -659,6 +689,10 @@ public final class LibSlurmClient: SlurmClient {
             (CS_NODE_STATE_FAIL, .fail), (CS_NODE_STATE_POWERING_UP, .poweringUp), (CS_NODE_STATE_MAINT, .maintenance),
             (CS_NODE_STATE_POWERING_DOWN, .poweringDown), (CS_NODE_STATE_PLANNED, .planned),
             (CS_NODE_STATE_POWER_DOWN, .powerDownRequested), (CS_NODE_STATE_POWER_UP, .powerUpRequested),
+            (CS_NODE_STATE_RES, .reserved), (CS_NODE_STATE_DYNAMIC_FUTURE, .dynamicFuture),
+            (CS_NODE_STATE_DYNAMIC_NORM, .dynamicNorm), (CS_NODE_STATE_INVALID_REG, .invalidRegistration),
+            (CS_NODE_STATE_NET, .network), (CS_NODE_STATE_REBOOT_REQUESTED, .rebootRequested),
+            (CS_NODE_STATE_REBOOT_ISSUED, .rebootIssued),
         ]
         for (bit, flag) in map where s & bit != 0 { f.insert(flag) }
         return f
@@ -682,7 +716,7 @@ public final class LibSlurmClient: SlurmClient {
     public func updatePower(nodes: String, _ request: PowerRequest) throws(SlurmError) {
         throw unavailable("slurm_update_node")
     }
-    public func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
+    public func loadPowerExclusions() throws(SlurmError) -> SlurmPowerExclusions {
         throw unavailable("slurm_load_ctl_conf")
     }
     public func loadControllerSettings() throws(SlurmError) -> SlurmControllerSettings {

@@ -250,6 +250,38 @@ struct AdjustmentLoopTests {
         #expect(saved.inFlight.isEmpty)
     }
 
+    /// Slurm's `SuspendExcNodes=cloud[1-4]:2` keeps two idle cloud nodes up: the daemon powers down only the other
+    /// two (the nodes slurmctld would not keep). An item it cannot resolve (a NodeSet, from Slurm 24.05) withholds
+    /// every power-down, said once however many cycles see it.
+    @Test func slurmsCountedExclusionsAreKeptUp() throws {
+        func run(_ exclusions: SlurmPowerExclusions, cycles: Int = 1) -> (commands: [String], log: [String]) {
+            let dir = temporaryDirectory("exc")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let cluster = smallCluster(pendingNodes: nil)
+            for i in cluster.nodes.indices where cluster.nodes[i].name.hasPrefix("cloud") {
+                cluster.nodes[i].flags = [.cloud]
+                cluster.nodes[i].lastBusy = now - 7200
+            }
+            cluster.exclusions = exclusions
+            var c = configuration(dir)
+            c.policy.minIdleBeforePowerDown = 60
+            c.excludeNodes = ["node1"]
+            let log = LogLines()
+            var loop = AdjustmentLoop(slurm: cluster, configuration: c, log: log.append)
+            for k in 0 ..< cycles { _ = loop.runCycle(now: now + Int64(k) * 60) }
+            return (cluster.commands.map { "\($0.node) \($0.request)" }.sorted(), log.lines)
+        }
+        #expect(run(SlurmPowerExclusions()).commands == ["cloud1 down", "cloud2 down", "cloud3 down", "cloud4 down"])
+        #expect(run(SlurmPowerExclusions(nodes: "cloud[1-4]:2", syntax: .upTo2311)).commands
+            == ["cloud3 down", "cloud4 down"])
+        #expect(run(SlurmPowerExclusions(nodes: "cloud[1-4]:2", syntax: .since2405)).commands
+            == ["cloud3 down", "cloud4 down"])
+        #expect(run(SlurmPowerExclusions(states: "CLOUD")).commands.isEmpty)
+        let withheld = run(SlurmPowerExclusions(nodes: "cloudset", syntax: .since2405), cycles: 3)
+        #expect(withheld.commands.isEmpty)
+        #expect(withheld.log.filter { $0.contains("'cloudset'") && $0.hasPrefix("warning:") }.count == 1)
+    }
+
     /// forecast-only: decisions are recorded as "would", counted, and nothing is in flight.
     @Test func forecastOnlyRecordsWhatItWouldDo() throws {
         let dir = temporaryDirectory("would")

@@ -10,7 +10,7 @@ final class ClusterState: SlurmClient {
     var nodes: [SlurmNode]
     var partitions: [SlurmPartition]
     var jobs: [SlurmJob]
-    var exclusions: (nodes: String, partitions: [String]) = ("", [])
+    var exclusions = SlurmPowerExclusions()
     /// `SelectType=select/cons_tres`: jobs may share nodes.
     var allocatesCores = false
     /// Every accepted power request, in order.
@@ -25,7 +25,7 @@ final class ClusterState: SlurmClient {
     func loadNodes() throws(SlurmError) -> [SlurmNode] { nodes }
     func loadPartitions() throws(SlurmError) -> [SlurmPartition] { partitions }
     func loadJobs() throws(SlurmError) -> [SlurmJob] { jobs }
-    func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) { exclusions }
+    func loadPowerExclusions() throws(SlurmError) -> SlurmPowerExclusions { exclusions }
     func loadAllocatesCores() throws(SlurmError) -> Bool { allocatesCores }
     func updatePower(nodes names: String, _ request: PowerRequest) throws(SlurmError) {
         commands.append((names, request))
@@ -62,7 +62,7 @@ final class FaultInjector: SlurmClient {
     }
     func loadPartitions() throws(SlurmError) -> [SlurmPartition] { try wrapped.loadPartitions() }
     func loadJobs() throws(SlurmError) -> [SlurmJob] { try wrapped.loadJobs() }
-    func loadPowerExclusions() throws(SlurmError) -> (nodes: String, partitions: [String]) {
+    func loadPowerExclusions() throws(SlurmError) -> SlurmPowerExclusions {
         try wrapped.loadPowerExclusions()
     }
     func loadAllocatesCores() throws(SlurmError) -> Bool { try wrapped.loadAllocatesCores() }

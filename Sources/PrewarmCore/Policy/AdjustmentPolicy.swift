@@ -24,14 +24,18 @@ public struct PolicyNode: Sendable, Equatable {
     public var power: NodePower
     /// Slurm `Weight`: lower weights are powered up first, powered down last.
     public var weight: Int
-    /// Excluded from power management (`SuspendExcNodes`/`SuspendExcParts`, or configured).
+    /// Excluded from power management (`SuspendExcNodes`/`SuspendExcParts`, or configured): never powered up or down.
     public var excluded: Bool
+    /// Never powered down, but may be powered up (a node Slurm keeps up: a counted `SuspendExcNodes` set,
+    /// `SuspendExcStates`).
+    public var keepUp: Bool
 
-    public init(index: Int, power: NodePower, weight: Int = 1, excluded: Bool = false) {
+    public init(index: Int, power: NodePower, weight: Int = 1, excluded: Bool = false, keepUp: Bool = false) {
         self.index = index
         self.power = power
         self.weight = weight
         self.excluded = excluded
+        self.keepUp = keepUp
     }
 }
 
@@ -89,8 +93,8 @@ public enum AdjustmentPolicy {
     ///   Nodes that count as capacity: busy, idle, booting.
     /// - Power up the shortfall beyond `threshold`, off nodes in (weight, index) order, capped per step.
     /// - Power down idle nodes (longest idle first among the highest weights) only if idle for
-    ///   `minIdleBeforePowerDown` and not needed within boot lead + margin; never a busy, booting, excluded
-    ///   or unavailable node; capped per step.
+    ///   `minIdleBeforePowerDown` and not needed within boot lead + margin; never a busy, booting, excluded,
+    ///   kept-up or unavailable node; capped per step.
     /// - Complexity: O(nodes log nodes + forecast minutes)
     public static func decide(
         now: Int64, nodes: [PolicyNode], forecast: DemandForecast, configuration c: AdjustmentConfiguration
@@ -111,7 +115,7 @@ public enum AdjustmentPolicy {
             case .busy, .booting: capacity += 1
             case .idle(let since):
                 capacity += 1
-                if !n.excluded { idle.append((n, since)) }
+                if !n.excluded && !n.keepUp { idle.append((n, since)) }
             case .off: if !n.excluded { off.append(n) }
             case .poweringDown, .unavailable: break
             }
