@@ -35,12 +35,6 @@ static const uint32_t CS_NODE_STATE_DYNAMIC_NORM = NODE_STATE_DYNAMIC_NORM;
 static const uint32_t CS_NODE_STATE_INVALID_REG = NODE_STATE_INVALID_REG;
 static const uint32_t CS_NODE_STATE_REBOOT_REQUESTED = NODE_STATE_REBOOT_REQUESTED;
 static const uint32_t CS_NODE_STATE_REBOOT_ISSUED = NODE_STATE_REBOOT_ISSUED;
-/* NODE_STATE_NET (Cray's network performance counters) is gone in 24.11: 0 there. */
-#ifdef NODE_STATE_NET
-static const uint32_t CS_NODE_STATE_NET = NODE_STATE_NET;
-#else
-static const uint32_t CS_NODE_STATE_NET = 0;
-#endif
 /* SuspendExcStates came with Slurm 23.02; NULL before. */
 static inline const char *cs_suspend_exc_states(const slurm_conf_t *conf) {
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)

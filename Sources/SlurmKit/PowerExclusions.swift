@@ -126,7 +126,6 @@ public struct SlurmPowerExclusions: Sendable, Equatable {
             case .fail: hit = n.flags.contains(.fail)
             case .invalidRegistration: hit = n.flags.contains(.invalidRegistration)
             case .maintenance: hit = n.flags.contains(.maintenance)
-            case .network: hit = n.flags.contains(.network)
             case .notResponding: hit = n.flags.contains(.notResponding)
             case .planned: hit = n.flags.contains(.planned)
             case .reserved: hit = n.flags.contains(.reserved)

@@ -45,8 +45,6 @@ public struct NodeFlags: OptionSet, Sendable, Hashable {
     public static let dynamicNorm = NodeFlags(rawValue: 1 << 14)
     /// Registered with a configuration slurmctld rejects (`INVALID_REG`).
     public static let invalidRegistration = NodeFlags(rawValue: 1 << 15)
-    /// Cray network performance counters in use (`NET`; Slurm 22.05 and 23.x only).
-    public static let network = NodeFlags(rawValue: 1 << 16)
     public static let rebootRequested = NodeFlags(rawValue: 1 << 17)
     public static let rebootIssued = NodeFlags(rawValue: 1 << 18)
 }
@@ -691,7 +689,7 @@ public final class LibSlurmClient: SlurmClient {
             (CS_NODE_STATE_POWER_DOWN, .powerDownRequested), (CS_NODE_STATE_POWER_UP, .powerUpRequested),
             (CS_NODE_STATE_RES, .reserved), (CS_NODE_STATE_DYNAMIC_FUTURE, .dynamicFuture),
             (CS_NODE_STATE_DYNAMIC_NORM, .dynamicNorm), (CS_NODE_STATE_INVALID_REG, .invalidRegistration),
-            (CS_NODE_STATE_NET, .network), (CS_NODE_STATE_REBOOT_REQUESTED, .rebootRequested),
+            (CS_NODE_STATE_REBOOT_REQUESTED, .rebootRequested),
             (CS_NODE_STATE_REBOOT_ISSUED, .rebootIssued),
         ]
         for (bit, flag) in map where s & bit != 0 { f.insert(flag) }

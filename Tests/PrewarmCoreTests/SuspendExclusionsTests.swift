@@ -56,9 +56,15 @@ private func sets(_ value: String, _ syntax: SuspendExclusionSyntax) -> [String]
     #expect(SuspendExclusionSyntax(versionNumber: 26 << 16 | 5 << 8 | 5) == .since2405)
 }
 
+/// slurmctld 24.11's `_parse_exc_states`: DOWN from two letters; otherwise the first flag of its table that the token
+/// starts or is started by (so `D` is DRAIN, `RES` RESERVED, `NOT` NOT_RESPONDING); flags it does not take, such as
+/// POWER_DOWN (`P`) or COMPLETING, and `NO_RESPOND`, which is no prefix of NOT_RESPONDING, are rejected.
 @Test func suspendExcStatesAreReadAsSlurmReadsThem() {
-    let s = SuspendExcludedStates.parse("cloud, Do,maint,NO_RESPOND,res,PLAN,bogus,D")
-    #expect(s.states == [.cloud, .down, .maintenance, .notResponding, .reserved, .planned])
-    #expect(s.unknown == ["bogus", "D"])
+    let s = SuspendExcludedStates.parse("cloud, Do,maint,NOT,res,PL,D,dynamic,INVALID_REG,fail")
+    #expect(s.states == [.cloud, .down, .maintenance, .notResponding, .reserved, .planned, .drain, .dynamicFuture,
+        .invalidRegistration, .fail])
+    #expect(s.unknown.isEmpty)
+    #expect(SuspendExcludedStates.parse("bogus,P,COMPLETING,NO_RESPOND,DOWNX").unknown
+        == ["bogus", "P", "COMPLETING", "NO_RESPOND", "DOWNX"])
     #expect(SuspendExcludedStates.parse("").states.isEmpty)
 }

@@ -194,7 +194,7 @@ public struct SuspendExcludedStates: Sendable, Equatable {
     public enum State: String, Sendable, Equatable, CaseIterable {
         case down = "DOWN", cloud = "CLOUD", drain = "DRAIN", dynamicFuture = "DYNAMIC_FUTURE"
         case dynamicNorm = "DYNAMIC_NORM", fail = "FAIL", invalidRegistration = "INVALID_REG"
-        case maintenance = "MAINTENANCE", network = "NET", notResponding = "NOT_RESPONDING", planned = "PLANNED"
+        case maintenance = "MAINTENANCE", notResponding = "NOT_RESPONDING", planned = "PLANNED"
         case reserved = "RESERVED"
     }
 
@@ -207,23 +207,34 @@ public struct SuspendExcludedStates: Sendable, Equatable {
         self.unknown = unknown
     }
 
-    /// Reads the comma-separated value (case-insensitive; `DOWN` may be shortened to two letters, the other names
-    /// to any unambiguous prefix of their own, and Slurm's short forms `MAINT`, `NO_RESPOND` and `RES` are accepted).
+    /// Reads the comma-separated value as slurmctld does (`_parse_exc_states`, `parse_node_state_flag`):
+    /// case-insensitive; `DOWN` may be shortened to two letters; any other token names the first of Slurm's node
+    /// state flags (in Slurm's table order) whose name starts with it, or that it starts with, so `MAINT` is
+    /// `MAINTENANCE` and `DYNAMIC` is `DYNAMIC_FUTURE`; a flag that is not one of the states above (`POWER_DOWN`,
+    /// `COMPLETING`…) or no flag at all is rejected, as slurmctld rejects it.
     public static func parse(_ value: String) -> SuspendExcludedStates {
         var out = SuspendExcludedStates()
         for raw in value.split(separator: ",") {
             let token = SuspendExcludedNodes.trimmed(raw).uppercased()
             guard !token.isEmpty else { continue }
-            let aliases: [String: State] = ["MAINT": .maintenance, "NO_RESPOND": .notResponding, "RES": .reserved]
-            if let s = aliases[token] ?? State(rawValue: token) {
-                out.states.insert(s)
+            if token.count >= 2, token.count <= 4, "DOWN".hasPrefix(token) {
+                out.states.insert(.down)
                 continue
             }
-            let matches = State.allCases.filter { $0.rawValue.hasPrefix(token) && token.count >= 2 }
-            if matches.count == 1, let s = matches.first {
-                out.states.insert(s)
+            // Slurm's node_state_flags table, in its order (24.11); nil for flags SuspendExcStates does not take.
+            let table: [(String, State?)] = [
+                ("BLOCKED", nil), ("CLOUD", .cloud), ("COMPLETING", nil), ("DRAIN", .drain),
+                ("DYNAMIC_FUTURE", .dynamicFuture), ("DYNAMIC_NORM", .dynamicNorm),
+                ("INVALID_REG", .invalidRegistration), ("FAIL", .fail), ("MAINTENANCE", .maintenance),
+                ("POWER_DOWN", nil), ("POWER_UP", nil), ("POWERED_DOWN", nil), ("REBOOT_REQUESTED", nil),
+                ("REBOOT_ISSUED", nil), ("RESERVED", .reserved), ("RESUME", nil), ("NOT_RESPONDING", .notResponding),
+                ("PLANNED", .planned), ("POWERING_UP", nil), ("POWERING_DOWN", nil),
+            ]
+            let hit = table.first { name, _ in name.hasPrefix(token) || token.hasPrefix(name) }
+            if let state = hit?.1 {
+                out.states.insert(state)
             } else {
-                out.unknown.append(String(raw))
+                out.unknown.append(SuspendExcludedNodes.trimmed(raw))
             }
         }
         return out
