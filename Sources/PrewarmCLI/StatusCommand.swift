@@ -86,12 +86,14 @@ struct Status: ParsableCommand {
             out += "; last error \(ago(max(0, now - t))): \(e)"
         }
         out += "\n"
+        if let why = s.powerDownsWithheld { out += "POWER-DOWNS WITHHELD: \(why)\n" }
         let marks = [0, 5, 15, 30, 60]
         for p in s.partitions {
             out +=
                 "\npartition \(p.name): \(p.nodes) nodes: \(p.busy) busy, \(p.idle) idle, \(p.booting) booting, "
                 + "\(p.poweringDown) powering down, \(p.off) off, \(p.unavailable) unavailable"
-                + (p.excluded > 0 ? " (\(p.excluded) excluded)" : "") + "\n"
+                + (p.excluded > 0 ? " (\(p.excluded) excluded)" : "")
+                + ((p.keptUp ?? 0) > 0 ? " (\(p.keptUp ?? 0) kept up by Slurm)" : "") + "\n"
             out +=
                 "  jobs: \(p.runningJobs) running, \(p.pendingJobs) pending; policy wants \(p.neededNodes) up or "
                 + "booting within the boot lead\n"

@@ -39,6 +39,8 @@ struct AdjustmentLoop {
     private var learnedBootLead: Int64?
     /// The exclusion problems of the last cycle: each is logged when it first appears, not every cycle.
     private var exclusionProblems: [String] = []
+    /// Why every power-down is withheld, from the last cycle that reached Slurm (the status snapshot says it).
+    private var powerDownsWithheld: String?
     private(set) var effectiveBootLead: Int64 = 300
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
     static let commandTimeout: Int64 = 600
@@ -187,8 +189,10 @@ struct AdjustmentLoop {
         var requested: [String: PowerRequest] = [:]
         for c in state.inFlight { requested[c.node] = c.action.request }
         let summaries = forecasts.map {
-            summary(of: $0, nodes: nodes, excluded: excluded, inFlight: requested, policy: policy, now: now)
+            summary(
+                of: $0, nodes: nodes, excluded: excluded, keptUp: keptUp, inFlight: requested, policy: policy, now: now)
         }
+        powerDownsWithheld = protection.withheldBecause
         publish(now: now, started: started, partitions: summaries, wait: configuration.interval)
         return configuration.interval
     }
@@ -274,12 +278,12 @@ struct AdjustmentLoop {
 
     /// A partition's line of the status snapshot.
     func summary(
-        of f: PartitionForecast, nodes: [SlurmNode], excluded: Set<String>, inFlight: [String: PowerRequest],
-        policy: AdjustmentConfiguration, now: Int64
+        of f: PartitionForecast, nodes: [SlurmNode], excluded: Set<String>, keptUp: Set<String> = [],
+        inFlight: [String: PowerRequest], policy: AdjustmentConfiguration, now: Int64
     ) -> PartitionStatus {
-        var busy = 0, idle = 0, booting = 0, poweringDown = 0, off = 0, unavailable = 0, excludedCount = 0
+        var busy = 0, idle = 0, booting = 0, poweringDown = 0, off = 0, unavailable = 0, excludedCount = 0, kept = 0
         for n in nodes where n.partitions.contains(f.partition) {
-            if excluded.contains(n.name) { excludedCount += 1 }
+            if excluded.contains(n.name) { excludedCount += 1 } else if keptUp.contains(n.name) { kept += 1 }
             switch LiveAdjustment.expectedPower(of: n, now: now, inFlight: inFlight[n.name]) {
             case .busy: busy += 1
             case .idle: idle += 1
@@ -297,7 +301,8 @@ struct AdjustmentLoop {
             off: off, unavailable: unavailable, excluded: excludedCount, runningJobs: f.runningJobs,
             pendingJobs: f.pendingJobs, neededNodes: needed,
             forecast: ForecastCurve(
-                start: f.forecast.start, expected: rounded(f.forecast.expected), upper: rounded(f.forecast.upper)))
+                start: f.forecast.start, expected: rounded(f.forecast.expected), upper: rounded(f.forecast.upper)),
+            keptUp: kept)
     }
 
     /// Saves the state and writes status.json and the metrics textfile (each atomically). Failures are logged
@@ -324,6 +329,7 @@ struct AdjustmentLoop {
             partitions: partitions, inFlight: state.inFlight, recentActions: state.recentActions,
             actionsLastHour: state.issuedTimes.count, maxActionsPerHour: configuration.maxActionsPerHour, model: model,
             host: LocalHost.name)
+        status?.powerDownsWithheld = powerDownsWithheld
         do {
             state.savedAt = now
             try directory.save(state)

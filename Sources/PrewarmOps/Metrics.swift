@@ -127,6 +127,14 @@ public enum DaemonMetrics {
             "prewarm_nodes_excluded", .gauge, "Nodes never touched (SuspendExc*, Exclude*) per partition.",
             s.partitions.map { ([("partition", $0.name)], Double($0.excluded)) })
         m.add(
+            "prewarm_nodes_kept_up", .gauge,
+            "Nodes never powered down now because Slurm keeps them up (counted SuspendExcNodes, SuspendExcStates).",
+            s.partitions.map { ([("partition", $0.name)], Double($0.keptUp ?? 0)) })
+        m.add(
+            "prewarm_power_downs_withheld", .gauge,
+            "1 while every power-down is withheld: SuspendExcNodes names something prewarmd cannot resolve.",
+            s.powerDownsWithheld == nil ? 0 : 1)
+        m.add(
             "prewarm_pending_jobs", .gauge, "Pending jobs (not held) per partition.",
             s.partitions.map { ([("partition", $0.name)], Double($0.pendingJobs)) })
         m.add(

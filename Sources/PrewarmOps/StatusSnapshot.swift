@@ -44,6 +44,9 @@ public struct PartitionStatus: Codable, Sendable, Equatable {
     public var unavailable: Int
     /// Excluded from power actions (SuspendExcNodes/Parts, ExcludeNodes/Partitions).
     public var excluded: Int
+    /// Never powered down now, since Slurm keeps them up (a counted SuspendExcNodes set, SuspendExcStates; every node
+    /// while power-downs are withheld). Absent in snapshots of older daemons.
+    public var keptUp: Int?
     public var runningJobs: Int
     public var pendingJobs: Int
     /// Nodes the policy plans for within the boot lead time (the forecast's peak, blended toward the upper band
@@ -53,8 +56,10 @@ public struct PartitionStatus: Codable, Sendable, Equatable {
 
     public init(
         name: String, nodes: Int, busy: Int, idle: Int, booting: Int, poweringDown: Int, off: Int, unavailable: Int,
-        excluded: Int, runningJobs: Int, pendingJobs: Int, neededNodes: Int, forecast: ForecastCurve
+        excluded: Int, runningJobs: Int, pendingJobs: Int, neededNodes: Int, forecast: ForecastCurve,
+        keptUp: Int? = nil
     ) {
+        self.keptUp = keptUp
         self.name = name
         self.nodes = nodes
         self.powered = busy + idle
@@ -131,6 +136,8 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var actionsLastHour: Int
     public var maxActionsPerHour: Int
     public var model: ModelStatus?
+    /// Why every power-down is withheld (a SuspendExcNodes item prewarmd cannot resolve), nil when none is.
+    public var powerDownsWithheld: String?
 
     /// Whether a reader at `now` should doubt that the daemon still runs.
     public func isStale(now: Int64) -> Bool { now > nextCycle + 2 * Int64(Swift.max(1, interval)) }

@@ -32,9 +32,8 @@ public struct SlurmPowerExclusions: Sendable, Equatable {
         var p = PowerProtection()
         let parsed = SuspendExcludedNodes.parse(self.nodes, syntax: syntax)
         for reason in parsed.unreadable {
-            p.powerDownsWithheld = true
-            p.problems.append("SuspendExcNodes \(reason): prewarmd cannot tell which nodes Slurm keeps up, so it "
-                + "powers none down")
+            p.withhold("SuspendExcNodes \(reason): prewarmd cannot tell which nodes Slurm keeps up, so it powers none "
+                + "down")
         }
         for reason in parsed.invalidCounts { p.problems.append("SuspendExcNodes \(reason)") }
         for entry in parsed.entries {
@@ -50,8 +49,7 @@ public struct SlurmPowerExclusions: Sendable, Equatable {
                     switch syntax {
                     case .since2405:
                         // From 24.05 an item may be a NodeSet, whose nodes libslurm does not give.
-                        p.powerDownsWithheld = true
-                        p.problems.append("SuspendExcNodes '\(entry.text)' names no node slurmctld shows (a NodeSet? "
+                        p.withhold("SuspendExcNodes '\(entry.text)' names no node slurmctld shows (a NodeSet? "
                             + "prewarmd cannot expand NodeSets): it powers no node down until SuspendExcNodes lists "
                             + "the nodes as a hostlist")
                     case .upTo2311:
@@ -143,10 +141,18 @@ public struct PowerProtection: Sendable, Equatable {
     /// Never powered down (Slurm keeps them up now), but may be powered up: the nodes of a counted
     /// `SuspendExcNodes` set that slurmctld would keep, and nodes in a `SuspendExcStates` state.
     public var keptUp: Set<String> = []
-    /// Every power-down withheld: `SuspendExcNodes` holds an item prewarmd cannot resolve.
-    public var powerDownsWithheld = false
+    /// Why every power-down is withheld (`SuspendExcNodes` holds an item prewarmd cannot resolve): the first such
+    /// problem; nil when none is.
+    public var withheldBecause: String?
+    /// Every power-down withheld.
+    public var powerDownsWithheld: Bool { withheldBecause != nil }
     /// What an admin should know, one line each (logged once by the daemon, shown by `prewarm check`).
     public var problems: [String] = []
 
     public init() {}
+
+    mutating func withhold(_ reason: String) {
+        if withheldBecause == nil { withheldBecause = reason }
+        problems.append(reason)
+    }
 }

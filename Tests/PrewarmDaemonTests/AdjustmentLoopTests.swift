@@ -7,6 +7,7 @@ import PrewarmOps
 import SlurmKit
 import Testing
 
+@testable import PrewarmCLI
 @testable import PrewarmDaemon
 
 private func configuration(_ dir: String, mode: DaemonMode = .enforce, perHour: Int = 200) -> DaemonConfiguration {
@@ -254,7 +255,9 @@ struct AdjustmentLoopTests {
     /// two (the nodes slurmctld would not keep). An item it cannot resolve (a NodeSet, from Slurm 24.05) withholds
     /// every power-down, said once however many cycles see it.
     @Test func slurmsCountedExclusionsAreKeptUp() throws {
-        func run(_ exclusions: SlurmPowerExclusions, cycles: Int = 1) -> (commands: [String], log: [String]) {
+        func run(_ exclusions: SlurmPowerExclusions, cycles: Int = 1)
+            -> (commands: [String], log: [String], status: StatusSnapshot?, metrics: String)
+        {
             let dir = temporaryDirectory("exc")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let cluster = smallCluster(pendingNodes: nil)
@@ -269,17 +272,28 @@ struct AdjustmentLoopTests {
             let log = LogLines()
             var loop = AdjustmentLoop(slurm: cluster, configuration: c, log: log.append)
             for k in 0 ..< cycles { _ = loop.runCycle(now: now + Int64(k) * 60) }
-            return (cluster.commands.map { "\($0.node) \($0.request)" }.sorted(), log.lines)
+            return (cluster.commands.map { "\($0.node) \($0.request)" }.sorted(), log.lines, loop.status, loop.metricsText)
         }
         #expect(run(SlurmPowerExclusions()).commands == ["cloud1 down", "cloud2 down", "cloud3 down", "cloud4 down"])
-        #expect(run(SlurmPowerExclusions(nodes: "cloud[1-4]:2", syntax: .upTo2311)).commands
-            == ["cloud3 down", "cloud4 down"])
+        let counted = run(SlurmPowerExclusions(nodes: "cloud[1-4]:2", syntax: .upTo2311))
+        #expect(counted.commands == ["cloud3 down", "cloud4 down"])
+        #expect(counted.status?.partitions.first?.keptUp == 2)
+        #expect(counted.metrics.contains("prewarm_nodes_kept_up{partition=\"debug\"} 2\n"))
+        #expect(counted.metrics.contains("prewarm_power_downs_withheld 0\n"))
+        if let status = counted.status {
+            #expect(PrewarmCLI.Status.render(status, now: now, actions: 5).contains("(2 kept up by Slurm)"))
+        }
         #expect(run(SlurmPowerExclusions(nodes: "cloud[1-4]:2", syntax: .since2405)).commands
             == ["cloud3 down", "cloud4 down"])
         #expect(run(SlurmPowerExclusions(states: "CLOUD")).commands.isEmpty)
         let withheld = run(SlurmPowerExclusions(nodes: "cloudset", syntax: .since2405), cycles: 3)
         #expect(withheld.commands.isEmpty)
         #expect(withheld.log.filter { $0.contains("'cloudset'") && $0.hasPrefix("warning:") }.count == 1)
+        #expect(withheld.status?.powerDownsWithheld?.contains("'cloudset'") == true)
+        #expect(withheld.metrics.contains("prewarm_power_downs_withheld 1\n"))
+        if let status = withheld.status {
+            #expect(PrewarmCLI.Status.render(status, now: now, actions: 5).contains("POWER-DOWNS WITHHELD: SuspendExcNodes 'cloudset'"))
+        }
     }
 
     /// forecast-only: decisions are recorded as "would", counted, and nothing is in flight.
