@@ -80,25 +80,25 @@ public struct SuspendExcludedNodes: Sendable, Equatable {
             sets.append((nodes, countText))
             nodes = comma.map { String(piece[piece.index(after: $0)...]) } ?? ""
         }
-        if !trimmed(nodes).isEmpty { sets.append((nodes, nil)) }
+        if !Self.trimmed(nodes).isEmpty { sets.append((nodes, nil)) }
         var invalid = false
         let first = entries.count
         for s in sets {
             guard let names = expandSet(s.text) else { continue }
             var count: Int?
             if let c = s.countText {
-                let n = Int(trimmed(c))
+                let n = Int(Self.trimmed(c))
                 if let n, n >= 1, n <= names.count {
                     count = n < names.count ? n : nil
                 } else {
                     invalid = true
                     invalidCounts.append(
-                        "'\(trimmed(s.text)):\(c)': the count must be a whole number from 1 to the set's "
+                        "'\(Self.trimmed(s.text)):\(c)': the count must be a whole number from 1 to the set's "
                             + "\(names.count) nodes; slurmctld (22.05 to 23.11) ignores such a SuspendExcNodes "
                             + "whole, so prewarmd keeps every node it names")
                 }
             }
-            entries.append(Entry(text: trimmed(s.text), names: names, count: count))
+            entries.append(Entry(text: Self.trimmed(s.text), names: names, count: count))
         }
         // slurmctld then protects nothing; prewarmd keeps every named node rather than power down one an admin meant
         // to keep.
@@ -108,7 +108,7 @@ public struct SuspendExcludedNodes: Sendable, Equatable {
     /// 24.05 on: every comma-separated item (outside brackets) is a set, with an optional `:count`.
     private mutating func parseSince2405(_ text: String) {
         for item in Self.items(text) {
-            let t = trimmed(item)
+            let t = Self.trimmed(item)
             guard !t.isEmpty else { continue }
             var nodesText = t
             var count: Int?
@@ -124,13 +124,13 @@ public struct SuspendExcludedNodes: Sendable, Equatable {
                 }
                 if let n = Int(digits), n > 0 { count = n }
             }
-            if trimmed(nodesText).caseInsensitiveEquals("ALL") {
-                entries.append(Entry(text: trimmed(nodesText), names: [], all: true, count: count))
+            if Self.trimmed(nodesText).caseInsensitiveEquals("ALL") {
+                entries.append(Entry(text: Self.trimmed(nodesText), names: [], all: true, count: count))
                 continue
             }
             guard let names = expandSet(nodesText) else { continue }
             entries.append(Entry(
-                text: trimmed(nodesText), names: names,
+                text: Self.trimmed(nodesText), names: names,
                 count: count.flatMap { $0 < names.count ? $0 : nil }))
         }
     }
@@ -139,7 +139,7 @@ public struct SuspendExcludedNodes: Sendable, Equatable {
         do {
             return try Hostlist.expand(text)
         } catch {
-            unreadable.append("'\(trimmed(text))': \(error)")
+            unreadable.append("'\(Self.trimmed(text))': \(error)")
             return nil
         }
     }
@@ -169,7 +169,6 @@ public struct SuspendExcludedNodes: Sendable, Equatable {
         return String(t)
     }
 
-    private func trimmed<S: StringProtocol>(_ s: S) -> String { Self.trimmed(s) }
 }
 
 /// How slurmctld reads `SuspendExcNodes` and picks the nodes of a counted set (`nid[10-20]:4`), by release.
@@ -207,6 +206,16 @@ public struct SuspendExcludedStates: Sendable, Equatable {
         self.unknown = unknown
     }
 
+    /// Slurm's node_state_flags table, in its order (24.11); nil for flags SuspendExcStates does not take.
+    private static let flagTable: [(String, State?)] = [
+        ("BLOCKED", nil), ("CLOUD", .cloud), ("COMPLETING", nil), ("DRAIN", .drain),
+        ("DYNAMIC_FUTURE", .dynamicFuture), ("DYNAMIC_NORM", .dynamicNorm),
+        ("INVALID_REG", .invalidRegistration), ("FAIL", .fail), ("MAINTENANCE", .maintenance),
+        ("POWER_DOWN", nil), ("POWER_UP", nil), ("POWERED_DOWN", nil), ("REBOOT_REQUESTED", nil),
+        ("REBOOT_ISSUED", nil), ("RESERVED", .reserved), ("RESUME", nil), ("NOT_RESPONDING", .notResponding),
+        ("PLANNED", .planned), ("POWERING_UP", nil), ("POWERING_DOWN", nil),
+    ]
+
     /// Reads the comma-separated value as slurmctld does (`_parse_exc_states`, `parse_node_state_flag`):
     /// case-insensitive; `DOWN` may be shortened to two letters; any other token names the first of Slurm's node
     /// state flags (in Slurm's table order) whose name starts with it, or that it starts with, so `MAINT` is
@@ -221,16 +230,7 @@ public struct SuspendExcludedStates: Sendable, Equatable {
                 out.states.insert(.down)
                 continue
             }
-            // Slurm's node_state_flags table, in its order (24.11); nil for flags SuspendExcStates does not take.
-            let table: [(String, State?)] = [
-                ("BLOCKED", nil), ("CLOUD", .cloud), ("COMPLETING", nil), ("DRAIN", .drain),
-                ("DYNAMIC_FUTURE", .dynamicFuture), ("DYNAMIC_NORM", .dynamicNorm),
-                ("INVALID_REG", .invalidRegistration), ("FAIL", .fail), ("MAINTENANCE", .maintenance),
-                ("POWER_DOWN", nil), ("POWER_UP", nil), ("POWERED_DOWN", nil), ("REBOOT_REQUESTED", nil),
-                ("REBOOT_ISSUED", nil), ("RESERVED", .reserved), ("RESUME", nil), ("NOT_RESPONDING", .notResponding),
-                ("PLANNED", .planned), ("POWERING_UP", nil), ("POWERING_DOWN", nil),
-            ]
-            let hit = table.first { name, _ in name.hasPrefix(token) || token.hasPrefix(name) }
+            let hit = flagTable.first { name, _ in name.hasPrefix(token) || token.hasPrefix(name) }
             if let state = hit?.1 {
                 out.states.insert(state)
             } else {
