@@ -15,11 +15,16 @@ public struct PlannedAction: Sendable, Equatable {
 }
 
 public enum LiveAdjustment {
-    /// How the policy sees a live node. Down, drained, failed, not-responding or maintenance nodes are
-    /// `unavailable` and never touched; allocated, mixed or completing nodes are `busy`.
+    /// How the policy sees a live node. Down, drained, failed, not-responding or maintenance nodes, `FUTURE` ones
+    /// (not in service yet) and those that registered with a configuration slurmctld rejects are `unavailable` and
+    /// never touched; allocated, mixed or completing nodes are `busy`. A powered node that is neither busy nor idle
+    /// (base state `UNKNOWN`, as before it first registers, or `ERROR`), or one with a reboot asked for or under way
+    /// (`scontrol reboot`: `REBOOT_REQUESTED`, `REBOOT_ISSUED`), is `unavailable` too: slurmctld's own power saving
+    /// does not suspend those either.
     public static func power(of n: SlurmNode, now: Int64) -> NodePower {
         let f = n.flags
-        if n.base == .down || f.contains(.drain) || f.contains(.fail) || f.contains(.maintenance)
+        if n.base == .down || n.base == .future || f.contains(.dynamicFuture) || f.contains(.drain)
+            || f.contains(.fail) || f.contains(.maintenance) || f.contains(.invalidRegistration)
             || (f.contains(.notResponding) && !f.contains(.poweredDown) && !f.contains(.poweringUp))
         {
             return .unavailable
@@ -28,6 +33,7 @@ public enum LiveAdjustment {
         if f.contains(.poweredDown) { return f.contains(.powerUpRequested) ? .booting : .off }
         if f.contains(.poweringUp) { return .booting }
         if n.base == .allocated || n.base == .mixed || f.contains(.completing) || f.contains(.planned) { return .busy }
+        if n.base != .idle || f.contains(.rebootRequested) || f.contains(.rebootIssued) { return .unavailable }
         let since = n.lastBusy > 0 ? n.lastBusy : (n.bootTime > 0 ? n.bootTime : now)
         return .idle(since: Swift.min(since, now))
     }
@@ -39,7 +45,7 @@ public enum LiveAdjustment {
     ///   - inFlight: nodes with a command issued whose state change Slurm has not shown yet: left alone.
     ///   - budget: actions still allowed this hour.
     /// - Returns: at most `budget` actions, power-ups first, each kind in the policy's order (Slurm `Weight` first);
-    ///   a node appears at most once (a node in several partitions that one wants up and another down is powered up).
+    ///   a node appears at most once.
     public static func plan(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64,
         configuration: AdjustmentConfiguration, excluded: Set<String>, inFlight: Set<String>, budget: Int,
@@ -74,38 +80,43 @@ public enum LiveAdjustment {
     ///   - inFlight: nodes with a command whose change Slurm has not shown yet, and the command: left alone and
     ///     counted as ``expectedPower(of:now:inFlight:)`` says.
     ///   - budget: actions still allowed this hour.
+    /// - Returns: at most `budget` actions, power-ups first; a node appears at most once. Partitions that share nodes
+    ///   are decided together (``AdjustmentPolicy/decide(now:nodes:partitions:configuration:)``): a node is powered
+    ///   down only if no partition that holds it needs it, and the configuration's per-step caps hold for the cycle.
     public static func plan(
         forecasts: [PartitionForecast], nodes: [SlurmNode], now: Int64, configuration: AdjustmentConfiguration,
         excluded: Set<String>, keptUp: Set<String> = [], inFlight: [String: PowerRequest], budget: Int
     ) -> [PlannedAction] {
-        // In the policy's order (power-ups by Slurm Weight, then node order; power-downs highest weight and longest
-        // idle first), partition after partition: the hourly budget keeps the head of it.
-        var up: [(name: String, reason: String)] = []
-        var down: [(name: String, reason: String)] = []
-        var wantedUp = Set<String>()
-        var wantedDown = Set<String>()
-        for f in forecasts {
-            let members = nodes.filter { $0.partitions.contains(f.partition) }
-            let policyNodes = members.enumerated().map { i, n in
-                PolicyNode(
-                    index: i, power: expectedPower(of: n, now: now, inFlight: inFlight[n.name]), weight: n.weight,
-                    excluded: excluded.contains(n.name) || inFlight[n.name] != nil, keepUp: keptUp.contains(n.name))
-            }
-            let actions = AdjustmentPolicy.decide(
-                now: now, nodes: policyNodes, forecast: f.forecast, configuration: configuration)
-            for a in actions where a.node >= 0 && a.node < members.count {
-                let name = members[a.node].name
-                switch a.kind {
-                case .powerUp:
-                    if wantedUp.insert(name).inserted { up.append((name, "partition \(f.partition): \(a.reason)")) }
-                case .powerDown:
-                    if wantedDown.insert(name).inserted { down.append((name, "partition \(f.partition): \(a.reason)")) }
+        // One decision over all partitions: where partitions share nodes, a node one partition could spare is not
+        // powered down while another that holds it needs it, and a node busy with one partition's jobs is not
+        // another's capacity. Power-ups first, each kind in the policy's order (Slurm Weight first).
+        let policyNodes = nodes.enumerated().map { i, n in
+            PolicyNode(
+                index: i, power: expectedPower(of: n, now: now, inFlight: inFlight[n.name]), weight: n.weight,
+                excluded: excluded.contains(n.name) || inFlight[n.name] != nil, keepUp: keptUp.contains(n.name))
+        }
+        var anyBusy = Set<String>()
+        for f in forecasts { anyBusy.formUnion(f.busyNodes) }
+        let demands = forecasts.map { f -> PartitionDemand in
+            var members: [Int] = []
+            var elsewhere = Set<Int>()
+            for (i, n) in nodes.enumerated() where n.partitions.contains(f.partition) {
+                members.append(i)
+                if case .busy = policyNodes[i].power, !f.busyNodes.contains(n.name), anyBusy.contains(n.name) {
+                    elsewhere.insert(i)
                 }
             }
+            return PartitionDemand(members: members, forecast: f.forecast, busyElsewhere: elsewhere)
         }
-        var out = up.map { PlannedAction(node: $0.name, request: .up, reason: $0.reason) }
-        for d in down where !wantedUp.contains(d.name) {
-            out.append(PlannedAction(node: d.name, request: .down, reason: d.reason))
+        let actions = AdjustmentPolicy.decide(now: now, nodes: policyNodes, partitions: demands, configuration: configuration)
+        var out: [PlannedAction] = []
+        var named = Set<String>()
+        for a in actions where a.action.node >= 0 && a.action.node < nodes.count {
+            let name = nodes[a.action.node].name
+            guard named.insert(name).inserted else { continue }
+            out.append(PlannedAction(
+                node: name, request: a.action.kind == .powerUp ? .up : .down,
+                reason: "partition \(forecasts[a.partition].partition): \(a.action.reason)"))
         }
         return Array(out.prefix(Swift.max(0, budget)))
     }

@@ -18,6 +18,9 @@ public struct PartitionForecast: Sendable {
     /// Jobs whose runtime came from a Prewarm annotation (the rest use their time limit).
     public var annotatedJobs: Int
     public var forecast: DemandForecast
+    /// The nodes this partition's running jobs hold (those whose node list Slurm gave): a node busy with another
+    /// partition's jobs only is that partition's capacity, not this one's.
+    public var busyNodes: Set<String> = []
 }
 
 public enum LiveForecast {
@@ -87,6 +90,7 @@ public enum LiveForecast {
             // Queued jobs that take a share of a node, packed into nodes.
             var packer = SharedNodePacker(coresPerNode: sharing.coresPerNode[p.name] ?? 1, now: now)
             var annotated = 0
+            var busyNodes = Set<String>()
             for i in byPartition[p.name] ?? [] {
                 let j = jobs[i]
                 let r = runtimes(j)
@@ -99,7 +103,10 @@ public enum LiveForecast {
                         running.append(demand)  // no usable node list: its node count, until its own end
                         continue
                     }
-                    for name in names { byNode.add(on: name, demand) }
+                    for name in names {
+                        byNode.add(on: name, demand)
+                        busyNodes.insert(name)
+                    }
                 case .pending:
                     if j.held { continue }  // starts only when released: no demand to plan for
                     var earliest = j.eligibleTime > now ? j.eligibleTime : nil
@@ -143,7 +150,8 @@ public enum LiveForecast {
                 hourOfWeekAt: hourOfWeekAt, totalNodes: members.count)
             out.append(PartitionForecast(
                 partition: p.name, nodes: members.count, powered: powered, poweringUp: poweringUp,
-                runningJobs: runningJobs, pendingJobs: pendingJobs, annotatedJobs: annotated, forecast: f))
+                runningJobs: runningJobs, pendingJobs: pendingJobs, annotatedJobs: annotated, forecast: f,
+                busyNodes: busyNodes))
         }
         return out
     }

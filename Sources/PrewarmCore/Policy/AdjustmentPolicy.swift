@@ -50,6 +50,12 @@ public struct NodeAction: Sendable, Equatable {
     public var node: Int
     /// Why, in words an admin can read in a log.
     public var reason: String
+
+    public init(kind: Kind, node: Int, reason: String) {
+        self.kind = kind
+        self.node = node
+        self.reason = reason
+    }
 }
 
 /// Knobs of the adjustment policy.
@@ -83,10 +89,41 @@ public struct AdjustmentConfiguration: Sendable, Equatable {
     public init() {}
 }
 
+/// One partition of a decision over nodes that partitions may share (``AdjustmentPolicy/decide(now:nodes:partitions:configuration:)``).
+public struct PartitionDemand: Sendable {
+    /// Positions in the decision's `nodes` of the partition's nodes.
+    public var members: [Int]
+    public var forecast: DemandForecast
+    /// Members busy only with other partitions' jobs: those partitions' capacity, not this one's (its forecast does
+    /// not count their jobs).
+    public var busyElsewhere: Set<Int>
+
+    /// The partition is every node of the decision, in order, whatever `members` says (the one set of nodes of
+    /// ``AdjustmentPolicy/decide(now:nodes:forecast:configuration:)``: no member list to build and check each step).
+    var coversAllNodes = false
+
+    public init(members: [Int], forecast: DemandForecast, busyElsewhere: Set<Int> = []) {
+        self.members = members
+        self.forecast = forecast
+        self.busyElsewhere = busyElsewhere
+    }
+}
+
+/// An action of a decision over several partitions, with the partition (its position in the input) it is for.
+public struct PartitionAction: Sendable, Equatable {
+    public var partition: Int
+    public var action: NodeAction
+
+    public init(partition: Int, action: NodeAction) {
+        self.partition = partition
+        self.action = action
+    }
+}
+
 /// The adjustment policy shared by the simulator and `prewarmd`: the user's rule "difference = predicted −
 /// actual; beyond a threshold, scale up or down", made safe.
 public enum AdjustmentPolicy {
-    /// Decides the power actions for one step.
+    /// Decides the power actions for one step of one set of nodes (the simulator's cluster, or a pool).
     ///
     /// - Needed nodes = the peak of the forecast (blended toward its upper band by `aggressiveness`, expected
     ///   arrivals of unsubmitted jobs counted at `arrivalBootShare`) over the next boot lead time, rounded up.
@@ -99,51 +136,137 @@ public enum AdjustmentPolicy {
     public static func decide(
         now: Int64, nodes: [PolicyNode], forecast: DemandForecast, configuration c: AdjustmentConfiguration
     ) -> [NodeAction] {
+        var all = PartitionDemand(members: [], forecast: forecast)
+        all.coversAllNodes = true
+        return decide(now: now, nodes: nodes, partitions: [all], configuration: c).map(\.action)
+    }
+
+    /// Decides the power actions for one step of partitions that may share nodes (`prewarmd`: Slurm's partitions
+    /// often overlap, e.g. a `debug` partition on some nodes of `batch`). With one partition, or partitions without a
+    /// common node, each partition gets exactly what ``decide(now:nodes:forecast:configuration:)`` gives it alone, but
+    /// for the caps, which hold for the step as a whole. Where partitions share nodes:
+    ///
+    /// - A partition's capacity is its busy nodes that run its own jobs (not those in `busyElsewhere`) and the booting
+    ///   and idle nodes no partition before it has claimed. Partitions go smallest first (fewest nodes), so a node a
+    ///   partition needs is claimed before a larger one that contains it counts it.
+    /// - A partition short of nodes powers up off nodes no partition before it chose, and claims all of its
+    ///   booting and idle ones. Otherwise it claims as many as its forecast needs within boot lead + margin (its
+    ///   nodes in the fewest partitions first), and offers its surplus of long-idle nodes for power-down, as alone.
+    /// - A node is powered down only if a partition offered it and no partition claimed it: a node one partition
+    ///   could spare is never taken from another that needs it.
+    /// - The step's caps (`maxPowerUpsPerStep`, `maxPowerDownsPerStep`) hold over all partitions together.
+    /// - Complexity: O(P × (nodes log nodes + forecast minutes)) for P partitions.
+    public static func decide(
+        now: Int64, nodes: [PolicyNode], partitions: [PartitionDemand], configuration c: AdjustmentConfiguration
+    ) -> [PartitionAction] {
         let lead = Int(Swift.max(1, (c.bootLeadTime + 59) / 60))
         let holdMinutes = Int(Swift.max(1, (c.bootLeadTime + c.powerDownMargin + 59) / 60))
-        let needNow = Int(forecast.peak(
-            minutes: 0 ..< lead + 1, aggressiveness: c.aggressiveness, arrivalShare: c.arrivalBootShare
-        ).rounded(.up))
-        let needSoon = Int(forecast.peak(minutes: 0 ..< holdMinutes + 1, aggressiveness: c.aggressiveness)
-            .rounded(.up))
+        // Each partition's members, valid and once each, and whether any node is in several partitions: claims matter
+        // only then (otherwise each partition is decided as alone, and none of the bookkeeping below is needed, as in
+        // the simulator's one set of nodes).
+        var members: [[Int]] = []
+        var sharedBy: [Int] = []
+        let allNodes = partitions.count == 1 && partitions[0].coversAllNodes  // members: every position, in order
+        if allNodes {
+            members = [[]]
+        } else {
+            sharedBy = [Int](repeating: 0, count: nodes.count)
+            var lastSeenIn = [Int](repeating: -1, count: nodes.count)
+            members.reserveCapacity(partitions.count)
+            for (pi, p) in partitions.enumerated() {
+                var m: [Int] = []
+                m.reserveCapacity(p.members.count)
+                for i in p.members where i >= 0 && i < nodes.count && lastSeenIn[i] != pi {
+                    lastSeenIn[i] = pi
+                    sharedBy[i] += 1
+                    m.append(i)
+                }
+                members.append(m)
+            }
+        }
+        let overlapping = sharedBy.contains { $0 > 1 }
+        let order = partitions.indices.sorted { (members[$0].count, $0) < (members[$1].count, $1) }
 
-        var capacity = 0
-        var off: [PolicyNode] = []
-        var idle: [(node: PolicyNode, since: Int64)] = []
-        for n in nodes {
-            switch n.power {
-            case .busy, .booting: capacity += 1
-            case .idle(let since):
-                capacity += 1
-                if !n.excluded && !n.keepUp { idle.append((n, since)) }
-            case .off: if !n.excluded { off.append(n) }
-            case .poweringDown, .unavailable: break
+        // Booting and idle nodes a partition keeps, and off nodes chosen to power up: not another's capacity.
+        var claimed = [Bool](repeating: false, count: overlapping ? nodes.count : 0)
+        var offered = [Bool](repeating: false, count: overlapping ? nodes.count : 0)
+        var ups: [PartitionAction] = []
+        var downs: [(position: Int, action: PartitionAction)] = []
+        for pi in order {
+            let forecast = partitions[pi].forecast
+            let needNow = Int(forecast.peak(
+                minutes: 0 ..< lead + 1, aggressiveness: c.aggressiveness, arrivalShare: c.arrivalBootShare
+            ).rounded(.up))
+            let needSoon = Int(forecast.peak(minutes: 0 ..< holdMinutes + 1, aggressiveness: c.aggressiveness)
+                .rounded(.up))
+
+            var busy = 0
+            var spare: [Int] = []  // booting and idle members no partition before claimed
+            var off: [Int] = []
+            let elsewhere = partitions[pi].busyElsewhere
+            let someElsewhere = !elsewhere.isEmpty  // a lookup per busy node only where it can answer yes
+            func visit(_ i: Int) {
+                switch nodes[i].power {
+                case .busy: if !someElsewhere || !elsewhere.contains(i) { busy += 1 }
+                case .booting, .idle: if !overlapping || !claimed[i] { spare.append(i) }
+                case .off: if !nodes[i].excluded && (!overlapping || !claimed[i]) { off.append(i) }
+                case .poweringDown, .unavailable: break
+                }
+            }
+            if allNodes {
+                for i in nodes.indices { visit(i) }
+            } else {
+                for i in members[pi] { visit(i) }
+            }
+            let capacity = busy + spare.count
+            let shortfall = needNow - capacity
+            if shortfall > c.threshold {
+                off.sort { (nodes[$0].weight, nodes[$0].index) < (nodes[$1].weight, nodes[$1].index) }
+                let count = Swift.min(shortfall, Swift.max(0, c.maxPowerUpsPerStep - ups.count), off.count)
+                for i in off.prefix(count) {
+                    if overlapping { claimed[i] = true }
+                    ups.append(PartitionAction(partition: pi, action: NodeAction(
+                        kind: .powerUp, node: nodes[i].index,
+                        reason: "forecast needs \(needNow) nodes within \(c.bootLeadTime)s; \(capacity) up or booting")))
+                }
+                if overlapping { for i in spare { claimed[i] = true } }
+                continue
+            }
+            // Long-idle nodes beyond the forecast's need within boot lead + margin are offered for power-down.
+            let surplus = capacity - needSoon
+            var offer: [(i: Int, since: Int64)] = []
+            if surplus > c.threshold {
+                for i in spare where !nodes[i].excluded && !nodes[i].keepUp {
+                    if case .idle(let since) = nodes[i].power, now &- since >= c.minIdleBeforePowerDown {
+                        offer.append((i, since))
+                    }
+                }
+                offer.sort {
+                    (nodes[$1.i].weight, $0.since, nodes[$1.i].index) < (nodes[$0.i].weight, $1.since, nodes[$0.i].index)
+                }
+                offer.removeLast(offer.count - Swift.min(offer.count, Swift.max(0, surplus)))
+                for o in offer where !overlapping || !offered[o.i] {
+                    if overlapping { offered[o.i] = true }
+                    downs.append((o.i, PartitionAction(partition: pi, action: NodeAction(
+                        kind: .powerDown, node: nodes[o.i].index,
+                        reason: "idle \(now &- o.since)s; forecast needs \(needSoon) nodes within "
+                            + "\(c.bootLeadTime + c.powerDownMargin)s; \(capacity) up"))))
+                }
+            }
+            // The rest of what it needs is claimed: nodes no partition offered first (they stay up anyway), then
+            // those in the fewest partitions.
+            guard overlapping else { continue }
+            var keep = Swift.max(0, needSoon - busy)
+            let offeredHere = Set(offer.map(\.i))
+            let rest = spare.filter { !offeredHere.contains($0) }
+                .sorted { (offered[$0] ? 1 : 0, sharedBy[$0], $0) < (offered[$1] ? 1 : 0, sharedBy[$1], $1) }
+            for i in rest where keep > 0 {
+                claimed[i] = true
+                keep -= 1
             }
         }
-        var actions: [NodeAction] = []
-        let shortfall = needNow - capacity
-        if shortfall > c.threshold {
-            off.sort { ($0.weight, $0.index) < ($1.weight, $1.index) }
-            let count = Swift.min(shortfall, c.maxPowerUpsPerStep, off.count)
-            for n in off.prefix(count) {
-                actions.append(NodeAction(
-                    kind: .powerUp, node: n.index,
-                    reason: "forecast needs \(needNow) nodes within \(c.bootLeadTime)s; \(capacity) up or booting"))
-            }
-            return actions
-        }
-        let surplus = capacity - needSoon
-        if surplus > c.threshold {
-            let eligible = idle.filter { now &- $0.since >= c.minIdleBeforePowerDown }
-                .sorted { ($1.node.weight, $0.since, $1.node.index) < ($0.node.weight, $1.since, $0.node.index) }
-            let count = Swift.min(surplus, c.maxPowerDownsPerStep, eligible.count)
-            for e in eligible.prefix(count) {
-                actions.append(NodeAction(
-                    kind: .powerDown, node: e.node.index,
-                    reason: "idle \(now &- e.since)s; forecast needs \(needSoon) nodes within "
-                        + "\(c.bootLeadTime + c.powerDownMargin)s; \(capacity) up"))
-            }
-        }
-        return actions
+        // Offered and claimed by no partition (one processed after the offer may need it).
+        let down = downs.filter { !overlapping || !claimed[$0.position] }.prefix(Swift.max(0, c.maxPowerDownsPerStep)).map(\.action)
+        return ups + down
     }
 }
