@@ -42,8 +42,13 @@ struct AdjustmentLoop {
     /// Why every power-down is withheld, from the last cycle that reached Slurm (the status snapshot says it).
     private var powerDownsWithheld: String?
     private(set) var effectiveBootLead: Int64 = 300
-    /// A command not reflected in the node's state after this long is forgotten (and may be issued again).
+    /// A command not reflected in the node's state after this long is forgotten (and may be issued again). One that
+    /// Slurm shows under way (the node powering up, or down) is kept until it ends: a boot may take longer than this
+    /// (bare metal, with a `ResumeTimeout` of 30 minutes), and is then measured for `BootLeadTime=auto` whole.
     static let commandTimeout: Int64 = 600
+    /// Even a command Slurm shows under way is forgotten after this long (slurmctld marks a node that does not come
+    /// up DOWN after `ResumeTimeout`, so this is only a bound).
+    static let commandUnderWayTimeout: Int64 = 86_400
 
     /// Logs the problems not logged at the last cycle (Slurm's exclusions are read every cycle; a SIGHUP or
     /// `scontrol reconfigure` may change them).
@@ -215,7 +220,12 @@ struct AdjustmentLoop {
                 done = true
             default: done = false
             }
-            return done || now - c.since > Self.commandTimeout
+            let underWay: Bool
+            switch c.action {
+            case .powerUp: underWay = !n.flags.isDisjoint(with: [.poweringUp, .powerUpRequested])
+            case .powerDown, .powerDownAsap: underWay = !n.flags.isDisjoint(with: [.poweringDown, .powerDownRequested])
+            }
+            return done || now - c.since > (underWay ? Self.commandUnderWayTimeout : Self.commandTimeout)
         }
         if !measured.isEmpty { state.bootDurations = measured }
         for n in nodes where state.inFlight(n.name) == nil {

@@ -356,3 +356,46 @@ extension DaemonState {
     let restarted = AdjustmentLoop(slurm: cluster, configuration: c, log: { _ in })
     #expect(restarted.state.bootDurations?.count == 6)
 }
+
+/// A boot longer than the 10 minutes after which a command Slurm does not show is forgotten (bare metal, with a long
+/// `ResumeTimeout`): while Slurm shows the node powering up the command stays in flight, is not sent again, and the
+/// boot is measured whole. Before, it was forgotten at 10 minutes, adopted again as someone else's, and never timed:
+/// `BootLeadTime=auto` learned only the boots shorter than 10 minutes.
+@Test func aBootLongerThanTenMinutesIsMeasuredWhole() throws {
+    let dir = temporaryDirectory("longboot")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var c = configuration(dir)
+    c.bootLeadLearned = true
+    c.interval = 60
+    let cluster = smallCluster(pendingNodes: 4)
+    var loop = AdjustmentLoop(slurm: cluster, configuration: c, log: { _ in })
+    _ = loop.runCycle(now: now)
+    let asked = cluster.commands.map(\.node)
+    #expect(asked.count == 2 && asked.allSatisfy { $0.hasPrefix("cloud") })
+    for i in cluster.nodes.indices where asked.contains(cluster.nodes[i].name) {
+        cluster.nodes[i].flags = [.cloud, .poweringUp]
+    }
+    // 25 minutes of boot, a cycle a minute: no command is repeated, both stay in flight as issued.
+    for minute in Int64(1) ... 25 { _ = loop.runCycle(now: now + 60 * minute) }
+    #expect(cluster.commands.count == 2)
+    #expect(loop.state.inFlight.filter { $0.origin == .issued }.map(\.node).sorted() == asked.sorted())
+    for i in cluster.nodes.indices where asked.contains(cluster.nodes[i].name) {
+        cluster.nodes[i].flags = [.cloud]
+        cluster.nodes[i].bootTime = now + 1530
+    }
+    _ = loop.runCycle(now: now + 1530)
+    #expect(loop.state.bootDurations == [1530, 1530])
+    #expect(loop.state.inFlight.isEmpty)
+    // A command Slurm never shows is still forgotten after 10 minutes (and may be issued again).
+    let dir2 = temporaryDirectory("longboot2")
+    defer { try? FileManager.default.removeItem(atPath: dir2) }
+    let other = smallCluster(pendingNodes: 4)
+    var second = AdjustmentLoop(slurm: other, configuration: configuration(dir2), log: { _ in })
+    _ = second.runCycle(now: now)
+    #expect(second.state.inFlight.count == 2)
+    for i in other.nodes.indices { other.nodes[i].flags.remove(.powerUpRequested) }  // Slurm shows nothing of them
+    _ = second.runCycle(now: now + 599)
+    #expect(other.commands.count == 2)
+    _ = second.runCycle(now: now + 601)
+    #expect(other.commands.count == 4)  // forgotten, and the job still needs them: asked again
+}
