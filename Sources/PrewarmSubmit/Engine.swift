@@ -33,6 +33,8 @@ struct SubmitCounters {
     var modified: UInt64 = 0
     var reloads: UInt64 = 0
     var reloadFailures: UInt64 = 0
+    /// Jobs whose field already held text that is not UTF-8, or too long to add the annotation to: left as it was.
+    var fieldKept: UInt64 = 0
 }
 
 final class Engine: @unchecked Sendable {
@@ -40,8 +42,8 @@ final class Engine: @unchecked Sendable {
     let configurationPath: String
     private let log: prewarm_log_fn?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    // Guarded by mutex. `@exclusivity(unchecked)`: the mutex (or Slurm's serialisation of job_submit calls, said
-    // at each) already makes every access exclusive, so the runtime's dynamic check (about 80 instructions per
+    // Guarded by mutex. `@exclusivity(unchecked)`: the mutex (or the one said at each) already makes every access
+    // exclusive, so the runtime's dynamic check (about 80 instructions per
     // access, nine accesses per job) is not paid on the submit path; a check that failed would trap slurmctld.
     @exclusivity(unchecked) private var current: LoadedModel?
     @exclusivity(unchecked) private var histogram = LatencyHistogram()
@@ -55,10 +57,15 @@ final class Engine: @unchecked Sendable {
     /// more reads of the wall clock (vDSO, no system call) on those jobs only.
     @exclusivity(unchecked) private var phases = SubmitPhaseTimes()
     static let phaseSampleInterval: UInt64 = 8
-    /// Jobs seen by ``profile(_:)`` (Slurm serialises job_submit calls; only used to pick the CPU samples).
+    /// Jobs seen by ``profile(_:)`` (only used to pick the CPU and phase samples), under `entryMutex`.
     @exclusivity(unchecked) private var calls: UInt64 = 0
-    /// The UTC offset of the current quarter hour (submit path only; Slurm serialises job_submit calls).
+    /// The UTC offset of the current quarter hour, under `entryMutex`.
     @exclusivity(unchecked) private var localTime = LocalTimeCache()
+    /// Slurm 22.05 runs job_submit calls one at a time, but from 23.02 on slurmctld calls them concurrently (under
+    /// a read lock): `calls` and `localTime`, which every submission updates, have this mutex of their own, which
+    /// the submit path only ever *tries*: a submission that finds it held takes no sample and looks the time zone
+    /// up without the cache.
+    private let entryMutex: UnsafeMutablePointer<pthread_mutex_t>
     @exclusivity(unchecked) private var counters = SubmitCounters()
     @exclusivity(unchecked) private var statsVersion: UInt64 = 0
     // Owned by the reloader thread.
@@ -104,6 +111,8 @@ final class Engine: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         scriptCacheMutex = .allocate(capacity: 1)
         pthread_mutex_init(scriptCacheMutex, nil)
+        entryMutex = .allocate(capacity: 1)
+        pthread_mutex_init(entryMutex, nil)
         annotationMemoMutex = .allocate(capacity: 1)
         pthread_mutex_init(annotationMemoMutex, nil)
         statsMutex = .allocate(capacity: 1)
@@ -123,7 +132,7 @@ final class Engine: @unchecked Sendable {
     /// condition go back (each init/fini pair, as on `scontrol reconfigure`, leaked 240 bytes until 2026-12-04,
     /// found by LeakSanitizer, `scripts/sanitizer-test address`).
     deinit {
-        for m in [mutex, scriptCacheMutex, annotationMemoMutex, statsMutex, stopMutex] {
+        for m in [mutex, scriptCacheMutex, annotationMemoMutex, statsMutex, stopMutex, entryMutex] {
             pthread_mutex_destroy(m)
             m.deallocate()
         }
@@ -249,11 +258,21 @@ final class Engine: @unchecked Sendable {
     ) -> (count: Int, field: Int32)? {
         guard configuration.enabled, configuration.annotationField != .none || notifier != nil else { return nil }
         let t0 = monotonicNanoseconds()
-        calls &+= 1
-        let sampleCPU = calls % cpuSampleInterval == 0 && calls > 1  // not the first: it pays the one-time setup
-        let c0 = sampleCPU ? threadCPUNanoseconds() : 0
-        let samplePhases = calls % Self.phaseSampleInterval == 0
         let j = job.pointee
+        var sampleCPU = false
+        var samplePhases = false
+        let hourAndDay: (hour: Int, day: Int)?
+        if pthread_mutex_trylock(entryMutex) == 0 {
+            calls &+= 1
+            sampleCPU = calls % cpuSampleInterval == 0 && calls > 1  // not the first: it pays the one-time setup
+            samplePhases = calls % Self.phaseSampleInterval == 0
+            hourAndDay = localTime.hourAndDay(j.submit_time, offsetAt: Self.utcOffset)
+            pthread_mutex_unlock(entryMutex)
+        } else {
+            var fresh = LocalTimeCache()  // another submission is in the few instructions above
+            hourAndDay = fresh.hourAndDay(j.submit_time, offsetAt: Self.utcOffset)
+        }
+        let c0 = sampleCPU ? threadCPUNanoseconds() : 0
         let isModify = j.is_modify != 0
         var request = SubmitRequest()
         request.uid = j.uid
@@ -277,12 +296,10 @@ final class Engine: @unchecked Sendable {
         request.priority = j.priority
         request.beginTime = j.begin_time
         request.submitTime = j.submit_time
-        var clock = localTime  // a copy: no access to the engine is held across the time zone lookup
-        if let (hour, day) = clock.hourAndDay(j.submit_time, offsetAt: Self.utcOffset) {
+        if let (hour, day) = hourAndDay {
             request.hourOfDay = hour
             request.dayOfWeek = day
         }
-        localTime = clock
 
         let p0 = samplePhases ? monotonicNanoseconds() : 0
         var script: BatchScriptAnalysis?
@@ -303,13 +320,23 @@ final class Engine: @unchecked Sendable {
         let p2 = samplePhases ? monotonicNanoseconds() : 0
         let existing = configuration.annotationField == .comment ? j.comment : j.admin_comment
         let count: Int
+        var fieldKept = false
         if let existing, existing.pointee != 0 {
-            // The field has text (an operator's, or an earlier annotation on a modify): kept before the new one.
+            // The field has text (an operator's, or an earlier annotation on a modify): kept before the new one. Text
+            // that is not UTF-8, or too long to add the annotation to, is left as it is, and the job unannotated:
+            // rewriting it would cut or alter what somebody wrote.
             var annotation = SubmitProfiler.annotation(
                 request: request, prediction: prediction, modelID: modelID, script: script)
             if isModify { annotation += " src=modify" }
-            annotation = SubmitProfiler.merge(existing: cString(existing, max: 4096), annotation: annotation)
-            count = SubmitProfiler.copyCString(annotation, into: out, capacity: capacity)
+            let limit = SubmitProfiler.maxAnnotationBytes
+            if strnlen(existing, limit &+ 1) <= limit, let text = String(validatingCString: existing),
+                let merged = SubmitProfiler.merge(existing: text, annotation: annotation)
+            {
+                count = SubmitProfiler.copyCString(merged, into: out, capacity: capacity)
+            } else {
+                count = 0
+                fieldKept = true
+            }
         } else {
             // The usual case: the annotation's bytes go straight into Slurm's buffer, without a string.
             count = writeAnnotation(
@@ -328,6 +355,7 @@ final class Engine: @unchecked Sendable {
             counters.profiled &+= 1
             if modelID == nil { counters.withoutModel &+= 1 }
             if isModify { counters.modified &+= 1 }
+            if fieldKept { counters.fieldKept &+= 1 }
             statsVersion &+= 1
         }
         let field: Int32
@@ -408,7 +436,7 @@ final class Engine: @unchecked Sendable {
         let notices: (sent: UInt64, dropped: UInt64) = notifier?.counts() ?? (0, 0)
         let c = statsCopy.counters
         return "model=\(statsCopy.modelID ?? "none") profiled=\(c.profiled) without_model=\(c.withoutModel) "
-            + "modified=\(c.modified) notified=\(notices.sent) notify_dropped=\(notices.dropped) "
+            + "modified=\(c.modified) field_kept=\(c.fieldKept) notified=\(notices.sent) notify_dropped=\(notices.dropped) "
             + "reloads=\(c.reloads) reload_failures=\(c.reloadFailures) "
             + "script_cache_hits=\(cache.hits) script_cache_misses=\(cache.misses) "
             + "annotation_memo_hits=\(memoHits) "

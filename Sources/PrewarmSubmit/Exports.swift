@@ -12,8 +12,9 @@ import Glibc
 #endif
 
 enum SubmitLibrary {
-    /// The profiler, created by `prewarm_submit_init`. Slurm serialises job_submit/job_modify calls under its
-    /// plugin mutex; the engine's own mutex covers the reloader thread.
+    /// The profiler, created by `prewarm_submit_init` and dropped by `prewarm_submit_fini`, which slurmctld calls
+    /// while no job_submit/job_modify call runs. Those calls run one at a time in Slurm 22.05 and concurrently from
+    /// 23.02 on: the engine's mutexes cover them, and the reloader and notifier threads.
     nonisolated(unsafe) static var engine: Engine?
     static let defaultConfigurationPath = "/etc/slurm/prewarm.conf"
 }

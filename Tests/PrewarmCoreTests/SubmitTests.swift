@@ -213,8 +213,13 @@ private func smallModel(jobs: Int = 1500) throws -> SubmitModel {
         == "reserved by ops prewarm:v1 model=none")
     #expect(SubmitProfiler.merge(existing: "ops note prewarm:v1 rt=5", annotation: "prewarm:v1 model=none")
         == "ops note prewarm:v1 model=none")
-    #expect(SubmitProfiler.merge(existing: String(repeating: "é", count: 2000), annotation: a).utf8.count
-        <= SubmitProfiler.maxAnnotationBytes)
+    // Text too long to add the annotation to is never cut: the field is left as it is (nil).
+    #expect(SubmitProfiler.merge(existing: String(repeating: "é", count: 2000), annotation: a) == nil)
+    let fits = String(repeating: "x", count: SubmitProfiler.maxAnnotationBytes - a.utf8.count - 1)
+    #expect(SubmitProfiler.merge(existing: fits, annotation: a) == fits + " " + a)
+    #expect(SubmitProfiler.merge(existing: fits + "y", annotation: a) == nil)
+    // An earlier annotation is replaced, not counted against the room.
+    #expect(SubmitProfiler.merge(existing: fits + " prewarm:v1 rt=5 model=0", annotation: a) == fits + " " + a)
     #expect(SubmitProfiler.token("a b=c\u{0}é") == "a_b_c___")
     #expect(SubmitProfiler.unprofiled("bad input") == "prewarm:v1 unprofiled=bad_input")
     let n = SubmitProfiler.notification(request: r, prediction: p)

@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The in-controller library driven through its C ABI as slurmctld drives it, with its own threads running: two
-// submitting threads serialised by one mutex (Slurm's job_submit plugin mutex), a thread reading the stats line
+// submitting threads calling it at the same time (slurmctld runs job_submit calls concurrently from Slurm 23.02 on;
+// 22.05 runs them one at a time, which this covers too), a thread reading the stats line
 // (`scontrol`-like), the reloader swapping models published under it (good, corrupt, good) and the notifier
 // sending to a daemon socket. Under `swift test --sanitize=thread` (scripts/sanitizer-test thread) it is the race
 // check of the engine's locking, under `--sanitize=address` with LeakSanitizer the check of its freeing at fini; in
@@ -37,7 +38,8 @@ private final class TestThread {
     func join() { pthread_join(tid, nil) }
 }
 
-/// The shared state of the submitting threads (every access under `slurmMutex`, as Slurm serialises job_submit).
+/// The test's own bookkeeping of the submitting threads (every access under `slurmMutex`; the library is called
+/// outside it, by both threads at once).
 private final class SubmitState: @unchecked Sendable {
     let slurmMutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -134,10 +136,9 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
             var i = 0
             while true {
                 pthread_mutex_lock(state.slurmMutex)
-                if state.stop {
-                    pthread_mutex_unlock(state.slurmMutex)
-                    return
-                }
+                let stop = state.stop
+                pthread_mutex_unlock(state.slurmMutex)
+                if stop { return }
                 i += 1
                 var job = prewarm_job_t()
                 job.abi = UInt32(PREWARM_SUBMIT_ABI)
@@ -160,6 +161,7 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
                     }
                 }
                 let annotation = out.withUnsafeBufferPointer { b in b.baseAddress.map { String(cString: $0) } ?? "" }
+                pthread_mutex_lock(state.slurmMutex)
                 state.calls += 1
                 let model = field("model", in: annotation) ?? "?"
                 state.modelsSeen[model, default: 0] += 1
@@ -169,7 +171,7 @@ func modelsSwappedUnderConcurrentSubmissionsNeverFailOrTearAJob() throws {
                     state.failures.append("thread \(index) job \(i): n=\(n) field=\(written) '\(annotation)'")
                 }
                 pthread_mutex_unlock(state.slurmMutex)
-                usleep(200)  // submissions arrive apart, and the main thread gets the mutex to stop them
+                usleep(200)  // submissions arrive apart
             }
         }
     }

@@ -1,5 +1,6 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
+import CPrewarmSubmit
 import PrewarmCore
 @testable import PrewarmSubmit
 import Testing
@@ -135,4 +136,41 @@ private let confLog = CapturedLog()
     try write("ReloadInterval=20\n", modified: 1_700_000_200)  // edited again: said again
     engine.noticeConfigurationChange()
     #expect(confLog.snapshot() == [said, said])
+}
+
+/// A job whose AdminComment already holds text: the annotation goes after it, and text that is too long to add it to,
+/// or not UTF-8, is left exactly as it was (before 2026-12-07 it was cut to 1,024 bytes and the annotation lost, or
+/// its invalid bytes rewritten as U+FFFD), counted in the stats line's `field_kept`.
+@Test func textAlreadyInTheFieldIsNeverCutOrRewritten() throws {
+    var configuration = SubmitConfiguration()
+    configuration.notifySocket = ""
+    configuration.modelFile = "/nonexistent/prewarm.model"
+    let engine = Engine(configuration: configuration, path: "/nonexistent/prewarm.conf") { _, _ in }
+    func profile(adminComment: [UInt8]) -> (count: Int, text: String) {
+        var job = prewarm_job_t()
+        job.abi = UInt32(PREWARM_SUBMIT_ABI)
+        job.uid = 1000
+        job.time_limit_min = 30
+        job.submit_time = 1_700_000_000
+        var out = [CChar](repeating: 0, count: 2048)
+        let comment = adminComment.map { CChar(bitPattern: $0) } + [0]
+        let count = comment.withUnsafeBufferPointer { c -> Int in
+            job.admin_comment = c.baseAddress
+            return withUnsafePointer(to: &job) { engine.profile($0, into: &out, capacity: out.count)?.count ?? -1 }
+        }
+        return (count, count > 0 ? String(cString: out) : "")
+    }
+    let short = profile(adminComment: Array("reserved by ops".utf8))
+    #expect(short.text == "reserved by ops prewarm:v1 model=none", "\(short)")
+    let earlier = profile(adminComment: Array("ops prewarm:v1 rt=5 model=0a".utf8))
+    #expect(earlier.text == "ops prewarm:v1 model=none")
+    let long = profile(adminComment: Array(repeating: UInt8(ascii: "x"), count: 2000))
+    #expect(long.count == 0)
+    let almost = profile(adminComment: Array(repeating: UInt8(ascii: "x"), count: 1010))
+    #expect(almost.count == 0)  // 1,010 bytes, a space and the annotation: over 1,024
+    let notUTF8 = profile(adminComment: [0x6f, 0x70, 0x73, 0xff, 0xfe])
+    #expect(notUTF8.count == 0)
+    let line = engine.statsLine()
+    #expect(line.contains(" field_kept=3 "), Comment(rawValue: line))
+    #expect(line.contains(" profiled=5 "), Comment(rawValue: line))
 }

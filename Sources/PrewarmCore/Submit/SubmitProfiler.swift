@@ -180,13 +180,16 @@ public enum SubmitProfiler {
     /// The annotation of a job the profiler could not handle, with a short reason.
     public static func unprofiled(_ reason: String) -> String { "\(marker) unprofiled=\(token(reason))" }
 
-    /// Puts `annotation` into an existing field value: text before an earlier Prewarm annotation is kept.
-    public static func merge(existing: String?, annotation: String) -> String {
-        guard let existing, !existing.isEmpty else { return annotation }
+    /// Puts `annotation` into an existing field value: text before an earlier Prewarm annotation is kept, whole.
+    /// - Returns: nil when the kept text and the annotation together would be longer than ``maxAnnotationBytes``: the
+    ///   field is then left as it is (the kept text is somebody's, and is never cut).
+    public static func merge(existing: String?, annotation: String) -> String? {
+        guard let existing, !existing.isEmpty else { return annotation.utf8.count <= maxAnnotationBytes ? annotation : nil }
         var keep = Substring(existing)
         if let start = markerStart(in: existing) { keep = existing[..<start] }
         while keep.last == " " { keep = keep.dropLast() }
-        return keep.isEmpty ? annotation : bounded(keep + " " + annotation)
+        let merged = keep.isEmpty ? annotation : keep + " " + annotation
+        return merged.utf8.count <= maxAnnotationBytes ? merged : nil
     }
 
     /// Where ``marker`` starts in `text`, if it occurs (a plain scan: no Foundation).
