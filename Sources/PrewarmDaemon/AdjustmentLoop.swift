@@ -72,7 +72,13 @@ struct AdjustmentLoop {
                     + "\(saved.issuedTimes.count) recent action(s), saved at \(saved.savedAt)")
             }
         } catch {
-            log("error: \(error); starting without saved state (nodes Slurm shows powering are still left alone)")
+            // Kept aside, not overwritten by the first save: it is the evidence of what went wrong (a damaged disk,
+            // a newer prewarmd's format after a downgrade).
+            let file = directory.stateFile
+            let aside = file + ".unreadable-\(Int64(Date().timeIntervalSince1970))"
+            let kept = rename(file, aside) == 0 ? "kept as \(aside)" : "could not be moved aside: \(String(cString: strerror(errno)))"
+            log("error: \(error); starting without saved state (nodes Slurm shows powering are still left alone); the "
+                + "file \(kept)")
         }
     }
 

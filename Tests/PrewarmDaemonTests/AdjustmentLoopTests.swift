@@ -357,6 +357,25 @@ extension DaemonState {
     #expect(restarted.state.bootDurations?.count == 6)
 }
 
+/// An unreadable state.json (damaged, or a newer prewarmd's format after a downgrade) is moved aside, said in the log,
+/// and the daemon starts without it; the first save writes a fresh file and the unreadable one is still there, byte
+/// for byte (before 2026-12-07 the first save overwrote it).
+@Test func anUnreadableStateFileIsKeptAside() throws {
+    let dir = temporaryDirectory("unreadable")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let file = StateDirectory(path: dir).stateFile
+    let garbage = Data("{\"version\": 99, \"inFlight\": [".utf8)
+    try garbage.write(to: URL(fileURLWithPath: file))
+    let log = LogLines()
+    var loop = AdjustmentLoop(slurm: smallCluster(pendingNodes: nil), configuration: configuration(dir), log: log.append)
+    let aside = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("state.json.unreadable-") }
+    #expect(aside.count == 1)
+    #expect(log.lines.contains { $0.hasPrefix("error: ") && $0.contains("kept as \(dir)/state.json.unreadable-") }, "\(log.lines)")
+    _ = loop.runCycle(now: now)
+    #expect(try StateDirectory(path: dir).loadState() != nil)
+    #expect(FileManager.default.contents(atPath: dir + "/" + (aside.first ?? "")) == garbage)
+}
+
 /// A boot longer than the 10 minutes after which a command Slurm does not show is forgotten (bare metal, with a long
 /// `ResumeTimeout`): while Slurm shows the node powering up the command stays in flight, is not sent again, and the
 /// boot is measured whole. Before, it was forgotten at 10 minutes, adopted again as someone else's, and never timed:
