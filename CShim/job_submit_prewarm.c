@@ -235,6 +235,12 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr, uint32_t 
 		return SLURM_SUCCESS;
 	_fill(&j, job_desc, submit_uid, tres, sizeof(tres));
 	j.is_modify = 1;
+	/*
+	 * An update names its requester (root or SlurmUser, for an AdminComment), not the job's owner, whose uid the
+	 * public API does not give here: the re-prediction is made without a user's history rather than with root's.
+	 */
+	if (_u32(job_desc->user_id) < 0)
+		j.uid = -1;
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(26, 5, 0)
 	/* 26.05 keys the API by step id (its release notes: slurm_step_id_t in lieu of a job_id). */
 	j.job_id = _u32(job_desc->step_id.job_id);
