@@ -266,7 +266,8 @@ public enum AdjustmentPolicy {
             }
         }
         // Offered and claimed by no partition (one processed after the offer may need it).
-        let down = downs.filter { !overlapping || !claimed[$0.position] }.prefix(Swift.max(0, c.maxPowerDownsPerStep)).map(\.action)
+        let down = downs.filter { !overlapping || !claimed[$0.position] }
+            .prefix(Swift.max(0, c.maxPowerDownsPerStep)).map(\.action)
         return ups + down
     }
 }
