@@ -109,14 +109,11 @@ public enum LiveAdjustment {
             return PartitionDemand(members: members, forecast: f.forecast, busyElsewhere: elsewhere)
         }
         let actions = AdjustmentPolicy.decide(now: now, nodes: policyNodes, partitions: demands, configuration: configuration)
-        var out: [PlannedAction] = []
-        var named = Set<String>()
-        for a in actions where a.action.node >= 0 && a.action.node < nodes.count {
-            let name = nodes[a.action.node].name
-            guard named.insert(name).inserted else { continue }
-            out.append(PlannedAction(
-                node: name, request: a.action.kind == .powerUp ? .up : .down,
-                reason: "partition \(forecasts[a.partition].partition): \(a.action.reason)"))
+        // The decision names a node at most once (SharedPartitionPolicyTests).
+        let out = actions.filter { $0.action.node >= 0 && $0.action.node < nodes.count }.map { a in
+            PlannedAction(
+                node: nodes[a.action.node].name, request: a.action.kind == .powerUp ? .up : .down,
+                reason: "partition \(forecasts[a.partition].partition): \(a.action.reason)")
         }
         return Array(out.prefix(Swift.max(0, budget)))
     }

@@ -90,7 +90,6 @@ public enum LiveForecast {
             // Queued jobs that take a share of a node, packed into nodes.
             var packer = SharedNodePacker(coresPerNode: sharing.coresPerNode[p.name] ?? 1, now: now)
             var annotated = 0
-            var busyNodes = Set<String>()
             for i in byPartition[p.name] ?? [] {
                 let j = jobs[i]
                 let r = runtimes(j)
@@ -103,10 +102,7 @@ public enum LiveForecast {
                         running.append(demand)  // no usable node list: its node count, until its own end
                         continue
                     }
-                    for name in names {
-                        byNode.add(on: name, demand)
-                        busyNodes.insert(name)
-                    }
+                    for name in names { byNode.add(on: name, demand) }
                 case .pending:
                     if j.held { continue }  // starts only when released: no demand to plan for
                     var earliest = j.eligibleTime > now ? j.eligibleTime : nil
@@ -151,7 +147,7 @@ public enum LiveForecast {
             out.append(PartitionForecast(
                 partition: p.name, nodes: members.count, powered: powered, poweringUp: poweringUp,
                 runningJobs: runningJobs, pendingJobs: pendingJobs, annotatedJobs: annotated, forecast: f,
-                busyNodes: busyNodes))
+                busyNodes: Set(byNode.nodes)))
         }
         return out
     }

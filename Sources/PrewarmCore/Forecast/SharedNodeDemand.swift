@@ -20,6 +20,9 @@ public struct SharedNodeDemand<Node: Hashable> {
         }
     }
 
+    /// The nodes met, in the order first met.
+    public var nodes: [Node] { order }
+
     /// One node of demand per node met, in the order first met, until its last job's ends.
     public var demands: [RunningDemand] {
         order.compactMap { n in ends[n].map { RunningDemand(nodes: 1, predictedEnd: $0.end, lateEnd: $0.late) } }

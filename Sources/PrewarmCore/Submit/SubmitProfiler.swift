@@ -184,7 +184,7 @@ public enum SubmitProfiler {
     /// - Returns: nil when the kept text and the annotation together would be longer than ``maxAnnotationBytes``: the
     ///   field is then left as it is (the kept text is somebody's, and is never cut).
     public static func merge(existing: String?, annotation: String) -> String? {
-        guard let existing, !existing.isEmpty else { return annotation.utf8.count <= maxAnnotationBytes ? annotation : nil }
+        let existing = existing ?? ""
         var keep = Substring(existing)
         if let start = markerStart(in: existing) { keep = existing[..<start] }
         while keep.last == " " { keep = keep.dropLast() }
