@@ -259,8 +259,8 @@ struct Simulate: ParsableCommand {
         let stepCaps = (
             up: maxActionsPerStep ?? daemon?.policy.maxPowerUpsPerStep, down: maxActionsPerStep ?? daemon?.policy.maxPowerDownsPerStep)
         let hourlyCap = maxActionsPerHour ?? daemon?.maxActionsPerHour
-        // The sets of nodes simulated apart (--pool), or the whole cluster as one. prewarmd's per-cycle caps apply to
-        // each partition's plan; its hourly cap to the cluster's, here shared among the pools by their nodes.
+        // The sets of nodes simulated apart (--pool), or the whole cluster as one. prewarmd's caps hold for the whole
+        // cluster; here each pool gets the per-cycle caps whole, and a share of the hourly cap by its nodes.
         let units = pools.isEmpty
             ? [Unit(partitions: [], jobs: loaded.jobs, cluster: cluster, upCap: stepCaps.up ?? nodeCount,
                     downCap: stepCaps.down ?? nodeCount, hourlyCap: hourlyCap)]
