@@ -135,7 +135,8 @@ struct CycleBench: ParsableCommand {
         let result: [(String, JSON)] = [
             ("nodes", .int(state.nodes.count)), ("partitions", .int(state.partitions.count)),
             ("pending_jobs", .int(counts.pending)), ("held_jobs", .int(counts.held)),
-            ("dependent_jobs", .int(counts.dependent)), ("running_jobs", .int(counts.running)),
+            ("dependent_jobs", .int(counts.dependent)), ("restricted_jobs", .int(counts.restricted)),
+            ("running_jobs", .int(counts.running)),
             ("finished_jobs", .int(counts.finished)), ("annotated_jobs", .int(counts.annotated)),
             ("repetitions", .int(repetitions)), ("build_s", .number(buildSeconds)),
             ("rss_start_mb", .number(rssStart)), ("rss_with_state_mb", .number(rssState)),
@@ -159,7 +160,8 @@ struct CycleBench: ParsableCommand {
             return
         }
         print("synthetic state: \(state.nodes.count) nodes in \(state.partitions.count) partitions, "
-            + "\(counts.pending) pending (\(counts.held) held, \(counts.dependent) with dependencies), "
+            + "\(counts.pending) pending (\(counts.held) held, \(counts.dependent) with dependencies, "
+            + "\(counts.restricted) confined to some nodes), "
             + "\(counts.running) running, \(counts.finished) finished; \(counts.annotated) annotated; "
             + String(format: "built in %.2f s, RSS %.0f → %.0f MB", buildSeconds, rssStart, rssState))
         print("phase                      min s   median s   observe s  forecast s  plan s   peak MB  ×baseline")
@@ -283,6 +285,8 @@ struct SyntheticSlurmState {
         var pending = 0
         var held = 0
         var dependent = 0
+        /// Pending jobs with `--nodelist`, `--exclude`, `--constraint` or `--gres` (confined to some nodes).
+        var restricted = 0
         var running = 0
         var finished = 0
         var annotated = 0
@@ -296,6 +300,9 @@ struct SyntheticSlurmState {
                 c.pending += 1
                 if j.held { c.held += 1 }
                 if !j.dependency.isEmpty { c.dependent += 1 }
+                if !j.requiredNodes.isEmpty || !j.excludedNodes.isEmpty || !j.constraint.isEmpty || !j.gresRequest.isEmpty {
+                    c.restricted += 1
+                }
             case .running, .suspended: c.running += 1
             default: c.finished += 1
             }
@@ -384,6 +391,9 @@ struct SyntheticSlurmState {
                     weight: 1 + 10 * rng.next(below: 3), partitions: name == "debug" ? ["debug", "batch"] : [name],
                     reason: base == .down || flags.contains(.drain) ? "hardware" : "", bootTime: now - 86_400,
                     lastBusy: lastBusy))
+                // Features and GPUs for the jobs that ask for them (from the index: the random sequence unchanged).
+                if name == "batch" { nodes[nodes.count - 1].features = i % 2 == 0 ? "intel,avx512" : "intel" }
+                if name == "gpu" { nodes[nodes.count - 1].gres = i % 3 == 0 ? "gpu:v100:4(S:0-1)" : "gpu:a100:4(S:0-1)" }
             }
         }
         func partition(_ rng: inout Xoshiro256StarStar, pending: Bool) -> (name: String, index: Int) {
@@ -455,6 +465,19 @@ struct SyntheticSlurmState {
                 j.dependency = "afterok:\(runningIDs[rng.next(below: runningIDs.count)])+30(unfulfilled)"
             case 13 ..< 14: j.dependency = "afterok:\(nextID &- 2)(failed)"
             default: break
+            }
+            // Jobs confined to some nodes (from the index: the random sequence unchanged): in batch 5 % ask for a
+            // feature half the nodes have, 3 % exclude a node and 1 % name one; in gpu every job asks for a GPU,
+            // half of them an A100.
+            if p.name == "batch" {
+                switch i % 100 {
+                case 20 ..< 25: j.constraint = "avx512"
+                case 25 ..< 28: j.excludedNodes = nodeName(p.index, i % sizes[p.index])
+                case 28: j.requiredNodes = nodeName(p.index, (i / 100) % sizes[p.index])
+                default: break
+                }
+            } else if p.name == "gpu" {
+                j.gresRequest = i % 2 == 0 ? "gres/gpu:a100:1" : "gres/gpu:1"
             }
             if i % 5 == 0 {  // array tasks: masters of 100 tasks
                 if i % 500 == 0 { arrayMaster = j.id }

@@ -126,6 +126,14 @@ struct Forecast: ParsableCommand {
                     ("start", .int(Int(p.forecast.start))),
                     ("expected", .array(p.forecast.expected.map { .number(Double($0)) })),
                     ("upper", .array(p.forecast.upper.map { .number(Double($0)) })),
+                    // Queued jobs that can start on some nodes only, counted on those nodes (not in `expected`).
+                    ("restricted", .array(p.restricted.map { r in
+                        .object([
+                            ("nodes", .string(Hostlist.compress(r.nodes))), ("pending_jobs", .int(r.pendingJobs)),
+                            ("expected", .array(r.forecast.expected.map { .number(Double($0)) })),
+                            ("upper", .array(r.forecast.upper.map { .number(Double($0)) })),
+                        ])
+                    })),
                 ])
             }
             print(JSON.object([("now", .int(Int(now))), ("minutes", .int(minutes)), ("partitions", .array(items))]).text)
@@ -141,6 +149,12 @@ struct Forecast: ParsableCommand {
                 let u = p.forecast.upper[m]
                 let bar = String(repeating: "#", count: Int(e.rounded()))
                 print(String(format: "  +%3d     %6.1f  %6.1f  %4d  %@", m, e, u, p.powered + p.poweringUp, bar))
+            }
+            for r in p.restricted {
+                let at = [0, 5, 15, 30, 60].filter { $0 < r.forecast.expected.count }
+                let values = at.map { String(format: "+%d %.1f", $0, r.forecast.expected[$0]) }.joined(separator: ", ")
+                print("  jobs that need \(Hostlist.compress(r.nodes)) (\(r.pendingJobs) pending, not in the curve above): "
+                    + "expected nodes \(values)")
             }
         }
     }

@@ -172,10 +172,12 @@ struct AdjustmentLoop {
             learned: configuration.learnedArrivals ? demand.learner.trusted(priceScale: configuration.priceScale) : [:],
             reservations: reservations, sharing: sharing)
         let planned = forecasts.map { f -> PartitionForecast in
+            func hour(_ d: DemandForecast) -> DemandForecast {
+                DemandForecast(start: d.start, expected: Array(d.expected.prefix(60)), upper: Array(d.upper.prefix(60)))
+            }
             var t = f
-            t.forecast = DemandForecast(
-                start: f.forecast.start, expected: Array(f.forecast.expected.prefix(60)),
-                upper: Array(f.forecast.upper.prefix(60)))
+            t.forecast = hour(f.forecast)
+            for i in t.restricted.indices { t.restricted[i].forecast = hour(t.restricted[i].forecast) }
             return t
         }
         var inFlight: [String: PowerRequest] = [:]

@@ -97,23 +97,44 @@ public enum LiveAdjustment {
         }
         var anyBusy = Set<String>()
         for f in forecasts { anyBusy.formUnion(f.busyNodes) }
-        let demands = forecasts.map { f -> PartitionDemand in
+        func busyElsewhere(_ i: Int, holding: Set<String>) -> Bool {
+            guard case .busy = policyNodes[i].power else { return false }
+            return !holding.contains(nodes[i].name) && anyBusy.contains(nodes[i].name)
+        }
+        var demands: [PartitionDemand] = []
+        var labels: [String] = []
+        var position: [String: Int]?
+        for f in forecasts {
             var members: [Int] = []
             var elsewhere = Set<Int>()
             for (i, n) in nodes.enumerated() where n.partitions.contains(f.partition) {
                 members.append(i)
-                if case .busy = policyNodes[i].power, !f.busyNodes.contains(n.name), anyBusy.contains(n.name) {
-                    elsewhere.insert(i)
-                }
+                if busyElsewhere(i, holding: f.busyNodes) { elsewhere.insert(i) }
             }
-            return PartitionDemand(members: members, forecast: f.forecast, busyElsewhere: elsewhere)
+            demands.append(PartitionDemand(members: members, forecast: f.forecast, busyElsewhere: elsewhere))
+            labels.append("partition \(f.partition)")
+            // Jobs that can start on some nodes only: their own demand on those nodes, decided with the partitions
+            // (a smaller set claims its nodes first, so none of them is powered down while such a job needs it).
+            for r in f.restricted {
+                if position == nil {
+                    var p: [String: Int] = [:]
+                    for (i, n) in nodes.enumerated() where p[n.name] == nil { p[n.name] = i }
+                    position = p
+                }
+                let members = r.nodes.compactMap { position?[$0] }
+                guard !members.isEmpty else { continue }
+                demands.append(PartitionDemand(
+                    members: members, forecast: r.forecast,
+                    busyElsewhere: Set(members.filter { busyElsewhere($0, holding: r.busyNodes) })))
+                labels.append("partition \(f.partition), jobs that need \(Hostlist.compress(r.nodes))")
+            }
         }
         let actions = AdjustmentPolicy.decide(now: now, nodes: policyNodes, partitions: demands, configuration: configuration)
         // The decision names a node at most once (SharedPartitionPolicyTests).
         let out = actions.filter { $0.action.node >= 0 && $0.action.node < nodes.count }.map { a in
             PlannedAction(
                 node: nodes[a.action.node].name, request: a.action.kind == .powerUp ? .up : .down,
-                reason: "partition \(forecasts[a.partition].partition): \(a.action.reason)")
+                reason: "\(labels[a.partition]): \(a.action.reason)")
         }
         return Array(out.prefix(Swift.max(0, budget)))
     }

@@ -21,6 +21,28 @@ public struct PartitionForecast: Sendable {
     /// The nodes this partition's running jobs hold (those whose node list Slurm gave): a node busy with another
     /// partition's jobs only is that partition's capacity, not this one's.
     public var busyNodes: Set<String> = []
+    /// Queued jobs that can start on some of the partition's nodes only (``NodeEligibility``), one forecast per set
+    /// of nodes; `forecast` does not count them.
+    public var restricted: [RestrictedForecast] = []
+}
+
+/// The demand of queued jobs that can start only on some nodes (`--nodelist`, `--exclude`, a reservation's nodes,
+/// `--constraint`, `--gres`): those jobs and the running jobs on those nodes (of any partition), with no expected
+/// arrivals.
+public struct RestrictedForecast: Sendable {
+    /// The nodes, in the order of the cycle's node list.
+    public var nodes: [String]
+    public var pendingJobs: Int
+    public var forecast: DemandForecast
+    /// The nodes of `nodes` that running jobs hold.
+    public var busyNodes: Set<String>
+
+    public init(nodes: [String], pendingJobs: Int, forecast: DemandForecast, busyNodes: Set<String>) {
+        self.nodes = nodes
+        self.pendingJobs = pendingJobs
+        self.forecast = forecast
+        self.busyNodes = busyNodes
+    }
 }
 
 public enum LiveForecast {
@@ -43,6 +65,11 @@ public enum LiveForecast {
     /// nodes with the same earliest start, each node busy for the longest of its jobs), as the controller would fit
     /// them, instead of a node each. A queued job needs at least as many nodes as its CPUs fill (of the partition's
     /// largest node).
+    ///
+    /// A queued job that can start only on some of the partition's nodes (its `--nodelist`, `--exclude`, its
+    /// reservation's nodes, its `--constraint` of features joined by `&` or `|`, its `--gres`: ``NodeEligibility``)
+    /// counts on those nodes (``PartitionForecast/restricted``), not on the partition's; with `--nodelist` and more
+    /// nodes than it names, the rest count where they may run.
     public static func forecast(
         nodes: [SlurmNode], partitions: [SlurmPartition], jobs: [SlurmJob], now: Int64, minutes: Int = 60,
         arrivals: ArrivalModel = ArrivalModel(), hourOfWeekAt: (Int) -> Int = { _ in 0 },
@@ -72,9 +99,16 @@ public enum LiveForecast {
         var byPartition: [String: [Int]] = [:]
         for i in jobs.indices { byPartition[firstPartition(jobs[i].partition), default: []].append(i) }
         let sharing = sharing ?? NodeSharing(nodes: nodes, partitions: partitions, allocatesCores: false)
+        var eligibility = NodeEligibility(nodes: nodes, reservations: reservations)
+        // Running jobs by node (every partition's), built when a restricted job first needs it.
+        var runningOnNode: [String: [RunningDemand]]?
         var out: [PartitionForecast] = []
         for p in partitions {
             let members = nodes.filter { $0.partitions.contains(p.name) }
+            var memberPositions: [Int]?
+            // Restricted queued jobs by the set of nodes they can take, in order of first use.
+            var groupOf: [[Int]: Int] = [:]
+            var groups: [(nodes: [Int], pending: [PendingDemand], jobs: Int)] = []
             let poweringUp = members.filter { $0.flags.contains(.poweringUp) }.count
             let powered = members.filter {
                 !$0.flags.contains(.poweredDown) && !$0.flags.contains(.poweringDown)
@@ -123,6 +157,35 @@ public enum LiveForecast {
                     pendingJobs += 1
                     // A share of a node (one that may share it), else whole nodes: `-n 6` on nodes of 4 CPUs takes 2.
                     let share = sharing.nodes(partition: p.name, nodeCount: j.nodeCount, cpus: j.cpus, exclusive: j.exclusive)
+                    if NodeEligibility.mayRestrict(j) {
+                        let positions = memberPositions ?? nodes.indices.filter { nodes[$0].partitions.contains(p.name) }
+                        memberPositions = positions
+                        if let restriction = eligibility.restriction(of: j, partition: p.name, members: positions) {
+                            // Whole nodes on the nodes it may take: its required ones, then the rest where it may run.
+                            let whole = Int(Swift.min(Swift.max(1, share.rounded(.up)), Double(1 << 30)))
+                            func add(_ set: [Int], _ count: Int) {
+                                guard !set.isEmpty, count > 0 else { return }
+                                let demand = PendingDemand(
+                                    nodes: count, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest)
+                                if let g = groupOf[set] {
+                                    groups[g].pending.append(demand)
+                                    groups[g].jobs += 1
+                                } else {
+                                    groupOf[set] = groups.count
+                                    groups.append((set, [demand], 1))
+                                }
+                            }
+                            add(restriction.required, restriction.required.count)
+                            let rest = whole - restriction.required.count
+                            if let others = restriction.others {
+                                add(others, rest)
+                            } else if rest > 0 {
+                                pending.append(PendingDemand(
+                                    nodes: rest, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                            }
+                            continue
+                        }
+                    }
                     guard share < 1 else {
                         pending.append(PendingDemand(
                             nodes: Int(Swift.min(share, Double(1 << 30))), predictedRuntime: r.runtime, lateRuntime: r.late,
@@ -144,10 +207,36 @@ public enum LiveForecast {
                 sessions: models?.sessions.expectedDemand(now: now, minutes: minutes, allocationUnit: a.allocationUnit)
                     ?? [],
                 hourOfWeekAt: hourOfWeekAt, totalNodes: members.count)
+            var restricted: [RestrictedForecast] = []
+            if !groups.isEmpty {
+                let onNode = runningOnNode ?? runningByNode(jobs, now: now)
+                runningOnNode = onNode
+                for g in groups {
+                    var held = SharedNodeDemand<String>()
+                    for i in g.nodes { for d in onNode[nodes[i].name] ?? [] { held.add(on: nodes[i].name, d) } }
+                    restricted.append(RestrictedForecast(
+                        nodes: g.nodes.map { nodes[$0].name }, pendingJobs: g.jobs,
+                        forecast: DemandForecaster.forecast(
+                            now: now, minutes: minutes, running: held.demands, pending: g.pending,
+                            arrivals: ArrivalModel(), sessions: [], hourOfWeekAt: hourOfWeekAt, totalNodes: g.nodes.count),
+                        busyNodes: Set(held.nodes)))
+                }
+            }
             out.append(PartitionForecast(
                 partition: p.name, nodes: members.count, powered: powered, poweringUp: poweringUp,
                 runningJobs: runningJobs, pendingJobs: pendingJobs, annotatedJobs: annotated, forecast: f,
-                busyNodes: Set(byNode.nodes)))
+                busyNodes: Set(byNode.nodes), restricted: restricted))
+        }
+        return out
+    }
+
+    /// Every running job's demand on each node its node list names (jobs without a usable list are left out).
+    static func runningByNode(_ jobs: [SlurmJob], now: Int64) -> [String: [RunningDemand]] {
+        var out: [String: [RunningDemand]] = [:]
+        for j in jobs where j.state == .running || j.state == .suspended {
+            guard let names = allocatedNodes(j) else { continue }
+            let d = runningDemand(j, now: now)
+            for n in names { out[n, default: []].append(d) }
         }
         return out
     }

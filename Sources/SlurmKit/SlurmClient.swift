@@ -61,6 +61,10 @@ public struct SlurmNode: Sendable, Equatable {
     public var bootTime: Int64
     /// Unix time the node last ran a job (0 when unknown): idle since then.
     public var lastBusy: Int64
+    /// The node's available features (`Features`/`AvailableFeatures`, comma-separated) and generic resources
+    /// (`Gres`, e.g. `gpu:a100:4(S:0-1)`), "" when none: what a queued job's `--constraint` and `--gres` need.
+    public var features = ""
+    public var gres = ""
 
     public init(
         name: String, base: NodeBaseState, flags: NodeFlags, cpus: Int = 1, weight: Int = 1, partitions: [String] = [],
@@ -163,6 +167,13 @@ public struct SlurmJob: Sendable, Equatable {
     public var exitStatus: Int64 = -1
     /// Whether the job shares no node with other jobs (`--exclusive`, `=user`, `=mcs`).
     public var exclusive = false
+    /// Where a queued job may run ("" when not restricted): its required and excluded nodes (hostlists), its
+    /// feature constraint (`--constraint`) and its generic resources (the TRES per node, job, socket and task,
+    /// joined by `,`: `gres/gpu:2`).
+    public var requiredNodes = ""
+    public var excludedNodes = ""
+    public var constraint = ""
+    public var gresRequest = ""
 
     public init(
         id: UInt32, arrayJobID: UInt32, arrayTaskID: UInt32, userID: UInt32, account: String, name: String,
@@ -479,6 +490,8 @@ public final class LibSlurmClient: SlurmClient {
                 partitions: n.partitions.map { String(cString: $0).split(separator: ",").map(String.init) } ?? [],
                 reason: n.reason.map { String(cString: $0) } ?? "", bootTime: Int64(n.boot_time),
                 lastBusy: Int64(n.last_busy)))
+            out[out.count - 1].features = n.features.map { String(cString: $0) } ?? ""
+            out[out.count - 1].gres = n.gres.map { String(cString: $0) } ?? ""
         }
         return out
     }
@@ -566,6 +579,14 @@ public final class LibSlurmClient: SlurmClient {
             // --exclusive (whole nodes), =user or =mcs: no job of another kind on its nodes.
             out[out.count - 1].exclusive = j.shared == UInt16(JOB_SHARED_NONE) || j.shared == UInt16(JOB_SHARED_USER)
                 || j.shared == UInt16(JOB_SHARED_MCS)
+            // Where it may run: read for queued jobs only (a running job's nodes are known).
+            if out[out.count - 1].state == .pending {
+                out[out.count - 1].requiredNodes = text(j.req_nodes)
+                out[out.count - 1].excludedNodes = text(j.exc_nodes)
+                out[out.count - 1].constraint = text(j.features)
+                out[out.count - 1].gresRequest = [j.tres_per_node, j.tres_per_job, j.tres_per_socket, j.tres_per_task]
+                    .map(text).filter { !$0.isEmpty }.joined(separator: ",")
+            }
         }
         return out
     }

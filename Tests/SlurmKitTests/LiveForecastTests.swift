@@ -166,14 +166,23 @@ private func job(
     var j = job(1, .pending, nodes: 2, limitMinutes: 10)
     j.reservation = "maint"
     let reservations = [SlurmReservation(name: "maint", start: now + 1800, end: now + 3600, nodes: "n[1-2]")]
+    // The job can run on the reservation's nodes only: its demand is theirs (`restricted`), not the partition's.
     func expected(_ r: [SlurmReservation]) -> [Float] {
-        LiveForecast.forecast(
+        let f = LiveForecast.forecast(
             nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-4]")], jobs: [j], now: now,
-            reservations: r)[0].forecast.expected
+            reservations: r)[0]
+        guard let on = f.restricted.first else { return f.forecast.expected }
+        #expect(f.forecast.expected.allSatisfy { $0 == 0 })
+        #expect(on.nodes == ["n1", "n2"])
+        return on.forecast.expected
     }
     let e = expected(reservations)
     #expect(e[0] == 0 && e[29] == 0 && e[30] == 2 && e[39] == 2 && e[40] == 0)
-    // A reservation already started (or unknown to the client): the job may start now.
+    // A reservation already started: the job may start now.
     #expect(expected([SlurmReservation(name: "maint", start: now - 60, end: now + 3600, nodes: "n[1-2]")])[0] == 2)
-    #expect(expected([])[0] == 2)
+    // A reservation unknown to the client, or on every node: any node of the partition, from now.
+    let unknown = LiveForecast.forecast(
+        nodes: nodes, partitions: [SlurmPartition(name: "batch", nodes: "n[1-4]")], jobs: [j], now: now)[0]
+    #expect(unknown.restricted.isEmpty && unknown.forecast.expected[0] == 2)
+    #expect(expected([SlurmReservation(name: "maint", start: now - 60, end: now + 3600, nodes: "ALL")])[0] == 2)
 }

@@ -1,0 +1,139 @@
+// Prewarm — predictive power management for Slurm.
+// SPDX-License-Identifier: Apache-2.0
+import PrewarmCore
+@testable import SlurmKit
+import Testing
+
+private let now: Int64 = 2_000_000
+private let part = [SlurmPartition(name: "debug", nodes: "cloud[1-4]")]
+
+/// cloud1–4, all idle for two hours (`off`: all powered down instead).
+private func nodes(off: Bool = false) -> [SlurmNode] {
+    (1 ... 4).map {
+        SlurmNode(
+            name: "cloud\($0)", base: .idle, flags: off ? [.cloud, .poweredDown] : [], partitions: ["debug"],
+            lastBusy: off ? 0 : now - 7200)
+    }
+}
+
+private func job(nodes: Int = 1, eligibleIn: Int64 = 120) -> SlurmJob {
+    SlurmJob(
+        id: 9, arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "", name: "j", partition: "debug", state: .pending,
+        reasonCode: 0, submitTime: now, eligibleTime: now + eligibleIn, startTime: 0, endTime: 0, timeLimitMinutes: 30,
+        cpus: 1, nodeCount: nodes, nodes: "", adminComment: "", dependency: "")
+}
+
+private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [SlurmReservation] = []) -> [PlannedAction] {
+    var c = AdjustmentConfiguration()
+    c.bootLeadTime = 300
+    let forecasts = LiveForecast.forecast(
+        nodes: nodes, partitions: part, jobs: jobs, now: now, reservations: reservations)
+    return LiveAdjustment.plan(
+        forecasts: forecasts, nodes: nodes, now: now, configuration: c, excluded: [], inFlight: [:], budget: 10)
+}
+
+@Test func constraintsThatCanBeEvaluatedAreReadTheRestAreNot() {
+    #expect(FeatureConstraint("gpu") == .all(["gpu"]))
+    #expect(FeatureConstraint("intel&avx512") == .all(["intel", "avx512"]))
+    #expect(FeatureConstraint("a100|h100") == .any(["a100", "h100"]))
+    for unread in ["", "[rack1|rack2]", "a&b|c", "gpu*2", "(a|b)&c", "!gpu", "a,b", "a&", "|b"] {
+        #expect(FeatureConstraint(unread) == nil, "\(unread)")
+    }
+    #expect(FeatureConstraint("a|b")?.satisfied(by: ["b"]) == true)
+    #expect(FeatureConstraint("a&b")?.satisfied(by: ["b"]) == false)
+}
+
+@Test func genericResourcesAreReadAsJobsAskAndNodesHaveThem() {
+    #expect(GresKind.requested("gres/gpu:2") == [GresKind(name: "gpu", type: nil)])
+    #expect(GresKind.requested("gres:gpu:a100:1") == [GresKind(name: "gpu", type: "a100")])
+    #expect(GresKind.requested("cpu=4;gres/gpu=1,gres/mps:50,license/matlab:1")
+        == [GresKind(name: "gpu", type: nil), GresKind(name: "mps", type: nil)])
+    #expect(GresKind.configured("gpu:a100:4(S:0,1),mps:200")
+        == [GresKind(name: "gpu", type: "a100"), GresKind(name: "mps", type: nil)])
+    #expect(GresKind.configured("(null)").isEmpty)
+    let node = GresKind.configured("gpu:a100:4(S:0-1)")
+    #expect(GresKind(name: "gpu", type: nil).offered(by: node))
+    #expect(GresKind(name: "gpu", type: "a100").offered(by: node))
+    #expect(!GresKind(name: "gpu", type: "h100").offered(by: node))
+}
+
+/// The hard rule: never power down a node that is about to run a job. A job that asked for cloud3 by name starts in
+/// two minutes; counted as demand for any node of `debug`, one node was kept (cloud1, first in the policy's order)
+/// and cloud3 was powered down, so the job would have waited for it to power down and boot again.
+@Test func aNodeAQueuedJobNamesIsNotPoweredDown() {
+    var j = job()
+    j.requiredNodes = "cloud3"
+    let p = plan(nodes(), [j])
+    #expect(Set(p.map(\.node)) == ["cloud1", "cloud2", "cloud4"])
+    #expect(p.allSatisfy { $0.request == .down })
+    // Without the job every idle node goes.
+    #expect(Set(plan(nodes(), []).map(\.node)) == ["cloud1", "cloud2", "cloud3", "cloud4"])
+}
+
+/// The other side: the node powered up ahead of a job is one it can use.
+@Test func theNodePoweredUpAheadOfARestrictedJobIsOneItCanUse() {
+    // --nodelist: the named node.
+    var named = job()
+    named.requiredNodes = "cloud4"
+    #expect(plan(nodes(off: true), [named]).map(\.node) == ["cloud4"])
+    // --nodelist naming fewer nodes than it asks for: those, and the rest anywhere (name order).
+    var more = job(nodes: 2)
+    more.requiredNodes = "cloud4"
+    #expect(Set(plan(nodes(off: true), [more]).map(\.node)) == ["cloud4", "cloud1"])
+    // --exclude
+    var excluding = job()
+    excluding.excludedNodes = "cloud[1-2]"
+    #expect(plan(nodes(off: true), [excluding]).map(\.node) == ["cloud3"])
+    // --constraint on the nodes' features.
+    var n = nodes(off: true)
+    n[1].features = "intel,avx512"
+    n[3].features = "intel,gpu"
+    var gpu = job()
+    gpu.constraint = "gpu"
+    #expect(plan(n, [gpu]).map(\.node) == ["cloud4"])
+    var both = job()
+    both.constraint = "intel&avx512"
+    #expect(plan(n, [both]).map(\.node) == ["cloud2"])
+    // --gres of a type.
+    n[2].gres = "gpu:a100:2(S:0)"
+    n[3].gres = "gpu:v100:2"
+    var a100 = job()
+    a100.gresRequest = "gres/gpu:a100:1"
+    #expect(plan(n, [a100]).map(\.node) == ["cloud3"])
+    // A reservation's nodes (it has started).
+    var reserved = job()
+    reserved.reservation = "maint"
+    #expect(plan(nodes(off: true), [reserved], reservations: [
+        SlurmReservation(name: "maint", start: now - 60, end: now + 3600, nodes: "cloud2"),
+    ]).map(\.node) == ["cloud2"])
+    // A constraint prewarmd does not read counts for any node, as before.
+    var unread = job()
+    unread.constraint = "[rack1|rack2]"
+    #expect(plan(nodes(off: true), [unread]).map(\.node) == ["cloud1"])
+}
+
+/// A restricted job's nodes keep the running jobs on them (of any partition) in its forecast, and the partition's
+/// forecast no longer counts the job.
+@Test func aRestrictedForecastCountsTheRunningJobsOnItsNodes() {
+    var n = nodes()
+    n[2].base = .allocated
+    let running = SlurmJob(
+        id: 5, arrayJobID: 0, arrayTaskID: 0, userID: 2, account: "", name: "r", partition: "other", state: .running,
+        reasonCode: 0, submitTime: now - 600, eligibleTime: now - 600, startTime: now - 600, endTime: now + 1200,
+        timeLimitMinutes: 30, cpus: 1, nodeCount: 1, nodes: "cloud3", adminComment: "", dependency: "")
+    var j = job(nodes: 1, eligibleIn: 0)
+    j.requiredNodes = "cloud3"
+    let f = LiveForecast.forecast(nodes: n, partitions: part, jobs: [running, j], now: now)
+    #expect(f.count == 1)
+    #expect(f[0].pendingJobs == 1)
+    #expect(f[0].forecast.expected.allSatisfy { $0 == 0 })
+    let r = f[0].restricted
+    #expect(r.count == 1)
+    #expect(r.first?.nodes == ["cloud3"])
+    #expect(r.first?.busyNodes == ["cloud3"])
+    // Busy with the running job for its 20 minutes left, then the queued job's 30-minute limit.
+    #expect(r.first?.forecast.expected.first == 1)
+    #expect(r.first?.forecast.expected[40] == 1)
+    // The busy node is not powered down and not counted as anyone else's; the idle ones go.
+    #expect(Set(plan(n, [running, j]).map(\.node)) == ["cloud1", "cloud2", "cloud4"])
+}
