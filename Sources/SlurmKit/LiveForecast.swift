@@ -108,7 +108,7 @@ public enum LiveForecast {
             var memberPositions: [Int]?
             // Restricted queued jobs by the set of nodes they can take, in order of first use.
             var groupOf: [[Int]: Int] = [:]
-            var groups: [(nodes: [Int], pending: [PendingDemand], jobs: Int)] = []
+            var groups: [(nodes: [Int], pending: [PendingDemand], jobs: Int, packer: SharedNodePacker)] = []
             let poweringUp = members.filter { $0.flags.contains(.poweringUp) }.count
             let powered = members.filter {
                 !$0.flags.contains(.poweredDown) && !$0.flags.contains(.poweringDown)
@@ -161,19 +161,33 @@ public enum LiveForecast {
                         let positions = memberPositions ?? nodes.indices.filter { nodes[$0].partitions.contains(p.name) }
                         memberPositions = positions
                         if let restriction = eligibility.restriction(of: j, partition: p.name, members: positions) {
+                            func group(_ set: [Int]) -> Int {
+                                if let g = groupOf[set] { return g }
+                                groupOf[set] = groups.count
+                                groups.append((set, [], 0, SharedNodePacker(coresPerNode: packer.coresPerNode, now: now)))
+                                return groups.count - 1
+                            }
+                            let set = restriction.required.isEmpty ? (restriction.others ?? []) : restriction.required
+                            if share < 1 && restriction.required.count <= 1 {
+                                // A share of a node: packed with the set's other small jobs, as the partition's are.
+                                guard !set.isEmpty else { continue }
+                                let g = group(set)
+                                groups[g].jobs += 1
+                                var small = groups[g].packer
+                                small.add(
+                                    cpus: j.cpus, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest,
+                                    to: &groups[g].pending)
+                                groups[g].packer = small
+                                continue
+                            }
                             // Whole nodes on the nodes it may take: its required ones, then the rest where it may run.
                             let whole = Int(Swift.min(Swift.max(1, share.rounded(.up)), Double(1 << 30)))
                             func add(_ set: [Int], _ count: Int) {
                                 guard !set.isEmpty, count > 0 else { return }
-                                let demand = PendingDemand(
-                                    nodes: count, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest)
-                                if let g = groupOf[set] {
-                                    groups[g].pending.append(demand)
-                                    groups[g].jobs += 1
-                                } else {
-                                    groupOf[set] = groups.count
-                                    groups.append((set, [demand], 1))
-                                }
+                                let g = group(set)
+                                groups[g].pending.append(PendingDemand(
+                                    nodes: count, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                                groups[g].jobs += 1
                             }
                             add(restriction.required, restriction.required.count)
                             let rest = whole - restriction.required.count

@@ -137,3 +137,28 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     // The busy node is not powered down and not counted as anyone else's; the idle ones go.
     #expect(Set(plan(n, [running, j]).map(\.node)) == ["cloud1", "cloud2", "cloud4"])
 }
+
+/// On a cluster that gives jobs cores, small jobs confined to some nodes are packed into those nodes as the
+/// partition's small jobs are: four one-CPU GPU jobs fill one 4-CPU GPU node, not four nodes.
+@Test func smallRestrictedJobsArePackedIntoTheirNodes() {
+    var n = nodes(off: true)
+    for i in n.indices { n[i].cpus = 4 }
+    n[2].gres = "gpu:2"
+    n[3].gres = "gpu:2"
+    let jobs = (0 ..< 4).map { k -> SlurmJob in
+        var j = job(nodes: 1, eligibleIn: 0)
+        j.id = UInt32(20 + k)
+        j.gresRequest = "gres/gpu:1"
+        return j
+    }
+    let sharing = NodeSharing(nodes: n, partitions: part, allocatesCores: true)
+    let f = LiveForecast.forecast(nodes: n, partitions: part, jobs: jobs, now: now, sharing: sharing)
+    #expect(f[0].pendingJobs == 4)
+    #expect(f[0].restricted.count == 1)
+    #expect(f[0].restricted.first?.nodes == ["cloud3", "cloud4"])
+    #expect(f[0].restricted.first?.pendingJobs == 4)
+    #expect(f[0].restricted.first?.forecast.expected.first == 1)
+    // Whole nodes (no core sharing): one node each, at most the two GPU nodes.
+    let whole = LiveForecast.forecast(nodes: n, partitions: part, jobs: jobs, now: now)
+    #expect(whole[0].restricted.first?.forecast.expected.first == 2)
+}
