@@ -109,6 +109,33 @@ public enum LiveForecast {
             // Restricted queued jobs by the set of nodes they can take, in order of first use.
             var groupOf: [[Int]: Int] = [:]
             var groups: [(nodes: [Int], pending: [PendingDemand], jobs: Int, packer: SharedNodePacker)] = []
+            var groupOfRestriction: [Int: RestrictedPlacement?] = [:]
+            // Bounded work: the sets' nodes add up to at most 8 times the partition's (plus 1,024); a job whose set would
+            // go beyond counts for any node of the partition, as every job did before (each set costs the decision a
+            // pass over its nodes, and distinct `--nodelist`s of one node each cost one).
+            var setBudget = 0
+            func group(_ set: [Int]) -> Int {
+                if let g = groupOf[set] { return g }
+                groupOf[set] = groups.count
+                groups.append((set, [], 0, SharedNodePacker(coresPerNode: packer.coresPerNode, now: now)))
+                return groups.count - 1
+            }
+            /// Where a restriction's jobs count (its sets' groups), made on first use; nil past the budget.
+            func placement(_ id: Int, _ r: NodeRestriction) -> RestrictedPlacement? {
+                if let known = groupOfRestriction[id] { return known }
+                var cost = 0
+                if !r.required.isEmpty && groupOf[r.required] == nil { cost += r.required.count }
+                if let o = r.others, !o.isEmpty, groupOf[o] == nil { cost += o.count }
+                var place: RestrictedPlacement?
+                if cost <= setBudget {
+                    setBudget -= cost
+                    let others: RestrictedPlacement.Others
+                    if let o = r.others { others = o.isEmpty ? .nowhere : .group(group(o)) } else { others = .partition }
+                    place = RestrictedPlacement(required: r.required.isEmpty ? nil : group(r.required), others: others)
+                }
+                groupOfRestriction[id] = place
+                return place
+            }
             let poweringUp = members.filter { $0.flags.contains(.poweringUp) }.count
             let powered = members.filter {
                 !$0.flags.contains(.poweredDown) && !$0.flags.contains(.poweringDown)
@@ -159,19 +186,16 @@ public enum LiveForecast {
                     let share = sharing.nodes(partition: p.name, nodeCount: j.nodeCount, cpus: j.cpus, exclusive: j.exclusive)
                     if NodeEligibility.mayRestrict(j) {
                         let positions = memberPositions ?? nodes.indices.filter { nodes[$0].partitions.contains(p.name) }
-                        memberPositions = positions
-                        if let restriction = eligibility.restriction(of: j, partition: p.name, members: positions) {
-                            func group(_ set: [Int]) -> Int {
-                                if let g = groupOf[set] { return g }
-                                groupOf[set] = groups.count
-                                groups.append((set, [], 0, SharedNodePacker(coresPerNode: packer.coresPerNode, now: now)))
-                                return groups.count - 1
-                            }
-                            let set = restriction.required.isEmpty ? (restriction.others ?? []) : restriction.required
+                        if memberPositions == nil {
+                            memberPositions = positions
+                            setBudget = 8 * positions.count + 1024
+                        }
+                        if let (id, restriction) = eligibility.restriction(of: j, partition: p.name, members: positions),
+                            let place = placement(id, restriction)
+                        {
                             if share < 1 && restriction.required.count <= 1 {
                                 // A share of a node: packed with the set's other small jobs, as the partition's are.
-                                guard !set.isEmpty else { continue }
-                                let g = group(set)
+                                guard let g = place.required ?? place.others.group else { continue }
                                 groups[g].jobs += 1
                                 var small = groups[g].packer
                                 small.add(
@@ -182,20 +206,20 @@ public enum LiveForecast {
                             }
                             // Whole nodes on the nodes it may take: its required ones, then the rest where it may run.
                             let whole = Int(Swift.min(Swift.max(1, share.rounded(.up)), Double(1 << 30)))
-                            func add(_ set: [Int], _ count: Int) {
-                                guard !set.isEmpty, count > 0 else { return }
-                                let g = group(set)
+                            func add(_ g: Int, _ count: Int) {
+                                guard count > 0 else { return }
                                 groups[g].pending.append(PendingDemand(
                                     nodes: count, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
                                 groups[g].jobs += 1
                             }
-                            add(restriction.required, restriction.required.count)
+                            if let g = place.required { add(g, restriction.required.count) }
                             let rest = whole - restriction.required.count
-                            if let others = restriction.others {
-                                add(others, rest)
-                            } else if rest > 0 {
+                            switch place.others {
+                            case .group(let g): add(g, rest)
+                            case .partition where rest > 0:
                                 pending.append(PendingDemand(
                                     nodes: rest, predictedRuntime: r.runtime, lateRuntime: r.late, earliestStart: earliest))
+                            default: break
                             }
                             continue
                         }
@@ -242,6 +266,19 @@ public enum LiveForecast {
                 busyNodes: Set(byNode.nodes), restricted: restricted))
         }
         return out
+    }
+
+    /// Where the jobs of one ``NodeRestriction`` count: the group of their required nodes, and where the rest go.
+    struct RestrictedPlacement {
+        enum Others {
+            case partition
+            case group(Int)
+            case nowhere
+
+            var group: Int? { if case .group(let g) = self { g } else { nil } }
+        }
+        var required: Int?
+        var others: Others
     }
 
     /// Every running job's demand on each node its node list names (jobs without a usable list are left out).

@@ -109,7 +109,9 @@ struct NodeEligibility {
         var constraint: String
         var gres: String
     }
-    private var known: [Request: NodeRestriction?] = [:]
+    /// By request: the position of its restriction in `results`, or nil for none.
+    private var known: [Request: Int?] = [:]
+    private var results: [NodeRestriction] = []
 
     init(nodes: [SlurmNode], reservations: [SlurmReservation]) {
         self.nodes = nodes
@@ -150,41 +152,69 @@ struct NodeEligibility {
         return g
     }
 
-    /// Where job `j` can start among `members` (positions in the node list, sorted: the nodes of `partition`); nil
-    /// when on any of them.
-    mutating func restriction(of j: SlurmJob, partition: String, members: [Int]) -> NodeRestriction? {
+    /// Where job `j` can start among `members` (positions in the node list, sorted: the nodes of `partition`), with
+    /// an id that jobs of the same request share (ids count from 0 in order of first use); nil when on any of them.
+    mutating func restriction(of j: SlurmJob, partition: String, members: [Int]) -> (id: Int, nodes: NodeRestriction)? {
         guard Self.mayRestrict(j) else { return nil }
         let request = Request(
             partition: partition, required: j.requiredNodes, excluded: j.excludedNodes, reservation: j.reservation,
             constraint: j.constraint, gres: j.gresRequest)
-        if let r = known[request] { return r }
-        let r = work(j, members: members)
-        known[request] = r
-        return r
+        let id: Int?
+        if let known = known[request] {
+            id = known
+        } else {
+            let r = work(j, partition: partition, members: members)
+            if let r { results.append(r) }
+            id = r == nil ? nil : results.count - 1
+            known[request] = id
+        }
+        return id.map { ($0, results[$0]) }
     }
 
-    private mutating func work(_ j: SlurmJob, members: [Int]) -> NodeRestriction? {
-        var allowed = members
-        if !j.excludedNodes.isEmpty, let excluded = positions(j.excludedNodes) {
-            allowed.removeAll { excluded.contains($0) }
+    /// Whether each node of the list is a member of `partition` (`members`), made once per partition.
+    private var masks: [String: [Bool]] = [:]
+
+    /// Works a restriction out in time proportional to the nodes a job names, unless a reservation, a constraint
+    /// or a resource confines it (few distinct ones in a queue): then one pass over the partition's nodes each.
+    private mutating func work(_ j: SlurmJob, partition: String, members: [Int]) -> NodeRestriction? {
+        let mask: [Bool]
+        if let known = masks[partition] {
+            mask = known
+        } else {
+            var m = [Bool](repeating: false, count: nodes.count)
+            for i in members where i >= 0 && i < m.count { m[i] = true }
+            masks[partition] = m
+            mask = m
         }
+        func inside(_ i: Int) -> Bool { i >= 0 && i < mask.count && mask[i] }
+        var allowed: [Int]?  // nil: every member
         if !j.reservation.isEmpty, let list = reservationNodes[j.reservation], !list.isEmpty, list != "ALL",
             let reserved = positions(list)
         {
-            allowed.removeAll { !reserved.contains($0) }
+            allowed = (allowed ?? members).filter { reserved.contains($0) }
         }
         if let constraint = FeatureConstraint(j.constraint) {
-            allowed.removeAll { !constraint.satisfied(by: nodeFeatures($0)) }
+            allowed = (allowed ?? members).filter { constraint.satisfied(by: nodeFeatures($0)) }
         }
         let kinds = GresKind.requested(j.gresRequest)
         if !kinds.isEmpty {
-            allowed.removeAll { i in !kinds.allSatisfy { $0.offered(by: nodeGres(i)) } }
+            allowed = (allowed ?? members).filter { i in kinds.allSatisfy { $0.offered(by: nodeGres(i)) } }
+        }
+        // `--exclude` alone confines a job only when it leaves at most half of the partition: a job that avoids a
+        // few nodes can run nearly anywhere, and each distinct list would make a set of nearly every node.
+        if !j.excludedNodes.isEmpty, let excluded = positions(j.excludedNodes) {
+            if let a = allowed {
+                allowed = a.filter { !excluded.contains($0) }
+            } else if (members.count - excluded.filter(inside).count) * 2 <= members.count {
+                allowed = members.filter { !excluded.contains($0) }
+            }
         }
         var required: [Int] = []
         if !j.requiredNodes.isEmpty, let named = positions(j.requiredNodes) {
-            required = members.filter { named.contains($0) }
-            allowed.removeAll { named.contains($0) }
+            required = named.filter(inside).sorted()
+            if !required.isEmpty, let a = allowed { allowed = a.filter { !named.contains($0) } }
         }
+        guard let allowed else { return required.isEmpty ? nil : NodeRestriction(required: required, others: nil) }
         if required.isEmpty && allowed.count == members.count { return nil }
         let othersAreAll = allowed.count + required.count == members.count
         return NodeRestriction(required: required, others: othersAreAll ? nil : allowed)

@@ -162,3 +162,49 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     let whole = LiveForecast.forecast(nodes: n, partitions: part, jobs: jobs, now: now)
     #expect(whole[0].restricted.first?.forecast.expected.first == 2)
 }
+
+/// `--exclude` of a few nodes leaves the job free to run nearly anywhere: it counts for the partition, and distinct
+/// lists do not each make a set of nearly every node. Excluding half or more confines it.
+@Test func excludingAFewNodesCountsForThePartition() {
+    var few = job(eligibleIn: 0)
+    few.excludedNodes = "cloud1"
+    let f = LiveForecast.forecast(nodes: nodes(), partitions: part, jobs: [few], now: now)
+    #expect(f[0].restricted.isEmpty)
+    #expect(f[0].forecast.expected.first == 1)
+    var half = few
+    half.excludedNodes = "cloud[1-2]"
+    let h = LiveForecast.forecast(nodes: nodes(), partitions: part, jobs: [half], now: now)
+    #expect(h[0].restricted.map(\.nodes) == [["cloud3", "cloud4"]])
+    // With another restriction, an exclusion always applies: a100 on cloud[2-4], cloud4 excluded.
+    var n = nodes()
+    for i in 1 ... 3 { n[i].gres = "gpu:a100:1" }
+    var both = few
+    both.excludedNodes = "cloud4"
+    both.gresRequest = "gres/gpu:a100:1"
+    let b = LiveForecast.forecast(nodes: n, partitions: part, jobs: [both], now: now)
+    #expect(b[0].restricted.map(\.nodes) == [["cloud2", "cloud3"]])
+}
+
+/// Bounded work: the sets of a partition hold at most 8 times its nodes plus 1,024; jobs past that count for the
+/// partition as before. 300 nodes, 40 jobs each asking for a feature about half of the nodes have, a different half.
+@Test func restrictedSetsAreBoundedAndJobsPastTheBoundCountForThePartition() {
+    let p = [SlurmPartition(name: "debug", nodes: "n[0-299]")]
+    let n = (0 ..< 300).map { i in
+        var node = SlurmNode(name: "n\(i)", base: .idle, flags: [], partitions: ["debug"], lastBusy: now - 7200)
+        node.features = (0 ..< 40).filter { k in (i / (k + 1)) % 2 == 0 }.map { "f\($0)" }.joined(separator: ",")
+        return node
+    }
+    let jobs = (0 ..< 40).map { k -> SlurmJob in
+        var j = job(eligibleIn: 0)
+        j.id = UInt32(100 + k)
+        j.constraint = "f\(k)"
+        return j
+    }
+    let f = LiveForecast.forecast(nodes: n, partitions: p, jobs: jobs, now: now)[0]
+    let held = f.restricted.reduce(0) { $0 + $1.nodes.count }
+    #expect(f.restricted.count >= 20 && f.restricted.count < 40, "\(f.restricted.count) sets")
+    #expect(held <= 8 * 300 + 1024)
+    #expect(f.pendingJobs == 40)
+    #expect(f.forecast.expected.first == Float(40 - f.restricted.count))
+    #expect(f.restricted.allSatisfy { $0.pendingJobs == 1 && $0.forecast.expected.first == 1 })
+}
