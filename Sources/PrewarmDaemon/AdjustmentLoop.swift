@@ -41,6 +41,11 @@ struct AdjustmentLoop {
     private var exclusionProblems: [String] = []
     /// Why every power-down is withheld, from the last cycle that reached Slurm (the status snapshot says it).
     private var powerDownsWithheld: String?
+    /// forecast-only: the actions said (logged, recorded, counted) and when. Nothing changes on the cluster, so the
+    /// same plan comes back every cycle: an action is said when it first appears, and again after an hour if it is
+    /// still planned, not once a cycle (a 1,000-node cluster's idle nodes made hundreds of lines a minute).
+    private(set) var saidWould: [String: (request: PowerRequest, at: Int64)] = [:]
+    static let wouldRepeatAfter: Int64 = 3600
     private(set) var effectiveBootLead: Int64 = 300
     /// A command not reflected in the node's state after this long is forgotten (and may be issued again). One that
     /// Slurm shows under way (the node powering up, or down) is kept until it ends: a boot may take longer than this
@@ -192,11 +197,16 @@ struct AdjustmentLoop {
             log("hourly cap: \(wanted.count - plan.count) action(s) held back (\(state.issuedTimes.count) of "
                 + "MaxActionsPerHour=\(configuration.maxActionsPerHour) used in the last hour)")
         }
-        act(on: plan, now: now)
+        let unsaid = act(on: plan, now: now)
         if plan.isEmpty {
             let pending = jobs.filter { $0.state == .pending && !$0.held }.count
             log("cycle: \(nodes.count) nodes, \(pending) pending jobs, no action "
                 + "(\(state.inFlight.count) command(s) in flight)")
+        } else if unsaid == plan.count {
+            let pending = jobs.filter { $0.state == .pending && !$0.held }.count
+            let ups = plan.filter { $0.request == .up }.count
+            log("cycle: \(nodes.count) nodes, \(pending) pending jobs, no new action; would still power up \(ups) and "
+                + "power down \(plan.count - ups) node(s), said before")
         }
         // Node states as the policy now sees them: a node just asked to power up counts as booting.
         var requested: [String: PowerRequest] = [:]
@@ -247,18 +257,32 @@ struct AdjustmentLoop {
     }
 
     /// Issues (enforce) or logs (forecast-only) the planned actions. In enforce mode they are recorded as in
-    /// flight and saved first: if the state cannot be saved, nothing is sent.
-    mutating func act(on plan: [PlannedAction], now: Int64) {
-        guard !plan.isEmpty else { return }
+    /// flight and saved first: if the state cannot be saved, nothing is sent. In forecast-only mode an action said
+    /// less than an hour ago and planned in every cycle since is not said again (``saidWould``).
+    /// - Returns: how many planned actions were not said for that reason.
+    @discardableResult
+    mutating func act(on plan: [PlannedAction], now: Int64) -> Int {
         if configuration.mode == .forecastOnly {
+            var unsaid = 0
+            var planned = Set<String>()
             for a in plan {
+                planned.insert(a.node)
+                if let said = saidWould[a.node], said.request == a.request, now - said.at < Self.wouldRepeatAfter {
+                    unsaid += 1
+                    continue
+                }
                 log("would \(a.request.verb) \(a.node): \(a.reason)")
                 state.record(ActionRecord(
                     time: now, node: a.node, action: a.request.action, outcome: .would, reason: a.reason))
                 counters.would[a.request.action, default: 0] += 1
+                saidWould[a.node] = (a.request, now)
             }
-            return
+            // An action no longer planned is forgotten: planned again, it is said again.
+            saidWould = saidWould.filter { planned.contains($0.key) }
+            return unsaid
         }
+        saidWould = [:]  // back in forecast-only mode (SIGHUP), everything is said afresh
+        guard !plan.isEmpty else { return 0 }
         let before = state
         for a in plan {
             state.inFlight.append(InFlightCommand(node: a.node, action: a.request.action, since: now, origin: .issued))
@@ -271,7 +295,7 @@ struct AdjustmentLoop {
             state = before
             log("error: cannot save the daemon state (\(error)); \(plan.count) power command(s) not sent, "
                 + "since a restart could not know about them")
-            return
+            return 0
         }
         for a in plan {
             do {
@@ -292,6 +316,7 @@ struct AdjustmentLoop {
                 log("error: \(a.request.verb) \(a.node) refused: \(error)")
             }
         }
+        return 0
     }
 
     /// A partition's line of the status snapshot.

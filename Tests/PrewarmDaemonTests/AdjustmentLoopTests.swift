@@ -308,6 +308,36 @@ struct AdjustmentLoopTests {
         #expect(loop.counters.would[.powerUp] == 2)
         #expect(loop.state.inFlight.isEmpty)
     }
+
+    /// forecast-only changes nothing, so the same plan comes back every cycle: each action is said when it first
+    /// appears (and again an hour later if still planned), with one line a cycle in between, not one per node.
+    @Test func forecastOnlySaysAnActionOnceWhileItStaysPlanned() throws {
+        let dir = temporaryDirectory("would-once")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cluster = smallCluster(pendingNodes: 4)
+        let log = LogLines()
+        var loop = AdjustmentLoop(slurm: cluster, configuration: configuration(dir, mode: .forecastOnly), log: log.append)
+        _ = loop.runCycle(now: now)
+        #expect(log.lines.filter { $0.hasPrefix("would power up") }.count == 2)
+        for k in 1 ... 5 { _ = loop.runCycle(now: now + 60 * Int64(k)) }
+        #expect(log.lines.filter { $0.hasPrefix("would power up") }.count == 2)
+        #expect(log.lines.filter { $0.hasPrefix("cycle:") && $0.contains("no new action; would still power up 2") }.count == 5)
+        #expect(loop.counters.would[.powerUp] == 2)
+        #expect(loop.state.recentActions.count == 2)
+        // An hour after they were said, and still planned: said again.
+        _ = loop.runCycle(now: now + 3600)
+        #expect(log.lines.filter { $0.hasPrefix("would power up") }.count == 4)
+        #expect(loop.counters.would[.powerUp] == 4)
+        // No longer planned (the job gone): forgotten; planned again, said again at once.
+        let job = cluster.jobs
+        cluster.jobs = []
+        _ = loop.runCycle(now: now + 3660)
+        #expect(loop.saidWould.keys.allSatisfy { !$0.hasPrefix("cloud") })
+        cluster.jobs = job
+        _ = loop.runCycle(now: now + 3720)
+        #expect(log.lines.filter { $0.hasPrefix("would power up") }.count == 6)
+        #expect(cluster.commands.isEmpty)
+    }
 }
 
 extension DaemonState {
