@@ -478,6 +478,7 @@ struct SyntheticSlurmState {
                 }
             } else if p.name == "gpu" {
                 j.gresRequest = i % 2 == 0 ? "gres/gpu:a100:1" : "gres/gpu:1"
+                j.gresPerNode = j.gresRequest  // --gres, per node
             }
             if i % 5 == 0 {  // array tasks: masters of 100 tasks
                 if i % 500 == 0 { arrayMaster = j.id }

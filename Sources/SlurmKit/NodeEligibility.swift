@@ -53,8 +53,18 @@ struct GresKind: Hashable {
 
     /// Parses a list of a job's TRES (`gres/gpu:2,gres/mps:50`, `;` or `,` between them); entries that are not
     /// generic resources (`cpu=4`, `license/…`) are skipped.
-    static func requested(_ text: String) -> [GresKind] {
-        text.split(whereSeparator: { $0 == "," || $0 == ";" }).compactMap { entry -> GresKind? in
+    static func requested(_ text: String) -> [GresKind] { GresAmount.requested(text).map(\.kind) }
+}
+
+/// A generic resource with its count: how many a job asks for on each node (1 when not given), or how many a node
+/// has (nil when its count does not parse: then any count is taken to fit).
+struct GresAmount: Equatable {
+    var kind: GresKind
+    var count: Int64?
+
+    /// Parses a list of a job's TRES, as ``GresKind/requested(_:)`` does, with the counts.
+    static func requested(_ text: String) -> [GresAmount] {
+        text.split(whereSeparator: { $0 == "," || $0 == ";" }).compactMap { entry -> GresAmount? in
             var e = Substring(entry)
             if e.hasPrefix("gres/") || e.hasPrefix("gres:") { e = e.dropFirst(5) } else { return nil }
             return parse(e)
@@ -62,7 +72,7 @@ struct GresKind: Hashable {
     }
 
     /// Parses a node's `Gres` (`gpu:a100:4(S:0-1),mps:200`).
-    static func configured(_ text: String) -> [GresKind] {
+    static func configured(_ text: String) -> [GresAmount] {
         var plain = ""
         var depth = 0
         for c in text {  // without the parenthesised socket lists, which may hold commas: `(S:0,1)`
@@ -75,18 +85,40 @@ struct GresKind: Hashable {
         return plain.split(separator: ",").compactMap { parse($0) }
     }
 
-    /// `name[:type][:count]` (or `name=count`): the name and the type, when given.
-    private static func parse(_ entry: Substring) -> GresKind? {
+    /// `name[:type][:count]` (or `name=count`; a count may end in K, M, G, T or P, powers of 1,024, as Slurm
+    /// reads it; 22.05's `no_consume` flag is not a type).
+    private static func parse(_ entry: Substring) -> GresAmount? {
         let parts = entry.split(whereSeparator: { $0 == ":" || $0 == "=" }).map(String.init)
         guard let name = parts.first, !name.isEmpty, name != "(null)" else { return nil }
-        let rest = parts.dropFirst()
-        let type = rest.first(where: { Int($0) == nil && !$0.isEmpty })
-        return GresKind(name: name, type: type)
+        let rest = parts.dropFirst().filter { $0 != "no_consume" }
+        let type = rest.first(where: { count($0) == nil && !$0.isEmpty })
+        var n: Int64? = 1
+        if let last = rest.last, last != type { n = count(last) }
+        return GresAmount(kind: GresKind(name: name, type: type), count: n)
     }
 
-    /// Whether a node with `configured` resources has this one (of its type, when one is asked for).
-    func offered(by configured: [GresKind]) -> Bool {
-        configured.contains { $0.name == name && (type == nil || $0.type == type) }
+    /// `4`, `100K` (102,400): nil when not a count.
+    static func count(_ text: String) -> Int64? {
+        var digits = Substring(text)
+        var scale: Int64 = 1
+        if let last = digits.last, let power = "KMGTP".firstIndex(of: last) {
+            scale = Int64(1) << (10 * ("KMGTP".distance(from: "KMGTP".startIndex, to: power) + 1))
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let v = Int64(digits), v >= 0 else { return nil }
+        let (product, overflow) = v.multipliedReportingOverflow(by: scale)
+        return overflow ? Int64.max : product
+    }
+
+    /// Whether a node with `configured` resources has as many of this one as it asks for (of its type, when one is
+    /// asked for; of any types together when not).
+    func fits(in configured: [GresAmount]) -> Bool {
+        var total: Int64 = 0
+        for c in configured where c.kind.name == kind.name && (kind.type == nil || c.kind.type == kind.type) {
+            guard let n = c.count else { return true }
+            total = total.addingReportingOverflow(n).overflow ? Int64.max : total + n
+        }
+        return total >= (count ?? 1)
     }
 }
 
@@ -97,7 +129,7 @@ struct NodeEligibility {
     private var index: [String: Int] = [:]
     private var reservationNodes: [String: String] = [:]
     private var features: [Set<String>?]
-    private var gres: [[GresKind]?]
+    private var gres: [[GresAmount]?]
     private var expanded: [String: Set<Int>?] = [:]
     /// Restrictions already worked out, by partition and the job's fields: jobs of a cluster ask for a few kinds
     /// of nodes, so a queue of 100,000 jobs filters each partition's nodes a few times, not once per job.
@@ -108,6 +140,7 @@ struct NodeEligibility {
         var reservation: String
         var constraint: String
         var gres: String
+        var gresPerNode: String
     }
     /// By request: the position of its restriction in `results`, or nil for none.
     private var known: [Request: Int?] = [:]
@@ -145,9 +178,9 @@ struct NodeEligibility {
         return f
     }
 
-    private mutating func nodeGres(_ i: Int) -> [GresKind] {
+    private mutating func nodeGres(_ i: Int) -> [GresAmount] {
         if let g = gres[i] { return g }
-        let g = GresKind.configured(nodes[i].gres)
+        let g = GresAmount.configured(nodes[i].gres)
         gres[i] = g
         return g
     }
@@ -158,7 +191,7 @@ struct NodeEligibility {
         guard Self.mayRestrict(j) else { return nil }
         let request = Request(
             partition: partition, required: j.requiredNodes, excluded: j.excludedNodes, reservation: j.reservation,
-            constraint: j.constraint, gres: j.gresRequest)
+            constraint: j.constraint, gres: j.gresRequest, gresPerNode: j.gresPerNode)
         let id: Int?
         if let known = known[request] {
             id = known
@@ -196,9 +229,13 @@ struct NodeEligibility {
         if let constraint = FeatureConstraint(j.constraint) {
             allowed = (allowed ?? members).filter { constraint.satisfied(by: nodeFeatures($0)) }
         }
-        let kinds = GresKind.requested(j.gresRequest)
+        // The resources: of each kind the job asks for, at least one on the node; of those it asks for per node,
+        // as many as it asks for (a job's total, or per socket or task, may spread over nodes: not compared).
+        let perNode = GresAmount.requested(j.gresPerNode)
+        let kinds = GresKind.requested(j.gresRequest).map { GresAmount(kind: $0, count: 1) }
+            .filter { k in !perNode.contains { $0.kind == k.kind } } + perNode
         if !kinds.isEmpty {
-            allowed = (allowed ?? members).filter { i in kinds.allSatisfy { $0.offered(by: nodeGres(i)) } }
+            allowed = (allowed ?? members).filter { i in kinds.allSatisfy { $0.fits(in: nodeGres(i)) } }
         }
         // `--exclude` alone confines a job only when it leaves at most half of the partition: a job that avoids a
         // few nodes can run nearly anywhere, and each distinct list would make a set of nearly every node.

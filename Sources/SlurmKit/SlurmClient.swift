@@ -169,11 +169,13 @@ public struct SlurmJob: Sendable, Equatable {
     public var exclusive = false
     /// Where a queued job may run ("" when not restricted): its required and excluded nodes (hostlists), its
     /// feature constraint (`--constraint`) and its generic resources (the TRES per node, job, socket and task,
-    /// joined by `,`: `gres/gpu:2`).
+    /// joined by `,`: `gres/gpu:2`), and of those the ones per node alone (`--gres`, `--gpus-per-node`), whose counts
+    /// a node must have.
     public var requiredNodes = ""
     public var excludedNodes = ""
     public var constraint = ""
     public var gresRequest = ""
+    public var gresPerNode = ""
 
     public init(
         id: UInt32, arrayJobID: UInt32, arrayTaskID: UInt32, userID: UInt32, account: String, name: String,
@@ -586,6 +588,7 @@ public final class LibSlurmClient: SlurmClient {
                 out[out.count - 1].constraint = text(j.features)
                 out[out.count - 1].gresRequest = [j.tres_per_node, j.tres_per_job, j.tres_per_socket, j.tres_per_task]
                     .map(text).filter { !$0.isEmpty }.joined(separator: ",")
+                out[out.count - 1].gresPerNode = text(j.tres_per_node)
             }
         }
         return out

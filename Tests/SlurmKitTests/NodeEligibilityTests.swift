@@ -48,13 +48,27 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     #expect(GresKind.requested("gres:gpu:a100:1") == [GresKind(name: "gpu", type: "a100")])
     #expect(GresKind.requested("cpu=4;gres/gpu=1,gres/mps:50,license/matlab:1")
         == [GresKind(name: "gpu", type: nil), GresKind(name: "mps", type: nil)])
-    #expect(GresKind.configured("gpu:a100:4(S:0,1),mps:200")
-        == [GresKind(name: "gpu", type: "a100"), GresKind(name: "mps", type: nil)])
-    #expect(GresKind.configured("(null)").isEmpty)
-    let node = GresKind.configured("gpu:a100:4(S:0-1)")
-    #expect(GresKind(name: "gpu", type: nil).offered(by: node))
-    #expect(GresKind(name: "gpu", type: "a100").offered(by: node))
-    #expect(!GresKind(name: "gpu", type: "h100").offered(by: node))
+    func amount(_ name: String, _ type: String?, _ count: Int64?) -> GresAmount {
+        GresAmount(kind: GresKind(name: name, type: type), count: count)
+    }
+    #expect(GresAmount.requested("gres/gpu:a100:2,gres:mps:50,gres/gpu") == [
+        amount("gpu", "a100", 2), amount("mps", nil, 50), amount("gpu", nil, 1),
+    ])
+    #expect(GresAmount.configured("gpu:a100:4(S:0,1),mps:100K,gpu:no_consume:2,nic")
+        == [amount("gpu", "a100", 4), amount("mps", nil, 102_400), amount("gpu", nil, 2), amount("nic", nil, 1)])
+    #expect(GresAmount.configured("(null)").isEmpty)
+    #expect(GresAmount.count("3G") == 3 << 30)
+    #expect(GresAmount.count("9999999P") == Int64.max)
+    for bad in ["", "K", "-1", "1.5", "x"] { #expect(GresAmount.count(bad) == nil, "\(bad)") }
+    let node = GresAmount.configured("gpu:a100:4(S:0-1),gpu:v100:2")
+    #expect(amount("gpu", nil, 1).fits(in: node))
+    #expect(amount("gpu", "a100", 4).fits(in: node))
+    #expect(!amount("gpu", "a100", 5).fits(in: node))
+    #expect(amount("gpu", nil, 6).fits(in: node))  // untyped: any types together
+    #expect(!amount("gpu", nil, 7).fits(in: node))
+    #expect(!amount("gpu", "h100", 1).fits(in: node))
+    #expect(!amount("mps", nil, 1).fits(in: node))
+    #expect(amount("gpu", nil, 8).fits(in: [amount("gpu", nil, nil)]))  // a count that did not parse: taken to fit
 }
 
 /// The hard rule: never power down a node that is about to run a job. A job that asked for cloud3 by name starts in
@@ -100,6 +114,15 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     var a100 = job()
     a100.gresRequest = "gres/gpu:a100:1"
     #expect(plan(n, [a100]).map(\.node) == ["cloud3"])
+    // --gres with a count per node: a node with fewer does not count (cloud3 has 2 A100s, cloud4 4 V100s).
+    n[3].gres = "gpu:v100:4"
+    var four = job()
+    four.gresRequest = "gres/gpu:4"
+    four.gresPerNode = "gres/gpu:4"
+    #expect(plan(n, [four]).map(\.node) == ["cloud4"])
+    var two = job()  // as many per job: the job may spread them over nodes, so any node with the kind counts
+    two.gresRequest = "gres/gpu:4"
+    #expect(plan(n, [two]).map(\.node) == ["cloud3"])
     // A reservation's nodes (it has started).
     var reserved = job()
     reserved.reservation = "maint"
