@@ -110,6 +110,15 @@ struct Status: ParsableCommand {
             if let lower = f.lower { out += row("  forecast lower", series(lower)) }
             out += row("  forecast upper", series(f.upper))
             out += row("  up or booting now", marks.map { _ in "\(p.powered + p.booting)" })
+            for r in p.restricted ?? [] {
+                out +=
+                    "  of the pending, \(r.pendingJobs) need \(r.nodes) (\(r.nodeCount) node(s)), not in the forecast "
+                    + "above: policy wants \(r.neededNodes) of those nodes up or booting, \(r.upOrBooting) are\n"
+            }
+            if let all = p.restrictedSets, all > (p.restricted?.count ?? 0) {
+                out += "  and \(all - (p.restricted?.count ?? 0)) more set(s) of jobs that need particular nodes "
+                    + "(status.json lists the first \(PartitionStatus.restrictedShown))\n"
+            }
         }
         out += "\nin flight (\(s.inFlight.count)):"
         if s.inFlight.isEmpty { out += " none" }

@@ -337,15 +337,37 @@ struct AdjustmentLoop {
             }
         }
         let lead = Int(max(1, (policy.bootLeadTime + 59) / 60))
-        let needed = Int(f.forecast.peak(minutes: 0 ..< lead + 1, aggressiveness: policy.aggressiveness).rounded(.up))
+        func needed(_ d: DemandForecast) -> Int {
+            Int(d.peak(minutes: 0 ..< lead + 1, aggressiveness: policy.aggressiveness).rounded(.up))
+        }
         func rounded(_ a: [Float]) -> [Double] { a.map { (Double($0) * 100).rounded() / 100 } }
-        return PartitionStatus(
+        var out = PartitionStatus(
             name: f.partition, nodes: f.nodes, busy: busy, idle: idle, booting: booting, poweringDown: poweringDown,
             off: off, unavailable: unavailable, excluded: excludedCount, runningJobs: f.runningJobs,
-            pendingJobs: f.pendingJobs, neededNodes: needed,
+            pendingJobs: f.pendingJobs, neededNodes: needed(f.forecast),
             forecast: ForecastCurve(
                 start: f.forecast.start, expected: rounded(f.forecast.expected), upper: rounded(f.forecast.upper)),
             keptUp: kept)
+        if !f.restricted.isEmpty {
+            let byName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let sets = f.restricted.map { r -> (set: RestrictedForecast, needed: Int) in (r, needed(r.forecast)) }
+                .sorted { ($0.needed, $0.set.pendingJobs) > ($1.needed, $1.set.pendingJobs) }
+                .prefix(PartitionStatus.restrictedShown)
+            out.restricted = sets.map { s in
+                let up = s.set.nodes.filter { name in
+                    guard let n = byName[name] else { return false }
+                    switch LiveAdjustment.expectedPower(of: n, now: now, inFlight: inFlight[name]) {
+                    case .busy, .idle, .booting: return true
+                    case .poweringDown, .off, .unavailable: return false
+                    }
+                }.count
+                return RestrictedStatus(
+                    nodes: Hostlist.compress(s.set.nodes), nodeCount: s.set.nodes.count, pendingJobs: s.set.pendingJobs,
+                    neededNodes: s.needed, upOrBooting: up)
+            }
+            out.restrictedSets = f.restricted.count
+        }
+        return out
     }
 
     /// Saves the state and writes status.json and the metrics textfile (each atomically). Failures are logged

@@ -29,6 +29,27 @@ public struct ForecastCurve: Codable, Sendable, Equatable {
     }
 }
 
+/// Queued jobs of a partition that can start on some of its nodes only, counted on those nodes: in the partition's
+/// `pendingJobs`, not in its `neededNodes` or forecast.
+public struct RestrictedStatus: Codable, Sendable, Equatable {
+    /// The nodes, as a hostlist.
+    public var nodes: String
+    public var nodeCount: Int
+    public var pendingJobs: Int
+    /// Nodes of the set the policy plans for within the boot lead time (as the partition's `neededNodes`).
+    public var neededNodes: Int
+    /// Nodes of the set up (busy or idle) or booting.
+    public var upOrBooting: Int
+
+    public init(nodes: String, nodeCount: Int, pendingJobs: Int, neededNodes: Int, upOrBooting: Int) {
+        self.nodes = nodes
+        self.nodeCount = nodeCount
+        self.pendingJobs = pendingJobs
+        self.neededNodes = neededNodes
+        self.upOrBooting = upOrBooting
+    }
+}
+
 /// One partition as the daemon saw it in its last successful cycle.
 public struct PartitionStatus: Codable, Sendable, Equatable {
     public var name: String
@@ -53,6 +74,12 @@ public struct PartitionStatus: Codable, Sendable, Equatable {
     /// by Aggressiveness, rounded up).
     public var neededNodes: Int
     public var forecast: ForecastCurve
+    /// Its sets of queued jobs that need particular nodes, most needed nodes first, at most
+    /// ``PartitionStatus/restrictedShown``; absent in snapshots of older daemons.
+    public var restricted: [RestrictedStatus]?
+    /// How many such sets there are in all (more than `restricted` holds on a large cluster).
+    public var restrictedSets: Int?
+    public static let restrictedShown = 20
 
     public init(
         name: String, nodes: Int, busy: Int, idle: Int, booting: Int, poweringDown: Int, off: Int, unavailable: Int,

@@ -248,4 +248,60 @@ struct MetricsStatusTests {
         #expect(none.status == 2)
         #expect(none.stderr.contains(dir + "/nowhere/status.json"))
     }
+    /// Queued jobs that need particular nodes: `prewarm status` shows their set under the partition, with what the
+    /// policy wants of it, and the partition's figures without them.
+    @Test func prewarmStatusShowsTheSetsOfJobsThatNeedParticularNodes() throws {
+        let dir = temporaryDirectory("status-sets")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = Int64(Date().timeIntervalSince1970)
+        let cluster = smallCluster(pendingNodes: nil, at: t)
+        var j = SlurmJob(
+            id: 10, arrayJobID: 0, arrayTaskID: 0, userID: 1, account: "", name: "named", partition: "debug",
+            state: .pending, reasonCode: 0, submitTime: t, eligibleTime: t, startTime: 0, endTime: 0,
+            timeLimitMinutes: 30, cpus: 2, nodeCount: 1, nodes: "", adminComment: "", dependency: "")
+        j.requiredNodes = "cloud4"
+        cluster.jobs = [j]
+        var loop = AdjustmentLoop(slurm: cluster, configuration: enforce(dir), log: { _ in })
+        _ = loop.runCycle(now: t)
+        let s = try StateDirectory(path: dir).loadStatus()
+        let p = try #require(s.partitions.first)
+        // In the partition's pending jobs, not in its forecast (node2's job alone, the busy node with no job known).
+        #expect(p.pendingJobs == 1 && p.neededNodes == 1 && p.forecast.expected.first == 1)
+        #expect(p.restricted == [
+            RestrictedStatus(nodes: "cloud4", nodeCount: 1, pendingJobs: 1, neededNodes: 1, upOrBooting: 1)
+        ])
+        #expect(p.restrictedSets == 1)
+        #expect(s.inFlight.map(\.node) == ["cloud4"])
+        let r = try run(["status", "--state-dir", dir])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("  jobs: 0 running, 1 pending; policy wants 1 up or booting within the boot lead\n"
+            + "  minutes ahead"), "\(r.stdout)")
+        #expect(r.stdout.contains("  of the pending, 1 need cloud4 (1 node(s)), not in the forecast above: policy "
+            + "wants 1 of those nodes up or booting, 1 are\n"), "\(r.stdout)")
+        #expect(!r.stdout.contains("more set(s)"))
+        let json = try run(["status", "--state-dir", dir, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let partition = (object?["partitions"] as? [[String: Any]])?.first
+        #expect((partition?["restricted"] as? [[String: Any]])?.first?["needed_nodes"] as? Int == 1)
+        #expect(partition?["restricted_sets"] as? Int == 1)
+
+        // More sets than the snapshot lists: the most needed first, and the rest counted.
+        let names = ["node1", "node2", "cloud1", "cloud2", "cloud3", "cloud4"]
+        var lists = names.map { [$0] }
+        for a in 0 ..< names.count { for b in a + 1 ..< names.count { lists.append([names[a], names[b]]) } }
+        cluster.jobs = lists.enumerated().map { i, list in
+            var k = j
+            k.id = UInt32(100 + i)
+            k.nodeCount = list.count
+            k.requiredNodes = list.joined(separator: ",")
+            return k
+        }
+        _ = loop.runCycle(now: t + 60)
+        let many = try #require(StateDirectory(path: dir).loadStatus().partitions.first)
+        #expect(many.restrictedSets == 21 && many.restricted?.count == PartitionStatus.restrictedShown)
+        #expect(many.restricted?.first?.neededNodes == 2)
+        let shown = try run(["status", "--state-dir", dir])
+        #expect(shown.stdout.contains("  and 1 more set(s) of jobs that need particular nodes (status.json lists the "
+            + "first 20)\n"), "\(shown.stdout)")
+    }
 }
