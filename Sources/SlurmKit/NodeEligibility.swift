@@ -19,14 +19,19 @@ struct NodeRestriction: Equatable {
 }
 
 /// A `--constraint` expression prewarmd can evaluate: one feature, features all required (`a&b`) or any one of
-/// them (`a|b`). Anything else (brackets, counts, parentheses, `!`, a mix of `&` and `|`) is not read: such a
-/// job counts for any node of its partition, as Slurm's other jobs do.
+/// them (`a|b`, and the matching OR `[a|b]`, whose nodes all have the same one: for where the job may start, any
+/// one). Anything else (counts, parentheses, `!`, a mix of `&` and `|`, other brackets) is not read: such a job
+/// counts for any node of its partition, as Slurm's other jobs do.
 enum FeatureConstraint: Equatable {
     case all([String])
     case any([String])
 
     init?(_ text: String) {
-        let t = text.filter { $0 != " " }
+        var t = text.filter { $0 != " " }
+        if t.hasPrefix("["), t.hasSuffix("]"), t.count > 2 {  // matching OR: `[a|b]` alone
+            t = String(t.dropFirst().dropLast())
+            guard t.contains("|"), !t.contains("&") else { return nil }
+        }
         guard !t.isEmpty else { return nil }
         let special: Set<Character> = ["[", "]", "(", ")", "*", "!", ",", "{", "}"]
         guard !t.contains(where: { special.contains($0) }) else { return nil }

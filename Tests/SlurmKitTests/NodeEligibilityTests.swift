@@ -36,7 +36,11 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     #expect(FeatureConstraint("gpu") == .all(["gpu"]))
     #expect(FeatureConstraint("intel&avx512") == .all(["intel", "avx512"]))
     #expect(FeatureConstraint("a100|h100") == .any(["a100", "h100"]))
-    for unread in ["", "[rack1|rack2]", "a&b|c", "gpu*2", "(a|b)&c", "!gpu", "a,b", "a&", "|b"] {
+    #expect(FeatureConstraint("[rack1|rack2]") == .any(["rack1", "rack2"]))  // matching OR
+    for unread in [
+        "", "[rack1&rack2]", "[rack1*2&rack2*4]", "[a|b]&c", "[a]", "[]", "[|]", "a&b|c", "gpu*2", "(a|b)&c", "!gpu",
+        "a,b", "a&", "|b",
+    ] {
         #expect(FeatureConstraint(unread) == nil, "\(unread)")
     }
     #expect(FeatureConstraint("a|b")?.satisfied(by: ["b"]) == true)
@@ -131,7 +135,7 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     ]).map(\.node) == ["cloud2"])
     // A constraint prewarmd does not read counts for any node, as before.
     var unread = job()
-    unread.constraint = "[rack1|rack2]"
+    unread.constraint = "[rack1*2&rack2*2]"
     #expect(plan(nodes(off: true), [unread]).map(\.node) == ["cloud1"])
 }
 
