@@ -1,6 +1,6 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
-import PrewarmCore
+@testable import PrewarmCore
 import Testing
 
 /// Users who each run one kind of job repeatedly: user u's jobs run about 600·(u+1) s, request 4× that.
@@ -665,4 +665,51 @@ private func referenceAnnotation(
     }
     // Both outcomes happen for every part: the mutations reach the checks, and some pass them.
     #expect(loaded.allSatisfy { $0 > 0 } && refused.allSatisfy { $0 > 0 }, "loaded \(loaded), refused \(refused)")
+}
+
+/// prewarmd reads annotations with a scan of their bytes when they are ASCII from the marker on: the same result
+/// as the general reading of the text on fields made of the annotation's pieces and the awkward ones (repeated
+/// and empty keys, signs, overflow, extra `=`, runs of spaces, text before the marker, a second marker), and on
+/// fields that are not ASCII, which go to the general reading.
+@Test func annotationsAreReadTheSameFromTheirBytesAsFromTheirText() {
+    let pieces = [
+        "prewarm:v1", "prewarm:v1", "rt=", "rt50=", "rt90=", "model=", "rt", "=", "=", " ", " ", " ", "  ", "0", "1", "7",
+        "1830", "-5", "+9", "99999999999999999999", "9223372036854775807", "-9223372036854775808", "x", "ab", "rt=5",
+        "rt90=0", "model", "mo", "rt5=", "rt900=", "\t", "\r\n", "é", "\u{301}", "op:", "prewarm:v", "v1",
+    ]
+    var g = SplitMix64(seed: 17)
+    var fields = ["", "prewarm:v1", "prewarm:v1 rt=1 rt50=1 rt90=1 model=m", "prewarm:v1 rt=1 rt50=1 rt90=1 model="]
+    func pick(_ a: [String]) -> String { a[Int(g.next() % UInt64(a.count))] }
+    let keys = ["rt", "rt50", "rt90", "model", "rt", "rt90", "cand", "rt5", "modell", ""]
+    let values = ["1830", "5400", "1", "0", "-5", "+9", "", "x", "12a", "99999999999999999999", "9223372036854775807",
+                  "forest-3", "a=b", "é"]
+    for k in 0 ..< 40_000 {
+        if k % 2 == 0 {  // free: any pieces in any order
+            let n = Int(g.next() % 14)
+            fields.append((0 ..< n).map { _ in pick(pieces) }.joined())
+        } else {  // shaped like an annotation: text, the marker, then key=value tokens between spaces
+            let good = ["1830", "5400", "1", "60", "7200"]
+            var tokens = ["rt", "rt50", "rt90"].map { $0 + "=" + pick(g.next() % 4 == 0 ? values : good) }
+                + ["model=" + pick(["forest-3", "m", "", "é", "a=b"])]
+            for _ in 0 ..< Int(g.next() % 3) {
+                tokens.insert(pick(keys) + pick(["=", "=", "", "=="]) + pick(values), at: Int(g.next() % 5))
+            }
+            if g.next() % 3 == 0 { tokens.shuffle(using: &g) }
+            var f = pick(["", "", "note ", "é ", "x", "prewarm:v1 rt=2 "]) + "prewarm:v1"
+            for t in tokens { f += pick([" ", " ", " ", " ", "  ", "\u{301} ", " \u{301}"]) + t }
+            fields.append(f)
+        }
+    }
+    var read = 0, ascii = 0
+    for f in fields {
+        let fast = SubmitProfiler.parse(f)
+        let text = SubmitProfiler.parseText(f)
+        #expect(fast?.rt == text?.rt && fast?.rt50 == text?.rt50 && fast?.rt90 == text?.rt90
+            && fast?.model == text?.model, "\(f.debugDescription)")
+        if fast != nil { read += 1 }
+        var copy = f
+        if case .read = copy.withUTF8({ SubmitProfiler.parseASCII($0) }) { ascii += 1 }
+    }
+    // The cases the comparison is about occur: annotations read, and most fields taken by the scan.
+    #expect(read > 100 && ascii > fields.count / 2, "\(read) read, \(ascii) by the scan")
 }

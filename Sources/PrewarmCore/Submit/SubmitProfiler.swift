@@ -164,7 +164,103 @@ public enum SubmitProfiler {
 
     /// The runtime prediction (seconds) an annotation carries, if it has one: `rt`, `rt50`, `rt90` and the model.
     /// Text before the marker (an operator's) is ignored; an annotation without a prediction gives nil.
-    public static func parse(_ field: String) -> (rt: Int64, rt50: Int64, rt90: Int64, model: String)? {
+    public static func parse(_ field: String) -> Prediction? {
+        // prewarmd reads every queued and running job's annotation each cycle (100,000 and more on a large
+        // cluster): a scan of the bytes, for an annotation that is ASCII from its marker on (as the plugin writes
+        // it), with the same result as the general reading below, which takes any other text.
+        var copy = field
+        switch copy.withUTF8({ parseASCII($0) }) {
+        case .read(let value): return value
+        case .notASCII: return parseText(field)
+        }
+    }
+
+    public typealias Prediction = (rt: Int64, rt50: Int64, rt90: Int64, model: String)
+    enum BytesReading {
+        case read(Prediction?)
+        case notASCII
+    }
+
+    /// ``parse(_:)`` on the bytes of a field: nil when a byte from the marker on is not ASCII (the caller then reads
+    /// it as text, where a space may join the combining mark after it into one character).
+    static func parseASCII(_ u: UnsafeBufferPointer<UInt8>) -> BytesReading {
+        let m = markerLiteral
+        let mc = m.utf8CodeUnitCount
+        guard mc > 0, u.count >= mc else { return .read(nil) }
+        var start = -1
+        var i = 0
+        search: while i + mc <= u.count {
+            var k = 0
+            while k < mc {
+                if u[i + k] != m.utf8Start[k] { i += 1; continue search }
+                k += 1
+            }
+            start = i
+            break
+        }
+        guard start >= 0 else { return .read(nil) }
+        var j = start
+        while j < u.count {
+            if u[j] >= 0x80 { return .notASCII }
+            j += 1
+        }
+        // The last value of each key, as ranges of bytes (a token is text between spaces; its key ends at its first `=`).
+        var rt: Range<Int>?, rt50: Range<Int>?, rt90: Range<Int>?, model: Range<Int>?
+        var t = start
+        while t < u.count {
+            while t < u.count && u[t] == UInt8(ascii: " ") { t += 1 }
+            let tokenStart = t
+            var eq = -1
+            while t < u.count && u[t] != UInt8(ascii: " ") {
+                if eq < 0 && u[t] == UInt8(ascii: "=") { eq = t }
+                t += 1
+            }
+            guard eq >= 0 else { continue }
+            let value = (eq + 1) ..< t
+            switch eq - tokenStart {
+            case 2 where u[tokenStart] == UInt8(ascii: "r") && u[tokenStart + 1] == UInt8(ascii: "t"):
+                rt = value
+            case 4 where u[tokenStart] == UInt8(ascii: "r") && u[tokenStart + 1] == UInt8(ascii: "t")
+                && u[tokenStart + 2] == UInt8(ascii: "5") && u[tokenStart + 3] == UInt8(ascii: "0"):
+                rt50 = value
+            case 4 where u[tokenStart] == UInt8(ascii: "r") && u[tokenStart + 1] == UInt8(ascii: "t")
+                && u[tokenStart + 2] == UInt8(ascii: "9") && u[tokenStart + 3] == UInt8(ascii: "0"):
+                rt90 = value
+            case 5 where u[tokenStart] == UInt8(ascii: "m") && u[tokenStart + 1] == UInt8(ascii: "o")
+                && u[tokenStart + 2] == UInt8(ascii: "d") && u[tokenStart + 3] == UInt8(ascii: "e")
+                && u[tokenStart + 4] == UInt8(ascii: "l"):
+                model = value
+            default: break
+            }
+        }
+        /// `Int64(_:)` of the bytes: an optional sign, then at least one digit, nothing else; nil on overflow.
+        func integer(_ r: Range<Int>?) -> Int64? {
+            guard var p = r?.lowerBound, let end = r?.upperBound, p < end else { return nil }
+            var negative = false
+            if u[p] == UInt8(ascii: "-") || u[p] == UInt8(ascii: "+") {
+                negative = u[p] == UInt8(ascii: "-")
+                p += 1
+            }
+            guard p < end else { return nil }
+            var v: Int64 = 0
+            while p < end {
+                let d = u[p] &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }
+                let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
+                guard !o1 && !o2 else { return nil }
+                v = a
+                p += 1
+            }
+            return v
+        }
+        guard let r = integer(rt), let r50 = integer(rt50), let r90 = integer(rt90), let mr = model, r > 0, r90 > 0
+        else { return .read(nil) }
+        return .read((r, r50, r90, String(decoding: UnsafeBufferPointer(rebasing: u[mr]), as: UTF8.self)))
+    }
+
+    /// ``parse(_:)`` on any text.
+    static func parseText(_ field: String) -> Prediction? {
         guard let start = markerStart(in: field) else { return nil }
         var values: [Substring: Substring] = [:]
         for token in field[start...].split(separator: " ") {
