@@ -62,35 +62,36 @@ public struct LiveDemandTracker: Sendable {
     public mutating func observe(
         jobs: [SlurmJob], sharing: NodeSharing = NodeSharing(), utcOffset: (Int64) -> Int64 = localUTCOffset
     ) {
-        var fresh: [SlurmJob] = []
-        var finished: [SlurmJob] = []
+        // Positions in `jobs` (a job is a large value: copying 100,000 of them cost more than the learning).
+        var fresh: [Int] = []
+        var finished: [Int] = []
         var visible = Set<Key>()
         visible.reserveCapacity(jobs.count)
-        for j in jobs {
+        for (i, j) in jobs.enumerated() {
             let key = Key(id: j.id, submit: j.submitTime)
-            visible.insert(key)
+            // New: seen neither in an earlier cycle nor earlier in this list.
+            let new = visible.insert(key).inserted && !submitted.contains(key)
             let done = j.state.isFinished
-            if !submitted.contains(key) {
-                submitted.insert(key)
-                if !(done && j.submitTime <= seededUntil) { fresh.append(j) }
-            }
+            if new && !(done && j.submitTime <= seededUntil) { fresh.append(i) }
             if done && !ended.contains(key) {
                 ended.insert(key)
-                if j.startTime > 0 && j.endTime >= j.startTime && j.endTime > seededUntil { finished.append(j) }
+                if j.startTime > 0 && j.endTime >= j.startTime && j.endTime > seededUntil { finished.append(i) }
             }
         }
-        // Forget jobs Slurm no longer shows: they cannot come back.
-        submitted.formIntersection(visible)
+        // Forget jobs Slurm no longer shows: they cannot come back. (Every job shown is now known as submitted.)
+        submitted = visible
         ended.formIntersection(visible)
-        fresh.sort { ($0.submitTime, $0.id) < ($1.submitTime, $1.id) }
-        for j in fresh {
+        fresh.sort { (jobs[$0].submitTime, jobs[$0].id) < (jobs[$1].submitTime, jobs[$1].id) }
+        for i in fresh {
+            let j = jobs[i]
             learner.submitted(
                 partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
                 nodes: sharing.nodes(of: j), at: j.submitTime,
                 hourOfWeek: DemandLearner.hourOfWeek(j.submitTime, utcOffset: utcOffset(j.submitTime)))
         }
-        finished.sort { ($0.endTime, $0.id) < ($1.endTime, $1.id) }
-        for j in finished {
+        finished.sort { (jobs[$0].endTime, jobs[$0].id) < (jobs[$1].endTime, jobs[$1].id) }
+        for i in finished {
+            let j = jobs[i]
             learner.ended(
                 partition: Self.partition(of: j), user: Int32(truncatingIfNeeded: j.userID),
                 nodes: sharing.nodes(of: j), at: j.endTime, runtime: j.endTime &- j.startTime)

@@ -66,6 +66,16 @@ public struct SessionModel: Sendable, Equatable {
     private var followUsers: [Int32: [Double]] = [:]
     /// Per user whose last submission is within the window: its time and nodes.
     private var lastSubmission: [Int32: OpenEnd] = [:]
+    /// A lower bound on the `end` of every entry of `open` and `lastSubmission` (`.min`: not known), so that an event
+    /// scans them for expired entries only when one may have expired: on a large cluster's first cycle, 100,000
+    /// submissions each scanned every user's entries.
+    private var earliestEnd = CachedBound()
+
+    /// Not part of the model's value: two models that hold the same entries are equal whatever their bounds.
+    private struct CachedBound: Sendable, Equatable {
+        var value: Int64 = .min
+        static func == (_: CachedBound, _: CachedBound) -> Bool { true }
+    }
 
     private struct OpenEnd: Sendable, Equatable {
         var end: Int64
@@ -123,6 +133,9 @@ public struct SessionModel: Sendable, Equatable {
     /// Resolves ends older than the window as "no resubmission".
     private mutating func expire(now: Int64) {
         let horizon = Int64(Self.windowMinutes) * 60
+        // Nothing can have expired while every end is within the window (`.max` when there is no entry); times
+        // before 1970 (which no cluster gives) take the scan, whose wrapping differences the bound does not follow.
+        if earliestEnd.value >= 0 && now >= 0 && now - earliestEnd.value < horizon { return }
         for (user, entry) in open where now &- entry.end >= horizon {
             record(user: user, runtimeClass: entry.runtimeClass, bin: Self.windowMinutes)
             open[user] = nil
@@ -131,6 +144,15 @@ public struct SessionModel: Sendable, Equatable {
             recordFollow(user: user, bin: Self.windowMinutes)
             lastSubmission[user] = nil
         }
+        var earliest = Int64.max
+        for entry in open.values { earliest = Swift.min(earliest, entry.end) }
+        for entry in lastSubmission.values { earliest = Swift.min(earliest, entry.end) }
+        earliestEnd.value = earliest
+    }
+
+    /// An entry with this end was added or moved.
+    private mutating func noteEnd(_ end: Int64) {
+        if earliestEnd.value != .min { earliestEnd.value = Swift.min(earliestEnd.value, end) }
     }
 
     /// Records that a job of `user` holding `nodes` nodes ended at `time` after running `runtime` seconds
@@ -146,6 +168,7 @@ public struct SessionModel: Sendable, Equatable {
                 runtimeClass: time >= entry.end ? c : entry.runtimeClass)
         } else {
             open[user] = OpenEnd(end: time, nodes: freed, runtimeClass: c)
+            noteEnd(time)
         }
     }
 
@@ -160,6 +183,7 @@ public struct SessionModel: Sendable, Equatable {
                 recordFollow(user: user, bin: Int(Swift.max(0, time &- last.end) / 60))
             }
             lastSubmission[user] = OpenEnd(end: time, nodes: nodes)
+            noteEnd(time)
         }
         guard let entry = open.removeValue(forKey: user) else { return false }
         record(user: user, runtimeClass: entry.runtimeClass, bin: Int(Swift.max(0, time &- entry.end) / 60))
