@@ -1,6 +1,6 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
-import PrewarmCore
+@testable import PrewarmCore
 import Testing
 
 private let t0: Int64 = 1_000_000 * 60  // a minute boundary
@@ -418,4 +418,35 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     let lowered = model(zeroHours: true).rate(hourOfWeek: 20, minutesAhead: 100_000)
     #expect(kept > 0.09, "\(kept)")  // 10 nodes in the hour, learnt once: 10/60 × 0.6
     #expect(lowered < 0.3 * kept, "\(lowered) vs \(kept)")
+}
+
+/// The session model skips its scan for expired entries while a lower bound on their times says none can have
+/// expired: on random streams of ends and submissions (gaps of seconds to hours, a few users, times from 0) it holds
+/// exactly what a model that scans at every event holds, and forecasts the same.
+@Test func sessionModelExpiresTheSameWithoutScanningEveryEvent() {
+    var g = SplitMix64(seed: 5)
+    for stream in 0 ..< 30 {
+        var bounded = SessionModel()
+        var scanning = SessionModel()
+        scanning.scanAtEveryEvent()
+        var t: Int64 = stream % 3 == 0 ? 0 : 1_700_000_000
+        for step in 0 ..< 400 {
+            t += [1, 30, 200, 900, 1_700, 1_900, 4_000][Int(g.next() % 7)]
+            let user = Int32(g.next() % 6)
+            if g.next() % 2 == 0 {
+                let nodes = Double(g.next() % 4) / 2, runtime = Int64(g.next() % 5_000) - 1
+                bounded.observeEnd(user: user, nodes: nodes, at: t, runtime: runtime)
+                scanning.observeEnd(user: user, nodes: nodes, at: t, runtime: runtime)
+            } else {
+                let nodes = Double(g.next() % 3)
+                #expect(bounded.observeSubmission(user: user, nodes: nodes, at: t)
+                    == scanning.observeSubmission(user: user, nodes: nodes, at: t))
+            }
+            if step % 25 == 0 {
+                #expect(bounded == scanning, "stream \(stream), step \(step)")
+                #expect(bounded.expectedDemand(now: t, minutes: 60) == scanning.expectedDemand(now: t, minutes: 60))
+            }
+        }
+        #expect(bounded == scanning, "stream \(stream)")
+    }
 }

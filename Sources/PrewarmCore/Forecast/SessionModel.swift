@@ -74,8 +74,13 @@ public struct SessionModel: Sendable, Equatable {
     /// Not part of the model's value: two models that hold the same entries are equal whatever their bounds.
     private struct CachedBound: Sendable, Equatable {
         var value: Int64 = .min
+        /// Off: every event scans, as before the bound (a test compares the two).
+        var enabled = true
         static func == (_: CachedBound, _: CachedBound) -> Bool { true }
     }
+
+    /// Scans for expired entries at every event (the reference the bound is tested against).
+    mutating func scanAtEveryEvent() { earliestEnd.enabled = false }
 
     private struct OpenEnd: Sendable, Equatable {
         var end: Int64
@@ -135,7 +140,7 @@ public struct SessionModel: Sendable, Equatable {
         let horizon = Int64(Self.windowMinutes) * 60
         // Nothing can have expired while every end is within the window (`.max` when there is no entry); times
         // before 1970 (which no cluster gives) take the scan, whose wrapping differences the bound does not follow.
-        if earliestEnd.value >= 0 && now >= 0 && now - earliestEnd.value < horizon { return }
+        if earliestEnd.enabled && earliestEnd.value >= 0 && now >= 0 && now - earliestEnd.value < horizon { return }
         for (user, entry) in open where now &- entry.end >= horizon {
             record(user: user, runtimeClass: entry.runtimeClass, bin: Self.windowMinutes)
             open[user] = nil
