@@ -20,6 +20,8 @@ public struct LiveDemandTracker: Sendable {
     private var ended = Set<Key>()
     /// Jobs the history replay already covered: finished jobs submitted up to here, ends up to here.
     private var seededUntil: Int64 = .min
+    /// How many jobs it remembers as submitted and as ended (only those Slurm still shows).
+    var remembered: (submitted: Int, ended: Int) { (submitted.count, ended.count) }
 
     public init() {}
 

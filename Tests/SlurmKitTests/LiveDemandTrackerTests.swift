@@ -1,7 +1,7 @@
 // Prewarm — predictive power management for Slurm.
 // SPDX-License-Identifier: Apache-2.0
 import PrewarmCore
-import SlurmKit
+@testable import SlurmKit
 import Testing
 
 private func job(_ id: UInt32, _ state: JobState, submit: Int64, start: Int64 = 0, end: Int64 = 0) -> SlurmJob {
@@ -29,9 +29,12 @@ private func job(_ id: UInt32, _ state: JobState, submit: Int64, start: Int64 = 
     t.observe(jobs: cycle2)
     t.observe(jobs: cycle2)
     #expect(t.learner.submissions == 3 && t.learner.ends == 2)
+    // Job 1 is forgotten: the tracker remembers only the jobs Slurm still shows.
+    #expect(t.remembered == (2, 1))
     // A job id Slurm reuses later (new submit time) is a new job; a job in "batch,gpu" counts in batch.
     t.observe(jobs: [job(2, .pending, submit: 5000)])
     #expect(t.learner.submissions == 4)
+    #expect(t.remembered == (1, 0))
     #expect(t.learner.partitions.keys.sorted() == ["batch"])
     #expect(t.learner.partitions["batch"]?.submissions == 4)
 }
