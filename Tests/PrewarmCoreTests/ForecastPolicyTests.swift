@@ -420,10 +420,10 @@ private func flat(_ n: Float, minutes: Int = 60) -> DemandForecast {
     #expect(lowered < 0.3 * kept, "\(lowered) vs \(kept)")
 }
 
-/// The session model skips its scan for expired entries while a lower bound on their times says none can have
-/// expired: on random streams of ends and submissions (gaps of seconds to hours, a few users, times from 0) it holds
-/// exactly what a model that scans at every event holds, and forecasts the same.
-@Test func sessionModelExpiresTheSameWithoutScanningEveryEvent() {
+/// The session model finds its expired entries in a queue ordered by their times instead of scanning every user's
+/// at each event: on random streams of ends and submissions (gaps of seconds to hours, a few users, times from 0) it
+/// holds exactly what a model that scans at every event holds, and forecasts the same.
+@Test func sessionModelExpiresTheSameFromItsQueueAsByScanning() {
     var g = SplitMix64(seed: 5)
     for stream in 0 ..< 30 {
         var bounded = SessionModel()

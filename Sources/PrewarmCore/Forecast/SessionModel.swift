@@ -66,21 +66,67 @@ public struct SessionModel: Sendable, Equatable {
     private var followUsers: [Int32: [Double]] = [:]
     /// Per user whose last submission is within the window: its time and nodes.
     private var lastSubmission: [Int32: OpenEnd] = [:]
-    /// A lower bound on the `end` of every entry of `open` and `lastSubmission` (`.min`: not known), so that an event
-    /// scans them for expired entries only when one may have expired: on a large cluster's first cycle, 100,000
-    /// submissions each scanned every user's entries.
-    private var earliestEnd = CachedBound()
+    /// The entries of `open` and `lastSubmission` by their `end`, earliest first, so that an event finds the expired
+    /// ones without scanning every user's (on a large cluster's first cycle, 100,000 submissions each scanned them
+    /// all; a history replay, more). An item whose entry has since moved or gone is skipped when it comes up.
+    private var expiry = ExpiryQueue()
 
-    /// Not part of the model's value: two models that hold the same entries are equal whatever their bounds.
-    private struct CachedBound: Sendable, Equatable {
-        var value: Int64 = .min
-        /// Off: every event scans, as before the bound (a test compares the two).
-        var enabled = true
-        static func == (_: CachedBound, _: CachedBound) -> Bool { true }
+    /// A binary min-heap of (end, user, which map). Not part of the model's value: two models that hold the same
+    /// entries are equal whatever their queues hold.
+    private struct ExpiryQueue: Sendable, Equatable {
+        struct Item: Sendable {
+            var end: Int64
+            var user: Int32
+            var follow: Bool  // in `lastSubmission`, else in `open`
+        }
+        var items: [Item] = []
+        /// Off once a time before 1970 was seen (which no cluster gives; the scan's wrapping arithmetic is then
+        /// not followed), or for the test that compares with scanning: then every event scans.
+        var usable = true
+        static func == (_: ExpiryQueue, _: ExpiryQueue) -> Bool { true }
+
+        mutating func push(_ item: Item) {
+            guard usable else { return }
+            guard item.end >= 0 else {
+                usable = false
+                items = []
+                return
+            }
+            items.append(item)
+            var i = items.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard items[i].end < items[parent].end else { break }
+                items.swapAt(i, parent)
+                i = parent
+            }
+        }
+
+        mutating func popMin() -> Item? {
+            guard let first = items.first else { return nil }
+            let last = items.removeLast()
+            if !items.isEmpty {
+                items[0] = last
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var m = i
+                    if l < items.count && items[l].end < items[m].end { m = l }
+                    if r < items.count && items[r].end < items[m].end { m = r }
+                    if m == i { break }
+                    items.swapAt(i, m)
+                    i = m
+                }
+            }
+            return first
+        }
     }
 
-    /// Scans for expired entries at every event (the reference the bound is tested against).
-    mutating func scanAtEveryEvent() { earliestEnd.enabled = false }
+    /// Scans for expired entries at every event (the reference the queue is tested against).
+    mutating func scanAtEveryEvent() {
+        expiry.usable = false
+        expiry.items = []
+    }
 
     private struct OpenEnd: Sendable, Equatable {
         var end: Int64
@@ -138,9 +184,23 @@ public struct SessionModel: Sendable, Equatable {
     /// Resolves ends older than the window as "no resubmission".
     private mutating func expire(now: Int64) {
         let horizon = Int64(Self.windowMinutes) * 60
-        // Nothing can have expired while every end is within the window (`.max` when there is no entry); times
-        // before 1970 (which no cluster gives) take the scan, whose wrapping differences the bound does not follow.
-        if earliestEnd.enabled && earliestEnd.value >= 0 && now >= 0 && now - earliestEnd.value < horizon { return }
+        if expiry.usable && now >= 0 {
+            // Every entry has an item with its current end: those at or before `now - horizon` are the expired ones.
+            let limit = now - horizon
+            while let top = expiry.items.first, top.end <= limit {
+                _ = expiry.popMin()
+                if top.follow {
+                    guard let e = lastSubmission[top.user], e.end == top.end else { continue }
+                    recordFollow(user: top.user, bin: Self.windowMinutes)
+                    lastSubmission[top.user] = nil
+                } else {
+                    guard let e = open[top.user], e.end == top.end else { continue }
+                    record(user: top.user, runtimeClass: e.runtimeClass, bin: Self.windowMinutes)
+                    open[top.user] = nil
+                }
+            }
+            return
+        }
         for (user, entry) in open where now &- entry.end >= horizon {
             record(user: user, runtimeClass: entry.runtimeClass, bin: Self.windowMinutes)
             open[user] = nil
@@ -149,15 +209,6 @@ public struct SessionModel: Sendable, Equatable {
             recordFollow(user: user, bin: Self.windowMinutes)
             lastSubmission[user] = nil
         }
-        var earliest = Int64.max
-        for entry in open.values { earliest = Swift.min(earliest, entry.end) }
-        for entry in lastSubmission.values { earliest = Swift.min(earliest, entry.end) }
-        earliestEnd.value = earliest
-    }
-
-    /// An entry with this end was added or moved.
-    private mutating func noteEnd(_ end: Int64) {
-        if earliestEnd.value != .min { earliestEnd.value = Swift.min(earliestEnd.value, end) }
     }
 
     /// Records that a job of `user` holding `nodes` nodes ended at `time` after running `runtime` seconds
@@ -168,12 +219,12 @@ public struct SessionModel: Sendable, Equatable {
         let freed = SessionModel.nodes(nodes)
         let c = Self.runtimeClass(runtime)
         if let entry = open[user] {
-            open[user] = OpenEnd(
-                end: Swift.max(entry.end, time), nodes: entry.nodes + freed,
-                runtimeClass: time >= entry.end ? c : entry.runtimeClass)
+            let end = Swift.max(entry.end, time)
+            open[user] = OpenEnd(end: end, nodes: entry.nodes + freed, runtimeClass: time >= entry.end ? c : entry.runtimeClass)
+            if end != entry.end { expiry.push(.init(end: end, user: user, follow: false)) }
         } else {
             open[user] = OpenEnd(end: time, nodes: freed, runtimeClass: c)
-            noteEnd(time)
+            expiry.push(.init(end: time, user: user, follow: false))
         }
     }
 
@@ -187,8 +238,8 @@ public struct SessionModel: Sendable, Equatable {
             if let last = lastSubmission[user] {
                 recordFollow(user: user, bin: Int(Swift.max(0, time &- last.end) / 60))
             }
+            if lastSubmission[user]?.end != time { expiry.push(.init(end: time, user: user, follow: true)) }
             lastSubmission[user] = OpenEnd(end: time, nodes: nodes)
-            noteEnd(time)
         }
         guard let entry = open.removeValue(forKey: user) else { return false }
         record(user: user, runtimeClass: entry.runtimeClass, bin: Int(Swift.max(0, time &- entry.end) / 60))
