@@ -20,11 +20,15 @@ struct NodeRestriction: Equatable {
 
 /// A `--constraint` expression prewarmd can evaluate: one feature, features all required (`a&b`) or any one of
 /// them (`a|b`, and the matching OR `[a|b]`, whose nodes all have the same one: for where the job may start, any
-/// one). Anything else (counts, parentheses, `!`, a mix of `&` and `|`, other brackets) is not read: such a job
-/// counts for any node of its partition, as Slurm's other jobs do.
+/// one), and `&` and `|` mixed, with parentheses (`(intel|amd)&ib`). Slurm's releases have read a mix without
+/// parentheses left to right (22.05's `node_scheduler.c`) and with `&` first; a node counts when it satisfies
+/// either reading, so the job's nodes are among those counted whichever its Slurm uses. Anything else (counts,
+/// `!`, other brackets, parentheses nested more than 8 deep) is not read: such a job counts for any node of its
+/// partition, as Slurm's other jobs do.
 enum FeatureConstraint: Equatable {
     case all([String])
     case any([String])
+    case mixed(FeatureExpression)
 
     init?(_ text: String) {
         var t = text.filter { $0 != " " }
@@ -33,10 +37,14 @@ enum FeatureConstraint: Equatable {
             guard t.contains("|"), !t.contains("&") else { return nil }
         }
         guard !t.isEmpty else { return nil }
-        let special: Set<Character> = ["[", "]", "(", ")", "*", "!", ",", "{", "}"]
+        let special: Set<Character> = ["[", "]", "*", "!", ",", "{", "}"]
         guard !t.contains(where: { special.contains($0) }) else { return nil }
         let hasAnd = t.contains("&"), hasOr = t.contains("|")
-        if hasAnd && hasOr { return nil }
+        if (hasAnd && hasOr) || t.contains("(") || t.contains(")") {
+            guard let e = FeatureExpression(t) else { return nil }
+            self = .mixed(e)
+            return
+        }
         let names = t.split(separator: hasOr ? "|" : "&", omittingEmptySubsequences: false).map(String.init)
         guard !names.contains(where: \.isEmpty) else { return nil }
         self = hasOr ? .any(names) : .all(names)
@@ -46,6 +54,83 @@ enum FeatureConstraint: Equatable {
         switch self {
         case .all(let names): return names.allSatisfy { features.contains($0) }
         case .any(let names): return names.contains { features.contains($0) }
+        case .mixed(let e): return e.value(features, andFirst: false) || e.value(features, andFirst: true)
+        }
+    }
+}
+
+/// Features joined by `&` and `|`, with parenthesised groups: a group is its items with the operator before each
+/// (the first's is unused).
+indirect enum FeatureExpression: Equatable {
+    case feature(String)
+    case group([(op: Character, item: FeatureExpression)])
+
+    static func == (a: FeatureExpression, b: FeatureExpression) -> Bool {
+        switch (a, b) {
+        case (.feature(let x), .feature(let y)): return x == y
+        case (.group(let x), .group(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.op == $1.op && $0.item == $1.item }
+        default: return false
+        }
+    }
+
+    /// Parses `text` (spaces removed; no brackets, counts or `!`); nil when it is not a well-formed expression.
+    init?(_ text: String) {
+        var chars = Array(text)[...]
+        guard let e = Self.group(&chars, depth: 0), chars.isEmpty else { return nil }
+        self = e
+    }
+
+    private static func group(_ s: inout ArraySlice<Character>, depth: Int) -> FeatureExpression? {
+        guard depth <= 8 else { return nil }
+        var items: [(op: Character, item: FeatureExpression)] = []
+        var op: Character = "&"
+        while true {
+            let item: FeatureExpression
+            if s.first == "(" {
+                s = s.dropFirst()
+                guard let inner = group(&s, depth: depth + 1), s.first == ")" else { return nil }
+                s = s.dropFirst()
+                item = inner
+            } else {
+                let name = s.prefix { $0 != "&" && $0 != "|" && $0 != "(" && $0 != ")" }
+                guard !name.isEmpty else { return nil }
+                s = s.dropFirst(name.count)
+                item = .feature(String(name))
+            }
+            items.append((op, item))
+            guard let next = s.first, next == "&" || next == "|" else { break }
+            op = next
+            s = s.dropFirst()
+        }
+        return .group(items)
+    }
+
+    /// Whether a node with `features` satisfies it: left to right, or `&` before `|` (`andFirst`).
+    func value(_ features: Set<String>, andFirst: Bool) -> Bool {
+        switch self {
+        case .feature(let name): return features.contains(name)
+        case .group(let items):
+            guard let first = items.first else { return false }
+            if andFirst {  // an OR of AND terms
+                var any = false
+                var term = first.item.value(features, andFirst: true)
+                for (op, item) in items.dropFirst() {
+                    if op == "|" {
+                        any = any || term
+                        term = item.value(features, andFirst: true)
+                    } else {
+                        term = term && item.value(features, andFirst: true)
+                    }
+                }
+                return any || term
+            }
+            var v = first.item.value(features, andFirst: false)
+            for (op, item) in items.dropFirst() {
+                let x = item.value(features, andFirst: false)
+                v = op == "&" ? v && x : v || x
+            }
+            return v
         }
     }
 }

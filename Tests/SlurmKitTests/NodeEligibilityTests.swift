@@ -38,13 +38,29 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     #expect(FeatureConstraint("a100|h100") == .any(["a100", "h100"]))
     #expect(FeatureConstraint("[rack1|rack2]") == .any(["rack1", "rack2"]))  // matching OR
     for unread in [
-        "", "[rack1&rack2]", "[rack1*2&rack2*4]", "[a|b]&c", "[a]", "[]", "[|]", "a&b|c", "gpu*2", "(a|b)&c", "!gpu",
-        "a,b", "a&", "|b",
+        "", "[rack1&rack2]", "[rack1*2&rack2*4]", "[a|b]&c", "[a]", "[]", "[|]", "gpu*2", "(a|b)*2", "!gpu",
+        "a,b", "a&", "|b", "(a|b", "a|b)", "()", "(a||b)", "a&(b|)", "a(b)", "(a)b",
+        String(repeating: "(", count: 10) + "a" + String(repeating: ")", count: 10),
     ] {
         #expect(FeatureConstraint(unread) == nil, "\(unread)")
     }
     #expect(FeatureConstraint("a|b")?.satisfied(by: ["b"]) == true)
     #expect(FeatureConstraint("a&b")?.satisfied(by: ["b"]) == false)
+    // `&` and `|` mixed, and parentheses.
+    func on(_ c: String, _ features: Set<String>) -> Bool? { FeatureConstraint(c)?.satisfied(by: features) }
+    #expect(on("(a|b)&c", ["a", "c"]) == true && on("(a|b)&c", ["b", "c"]) == true)
+    #expect(on("(a|b)&c", ["a"]) == false && on("(a|b)&c", ["c"]) == false)
+    #expect(on("((a))", ["a"]) == true && on("( a | b ) & ( c | d )", ["b", "d"]) == true)
+    // Without parentheses Slurm's releases differ: left to right, `a|b&c` is `(a|b)&c`; with `&` first, `a|(b&c)`.
+    // A node counts when either reading holds, so the job's nodes are always among those counted.
+    #expect(on("a|b&c", ["a"]) == true)  // `&` first
+    #expect(on("a|b&c", ["b", "c"]) == true)  // both
+    #expect(on("a|b&c", ["b"]) == false && on("a|b&c", ["c"]) == false)  // neither
+    #expect(on("a&b|c", ["c"]) == true && on("a&b|c", ["a"]) == false)
+    #expect(FeatureExpression("a|b&c")?.value(["a"], andFirst: false) == false)
+    #expect(FeatureExpression("a|b&c")?.value(["a"], andFirst: true) == true)
+    #expect(FeatureExpression("a&b|c&d")?.value(["a", "b"], andFirst: false) == false)
+    #expect(FeatureExpression("a&b|c&d")?.value(["a", "b"], andFirst: true) == true)
 }
 
 @Test func genericResourcesAreReadAsJobsAskAndNodesHaveThem() {
@@ -112,6 +128,9 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     var both = job()
     both.constraint = "intel&avx512"
     #expect(plan(n, [both]).map(\.node) == ["cloud2"])
+    var grouped = job()
+    grouped.constraint = "(amd|intel)&gpu"
+    #expect(plan(n, [grouped]).map(\.node) == ["cloud4"])
     // --gres of a type.
     n[2].gres = "gpu:a100:2(S:0)"
     n[3].gres = "gpu:v100:2"
