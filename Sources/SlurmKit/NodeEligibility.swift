@@ -20,9 +20,10 @@ struct NodeRestriction: Equatable {
 
 /// A `--constraint` expression prewarmd can evaluate: one feature, features all required (`a&b`) or any one of
 /// them (`a|b`, and the matching OR `[a|b]`, whose nodes all have the same one: for where the job may start, any
-/// one), and `&` and `|` mixed, with parentheses (`(intel|amd)&ib`). Slurm's releases have read a mix without
-/// parentheses left to right (22.05's `node_scheduler.c`) and with `&` first; a node counts when it satisfies
-/// either reading, so the job's nodes are among those counted whichever its Slurm uses. Anything else (counts,
+/// one), and `&` and `|` mixed, with parentheses (`(intel|amd)&ib`). 22.05's `node_scheduler.c` reads a mix
+/// without parentheses left to right; later releases rewrite the expression into sets of features, which was not
+/// traced here. A node counts when it satisfies either reading (left to right, or `&` first), so the job's nodes
+/// are among those counted whichever its Slurm uses. Anything else (counts,
 /// `!`, other brackets, parentheses nested more than 8 deep) is not read: such a job counts for any node of its
 /// partition, as Slurm's other jobs do.
 enum FeatureConstraint: Equatable {

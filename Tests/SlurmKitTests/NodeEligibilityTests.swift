@@ -51,7 +51,7 @@ private func plan(_ nodes: [SlurmNode], _ jobs: [SlurmJob], reservations: [Slurm
     #expect(on("(a|b)&c", ["a", "c"]) == true && on("(a|b)&c", ["b", "c"]) == true)
     #expect(on("(a|b)&c", ["a"]) == false && on("(a|b)&c", ["c"]) == false)
     #expect(on("((a))", ["a"]) == true && on("( a | b ) & ( c | d )", ["b", "d"]) == true)
-    // Without parentheses Slurm's releases differ: left to right, `a|b&c` is `(a|b)&c`; with `&` first, `a|(b&c)`.
+    // Without parentheses two readings: left to right (22.05), `a|b&c` is `(a|b)&c`; with `&` first, `a|(b&c)`.
     // A node counts when either reading holds, so the job's nodes are always among those counted.
     #expect(on("a|b&c", ["a"]) == true)  // `&` first
     #expect(on("a|b&c", ["b", "c"]) == true)  // both
