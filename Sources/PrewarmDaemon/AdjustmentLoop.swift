@@ -350,8 +350,9 @@ struct AdjustmentLoop {
             keptUp: kept)
         if !f.restricted.isEmpty {
             let byName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            let sets = f.restricted.map { r -> (set: RestrictedForecast, needed: Int) in (r, needed(r.forecast)) }
-                .sorted { ($0.needed, $0.set.pendingJobs) > ($1.needed, $1.set.pendingJobs) }
+            let all = f.restricted.map { r -> (set: RestrictedForecast, needed: Int) in (r, needed(r.forecast)) }
+            out.restrictedNeededNodes = all.reduce(0) { $0 + $1.needed }
+            let sets = all.sorted { ($0.needed, $0.set.pendingJobs) > ($1.needed, $1.set.pendingJobs) }
                 .prefix(PartitionStatus.restrictedShown)
             out.restricted = sets.map { s in
                 let up = s.set.nodes.filter { name in

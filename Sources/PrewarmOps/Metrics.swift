@@ -151,6 +151,10 @@ public enum DaemonMetrics {
             "prewarm_needed_nodes", .gauge, "Nodes the policy plans to have up or booting within the boot lead time.",
             s.partitions.map { ([("partition", $0.name)], Double($0.neededNodes)) })
         m.add(
+            "prewarm_restricted_needed_nodes", .gauge,
+            "The same for queued jobs that need particular nodes, summed over their sets (not in prewarm_needed_nodes).",
+            s.partitions.map { ([("partition", $0.name)], Double($0.restrictedNeededNodes ?? 0)) })
+        m.add(
             "prewarm_in_flight_commands", .gauge, "Nodes with a power change requested and not yet shown by Slurm.",
             Double(s.inFlight.count))
         m.add(

@@ -79,6 +79,8 @@ public struct PartitionStatus: Codable, Sendable, Equatable {
     public var restricted: [RestrictedStatus]?
     /// How many such sets there are in all (more than `restricted` holds on a large cluster).
     public var restrictedSets: Int?
+    /// The sum of `neededNodes` over all of them (sets may share nodes, so it may count a node more than once).
+    public var restrictedNeededNodes: Int?
     public static let restrictedShown = 20
 
     public init(

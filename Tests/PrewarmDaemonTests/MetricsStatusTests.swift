@@ -270,7 +270,9 @@ struct MetricsStatusTests {
         #expect(p.restricted == [
             RestrictedStatus(nodes: "cloud4", nodeCount: 1, pendingJobs: 1, neededNodes: 1, upOrBooting: 1)
         ])
-        #expect(p.restrictedSets == 1)
+        #expect(p.restrictedSets == 1 && p.restrictedNeededNodes == 1)
+        let metrics = try String(contentsOfFile: dir + "/prewarm.prom", encoding: .utf8)
+        #expect(metrics.contains("prewarm_restricted_needed_nodes{partition=\"debug\"} 1\n"), "\(metrics)")
         #expect(s.inFlight.map(\.node) == ["cloud4"])
         let r = try run(["status", "--state-dir", dir])
         #expect(r.status == 0, "\(r.stderr)")
@@ -300,6 +302,8 @@ struct MetricsStatusTests {
         let many = try #require(StateDirectory(path: dir).loadStatus().partitions.first)
         #expect(many.restrictedSets == 21 && many.restricted?.count == PartitionStatus.restrictedShown)
         #expect(many.restricted?.first?.neededNodes == 2)
+        // Over all 21 sets: 6 of one node and 15 of two.
+        #expect(many.restrictedNeededNodes == 6 + 15 * 2)
         let shown = try run(["status", "--state-dir", dir])
         #expect(shown.stdout.contains("  and 1 more set(s) of jobs that need particular nodes (status.json lists the "
             + "first 20)\n"), "\(shown.stdout)")
